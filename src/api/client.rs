@@ -1,0 +1,298 @@
+//! HTTP requests to the Org API with authentication, the shared rate
+//! limiter and the retry policy. Nothing here ever formats the token.
+
+use std::fmt;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use backon::Retryable;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use reqwest::header::{HeaderValue, AUTHORIZATION, DATE, RETRY_AFTER};
+use serde_json::Value;
+
+use super::error::{ApiError, ErrorBody};
+use super::retry::{parse_retry_after, RetryPolicy};
+
+/// An access token. Its `Debug` and `Display` never show the value.
+#[derive(Clone)]
+pub struct Token(String);
+
+impl Token {
+    pub fn new(value: impl Into<String>) -> Token {
+        Token(value.into().trim().to_owned())
+    }
+    fn header(&self) -> Result<HeaderValue, ApiError> {
+        let mut v = HeaderValue::from_str(&format!("Bearer {}", self.0)).map_err(|_| {
+            ApiError::InvalidBody {
+                endpoint: "(configuration)".into(),
+                detail: "the token contains characters not allowed in an HTTP header".into(),
+            }
+        })?;
+        v.set_sensitive(true);
+        Ok(v)
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}
+
+/// Request counters of a run, for the summary and the runs table.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub requests: AtomicU64,
+    pub retries: AtomicU64,
+    pub throttled: AtomicU64,
+}
+
+impl Stats {
+    pub fn get(&self) -> (u64, u64, u64) {
+        (
+            self.requests.load(Ordering::Relaxed),
+            self.retries.load(Ordering::Relaxed),
+            self.throttled.load(Ordering::Relaxed),
+        )
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// e.g. `https://api.huntr.co/org`
+    pub base_url: String,
+    pub token: Token,
+    /// Named in the message when the token is refused.
+    pub token_env: String,
+    pub requests_per_second: f64,
+    pub burst: u32,
+    pub timeout: Duration,
+    pub retry: RetryPolicy,
+}
+
+impl ClientConfig {
+    pub fn new(base_url: &str, token: Token, token_env: &str) -> ClientConfig {
+        ClientConfig {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            token,
+            token_env: token_env.to_owned(),
+            requests_per_second: 5.0,
+            burst: 5,
+            timeout: Duration::from_secs(60),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// A successful answer: the parsed body and the server's clock.
+#[derive(Debug)]
+pub struct Response {
+    pub body: Value,
+    /// Unix seconds of the `Date` header, when the server sent one.
+    pub date: Option<i64>,
+}
+
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    auth: HeaderValue,
+    token_env: String,
+    limiter: Arc<DefaultDirectRateLimiter>,
+    retry: RetryPolicy,
+    pub stats: Arc<Stats>,
+}
+
+impl Client {
+    pub fn new(cfg: &ClientConfig) -> Result<Client, ApiError> {
+        let http = reqwest::Client::builder()
+            .timeout(cfg.timeout)
+            .connect_timeout(Duration::from_secs(15))
+            .user_agent(concat!("huntr-sync/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ApiError::Transport {
+                endpoint: "(client)".into(),
+                detail: e.to_string(),
+                timeout: false,
+            })?;
+        Ok(Client {
+            http,
+            base: cfg.base_url.trim_end_matches('/').to_owned(),
+            auth: cfg.token.header()?,
+            token_env: cfg.token_env.clone(),
+            limiter: Arc::new(limiter(cfg.requests_per_second, cfg.burst)),
+            retry: cfg.retry.clone(),
+            stats: Arc::new(Stats::default()),
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// GET `path` with `query`, under the limiter and the retry policy.
+    pub async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Response, ApiError> {
+        let endpoint = endpoint_name(path, query);
+        let mut attempts = 0u32;
+        let result = (|| {
+            attempts += 1;
+            self.attempt(path, query, &endpoint)
+        })
+        .retry(self.retry.backoff())
+        .when(ApiError::retryable)
+        .adjust(|e, backoff| {
+            let wait = self.retry.wait(e.retry_after(), backoff?);
+            Some(wait)
+        })
+        .notify(|e, wait| {
+            self.stats.retries.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!("retrying in {wait:?}: {e}");
+        })
+        .await;
+        match result {
+            Err(e) if e.retryable() => Err(ApiError::Exhausted {
+                endpoint,
+                attempts,
+                last: Box::new(e),
+            }),
+            other => other,
+        }
+    }
+
+    async fn attempt(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        endpoint: &str,
+    ) -> Result<Response, ApiError> {
+        self.limiter.until_ready().await;
+        self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        let url = format!("{}/{}", self.base, path.trim_start_matches('/'));
+        let transport = |e: reqwest::Error| ApiError::Transport {
+            endpoint: endpoint.to_owned(),
+            detail: describe_transport(&e),
+            timeout: e.is_timeout(),
+        };
+        let resp = self
+            .http
+            .get(&url)
+            .query(query)
+            .header(AUTHORIZATION, self.auth.clone())
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = resp.status().as_u16();
+        let date = resp
+            .headers()
+            .get(DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok())
+            .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs() as i64);
+        let retry_after = resp
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        let body = resp.bytes().await.map_err(transport)?;
+        if status == 200 {
+            let body: Value = serde_json::from_slice(&body).map_err(|e| ApiError::InvalidBody {
+                endpoint: endpoint.to_owned(),
+                detail: format!("{e} in {} bytes", body.len()),
+            })?;
+            return Ok(Response { body, date });
+        }
+        if status == 429 {
+            self.stats.throttled.fetch_add(1, Ordering::Relaxed);
+        }
+        let parsed = ErrorBody::parse(&body);
+        let message = parsed.as_ref().and_then(|p| p.message()).map(str::to_owned);
+        if status == 401 {
+            return Err(ApiError::Unauthorized {
+                endpoint: endpoint.to_owned(),
+                token_env: self.token_env.clone(),
+                api_message: message,
+            });
+        }
+        Err(ApiError::Status {
+            endpoint: endpoint.to_owned(),
+            status,
+            message: message
+                .or_else(|| (!(200..300).contains(&status)).then(|| status_reason(status))),
+            param: parsed.as_ref().and_then(|p| p.param()).map(str::to_owned),
+            retry_after,
+        })
+    }
+}
+
+fn status_reason(status: u16) -> String {
+    reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("unexpected status")
+        .to_owned()
+}
+
+/// A reqwest error without the URL (which carries query parameters only,
+/// never the token, but is long) and with its cause chain.
+fn describe_transport(e: &reqwest::Error) -> String {
+    let mut out = if e.is_timeout() {
+        "request timed out".to_owned()
+    } else if e.is_connect() {
+        "could not connect".to_owned()
+    } else if e.is_body() || e.is_decode() {
+        "the response body was cut off".to_owned()
+    } else {
+        "request failed".to_owned()
+    };
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        src = s.source();
+    }
+    out
+}
+
+pub(crate) fn endpoint_name(path: &str, query: &[(&str, String)]) -> String {
+    let mut s = format!("/{}", path.trim_start_matches('/'));
+    for (i, (k, v)) in query.iter().enumerate() {
+        s.push(if i == 0 { '?' } else { '&' });
+        s.push_str(k);
+        s.push('=');
+        s.push_str(v);
+    }
+    s
+}
+
+fn limiter(rps: f64, burst: u32) -> DefaultDirectRateLimiter {
+    let burst = NonZeroU32::new(burst.max(1)).expect("max(1)");
+    let period = Duration::from_secs_f64(1.0 / rps.max(0.001));
+    let quota = Quota::with_period(period)
+        .expect("positive period")
+        .allow_burst(burst);
+    RateLimiter::direct(quota)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_is_never_formatted() {
+        let t = Token::new("s3cr3t-value");
+        assert!(!format!("{t:?}").contains("s3cr3t"));
+        let cfg = ClientConfig::new("http://x", t, "HUNTR_ORG_TOKEN");
+        assert!(!format!("{cfg:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn endpoint_names_include_the_query() {
+        assert_eq!(
+            endpoint_name("jobs", &[("limit", "5".into()), ("next", "a".into())]),
+            "/jobs?limit=5&next=a"
+        );
+    }
+}

@@ -1,0 +1,161 @@
+//! Errors of the Org API, typed so the retry policy and the CLI can decide
+//! from the error alone: retry or not, and what to tell the user.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The documented error body: `{"message", "error": {message, param, value,
+/// location, status}, "errors": [...]}`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+pub struct ErrorBody {
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub error: Option<ErrorDetail>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+pub struct ErrorDetail {
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub param: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub value: Option<String>,
+    #[serde(default)]
+    pub location: Option<String>,
+    #[serde(default)]
+    pub status: Option<u16>,
+}
+
+fn lenient_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let v = Option::<serde_json::Value>::deserialize(d)?;
+    Ok(v.map(|v| match v {
+        serde_json::Value::String(s) => s,
+        other => other.to_string(),
+    }))
+}
+
+impl ErrorBody {
+    /// Parses a body in the documented format; `None` for anything else
+    /// (a proxy's HTML page, an empty body).
+    pub fn parse(body: &[u8]) -> Option<ErrorBody> {
+        let parsed: ErrorBody = serde_json::from_slice(body).ok()?;
+        (parsed.message.is_some() || parsed.error.is_some()).then_some(parsed)
+    }
+    pub fn message(&self) -> Option<&str> {
+        self.error
+            .as_ref()
+            .and_then(|e| e.message.as_deref())
+            .or(self.message.as_deref())
+    }
+    pub fn param(&self) -> Option<&str> {
+        self.error.as_ref().and_then(|e| e.param.as_deref())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("GET {endpoint}: HTTP 401: the token in {token_env} was refused{}; create a new Huntr access token in the organization's admin dashboard and export it as {token_env}", api_message.as_deref().map(|m| format!(" ({m})")).unwrap_or_default())]
+    Unauthorized {
+        endpoint: String,
+        token_env: String,
+        api_message: Option<String>,
+    },
+    #[error("GET {endpoint}: HTTP {status}: {}{}", message.as_deref().unwrap_or("no error message"), param.as_deref().map(|p| format!(" (parameter `{p}`)")).unwrap_or_default())]
+    Status {
+        endpoint: String,
+        status: u16,
+        message: Option<String>,
+        param: Option<String>,
+        retry_after: Option<Duration>,
+    },
+    #[error("GET {endpoint}: {detail}")]
+    Transport {
+        endpoint: String,
+        detail: String,
+        timeout: bool,
+    },
+    #[error("GET {endpoint}: the response is not the documented JSON ({detail})")]
+    InvalidBody { endpoint: String, detail: String },
+    #[error("GET {endpoint}: the API returned cursor `{cursor}` a second time; stopping instead of looping forever")]
+    RepeatedCursor { endpoint: String, cursor: String },
+    #[error("limit {0} is out of range: the Org API accepts 1 to 500")]
+    LimitOutOfRange(u32),
+    #[error("GET {endpoint}: gave up after {attempts} attempts: {last}")]
+    Exhausted {
+        endpoint: String,
+        attempts: u32,
+        last: Box<ApiError>,
+    },
+}
+
+impl ApiError {
+    /// The one place that decides what is worth retrying: 408, 429, 5xx,
+    /// transport failures and bodies that are not the documented JSON.
+    /// Never 400, 401, 403 (or any other 4xx).
+    pub fn retryable(&self) -> bool {
+        match self {
+            ApiError::Status { status, .. } => {
+                matches!(status, 408 | 429) || (500..=599).contains(status)
+            }
+            ApiError::Transport { .. } | ApiError::InvalidBody { .. } => true,
+            _ => false,
+        }
+    }
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ApiError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Status { status, .. } => Some(*status),
+            ApiError::Unauthorized { .. } => Some(401),
+            ApiError::Exhausted { last, .. } => last.status(),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documented_error_body_parses() {
+        let body = br#"{"message":"Limit must be an integer under 500","error":{"message":"Limit must be an integer under 500","param":"limit","value":"10000","location":"query","status":400},"errors":[{"message":"Limit must be an integer under 500","param":"limit","value":"10000","location":"query","status":400},{"message":"Invalid value","param":"next","value":"abcd","location":"query","status":400}]}"#;
+        let e = ErrorBody::parse(body).unwrap();
+        assert_eq!(e.message(), Some("Limit must be an integer under 500"));
+        assert_eq!(e.param(), Some("limit"));
+        assert_eq!(e.error.as_ref().unwrap().status, Some(400));
+        assert_eq!(e.error.as_ref().unwrap().value.as_deref(), Some("10000"));
+        assert!(ErrorBody::parse(b"<html>Bad gateway</html>").is_none());
+    }
+
+    #[test]
+    fn retry_classification() {
+        let s = |status| ApiError::Status {
+            endpoint: "/jobs".into(),
+            status,
+            message: None,
+            param: None,
+            retry_after: None,
+        };
+        for st in [408, 429, 500, 502, 503, 504] {
+            assert!(s(st).retryable(), "{st}");
+        }
+        for st in [400, 403, 404, 405, 410] {
+            assert!(!s(st).retryable(), "{st}");
+        }
+        let unauthorized = ApiError::Unauthorized {
+            endpoint: "/jobs".into(),
+            token_env: "HUNTR_ORG_TOKEN".into(),
+            api_message: None,
+        };
+        assert!(!unauthorized.retryable());
+        assert!(unauthorized.to_string().contains("HUNTR_ORG_TOKEN"));
+    }
+}

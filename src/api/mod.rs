@@ -1,0 +1,25 @@
+//! The Org API client: one request policy (rate limit, then retries with
+//! backoff, then a timeout) shared by every request of a run, and cursor
+//! paging on top of it.
+
+pub mod client;
+pub mod error;
+pub mod pager;
+pub mod retry;
+
+pub use client::{Client, ClientConfig, Response, Stats, Token};
+pub use error::{ApiError, ErrorBody};
+pub use pager::{Page, Pager};
+pub use retry::RetryPolicy;
+
+/// The documented bounds of the `limit` parameter.
+pub const MAX_LIMIT: u32 = 500;
+
+/// Refuses a `limit` the API would reject, before any request is sent.
+pub fn check_limit(limit: u32) -> Result<u32, ApiError> {
+    if (1..=MAX_LIMIT).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ApiError::LimitOutOfRange(limit))
+    }
+}

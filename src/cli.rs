@@ -1,0 +1,475 @@
+//! The command line: argument definitions and what each command does.
+//! `main.rs` only parses, sets up logging and maps errors to exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::api::{Client, ClientConfig, Token};
+use crate::config::{ConfigError, ConfigFile, Destination, Overrides, Pipeline, Source};
+use crate::load::sqlite::SqliteDest;
+use crate::resources::Resource;
+use crate::sandbox::{RunningSandbox, SandboxOptions};
+use crate::schema::SCHEMA;
+use crate::sync::{SyncError, SyncOptions, SyncReport};
+
+/// Exit codes, documented in the README.
+pub mod exit {
+    pub const OK: u8 = 0;
+    /// The run failed: API error, refused token, destination error.
+    pub const FAILED: u8 = 1;
+    /// Bad command line or configuration; nothing was sent.
+    pub const USAGE: u8 = 2;
+    /// Some resources could not be completed; the rest was committed and
+    /// the next run finishes the job.
+    pub const PARTIAL: u8 = 3;
+    /// Another sync holds the destination's lock; nothing was done.
+    pub const LOCKED: u8 = 4;
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "huntr-sync",
+    version,
+    about = "Keeps a local, query-ready copy of a Huntr organization (SQLite)."
+)]
+pub struct Cli {
+    /// More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Sync the organization into the destination (incremental).
+    Sync(SyncArgs),
+    /// Serve the built-in sandbox organization over HTTP until Ctrl-C.
+    Sandbox(SandboxArgs),
+    /// Show or reset the sync state (watermarks) of a destination.
+    State {
+        #[command(subcommand)]
+        action: StateAction,
+    },
+    /// Print the table schema generated from schema/tables.toml.
+    Schema {
+        #[arg(long, value_enum, default_value_t = SchemaFormat::Markdown)]
+        format: SchemaFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SchemaFormat {
+    Sql,
+    Markdown,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct PipelineArgs {
+    /// Config file with [pipelines.NAME] sections.
+    #[arg(long, default_value = "pipelines.toml")]
+    pub config: PathBuf,
+    /// Pipeline to run from the config file.
+    #[arg(long, short)]
+    pub pipeline: Option<String>,
+    /// API base URL (default https://api.huntr.co/org).
+    #[arg(long)]
+    pub base_url: Option<String>,
+    /// sqlite:PATH
+    #[arg(long)]
+    pub destination: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+    /// Comma-separated resources to sync (default: all).
+    #[arg(long, value_delimiter = ',')]
+    pub resources: Option<Vec<String>>,
+    /// Page size, 1 to 500.
+    #[arg(long)]
+    pub limit: Option<u32>,
+    /// Ignore watermarks and read every resource from the beginning.
+    #[arg(long)]
+    pub full_refresh: bool,
+    /// Print the run summary as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    #[arg(long, default_value_t = 8787)]
+    pub port: u16,
+    #[arg(long, default_value_t = crate::sandbox::DEFAULT_SEED)]
+    pub seed: u64,
+    /// Number of members (about 60 actions each).
+    #[arg(long, default_value_t = crate::sandbox::DEFAULT_SCALE)]
+    pub scale: u32,
+    #[arg(long, default_value = crate::sandbox::DEFAULT_TOKEN)]
+    pub token: String,
+    /// Rate limit in requests per second (429 with Retry-After beyond it).
+    #[arg(long)]
+    pub rps: Option<f64>,
+    /// Added latency per request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Probability (0 to 1) of an injected fault per request.
+    #[arg(long, default_value_t = 0.0)]
+    pub faults: f64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateAction {
+    /// Print each resource's watermark and last complete listing.
+    Show(PipelineArgs),
+    /// Forget watermarks so the next sync re-reads from the beginning.
+    Reset {
+        #[command(flatten)]
+        pipeline: PipelineArgs,
+        /// Only this resource.
+        #[arg(long)]
+        resource: Option<String>,
+    },
+}
+
+/// An error with the exit code it maps to.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub error: anyhow::Error,
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        let error = e.into();
+        let code = if error.downcast_ref::<ConfigError>().is_some() {
+            exit::USAGE
+        } else if matches!(
+            error.downcast_ref::<SyncError>(),
+            Some(SyncError::Lock(crate::lock::LockError::Held { .. }))
+        ) {
+            exit::LOCKED
+        } else if matches!(
+            error.downcast_ref::<SyncError>(),
+            Some(SyncError::Api(crate::api::ApiError::LimitOutOfRange(_)))
+        ) {
+            exit::USAGE
+        } else {
+            exit::FAILED
+        };
+        Failure { code, error }
+    }
+}
+
+fn usage(msg: String) -> Failure {
+    Failure {
+        code: exit::USAGE,
+        error: anyhow::anyhow!(msg),
+    }
+}
+
+/// Loads the pipeline the arguments describe. A missing default config
+/// file is fine when no pipeline is named.
+pub fn resolve_pipeline(
+    args: &PipelineArgs,
+    over: Overrides,
+    need_destination: bool,
+) -> Result<Pipeline, Failure> {
+    let over = Overrides {
+        base_url: args.base_url.clone(),
+        destination: args.destination.clone(),
+        ..over
+    };
+    let file = if args.config.exists() {
+        ConfigFile::load(&args.config)?
+    } else if args.pipeline.is_some() || args.config != Path::new("pipelines.toml") {
+        return Err(ConfigError::Read {
+            path: args.config.clone(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+        }
+        .into());
+    } else {
+        ConfigFile::default()
+    };
+    Ok(file.resolve(
+        args.pipeline.as_deref(),
+        &args.config,
+        &over,
+        need_destination,
+    )?)
+}
+
+fn sqlite_path(p: &Pipeline) -> Result<&Path, Failure> {
+    match &p.destination {
+        Destination::Sqlite(path) => Ok(path),
+        Destination::Parquet(_) => Err(usage(format!(
+            "pipeline `{}`: parquet destinations are not supported by this version; use sqlite:PATH",
+            p.name
+        ))),
+    }
+}
+
+/// Runs the parsed command line; returns the process exit code.
+pub async fn run(cli: Cli) -> Result<u8, Failure> {
+    match cli.command {
+        Command::Sync(args) => run_sync(args).await,
+        Command::Sandbox(args) => run_sandbox(args).await,
+        Command::State { action } => run_state(action),
+        Command::Schema { format } => {
+            match format {
+                SchemaFormat::Sql => print!("{}", SCHEMA.sqlite_ddl()),
+                SchemaFormat::Markdown => print!("{}", SCHEMA.markdown()),
+            }
+            Ok(exit::OK)
+        }
+    }
+}
+
+async fn run_sync(args: SyncArgs) -> Result<u8, Failure> {
+    let over = Overrides {
+        resources: args.resources.clone(),
+        limit: args.limit,
+        ..Default::default()
+    };
+    let p = resolve_pipeline(&args.pipeline, over, true)?;
+    let db = sqlite_path(&p)?.to_owned();
+    // The sandbox source runs in this process for as long as the sync.
+    let (base_url, token, sandbox) = match &p.source {
+        Source::Api { base_url } => {
+            let token = std::env::var(&p.token_env).ok().filter(|t| !t.trim().is_empty()).ok_or_else(|| {
+                usage(format!(
+                    "{} is not set: export {}=<an access token from the organization's admin dashboard>",
+                    p.token_env, p.token_env
+                ))
+            })?;
+            (base_url.clone(), Token::new(token), None)
+        }
+        Source::Sandbox { seed, scale } => {
+            let sb = RunningSandbox::start(SandboxOptions {
+                seed: *seed,
+                scale: *scale,
+                ..Default::default()
+            })
+            .await
+            .context("starting the sandbox organization")?;
+            eprintln!(
+                "huntr-sync: sandbox organization (seed {seed}, {scale} members) serving at {}",
+                sb.base_url
+            );
+            (sb.base_url.clone(), Token::new(sb.token.clone()), Some(sb))
+        }
+    };
+    let mut cfg = ClientConfig::new(&base_url, token, &p.token_env);
+    cfg.requests_per_second = p.requests_per_second;
+    cfg.burst = p.burst;
+    let client = Client::new(&cfg)?;
+    let opts = SyncOptions {
+        resources: p.resources.clone(),
+        limit: p.limit,
+        lookback: p.lookback_minutes as i64 * 60,
+        full_refresh: args.full_refresh,
+        ..Default::default()
+    };
+    let report = crate::sync::sync_sqlite(&client, &db, &opts).await?;
+    if let Some(sb) = sandbox {
+        sb.stop().await;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string(&report).unwrap_or_default());
+    } else {
+        print_summary(&report, &db);
+    }
+    if report.complete() {
+        Ok(exit::OK)
+    } else {
+        let names: Vec<&str> = report.incomplete.keys().map(String::as_str).collect();
+        eprintln!(
+            "huntr-sync: incomplete: {}; everything else was committed, run again to finish",
+            names.join(", ")
+        );
+        Ok(exit::PARTIAL)
+    }
+}
+
+fn print_summary(r: &SyncReport, db: &Path) {
+    let totals: Vec<(String, i64)> = SqliteDest::open(db)
+        .ok()
+        .map(|d| {
+            SCHEMA
+                .tables
+                .iter()
+                .map(|t| {
+                    let n = d
+                        .conn()
+                        .query_row(&format!("SELECT COUNT(*) FROM {}", t.name), [], |row| {
+                            row.get(0)
+                        })
+                        .unwrap_or(0);
+                    (t.name.clone(), n)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    println!(
+        "huntr-sync: run {} {} in {:.1}s into {}: {} requests, {} retries, {} rate-limited, {} jobs re-read",
+        r.run_id,
+        r.status,
+        r.seconds,
+        db.display(),
+        r.requests,
+        r.retries,
+        r.throttled,
+        r.jobs_reread
+    );
+    println!(
+        "  {:<38} {:>9} {:>9} {:>8} {:>8}",
+        "table", "rows", "written", "deleted", "removed"
+    );
+    for (name, rows) in totals {
+        let c = r.tables.get(&name).cloned().unwrap_or_default();
+        println!(
+            "  {:<38} {:>9} {:>9} {:>8} {:>8}",
+            name, rows, c.written, c.deleted, c.removed
+        );
+    }
+}
+
+async fn run_sandbox(args: SandboxArgs) -> Result<u8, Failure> {
+    if !(0.0..=1.0).contains(&args.faults) {
+        return Err(usage(format!(
+            "--faults {} must be between 0 and 1",
+            args.faults
+        )));
+    }
+    if args.rps.is_some_and(|r| !(r > 0.0)) {
+        return Err(usage("--rps must be above 0".into()));
+    }
+    let started = std::time::Instant::now();
+    let sb = RunningSandbox::start(SandboxOptions {
+        seed: args.seed,
+        scale: args.scale,
+        token: args.token.clone(),
+        port: args.port,
+        rps: args.rps,
+        latency: Duration::from_millis(args.latency_ms),
+        faults: args.faults,
+    })
+    .await
+    .with_context(|| format!("starting the sandbox on 127.0.0.1:{}", args.port))?;
+    let (actions, jobs, members) = {
+        let org = sb.shared.org.read().unwrap_or_else(|e| e.into_inner());
+        (org.actions.len(), org.jobs.len(), org.members_ix.len())
+    };
+    println!(
+        "sandbox organization ready in {:.1}s: {members} members, {jobs} jobs, {actions} actions",
+        started.elapsed().as_secs_f64()
+    );
+    println!("  base URL: {}", sb.base_url);
+    println!(
+        "  token:    {} (export HUNTR_ORG_TOKEN={})",
+        args.token, args.token
+    );
+    println!(
+        "  next day: curl -X POST http://{}/_sandbox/advance?days=1",
+        sb.addr
+    );
+    println!("  stats:    curl http://{}/_sandbox/stats", sb.addr);
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    sb.stop().await;
+    Ok(exit::OK)
+}
+
+fn run_state(action: StateAction) -> Result<u8, Failure> {
+    match action {
+        StateAction::Show(args) => {
+            let p = resolve_pipeline(&args, Overrides::default(), true)?;
+            let db = sqlite_path(&p)?;
+            if !db.exists() {
+                println!(
+                    "{}: no sync has run yet (file does not exist)",
+                    db.display()
+                );
+                return Ok(exit::OK);
+            }
+            let dest = SqliteDest::open(db)?;
+            println!(
+                "{:<26} {:<22} {:<22} {:<22}",
+                "resource", "watermark", "last full listing", "updated"
+            );
+            for [r, w, l, u] in dest.state_rows()? {
+                let f = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+                println!("{:<26} {:<22} {:<22} {:<22}", f(r), f(w), f(l), f(u));
+            }
+            Ok(exit::OK)
+        }
+        StateAction::Reset { pipeline, resource } => {
+            let p = resolve_pipeline(&pipeline, Overrides::default(), true)?;
+            let db = sqlite_path(&p)?;
+            let resource = resource
+                .map(|r| r.parse::<Resource>())
+                .transpose()
+                .map_err(usage)?;
+            let _lock = crate::lock::DestLock::acquire(&crate::sync::lock_path(db))
+                .map_err(SyncError::from)?;
+            let mut dest = SqliteDest::open(db)?;
+            let n = dest.reset_state(resource)?;
+            println!(
+                "reset {n} watermark(s) in {}; the next sync re-reads from the beginning",
+                db.display()
+            );
+            Ok(exit::OK)
+        }
+    }
+}
+
+/// Entry point shared by the binary: parse, log, run, exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("huntr-sync: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::FAILED);
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(f) => {
+            let mut msg = f.error.to_string();
+            for cause in f.error.chain().skip(1) {
+                msg.push_str(": ");
+                msg.push_str(&cause.to_string());
+            }
+            eprintln!("huntr-sync: error: {msg}");
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}

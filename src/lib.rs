@@ -1,0 +1,19 @@
+//! huntr-sync: keeps a local, query-ready copy of a Huntr organization.
+//!
+//! Layers, by module: `api` fetches (client, paging, retries), `resources`
+//! describes what is fetched, `flatten` turns JSON into rows of the tables
+//! declared in `schema/`, `load` writes them, `sync` runs one sync,
+//! `config` reads `pipelines.toml`, `cli` is the command line, and
+//! `sandbox` is the built-in fake organization.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod flatten;
+pub mod load;
+pub mod lock;
+pub mod resources;
+pub mod sandbox;
+pub mod schema;
+pub mod sync;
+pub mod timefmt;

@@ -1,0 +1,495 @@
+//! The SQLite destination.
+//!
+//! WAL mode and a busy timeout let a BI tool read while a sync writes. All
+//! SQL is generated from the schema: one upsert per (table, merge mode),
+//! prepared once and cached. Bookkeeping lives in the same file:
+//! `sync_state` (watermarks, last complete listings), `sync_runs` (one row
+//! per run) and `sync_pending_jobs` (jobs changed by actions, to re-read).
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use super::{StateUpdate, TableCounts};
+use crate::flatten::{Mode, Op, Row, Val};
+use crate::resources::Resource;
+use crate::schema::{Schema, Table, AS_OF, EXTRA, FULL, SCHEMA, SEEN_RUN};
+use crate::timefmt::iso;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SqliteError {
+    #[error("cannot open SQLite database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("cannot create directory {path} for the database: {source}")]
+    Dir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("SQLite error in {path}: {source}")]
+    Sql {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+}
+
+const BOOKKEEPING: &str = "
+CREATE TABLE IF NOT EXISTS sync_state (
+  resource TEXT PRIMARY KEY,
+  watermark INTEGER,
+  watermark_at TEXT,
+  listed_at TEXT,
+  updated_at TEXT
+);
+CREATE TABLE IF NOT EXISTS sync_runs (
+  run_id INTEGER PRIMARY KEY AUTOINCREMENT,
+  started_at TEXT NOT NULL,
+  finished_at TEXT,
+  window_end TEXT,
+  status TEXT NOT NULL,
+  resources TEXT,
+  rows_json TEXT,
+  requests INTEGER,
+  retries INTEGER,
+  error TEXT
+);
+CREATE TABLE IF NOT EXISTS sync_pending_jobs (
+  job_id TEXT PRIMARY KEY,
+  changed INTEGER NOT NULL
+);
+";
+
+/// Generated SQL for one table.
+struct TableSql {
+    full: String,
+    partial: String,
+    update: String,
+    delete: Option<String>,
+}
+
+fn table_sql(t: &Table) -> TableSql {
+    let cols: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
+    let placeholders = vec!["?"; cols.len()].join(", ");
+    let insert = format!(
+        "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET ",
+        t.name,
+        cols.join(", "),
+        placeholders,
+        t.key.join(", ")
+    );
+    let is_key = |c: &str| t.key.iter().any(|k| k == c);
+    let settable: Vec<&crate::schema::Column> =
+        t.columns.iter().filter(|c| !is_key(&c.name)).collect();
+    // Full: every column, lifecycle `deleted_at` excepted; guarded by age.
+    let full_sets: Vec<String> = settable
+        .iter()
+        .filter(|c| c.name != "deleted_at")
+        .map(|c| format!("{0} = excluded.{0}", c.name))
+        .collect();
+    let mut full = insert.clone() + &full_sets.join(", ");
+    if t.resource {
+        full += &format!(" WHERE excluded.{AS_OF} >= COALESCE({}.{AS_OF}, 0)", t.name);
+    }
+    // Data columns a snapshot may touch.
+    let data: Vec<&str> = settable
+        .iter()
+        .filter(|c| !c.is_lifecycle() && !c.is_hidden())
+        .map(|c| c.name.as_str())
+        .collect();
+    let partial_sets: Vec<String> = data
+        .iter()
+        .map(|c| {
+            format!(
+                "{c} = CASE WHEN {t}.{FULL} = 1 THEN COALESCE({t}.{c}, excluded.{c}) \
+                 ELSE COALESCE(excluded.{c}, {t}.{c}) END",
+                t = t.name
+            )
+        })
+        .collect();
+    let partial = if partial_sets.is_empty() {
+        format!(
+            "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT DO NOTHING",
+            t.name,
+            cols.join(", "),
+            placeholders
+        )
+    } else {
+        insert.clone() + &partial_sets.join(", ")
+    };
+    let mut update_sets: Vec<String> = data
+        .iter()
+        .map(|c| {
+            format!(
+                "{c} = CASE WHEN excluded.{AS_OF} >= COALESCE({t}.{AS_OF}, 0) \
+                 THEN COALESCE(excluded.{c}, {t}.{c}) ELSE {t}.{c} END",
+                t = t.name
+            )
+        })
+        .collect();
+    if t.resource {
+        update_sets.push(format!(
+            "{AS_OF} = MAX(COALESCE({t}.{AS_OF}, 0), excluded.{AS_OF})",
+            t = t.name
+        ));
+    }
+    let update = insert + &update_sets.join(", ");
+    let delete = (t.has_col("deleted_at") && t.key.len() == 1).then(|| {
+        format!(
+            "INSERT INTO {t} ({k}, deleted_at, {FULL}, {AS_OF}) VALUES (?, ?, 0, 0) \
+             ON CONFLICT ({k}) DO UPDATE SET deleted_at = COALESCE({t}.deleted_at, excluded.deleted_at)",
+            t = t.name,
+            k = t.key[0]
+        )
+    });
+    TableSql {
+        full,
+        partial,
+        update,
+        delete,
+    }
+}
+
+fn to_sql(v: &Val) -> SqlValue {
+    match v {
+        Val::Null => SqlValue::Null,
+        Val::Text(s) => SqlValue::Text(s.clone()),
+        Val::Int(i) => SqlValue::Integer(*i),
+        Val::Float(f) => SqlValue::Real(*f),
+        Val::Bool(b) => SqlValue::Integer(*b as i64),
+        Val::Ts(t) => SqlValue::Text(iso(*t)),
+    }
+}
+
+/// An open SQLite destination; the only writer of its file during a run.
+pub struct SqliteDest {
+    conn: Connection,
+    path: PathBuf,
+    sql: Vec<TableSql>,
+    /// Per-table counters of the current run.
+    pub counts: BTreeMap<String, TableCounts>,
+}
+
+impl SqliteDest {
+    pub fn open(path: &Path) -> Result<SqliteDest, SqliteError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| SqliteError::Dir {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path).map_err(|source| SqliteError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut dest = SqliteDest {
+            conn,
+            path: path.to_owned(),
+            sql: SCHEMA.tables.iter().map(table_sql).collect(),
+            counts: BTreeMap::new(),
+        };
+        dest.init(&SCHEMA).map_err(|e| dest.err(e))?;
+        Ok(dest)
+    }
+
+    fn err(&self, source: rusqlite::Error) -> SqliteError {
+        SqliteError::Sql {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn init(&mut self, schema: &Schema) -> rusqlite::Result<()> {
+        self.conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        self.conn.pragma_update(None, "journal_mode", "WAL")?;
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        self.conn.set_prepared_statement_cache_capacity(256);
+        let tx = self.conn.transaction()?;
+        tx.execute_batch(&schema.sqlite_ddl())?;
+        tx.execute_batch(BOOKKEEPING)?;
+        // Columns added to the schema since the file was created.
+        for t in &schema.tables {
+            let existing: HashSet<String> = tx
+                .prepare(&format!("SELECT name FROM pragma_table_info('{}')", t.name))?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for c in t.columns.iter().filter(|c| !existing.contains(&c.name)) {
+                tx.execute_batch(&format!(
+                    "ALTER TABLE {} ADD COLUMN {} {}",
+                    t.name,
+                    c.name,
+                    c.ty.sql_type()
+                ))?;
+            }
+        }
+        tx.commit()
+    }
+
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Starts a run record; returns its id.
+    pub fn begin_run(&mut self, started: i64, resources: &str) -> Result<i64, SqliteError> {
+        self.counts.clear();
+        self.conn
+            .execute(
+                "INSERT INTO sync_runs (started_at, status, resources) VALUES (?, 'running', ?)",
+                params![iso(started), resources],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Applies a batch and its state change in one transaction.
+    pub fn apply(
+        &mut self,
+        ops: &[Op],
+        run_id: i64,
+        state: Option<&StateUpdate>,
+        now: i64,
+    ) -> Result<(), SqliteError> {
+        let res = (|| -> rusqlite::Result<()> {
+            let tx = self.conn.transaction()?;
+            apply_ops(&tx, &self.sql, ops, run_id, &mut self.counts)?;
+            if let Some(state) = state {
+                write_state(&tx, state, now)?;
+            }
+            tx.commit()
+        })();
+        res.map_err(|e| self.err(e))
+    }
+
+    pub fn watermark(&self, resource: Resource) -> Result<Option<i64>, SqliteError> {
+        self.conn
+            .query_row(
+                "SELECT watermark FROM sync_state WHERE resource = ?",
+                [resource.path()],
+                |r| r.get::<_, Option<i64>>(0),
+            )
+            .optional()
+            .map(Option::flatten)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Jobs changed after they were last read; obsolete entries are dropped.
+    pub fn pending_jobs(&mut self) -> Result<Vec<String>, SqliteError> {
+        let res = (|| -> rusqlite::Result<Vec<String>> {
+            self.conn.execute(
+                "DELETE FROM sync_pending_jobs WHERE job_id IN (
+                   SELECT p.job_id FROM sync_pending_jobs p JOIN jobs j ON j.id = p.job_id
+                   WHERE j.deleted_at IS NOT NULL OR (j._full = 1 AND j._as_of > p.changed))",
+                [],
+            )?;
+            let mut stmt = self
+                .conn
+                .prepare("SELECT job_id FROM sync_pending_jobs ORDER BY job_id")?;
+            let ids = stmt.query_map([], |r| r.get(0))?.collect();
+            ids
+        })();
+        res.map_err(|e| self.err(e))
+    }
+
+    /// Marks rows of the completely listed tables that this run did not see.
+    pub fn mirror(
+        &mut self,
+        resources: &[Resource],
+        run_id: i64,
+        at: i64,
+    ) -> Result<(), SqliteError> {
+        let res = (|| -> rusqlite::Result<()> {
+            let tx = self.conn.transaction()?;
+            for r in resources {
+                let n = tx.execute(
+                    &format!(
+                        "UPDATE {t} SET removed_at = ? WHERE removed_at IS NULL \
+                         AND ({SEEN_RUN} IS NULL OR {SEEN_RUN} <> ?)",
+                        t = r.table()
+                    ),
+                    params![iso(at), run_id],
+                )?;
+                self.counts.entry(r.table().to_owned()).or_default().removed += n as u64;
+            }
+            tx.commit()
+        })();
+        res.map_err(|e| self.err(e))
+    }
+
+    pub fn finish_run(
+        &mut self,
+        run_id: i64,
+        finished: i64,
+        window_end: Option<i64>,
+        status: &str,
+        requests: u64,
+        retries: u64,
+        error: Option<&str>,
+    ) -> Result<(), SqliteError> {
+        let rows = serde_json::to_string(&self.counts).unwrap_or_default();
+        self.conn
+            .execute(
+                "UPDATE sync_runs SET finished_at = ?, window_end = ?, status = ?, rows_json = ?,
+                 requests = ?, retries = ?, error = ? WHERE run_id = ?",
+                params![
+                    iso(finished),
+                    window_end.map(iso),
+                    status,
+                    rows,
+                    requests as i64,
+                    retries as i64,
+                    error,
+                    run_id
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Forgets watermarks (all, or one resource's) so the next run re-reads.
+    pub fn reset_state(&mut self, resource: Option<Resource>) -> Result<usize, SqliteError> {
+        let n = match resource {
+            Some(r) => self
+                .conn
+                .execute("DELETE FROM sync_state WHERE resource = ?", [r.path()]),
+            None => self.conn.execute("DELETE FROM sync_state", []),
+        };
+        n.map_err(|e| self.err(e))
+    }
+
+    /// `(resource, watermark, listed_at, updated_at)` rows for `state show`.
+    pub fn state_rows(&self) -> Result<Vec<[Option<String>; 4]>, SqliteError> {
+        let res = (|| -> rusqlite::Result<Vec<[Option<String>; 4]>> {
+            let mut stmt = self.conn.prepare(
+                "SELECT resource, watermark_at, listed_at, updated_at FROM sync_state ORDER BY resource",
+            )?;
+            let rows = stmt
+                .query_map([], |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?]))?
+                .collect();
+            rows
+        })();
+        res.map_err(|e| self.err(e))
+    }
+}
+
+fn write_state(tx: &Transaction, state: &StateUpdate, now: i64) -> rusqlite::Result<()> {
+    match state {
+        StateUpdate::Watermark { resource, value } => tx.execute(
+            "INSERT INTO sync_state (resource, watermark, watermark_at, updated_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (resource) DO UPDATE SET watermark = excluded.watermark,
+               watermark_at = excluded.watermark_at, updated_at = excluded.updated_at",
+            params![resource.path(), value, iso(*value), iso(now)],
+        )?,
+        StateUpdate::Listed { resource } => tx.execute(
+            "INSERT INTO sync_state (resource, listed_at, updated_at) VALUES (?, ?, ?)
+             ON CONFLICT (resource) DO UPDATE SET listed_at = excluded.listed_at,
+               updated_at = excluded.updated_at",
+            params![resource.path(), iso(now), iso(now)],
+        )?,
+    };
+    Ok(())
+}
+
+/// Fills the loader-owned columns of a row for its merge mode.
+fn bind_values(t: &Table, row: &Row, run_id: i64) -> Vec<SqlValue> {
+    let mut vals: Vec<SqlValue> = row.vals.iter().map(to_sql).collect();
+    if t.resource {
+        vals[t.col(FULL)] = SqlValue::Integer((row.mode == Mode::Full) as i64);
+        let as_of = if row.mode == Mode::Partial {
+            0
+        } else {
+            row.as_of
+        };
+        vals[t.col(AS_OF)] = SqlValue::Integer(as_of);
+    }
+    if t.listed && row.mode == Mode::Full {
+        vals[t.col(SEEN_RUN)] = SqlValue::Integer(run_id);
+    }
+    if row.mode == Mode::Partial {
+        vals[t.col(EXTRA)] = SqlValue::Null;
+    }
+    vals
+}
+
+fn apply_ops(
+    tx: &Transaction,
+    sql: &[TableSql],
+    ops: &[Op],
+    run_id: i64,
+    counts: &mut BTreeMap<String, TableCounts>,
+) -> rusqlite::Result<()> {
+    // The parent whose full write lost to a newer stored row: its children
+    // in this batch are stale too.
+    let mut stale_parent: Option<(usize, String)> = None;
+    for op in ops {
+        match op {
+            Op::Upsert(row) => {
+                let t = SCHEMA.table(row.table);
+                if let Some((parent_table, parent_col)) = &t.parent {
+                    if let (Some((pt, pid)), Val::Text(id)) =
+                        (&stale_parent, &row.vals[t.col(parent_col)])
+                    {
+                        if *pt == SCHEMA.id(parent_table) && pid == id {
+                            continue;
+                        }
+                    }
+                }
+                let s = &sql[row.table];
+                let text = match row.mode {
+                    Mode::Full => &s.full,
+                    Mode::Partial => &s.partial,
+                    Mode::Update => &s.update,
+                };
+                let vals = bind_values(t, row, run_id);
+                let changed = tx
+                    .prepare_cached(text)?
+                    .execute(rusqlite::params_from_iter(vals.iter()))?;
+                counts.entry(t.name.clone()).or_default().written += changed as u64;
+                if row.mode == Mode::Full {
+                    let children: Vec<usize> = SCHEMA.children(row.table).collect();
+                    if !children.is_empty() {
+                        let Val::Text(id) = &row.vals[t.key_cols()[0]] else {
+                            continue;
+                        };
+                        if changed == 0 {
+                            stale_parent = Some((row.table, id.clone()));
+                            continue;
+                        }
+                        stale_parent = None;
+                        for c in children {
+                            let ct = SCHEMA.table(c);
+                            let pcol = &ct.parent.as_ref().expect("child has parent").1;
+                            tx.prepare_cached(&format!(
+                                "DELETE FROM {} WHERE {pcol} = ?",
+                                ct.name
+                            ))?
+                            .execute([id])?;
+                        }
+                    }
+                }
+            }
+            Op::Delete { table, id, at } => {
+                if let Some(text) = &sql[*table].delete {
+                    tx.prepare_cached(text)?.execute(params![id, iso(*at)])?;
+                    counts
+                        .entry(SCHEMA.table(*table).name.clone())
+                        .or_default()
+                        .deleted += 1;
+                }
+            }
+            Op::RefreshJob { job_id, date } => {
+                tx.prepare_cached(
+                    "INSERT INTO sync_pending_jobs (job_id, changed) VALUES (?, ?)
+                     ON CONFLICT (job_id) DO UPDATE SET changed = MAX(changed, excluded.changed)",
+                )?
+                .execute(params![job_id, date])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,141 @@
+//! The Org API resources huntr-sync extracts, as data.
+//!
+//! Each resource says where it lives and how it is read; one generic fetcher
+//! and one request policy serve them all (no extractor has its own loop).
+
+use std::fmt;
+use std::str::FromStr;
+
+/// How a resource is read on every run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Listed in full; the destination mirrors the listing.
+    Listed,
+    /// Read through `created_after` / `created_before` windows.
+    Windowed,
+    /// Deprecated `/events`: newest first with no creation filter; read
+    /// until past the window.
+    Feed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Resource {
+    ActivityCategories,
+    MemberFields,
+    BoardTemplates,
+    OrganizationInvitations,
+    Members,
+    Employers,
+    Jobs,
+    Activities,
+    Actions,
+    Events,
+}
+
+impl Resource {
+    pub const ALL: [Resource; 10] = [
+        Resource::ActivityCategories,
+        Resource::MemberFields,
+        Resource::BoardTemplates,
+        Resource::OrganizationInvitations,
+        Resource::Members,
+        Resource::Employers,
+        Resource::Jobs,
+        Resource::Activities,
+        Resource::Actions,
+        Resource::Events,
+    ];
+
+    /// The endpoint path under the base URL, which is also the name users
+    /// give in `--resources`.
+    pub fn path(self) -> &'static str {
+        match self {
+            Resource::ActivityCategories => "activity-categories",
+            Resource::MemberFields => "member-fields",
+            Resource::BoardTemplates => "board-templates",
+            Resource::OrganizationInvitations => "organization-invitations",
+            Resource::Members => "members",
+            Resource::Employers => "employers",
+            Resource::Jobs => "jobs",
+            Resource::Activities => "activities",
+            Resource::Actions => "actions",
+            Resource::Events => "events",
+        }
+    }
+
+    /// The table the resource's own endpoint is the authority for.
+    pub fn table(self) -> &'static str {
+        match self {
+            Resource::ActivityCategories => "activity_categories",
+            Resource::MemberFields => "member_fields",
+            Resource::BoardTemplates => "board_templates",
+            Resource::OrganizationInvitations => "organization_invitations",
+            Resource::Members => "members",
+            Resource::Employers => "employers",
+            Resource::Jobs => "jobs",
+            Resource::Activities => "activities",
+            Resource::Actions => "actions",
+            Resource::Events => "events",
+        }
+    }
+
+    pub fn kind(self) -> Kind {
+        match self {
+            Resource::Jobs | Resource::Activities | Resource::Actions => Kind::Windowed,
+            Resource::Events => Kind::Feed,
+            _ => Kind::Listed,
+        }
+    }
+
+    /// Endpoints documented without `limit`/`next`: one request answers all.
+    pub fn paged(self) -> bool {
+        !matches!(
+            self,
+            Resource::MemberFields
+                | Resource::BoardTemplates
+                | Resource::OrganizationInvitations
+                | Resource::ActivityCategories
+        )
+    }
+}
+
+impl fmt::Display for Resource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.path())
+    }
+}
+
+impl FromStr for Resource {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let norm = s.trim().replace('_', "-");
+        Resource::ALL
+            .into_iter()
+            .find(|r| r.path() == norm)
+            .ok_or_else(|| {
+                let names: Vec<_> = Resource::ALL.iter().map(|r| r.path()).collect();
+                format!("unknown resource `{s}` (known: {})", names.join(", "))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_tables_exist() {
+        for r in Resource::ALL {
+            assert_eq!(r.path().parse::<Resource>().unwrap(), r);
+            assert!(crate::schema::SCHEMA.get(r.table()).is_some());
+        }
+        assert_eq!(
+            "member_fields".parse::<Resource>().unwrap(),
+            Resource::MemberFields
+        );
+        assert!("widgets"
+            .parse::<Resource>()
+            .unwrap_err()
+            .contains("known: "));
+    }
+}

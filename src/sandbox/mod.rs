@@ -1,0 +1,151 @@
+//! The built-in sandbox organization: a real HTTP server speaking the Org
+//! API over a deterministic synthetic organization that lives through
+//! simulated days. It is the default source of the demo, the tests and the
+//! benchmarks (no real token exists on our machines).
+
+pub mod org;
+mod render;
+pub mod server;
+pub mod truth;
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+pub use org::Org;
+pub use server::Shared;
+pub use truth::Truth;
+
+pub const DEFAULT_SEED: u64 = 42;
+/// Members in the demo organization.
+pub const DEFAULT_SCALE: u32 = 60;
+pub const DEFAULT_TOKEN: &str = "sandbox-token";
+
+#[derive(Debug, Clone)]
+pub struct SandboxOptions {
+    pub seed: u64,
+    /// Number of members; everything else grows with it.
+    pub scale: u32,
+    pub token: String,
+    /// Port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+    pub rps: Option<f64>,
+    pub latency: Duration,
+    pub faults: f64,
+}
+
+impl Default for SandboxOptions {
+    fn default() -> Self {
+        SandboxOptions {
+            seed: DEFAULT_SEED,
+            scale: DEFAULT_SCALE,
+            token: DEFAULT_TOKEN.into(),
+            port: 0,
+            rps: None,
+            latency: Duration::ZERO,
+            faults: 0.0,
+        }
+    }
+}
+
+/// A sandbox serving on loopback; stops when dropped.
+pub struct RunningSandbox {
+    pub addr: SocketAddr,
+    pub base_url: String,
+    pub token: String,
+    pub shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl RunningSandbox {
+    pub async fn start(opts: SandboxOptions) -> std::io::Result<RunningSandbox> {
+        let (seed, scale) = (opts.seed, opts.scale);
+        let org = tokio::task::spawn_blocking(move || Org::generate(seed, scale))
+            .await
+            .map_err(std::io::Error::other)?;
+        let shared = Arc::new(Shared::new(
+            org,
+            opts.token.clone(),
+            opts.rps,
+            opts.latency,
+            opts.faults,
+        ));
+        let (stop, rx) = oneshot::channel::<()>();
+        let addr: SocketAddr = ([127, 0, 0, 1], opts.port).into();
+        let (addr, handle) = server::serve(shared.clone(), addr, async {
+            let _ = rx.await;
+        })
+        .await?;
+        Ok(RunningSandbox {
+            addr,
+            base_url: format!("http://{addr}/org"),
+            token: opts.token,
+            shared,
+            stop: Some(stop),
+            handle: Some(handle),
+        })
+    }
+
+    /// Lets `days` simulated days pass.
+    pub fn advance_days(&self, days: u32) {
+        let mut org = self.shared.org.write().unwrap_or_else(|e| e.into_inner());
+        for _ in 0..days {
+            org.advance_day();
+        }
+    }
+
+    pub fn set_faults(&self, p: f64) {
+        *self.shared.faults.lock().unwrap_or_else(|e| e.into_inner()) = p;
+    }
+
+    pub fn set_drift(&self, on: bool) {
+        self.shared
+            .org
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .drift = on;
+    }
+
+    /// The current state of every resource, for comparison.
+    pub fn truth(&self) -> Truth {
+        Truth::of(&self.shared.org.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.shared.requests.load(Ordering::Relaxed)
+    }
+
+    pub fn throttled(&self) -> u64 {
+        self.shared.throttled.load(Ordering::Relaxed)
+    }
+
+    /// Requests per endpoint since start.
+    pub fn requests_by_endpoint(&self) -> std::collections::BTreeMap<String, u64> {
+        self.shared
+            .by_endpoint
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_default()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            let _ = h.await;
+        }
+    }
+}
+
+impl Drop for RunningSandbox {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
