@@ -347,7 +347,7 @@ async fn run_sandbox(args: SandboxArgs) -> Result<u8, Failure> {
             args.faults
         )));
     }
-    if args.rps.is_some_and(|r| !(r > 0.0)) {
+    if args.rps.is_some_and(|r| r.is_nan() || r <= 0.0) {
         return Err(usage("--rps must be above 0".into()));
     }
     let started = std::time::Instant::now();

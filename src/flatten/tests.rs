@@ -1,1 +1,353 @@
+//! Flattening tests built from the JSON examples of the API reference
+//! (tests/fixtures/reference), quirks included.
 
+use serde_json::{json, Value};
+
+use super::*;
+
+fn fixture(name: &str) -> Value {
+    let path = format!(
+        "{}/tests/fixtures/reference/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+fn flat(resource: Resource, v: &Value) -> Vec<Op> {
+    let mut out = Vec::new();
+    flatten(resource, v, 1_000, &mut out);
+    out
+}
+
+fn flat_list(resource: Resource, name: &str) -> Vec<Op> {
+    let mut out = Vec::new();
+    for item in fixture(name)["data"].as_array().unwrap() {
+        flatten(resource, item, 1_000, &mut out);
+    }
+    out
+}
+
+fn rows<'a>(ops: &'a [Op], table: &str) -> Vec<&'a Row> {
+    ops.iter()
+        .filter_map(|op| match op {
+            Op::Upsert(r) if r.table_name() == table => Some(r),
+            _ => None,
+        })
+        .collect()
+}
+
+fn text(r: &Row, col: &str) -> Option<String> {
+    match r.get(col) {
+        Val::Text(s) => Some(s.clone()),
+        Val::Null => None,
+        other => Some(format!("{other:?}")),
+    }
+}
+
+fn extra(r: &Row) -> Value {
+    match r.get(EXTRA) {
+        Val::Text(s) => serde_json::from_str(s).unwrap(),
+        _ => Value::Null,
+    }
+}
+
+#[test]
+fn repeated_list_template_ids_are_kept_by_position() {
+    let ops = flat_list(Resource::BoardTemplates, "board_templates_list");
+    let lists = rows(&ops, "board_template_lists");
+    let tech: Vec<_> = lists
+        .iter()
+        .filter(|r| text(r, "board_template_id").as_deref() == Some("5a6e4a567e42789e6e65c986"))
+        .collect();
+    assert_eq!(tech.len(), 6);
+    assert_eq!(text(tech[4], "name").as_deref(), Some("Offer"));
+    assert_eq!(text(tech[5], "name").as_deref(), Some("Rejected"));
+    assert_eq!(
+        text(tech[4], "list_template_id"),
+        text(tech[5], "list_template_id")
+    );
+    assert_eq!(tech[5].get("position"), &Val::Int(5));
+    let templates = rows(&ops, "board_templates");
+    assert_eq!(templates.len(), 2);
+    assert_eq!(templates[1].get("is_default"), &Val::Bool(true));
+    assert_eq!(templates[0].mode, Mode::Full);
+}
+
+#[test]
+fn job_resource_flattens_location_and_nested_objects() {
+    let ops = flat(Resource::Jobs, &fixture("job"));
+    let job = rows(&ops, "jobs")[0];
+    assert_eq!(job.mode, Mode::Full);
+    assert_eq!(job.get("location_lat"), &Val::Float(49.2668893));
+    assert_eq!(job.get("location_lng"), &Val::Float(-123.1012246));
+    assert_eq!(
+        text(job, "location_place_id").as_deref(),
+        Some("ChIJG7btXnJxhlQR62EUZuSVsOE")
+    );
+    assert_eq!(text(job, "list_name").as_deref(), Some("Applied"));
+    assert_eq!(
+        text(job, "employer_id").as_deref(),
+        Some("5a016b5221bce9aa2bd70296")
+    );
+    assert_eq!(
+        text(job, "creator_member_id").as_deref(),
+        Some("5b2bbb5837fbc835bbe3218b")
+    );
+    assert_eq!(
+        text(job, "offer_accepted_activity_id").as_deref(),
+        Some("5eb0cbbaacf21d6980c45d6a")
+    );
+    assert_eq!(job.get("created_at"), &Val::Ts(1588634675));
+    assert_eq!(
+        job.get(EXTRA),
+        &Val::Null,
+        "every documented field has a column"
+    );
+    let interviews = rows(&ops, "job_interview_activities");
+    assert_eq!(interviews.len(), 2);
+    assert_eq!(
+        text(interviews[1], "activity_id").as_deref(),
+        Some("5eb0cebdf9e9ac821876aab0")
+    );
+    // Embedded activities are partial snapshots tied to the job, once each.
+    let acts = rows(&ops, "activities");
+    assert_eq!(acts.len(), 6);
+    assert!(acts.iter().all(|a| a.mode == Mode::Partial
+        && text(a, "job_id").as_deref() == Some("5eb0a4338899ba51bf96f645")));
+    // The advisor who created the job is a person.
+    let people = rows(&ops, "people");
+    assert!(people
+        .iter()
+        .any(|p| text(p, "given_name").as_deref() == Some("Advisor")));
+    assert_eq!(rows(&ops, "employers")[0].mode, Mode::Partial);
+}
+
+#[test]
+fn empty_locations_stay_empty() {
+    let ops = flat_list(Resource::Jobs, "jobs_list");
+    let second = rows(&ops, "jobs")[1];
+    assert_eq!(text(second, "title").as_deref(), Some("Front end engineer"));
+    assert!(second.get("location_address").is_null() && second.get("location_lat").is_null());
+    assert_eq!(second.get(EXTRA), &Val::Null);
+    // `location: {"address": ""}` in an action's job snapshot.
+    let ops = flat_list(Resource::Actions, "actions_list");
+    let job = rows(&ops, "jobs")
+        .into_iter()
+        .find(|j| text(j, "id").as_deref() == Some("5d7980458a3fd22bfe291f38"))
+        .unwrap();
+    assert_eq!(job.mode, Mode::Partial);
+    assert_eq!(text(job, "location_address").as_deref(), Some(""));
+    assert!(job.get("location_lat").is_null());
+}
+
+#[test]
+fn member_field_values_of_every_type_are_text_as_given() {
+    let mut member = fixture("member");
+    member["memberFieldValues"] = json!([
+        {"fieldId": "f-text", "value": "Montreal"},
+        {"fieldId": "f-number", "value": 27},
+        {"fieldId": "f-array", "value": ["Web Design", "iOS"]},
+    ]);
+    let ops = flat(Resource::Members, &member);
+    let values = rows(&ops, "member_field_values");
+    let got: Vec<_> = values
+        .iter()
+        .map(|r| (text(r, "field_id").unwrap(), text(r, "value").unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("f-text".into(), "Montreal".into()),
+            ("f-number".into(), "27".into()),
+            ("f-array".into(), r#"["Web Design","iOS"]"#.into()),
+        ]
+    );
+    assert!(values
+        .iter()
+        .all(|r| text(r, "member_id").as_deref() == Some("5b0379b5712bb674fd0d561e")));
+    let m = rows(&ops, "members")[0];
+    assert_eq!(m.get("is_active"), &Val::Bool(true));
+    assert_eq!(rows(&ops, "people").len(), 1);
+}
+
+#[test]
+fn unknown_and_deprecated_fields_go_to_extra() {
+    let mut job = fixture("job");
+    job["applicationDate"] = json!(1527490800);
+    job["member"] = json!({"id": "5a6bf0758f18344d6f76d118"});
+    job["location"]["floor"] = json!(3);
+    job["brandNewField"] = json!({"nested": [1, 2]});
+    let ops = flat(Resource::Jobs, &job);
+    let e = extra(rows(&ops, "jobs")[0]);
+    assert_eq!(e["applicationDate"], json!(1527490800));
+    assert_eq!(e["member"]["id"], json!("5a6bf0758f18344d6f76d118"));
+    assert_eq!(e["location.floor"], json!(3));
+    assert_eq!(e["brandNewField"], json!({"nested": [1, 2]}));
+    // The deprecated board template field too.
+    let mut bt = fixture("board_template");
+    bt["listNames"] = json!(["wishlist", "applied"]);
+    let ops = flat(Resource::BoardTemplates, &bt);
+    assert_eq!(
+        extra(rows(&ops, "board_templates")[0])["listNames"],
+        json!(["wishlist", "applied"])
+    );
+}
+
+#[test]
+fn values_of_unexpected_types_are_kept_in_extra() {
+    let mut emp = fixture("employer");
+    emp["foundedYear"] = json!("circa 2005");
+    emp["jobCount"] = json!("4");
+    let ops = flat(Resource::Employers, &emp);
+    let r = rows(&ops, "employers")[0];
+    assert!(r.get("founded_year").is_null());
+    assert_eq!(extra(r)["foundedYear"], json!("circa 2005"));
+    // Lossless conversions stay in their column.
+    assert_eq!(r.get("job_count"), &Val::Int(4));
+}
+
+#[test]
+fn invitations_carry_people_templates_and_field_values() {
+    let ops = flat(Resource::OrganizationInvitations, &fixture("invitation"));
+    let inv = rows(&ops, "organization_invitations")[0];
+    assert_eq!(
+        text(inv, "to_user_id").as_deref(),
+        Some("5e6a7c99c56bc6669e3da876")
+    );
+    assert_eq!(
+        text(inv, "board_template_id").as_deref(),
+        Some("5a6e4a567e42789e6e65c986")
+    );
+    assert_eq!(rows(&ops, "organization_invitation_field_values").len(), 1);
+    assert_eq!(
+        text(rows(&ops, "people")[0], "family_name").as_deref(),
+        Some("Hackett")
+    );
+    let bt = rows(&ops, "board_templates")[0];
+    assert_eq!(bt.mode, Mode::Partial);
+    assert!(
+        rows(&ops, "board_template_lists").is_empty(),
+        "a snapshot does not replace stages"
+    );
+}
+
+#[test]
+fn actions_capture_changes() {
+    let ops = flat_list(Resource::Actions, "actions_list");
+    let actions = rows(&ops, "actions");
+    assert_eq!(actions.len(), 3);
+    let created = actions[0];
+    assert_eq!(
+        text(created, "activity_id").as_deref(),
+        Some("5eb0abc13fac1580adcf5b19")
+    );
+    assert_eq!(
+        text(created, "job_id").as_deref(),
+        Some("5eb0a4338899ba51bf96f645")
+    );
+    assert_eq!(
+        text(created, "activity_category_id").as_deref(),
+        Some("5e448f3bf2b856c29af1128c")
+    );
+    let moved = actions[1];
+    assert_eq!(text(moved, "from_list_name").as_deref(), Some("Wishlist"));
+    assert_eq!(text(moved, "to_list_name").as_deref(), Some("Applied"));
+    assert!(ops.iter().any(|op| matches!(op, Op::RefreshJob { job_id, date } if job_id == "5eb0a4338899ba51bf96f645" && *date == 1588634685)));
+    let notes = rows(&ops, "notes");
+    assert_eq!(notes.len(), 1);
+    assert_eq!(text(notes[0], "text").as_deref(), Some("Great Interview"));
+    assert_eq!((notes[0].mode, notes[0].as_of), (Mode::Full, 1588466784));
+    assert!(actions.iter().all(|a| a.get(EXTRA).is_null()));
+}
+
+#[test]
+fn deletions_updates_and_contacts_from_actions() {
+    let base = fixture("action");
+    let mut deleted = base.clone();
+    deleted["actionType"] = json!("JOB_DELETED");
+    let ops = flat(Resource::Actions, &deleted);
+    assert!(ops.iter().any(|op| matches!(op, Op::Delete { id, at, .. } if id == "5eb0a4338899ba51bf96f645" && *at == 1588634675)));
+
+    let mut updated = base.clone();
+    updated["actionType"] = json!("ACTIVITY_UPDATED");
+    updated["activity"] = json!({"id": "a1", "title": "Follow Up", "completed": true, "completedAt": 1588634700, "createdAt": 1588600000});
+    updated["update"] = json!({"completed": true});
+    let ops = flat(Resource::Actions, &updated);
+    let act = rows(&ops, "activities")
+        .into_iter()
+        .find(|a| text(a, "id").as_deref() == Some("a1"))
+        .unwrap();
+    assert_eq!((act.mode, act.as_of), (Mode::Update, 1588634675));
+    assert_eq!(
+        text(act, "job_id").as_deref(),
+        Some("5eb0a4338899ba51bf96f645")
+    );
+    assert_eq!(
+        text(rows(&ops, "actions")[0], "update_json").as_deref(),
+        Some(r#"{"completed":true}"#)
+    );
+
+    let mut contact = base;
+    contact["actionType"] = json!("CONTACT_CREATED");
+    contact["contact"] = fixture("contact");
+    contact["jobs"] = json!([{"id": "j1"}, {"id": "j2"}]);
+    contact["employers"] = json!([{"id": "e1", "name": "Etsy"}]);
+    let ops = flat(Resource::Actions, &contact);
+    assert_eq!(rows(&ops, "contact_profiles").len(), 8);
+    assert_eq!(
+        text(rows(&ops, "contacts")[0], "first_name").as_deref(),
+        Some("Pepe")
+    );
+    let jobs = rows(&ops, "action_jobs");
+    assert_eq!(
+        (text(jobs[1], "job_id").as_deref(), jobs[1].get("position")),
+        (Some("j2"), &Val::Int(1))
+    );
+    assert_eq!(rows(&ops, "action_employers").len(), 1);
+}
+
+#[test]
+fn events_and_their_deprecated_job_fields() {
+    let ops = flat_list(Resource::Events, "events_list");
+    let events = rows(&ops, "events");
+    assert_eq!(events.len(), 2);
+    assert_eq!(
+        text(events[0], "event_type").as_deref(),
+        Some("JOB_OFFER_DATE_SET")
+    );
+    assert_eq!(events[0].get("date"), &Val::Ts(1528095600));
+    assert_eq!(
+        text(events[0], "member_id").as_deref(),
+        Some("5a6bf0758f18344d6f76d118")
+    );
+    let job = rows(&ops, "jobs")[0];
+    assert_eq!(job.mode, Mode::Partial);
+    assert_eq!(job.get("deadline"), &Val::Ts(1527404400));
+}
+
+#[test]
+fn every_reference_list_flattens_without_loss() {
+    for (r, name) in [
+        (Resource::Members, "members_list"),
+        (Resource::MemberFields, "member_fields_list"),
+        (Resource::OrganizationInvitations, "invitations_list"),
+        (Resource::Employers, "employers_list"),
+        (Resource::Activities, "activities_list"),
+        (Resource::ActivityCategories, "activity_categories_list"),
+    ] {
+        let ops = flat_list(r, name);
+        let own = rows(&ops, r.table());
+        assert_eq!(
+            own.len(),
+            fixture(name)["data"].as_array().unwrap().len(),
+            "{name}"
+        );
+        for row in own {
+            assert!(
+                row.get(EXTRA).is_null(),
+                "{name}: unexpected _extra {:?}",
+                row.get(EXTRA)
+            );
+        }
+    }
+}

@@ -63,6 +63,17 @@ CREATE TABLE IF NOT EXISTS sync_pending_jobs (
 );
 ";
 
+/// How a run ended, for its `sync_runs` row.
+#[derive(Debug, Clone)]
+pub struct RunEnd {
+    pub finished: i64,
+    pub window_end: Option<i64>,
+    pub status: &'static str,
+    pub requests: u64,
+    pub retries: u64,
+    pub error: Option<String>,
+}
+
 /// Generated SQL for one table.
 struct TableSql {
     full: String,
@@ -318,29 +329,20 @@ impl SqliteDest {
         res.map_err(|e| self.err(e))
     }
 
-    pub fn finish_run(
-        &mut self,
-        run_id: i64,
-        finished: i64,
-        window_end: Option<i64>,
-        status: &str,
-        requests: u64,
-        retries: u64,
-        error: Option<&str>,
-    ) -> Result<(), SqliteError> {
+    pub fn finish_run(&mut self, run_id: i64, end: &RunEnd) -> Result<(), SqliteError> {
         let rows = serde_json::to_string(&self.counts).unwrap_or_default();
         self.conn
             .execute(
                 "UPDATE sync_runs SET finished_at = ?, window_end = ?, status = ?, rows_json = ?,
                  requests = ?, retries = ?, error = ? WHERE run_id = ?",
                 params![
-                    iso(finished),
-                    window_end.map(iso),
-                    status,
+                    iso(end.finished),
+                    end.window_end.map(iso),
+                    end.status,
                     rows,
-                    requests as i64,
-                    retries as i64,
-                    error,
+                    end.requests as i64,
+                    end.retries as i64,
+                    end.error,
                     run_id
                 ],
             )

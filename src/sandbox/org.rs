@@ -514,18 +514,15 @@ impl Org {
             .rng
             .random_bool(0.3)
             .then(|| "Bring portfolio ✨".to_owned());
-        let start_at = Some(ts + self.rng.random_range(0..5 * DAY));
-        let end_at = self
-            .rng
-            .random_bool(0.3)
-            .then(|| start_at.unwrap_or(ts) + 3600);
+        let start = ts + self.rng.random_range(0..5 * DAY);
+        let end_at = self.rng.random_bool(0.3).then_some(start + 3600);
         self.activities.push(Activity {
             id,
             title: CATEGORIES[category as usize].to_owned(),
             note,
             completed,
             completed_at: completed.then_some(ts),
-            start_at,
+            start_at: Some(start),
             end_at,
             workflow,
             category,
@@ -893,6 +890,7 @@ impl Org {
             let ts = org.ts_between(START - 20 * DAY, START - 1);
             org.invitation(ts);
         }
+        org.last_moment(START);
         org
     }
 
@@ -912,8 +910,9 @@ impl Org {
             .collect();
         let live_jobs: Vec<Ix> = self.jobs_ix.values().copied().collect();
         let live_acts: Vec<Ix> = self.activities_ix.values().copied().collect();
-        let newest_job = self
-            .jobs_ix
+        // The newest second a previous sync could have seen.
+        let newest = self
+            .actions_ix
             .keys()
             .next_back()
             .map(|o| o.created())
@@ -921,13 +920,13 @@ impl Org {
         let mut bump = |k: &'static str, c: u32| *n.entry(k).or_default() += c;
 
         // Records that arrive a few minutes late, and in the same second
-        // as the previous newest job.
+        // as the previous newest record.
         for i in 0..(scale / 20).max(2) {
             let m = active[self.rng.random_range(0..active.len())];
             let ts = if i % 2 == 0 {
                 prev - self.rng.random_range(60..600)
             } else {
-                newest_job
+                newest
             };
             self.new_job(ts, m, m);
             bump("late_jobs", 1);
@@ -1120,9 +1119,20 @@ impl Org {
             });
             self.events_ix.insert(id, (self.events.len() - 1) as Ix);
         }
+        self.last_moment(end);
         self.now = end;
         self.days += 1;
         n
+    }
+
+    /// A job created seconds before the clock reads `end`: the newest
+    /// record a sync at `end` sees, whose second later records share.
+    fn last_moment(&mut self, end: i64) {
+        let members: Vec<Ix> = self.members_ix.values().copied().collect();
+        if let Some(&m) = members.iter().find(|m| self.people[**m as usize].is_active) {
+            let ts = end - self.rng.random_range(1..30);
+            self.new_job(ts, m, m);
+        }
     }
 
     fn delete_activity(&mut self, ts: i64, ax: Ix) {

@@ -130,7 +130,7 @@ impl Org {
                 "lat": lat.to_string(), "lng": lng.to_string(),
             }),
             // Both empty forms occur in the reference.
-            None if j.id.1 % 2 == 0 => json!({}),
+            None if j.id.1.is_multiple_of(2) => json!({}),
             None => json!({"address": ""}),
         };
         ins(&mut m, "location", location);

@@ -131,7 +131,12 @@ enum Fault {
 async fn gate(State(s): St, req: Request, next: Next) -> Response {
     s.requests.fetch_add(1, Ordering::Relaxed);
     if let Ok(mut m) = s.by_endpoint.lock() {
-        let path = req.uri().path().trim_start_matches("/org/");
+        // Nested under /org, the path here is relative: "/jobs/<id>".
+        let path = req
+            .uri()
+            .path()
+            .trim_start_matches("/org")
+            .trim_start_matches('/');
         let key = path.split('/').next().unwrap_or("").to_owned();
         let key = if path.contains('/') {
             format!("{key}/<id>")
@@ -330,7 +335,7 @@ fn page(
     }
     let more = items.next().is_some();
     let next = match last {
-        Some(id) if more || id.1 % 2 == 0 => json!(id.hex()),
+        Some(id) if more || id.1.is_multiple_of(2) => json!(id.hex()),
         _ => Value::Null,
     };
     json!({"data": data, "next": next})

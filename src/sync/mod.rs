@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::api::{ApiError, Client, Pager};
 use crate::flatten::{self, Op};
-use crate::load::sqlite::{SqliteDest, SqliteError};
+use crate::load::sqlite::{RunEnd, SqliteDest, SqliteError};
 use crate::load::{StateUpdate, TableCounts};
 use crate::lock::{DestLock, LockError};
 use crate::resources::{Kind, Resource};
@@ -181,15 +181,15 @@ pub async fn sync_sqlite(
                 )
             })
         });
-    dest.finish_run(
-        run_id,
-        now_unix(),
-        Some(t),
+    let end = RunEnd {
+        finished: now_unix(),
+        window_end: Some(t),
         status,
         requests,
         retries,
-        error_text.as_deref(),
-    )?;
+        error: error_text,
+    };
+    dest.finish_run(run_id, &end)?;
     if let Some(e) = write_err {
         return Err(e.into());
     }

@@ -1,0 +1,363 @@
+//! The merge rules of SCHEMA.md, applied by the SQLite loader.
+
+use serde_json::json;
+
+use super::*;
+use crate::flatten::{flatten, record};
+
+fn dest() -> (tempfile::TempDir, SqliteDest) {
+    let dir = tempfile::tempdir().unwrap();
+    let d = SqliteDest::open(&dir.path().join("t.db")).unwrap();
+    (dir, d)
+}
+
+fn upsert(table: &str, v: serde_json::Value, mode: Mode, as_of: i64) -> Op {
+    Op::Upsert(record(table, v.as_object().unwrap(), mode, as_of))
+}
+
+/// The first column of the first row, as text whatever its type.
+fn one(d: &SqliteDest, sql: &str) -> Option<String> {
+    let v: SqlValue = d.conn().query_row(sql, [], |r| r.get(0)).unwrap();
+    match v {
+        SqlValue::Null => None,
+        SqlValue::Integer(i) => Some(i.to_string()),
+        SqlValue::Real(f) => Some(f.to_string()),
+        SqlValue::Text(s) => Some(s),
+        SqlValue::Blob(_) => Some("<blob>".into()),
+    }
+}
+
+#[test]
+fn partial_snapshots_fill_but_never_overwrite_or_blank() {
+    let (_t, mut d) = dest();
+    let partial = upsert(
+        "employers",
+        json!({"id": "e1", "name": "Old name", "domain": "old.com"}),
+        Mode::Partial,
+        0,
+    );
+    d.apply(&[partial], 1, None, 0).unwrap();
+    assert_eq!(
+        one(&d, "SELECT name FROM employers"),
+        Some("Old name".into())
+    );
+    // A newer snapshot wins over an older snapshot...
+    let partial2 = upsert(
+        "employers",
+        json!({"id": "e1", "name": "Snap name"}),
+        Mode::Partial,
+        0,
+    );
+    d.apply(&[partial2], 1, None, 0).unwrap();
+    assert_eq!(
+        one(&d, "SELECT name FROM employers"),
+        Some("Snap name".into())
+    );
+    assert_eq!(
+        one(&d, "SELECT domain FROM employers"),
+        Some("old.com".into()),
+        "never blanked"
+    );
+    // ...the own endpoint overwrites every column...
+    let full = upsert(
+        "employers",
+        json!({"id": "e1", "name": "Real", "jobCount": 4}),
+        Mode::Full,
+        10,
+    );
+    d.apply(&[full], 1, None, 0).unwrap();
+    assert_eq!(
+        one(&d, "SELECT name || '/' || job_count FROM employers"),
+        Some("Real/4".into())
+    );
+    assert_eq!(
+        one(&d, "SELECT domain FROM employers"),
+        None,
+        "a field the record omits is NULL"
+    );
+    // ...and a later snapshot only fills what is still NULL.
+    let late = upsert(
+        "employers",
+        json!({"id": "e1", "name": "No Name", "domain": "real.com"}),
+        Mode::Partial,
+        0,
+    );
+    d.apply(&[late], 1, None, 0).unwrap();
+    assert_eq!(
+        one(&d, "SELECT name || '/' || domain FROM employers"),
+        Some("Real/real.com".into())
+    );
+}
+
+#[test]
+fn dated_updates_win_over_older_data_only() {
+    let (_t, mut d) = dest();
+    let listed = upsert(
+        "activities",
+        json!({"id": "a1", "title": "Apply", "completed": false}),
+        Mode::Full,
+        100,
+    );
+    d.apply(&[listed], 1, None, 0).unwrap();
+    let older = upsert(
+        "activities",
+        json!({"id": "a1", "completed": true}),
+        Mode::Update,
+        50,
+    );
+    d.apply(&[older], 1, None, 0).unwrap();
+    assert_eq!(
+        one(&d, "SELECT completed FROM activities"),
+        Some("0".into()),
+        "listing read after the change wins"
+    );
+    let newer = upsert(
+        "activities",
+        json!({"id": "a1", "completed": true, "completedAt": 150}),
+        Mode::Update,
+        150,
+    );
+    d.apply(&[newer], 1, None, 0).unwrap();
+    assert_eq!(
+        one(
+            &d,
+            "SELECT completed || ' ' || completed_at || ' ' || title FROM activities"
+        ),
+        Some("1 1970-01-01T00:02:30Z Apply".into())
+    );
+    // A full listing older than the stored data is ignored.
+    let stale = upsert(
+        "activities",
+        json!({"id": "a1", "title": "Old"}),
+        Mode::Full,
+        120,
+    );
+    d.apply(&[stale], 1, None, 0).unwrap();
+    assert_eq!(
+        one(&d, "SELECT title FROM activities"),
+        Some("Apply".into())
+    );
+}
+
+#[test]
+fn deletions_keep_the_row_and_survive_relisting() {
+    let (_t, mut d) = dest();
+    let jobs = SCHEMA.id("jobs");
+    let job = upsert("jobs", json!({"id": "j1", "title": "Dev"}), Mode::Full, 10);
+    d.apply(
+        &[
+            job.clone(),
+            Op::Delete {
+                table: jobs,
+                id: "j1".into(),
+                at: 20,
+            },
+        ],
+        1,
+        None,
+        0,
+    )
+    .unwrap();
+    d.apply(&[job], 1, None, 0).unwrap();
+    assert_eq!(
+        one(&d, "SELECT title || ' ' || deleted_at FROM jobs"),
+        Some("Dev 1970-01-01T00:00:20Z".into())
+    );
+    // A deletion of a row never loaded leaves a tombstone.
+    d.apply(
+        &[Op::Delete {
+            table: jobs,
+            id: "j2".into(),
+            at: 30,
+        }],
+        1,
+        None,
+        0,
+    )
+    .unwrap();
+    assert_eq!(
+        one(&d, "SELECT deleted_at FROM jobs WHERE id = 'j2'"),
+        Some("1970-01-01T00:00:30Z".into())
+    );
+}
+
+#[test]
+fn children_are_replaced_with_their_parent_unless_it_is_stale() {
+    let (_t, mut d) = dest();
+    let mut ops = Vec::new();
+    flatten(
+        crate::resources::Resource::Members,
+        &json!({"id": "m1", "memberFieldValues": [{"fieldId": "f1", "value": "a"}, {"fieldId": "f2", "value": "b"}]}),
+        10,
+        &mut ops,
+    );
+    d.apply(&ops, 1, None, 0).unwrap();
+    let mut ops = Vec::new();
+    flatten(
+        crate::resources::Resource::Members,
+        &json!({"id": "m1", "memberFieldValues": [{"fieldId": "f2", "value": "c"}]}),
+        20,
+        &mut ops,
+    );
+    d.apply(&ops, 1, None, 0).unwrap();
+    assert_eq!(
+        one(
+            &d,
+            "SELECT group_concat(field_id || '=' || value) FROM member_field_values"
+        ),
+        Some("f2=c".into())
+    );
+    let mut ops = Vec::new();
+    flatten(
+        crate::resources::Resource::Members,
+        &json!({"id": "m1", "memberFieldValues": []}),
+        15,
+        &mut ops,
+    );
+    d.apply(&ops, 1, None, 0).unwrap();
+    assert_eq!(
+        one(
+            &d,
+            "SELECT group_concat(field_id || '=' || value) FROM member_field_values"
+        ),
+        Some("f2=c".into()),
+        "older listing ignored"
+    );
+}
+
+#[test]
+fn mirror_marks_unlisted_rows_and_relisting_clears_them() {
+    let (_t, mut d) = dest();
+    let inv = |id: &str, run: i64, d: &mut SqliteDest| {
+        d.apply(
+            &[upsert(
+                "organization_invitations",
+                json!({"id": id}),
+                Mode::Full,
+                run,
+            )],
+            run,
+            None,
+            0,
+        )
+        .unwrap();
+    };
+    inv("i1", 1, &mut d);
+    inv("i2", 1, &mut d);
+    d.mirror(
+        &[crate::resources::Resource::OrganizationInvitations],
+        1,
+        100,
+    )
+    .unwrap();
+    assert_eq!(
+        one(
+            &d,
+            "SELECT COUNT(*) FROM organization_invitations WHERE removed_at IS NULL"
+        ),
+        Some("2".into())
+    );
+    inv("i2", 2, &mut d);
+    // A snapshot-only row (accepted before any listing saw it) is not pending.
+    d.apply(
+        &[upsert(
+            "organization_invitations",
+            json!({"id": "i3"}),
+            Mode::Partial,
+            0,
+        )],
+        2,
+        None,
+        0,
+    )
+    .unwrap();
+    d.mirror(
+        &[crate::resources::Resource::OrganizationInvitations],
+        2,
+        200,
+    )
+    .unwrap();
+    let pending: Vec<String> = d
+        .conn()
+        .prepare("SELECT id FROM organization_invitations WHERE removed_at IS NULL")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(pending, vec!["i2".to_string()]);
+    inv("i1", 3, &mut d);
+    assert_eq!(
+        one(
+            &d,
+            "SELECT removed_at FROM organization_invitations WHERE id = 'i1'"
+        ),
+        None
+    );
+}
+
+#[test]
+fn watermark_commits_with_its_batch() {
+    let (_t, mut d) = dest();
+    let r = crate::resources::Resource::Jobs;
+    let state = StateUpdate::Watermark {
+        resource: r,
+        value: 500,
+    };
+    d.apply(
+        &[upsert("jobs", json!({"id": "j1"}), Mode::Full, 500)],
+        1,
+        Some(&state),
+        0,
+    )
+    .unwrap();
+    assert_eq!(d.watermark(r).unwrap(), Some(500));
+    // A batch that fails leaves neither rows nor watermark.
+    let bad_state = StateUpdate::Watermark {
+        resource: r,
+        value: 900,
+    };
+    d.conn().execute_batch("CREATE TRIGGER boom BEFORE INSERT ON jobs WHEN NEW.id = 'j2' BEGIN SELECT RAISE(ABORT, 'boom'); END").unwrap();
+    let err = d.apply(
+        &[upsert("jobs", json!({"id": "j2"}), Mode::Full, 900)],
+        1,
+        Some(&bad_state),
+        0,
+    );
+    assert!(err.is_err());
+    assert_eq!(d.watermark(r).unwrap(), Some(500));
+}
+
+#[test]
+fn pending_jobs_skip_those_read_after_the_change() {
+    let (_t, mut d) = dest();
+    let ops = vec![
+        upsert("jobs", json!({"id": "fresh"}), Mode::Full, 100),
+        upsert("jobs", json!({"id": "stale"}), Mode::Full, 40),
+        Op::RefreshJob {
+            job_id: "fresh".into(),
+            date: 50,
+        },
+        Op::RefreshJob {
+            job_id: "stale".into(),
+            date: 50,
+        },
+        Op::RefreshJob {
+            job_id: "unknown".into(),
+            date: 50,
+        },
+    ];
+    d.apply(&ops, 1, None, 0).unwrap();
+    assert_eq!(
+        d.pending_jobs().unwrap(),
+        vec!["stale".to_string(), "unknown".to_string()]
+    );
+    d.apply(
+        &[upsert("jobs", json!({"id": "stale"}), Mode::Full, 100)],
+        1,
+        None,
+        0,
+    )
+    .unwrap();
+    assert_eq!(d.pending_jobs().unwrap(), vec!["unknown".to_string()]);
+}

@@ -1,0 +1,159 @@
+//! Helpers shared by the end-to-end tests.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use huntr_sync::api::{Client, ClientConfig, RetryPolicy, Token};
+use huntr_sync::sandbox::{RunningSandbox, SandboxOptions, Truth};
+use huntr_sync::schema::SCHEMA;
+use rusqlite::Connection;
+
+/// A client with quick retries and no throttling, for tests.
+pub fn fast_client(base_url: &str, token: &str) -> Client {
+    let mut cfg = ClientConfig::new(base_url, Token::new(token), "HUNTR_ORG_TOKEN");
+    cfg.requests_per_second = 10_000.0;
+    cfg.burst = 1_000;
+    cfg.retry = RetryPolicy {
+        max_retries: 6,
+        base: Duration::from_millis(2),
+        cap: Duration::from_millis(20),
+        floor: Duration::from_millis(1),
+    };
+    cfg.timeout = Duration::from_secs(10);
+    Client::new(&cfg).unwrap()
+}
+
+pub async fn sandbox(scale: u32, seed: u64) -> RunningSandbox {
+    RunningSandbox::start(SandboxOptions {
+        scale,
+        seed,
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+}
+
+/// Text of any SQLite value, the way the truth spells it.
+fn text(v: rusqlite::types::Value) -> Option<String> {
+    use rusqlite::types::Value::*;
+    match v {
+        Null => None,
+        Integer(i) => Some(i.to_string()),
+        Real(f) => Some(f.to_string()),
+        Text(s) => Some(s),
+        Blob(_) => Some("<blob>".into()),
+    }
+}
+
+fn live_filter(table: &str) -> String {
+    let t = SCHEMA.get(table).unwrap();
+    if t.has_col("removed_at") {
+        return "removed_at IS NULL".into();
+    }
+    if t.has_col("deleted_at") {
+        return "deleted_at IS NULL".into();
+    }
+    if let Some((parent, col)) = &t.parent {
+        let p = SCHEMA.get(parent).unwrap();
+        return format!(
+            "{col} IN (SELECT {} FROM {parent} WHERE {})",
+            p.key[0],
+            live_filter(&p.name)
+        );
+    }
+    "1".into()
+}
+
+/// Differences between the destination's live rows and the sandbox's
+/// ground truth, table by table; empty when they are equal.
+pub fn diff(db: &Path, truth: &Truth) -> Vec<String> {
+    let conn = Connection::open(db).unwrap();
+    let mut problems = Vec::new();
+    for (table, expected) in &truth.tables {
+        let t = SCHEMA.get(table).unwrap();
+        let cols: Vec<&str> = expected
+            .values()
+            .next()
+            .map(|r| r.keys().copied().collect())
+            .unwrap_or_default();
+        let key = t
+            .key
+            .iter()
+            .map(|k| format!("CAST({k} AS TEXT)"))
+            .collect::<Vec<_>>()
+            .join(" || '|' || ");
+        let mut select = vec![key];
+        select.extend(cols.iter().map(|c| c.to_string()));
+        let sql = format!(
+            "SELECT {} FROM {table} WHERE {}",
+            select.join(", "),
+            live_filter(table)
+        );
+        let mut stmt = conn.prepare(&sql).unwrap();
+        let mut got: BTreeMap<String, Vec<Option<String>>> = BTreeMap::new();
+        let rows = stmt
+            .query_map([], |r| {
+                let k: String = r.get(0)?;
+                let mut vals = Vec::new();
+                for i in 0..cols.len() {
+                    vals.push(text(r.get(i + 1)?));
+                }
+                Ok((k, vals))
+            })
+            .unwrap();
+        for row in rows {
+            let (k, v) = row.unwrap();
+            got.insert(k, v);
+        }
+        let mut n = 0;
+        for (k, want) in expected {
+            let want: Vec<Option<String>> = cols
+                .iter()
+                .map(|c| want.get(c).cloned().flatten())
+                .collect();
+            match got.get(k) {
+                None => {
+                    n += 1;
+                    if n <= 5 {
+                        problems.push(format!("{table}: missing {k}"));
+                    }
+                }
+                Some(have) if *have != want => {
+                    n += 1;
+                    if n <= 5 {
+                        problems.push(format!("{table} {k}: {cols:?} = {have:?}, want {want:?}"));
+                    }
+                }
+                _ => {}
+            }
+        }
+        for k in got.keys().filter(|k| !expected.contains_key(*k)) {
+            n += 1;
+            if n <= 5 {
+                problems.push(format!("{table}: unexpected live row {k}"));
+            }
+        }
+        if n > 5 {
+            problems.push(format!("{table}: {} differences in all", n));
+        }
+    }
+    problems
+}
+
+pub fn assert_matches_truth(db: &Path, truth: &Truth) {
+    let problems = diff(db, truth);
+    assert!(
+        problems.is_empty(),
+        "destination differs from the sandbox:\n{}",
+        problems.join("\n")
+    );
+}
+
+pub fn count(db: &Path, sql: &str) -> i64 {
+    Connection::open(db)
+        .unwrap()
+        .query_row(sql, [], |r| r.get(0))
+        .unwrap()
+}
