@@ -105,12 +105,12 @@ pub async fn sync_sqlite(
 ) -> Result<SyncReport, SyncError> {
     let started = Instant::now();
     crate::api::check_limit(opts.limit)?;
-    let _lock = DestLock::acquire(&lock_path(db))?;
     // The first answer fixes T and proves the token before anything is
-    // written: a refused token leaves the destination untouched.
+    // created: a refused token leaves no file behind.
     let probe = Resource::ActivityCategories;
     let first = client.get(probe.path(), &[]).await?;
     let t = first.date.unwrap_or_else(now_unix);
+    let _lock = DestLock::acquire(&lock_path(db))?;
     let mut dest = SqliteDest::open(db)?;
     let names: Vec<&str> = opts.resources.iter().map(|r| r.path()).collect();
     let run_id = dest.begin_run(now_unix(), &names.join(","))?;

@@ -1,0 +1,94 @@
+//! A sync killed with SIGKILL at random points, many times, with days
+//! passing in between, then one clean run: the destination equals the
+//! sandbox's ground truth, with no duplicates.
+
+mod common;
+
+use std::time::Duration;
+
+use rand::{Rng, SeedableRng};
+use tokio::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_huntr-sync");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_syncs_are_repaired_by_the_next_run() {
+    let sb = common::sandbox(20, 21).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("org.db");
+    // Small pages: many windows, pages and commits to land in.
+    let args = [
+        "sync",
+        "--base-url",
+        &sb.base_url,
+        "--destination",
+        "sqlite:org.db",
+        "--limit",
+        "25",
+    ];
+    let seed: u64 = std::env::var("CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random);
+    eprintln!("CRASH_SEED={seed}");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut killed = 0;
+    for round in 0..16 {
+        if round % 4 == 3 {
+            sb.advance_days(1);
+        }
+        let mut child = Command::new(BIN)
+            .args(args)
+            .current_dir(dir.path())
+            .env("HUNTR_ORG_TOKEN", &sb.token)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let delay = Duration::from_millis(rng.random_range(5..600));
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {
+                child.start_kill().unwrap(); // SIGKILL
+                child.wait().await.unwrap();
+                killed += 1;
+            }
+            status = child.wait() => {
+                assert!(status.unwrap().success(), "round {round} failed on its own");
+            }
+        }
+    }
+    assert!(
+        killed >= 8,
+        "only {killed} runs were killed; the kill points are too late"
+    );
+    let out = Command::new(BIN)
+        .args(args)
+        .current_dir(dir.path())
+        .env("HUNTR_ORG_TOKEN", &sb.token)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    common::assert_matches_truth(&db, &sb.truth());
+    for t in huntr_sync::schema::SCHEMA.tables.iter() {
+        let keys = t.key.join(", ");
+        let dups = common::count(
+            &db,
+            &format!(
+                "SELECT COUNT(*) FROM (SELECT {keys} FROM {} GROUP BY {keys} HAVING COUNT(*) > 1)",
+                t.name
+            ),
+        );
+        assert_eq!(dups, 0, "{} has duplicate keys", t.name);
+    }
+    assert!(
+        common::count(
+            &db,
+            "SELECT COUNT(*) FROM sync_runs WHERE status = 'running'"
+        ) >= killed as i64
+    );
+}
