@@ -167,3 +167,29 @@ async fn a_run_with_no_changes_costs_about_one_request_per_resource() {
     );
     common::assert_matches_truth(&db, &sb.truth());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_refresh_rereads_everything_without_duplicates() {
+    let sb = common::sandbox(15, 13).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("org.db");
+    let client = common::fast_client(&sb.base_url, &sb.token);
+    sync_sqlite(&client, &db, &opts(50)).await.unwrap();
+    let rows = common::count(&db, "SELECT COUNT(*) FROM actions");
+    let before = sb.requests();
+    sync_sqlite(&client, &db, &opts(50)).await.unwrap();
+    let incremental = sb.requests() - before;
+    let before = sb.requests();
+    let full = SyncOptions {
+        full_refresh: true,
+        ..opts(50)
+    };
+    sync_sqlite(&client, &db, &full).await.unwrap();
+    let refreshed = sb.requests() - before;
+    assert!(
+        refreshed > incremental + (rows as u64) / 50,
+        "full refresh re-reads every page: {refreshed} vs {incremental}"
+    );
+    assert_eq!(common::count(&db, "SELECT COUNT(*) FROM actions"), rows);
+    common::assert_matches_truth(&db, &sb.truth());
+}
