@@ -2,18 +2,16 @@
 //! limiter and the retry policy. Nothing here ever formats the token.
 
 use std::fmt;
-use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use backon::Retryable;
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::header::{HeaderValue, AUTHORIZATION, DATE, RETRY_AFTER};
 use serde_json::Value;
 
 use super::error::{ApiError, ErrorBody};
-use super::retry::{parse_retry_after, RetryPolicy};
+use super::limiter::Limiter;
+use super::retry::{self, parse_retry_after, RetryPolicy, RetryStats};
 
 /// An access token. Its `Debug` and `Display` never show the value.
 #[derive(Clone)]
@@ -45,15 +43,16 @@ impl fmt::Debug for Token {
 #[derive(Debug, Default)]
 pub struct Stats {
     pub requests: AtomicU64,
-    pub retries: AtomicU64,
+    pub retry: RetryStats,
     pub throttled: AtomicU64,
 }
 
 impl Stats {
+    /// (requests, retries, 429 answers)
     pub fn get(&self) -> (u64, u64, u64) {
         (
             self.requests.load(Ordering::Relaxed),
-            self.retries.load(Ordering::Relaxed),
+            self.retry.retries.load(Ordering::Relaxed),
             self.throttled.load(Ordering::Relaxed),
         )
     }
@@ -100,7 +99,7 @@ pub struct Client {
     base: String,
     auth: HeaderValue,
     token_env: String,
-    limiter: Arc<DefaultDirectRateLimiter>,
+    limiter: Arc<Limiter>,
     retry: RetryPolicy,
     pub stats: Arc<Stats>,
 }
@@ -122,7 +121,7 @@ impl Client {
             base: cfg.base_url.trim_end_matches('/').to_owned(),
             auth: cfg.token.header()?,
             token_env: cfg.token_env.clone(),
-            limiter: Arc::new(limiter(cfg.requests_per_second, cfg.burst)),
+            limiter: Arc::new(Limiter::new(cfg.requests_per_second, cfg.burst)),
             retry: cfg.retry.clone(),
             stats: Arc::new(Stats::default()),
         })
@@ -135,30 +134,10 @@ impl Client {
     /// GET `path` with `query`, under the limiter and the retry policy.
     pub async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Response, ApiError> {
         let endpoint = endpoint_name(path, query);
-        let mut attempts = 0u32;
-        let result = (|| {
-            attempts += 1;
+        retry::run(&self.retry, &self.stats.retry, &endpoint, || {
             self.attempt(path, query, &endpoint)
         })
-        .retry(self.retry.backoff())
-        .when(ApiError::retryable)
-        .adjust(|e, backoff| {
-            let wait = self.retry.wait(e.retry_after(), backoff?);
-            Some(wait)
-        })
-        .notify(|e, wait| {
-            self.stats.retries.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!("retrying in {wait:?}: {e}");
-        })
-        .await;
-        match result {
-            Err(e) if e.retryable() => Err(ApiError::Exhausted {
-                endpoint,
-                attempts,
-                last: Box::new(e),
-            }),
-            other => other,
-        }
+        .await
     }
 
     async fn attempt(
@@ -167,7 +146,7 @@ impl Client {
         query: &[(&str, String)],
         endpoint: &str,
     ) -> Result<Response, ApiError> {
-        self.limiter.until_ready().await;
+        self.limiter.wait().await;
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         let url = format!("{}/{}", self.base, path.trim_start_matches('/'));
         let transport = |e: reqwest::Error| ApiError::Transport {
@@ -265,15 +244,6 @@ pub(crate) fn endpoint_name(path: &str, query: &[(&str, String)]) -> String {
         s.push_str(v);
     }
     s
-}
-
-fn limiter(rps: f64, burst: u32) -> DefaultDirectRateLimiter {
-    let burst = NonZeroU32::new(burst.max(1)).expect("max(1)");
-    let period = Duration::from_secs_f64(1.0 / rps.max(0.001));
-    let quota = Quota::with_period(period)
-        .expect("positive period")
-        .allow_burst(burst);
-    RateLimiter::direct(quota)
 }
 
 #[cfg(test)]

@@ -83,10 +83,12 @@ pub enum ApiError {
     RepeatedCursor { endpoint: String, cursor: String },
     #[error("limit {0} is out of range: the Org API accepts 1 to 500")]
     LimitOutOfRange(u32),
-    #[error("GET {endpoint}: gave up after {attempts} attempts: {last}")]
+    #[error("GET {endpoint}: gave up after {attempts} attempts{}: {last}", if *budget { " (the run's retry budget is used up)" } else { "" })]
     Exhausted {
         endpoint: String,
         attempts: u32,
+        /// The run's retry budget, not this request's, ran out.
+        budget: bool,
         last: Box<ApiError>,
     },
 }

@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod error;
+pub mod limiter;
 pub mod pager;
 pub mod retry;
 

@@ -20,6 +20,7 @@ pub fn fast_client(base_url: &str, token: &str) -> Client {
         base: Duration::from_millis(2),
         cap: Duration::from_millis(20),
         floor: Duration::from_millis(1),
+        ..RetryPolicy::default()
     };
     cfg.timeout = Duration::from_secs(10);
     Client::new(&cfg).unwrap()
