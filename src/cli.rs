@@ -241,15 +241,7 @@ async fn run_sync(args: SyncArgs) -> Result<u8, Failure> {
     let db = sqlite_path(&p)?.to_owned();
     // The sandbox source runs in this process for as long as the sync.
     let (base_url, token, sandbox) = match &p.source {
-        Source::Api { base_url } => {
-            let token = std::env::var(&p.token_env).ok().filter(|t| !t.trim().is_empty()).ok_or_else(|| {
-                usage(format!(
-                    "{} is not set: export {}=<an access token from the organization's admin dashboard>",
-                    p.token_env, p.token_env
-                ))
-            })?;
-            (base_url.clone(), Token::new(token), None)
-        }
+        Source::Api { base_url } => (base_url.clone(), read_token(&p)?, None),
         Source::Sandbox { seed, scale } => {
             let sb = RunningSandbox::start(SandboxOptions {
                 seed: *seed,
@@ -268,6 +260,7 @@ async fn run_sync(args: SyncArgs) -> Result<u8, Failure> {
     let mut cfg = ClientConfig::new(&base_url, token, &p.token_env);
     cfg.requests_per_second = p.requests_per_second;
     cfg.burst = p.burst;
+    cfg.retry.max_retries = p.retries as usize;
     let client = Client::new(&cfg)?;
     let opts = SyncOptions {
         resources: p.resources.clone(),
@@ -295,6 +288,43 @@ async fn run_sync(args: SyncArgs) -> Result<u8, Failure> {
         );
         Ok(exit::PARTIAL)
     }
+}
+
+/// The token, from `token_file` when the pipeline names one, else from the
+/// environment variable. Never logged.
+fn read_token(p: &Pipeline) -> Result<Token, Failure> {
+    if let Some(path) = &p.token_file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| usage(format!("cannot read token_file {}: {e}", path.display())))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            if let Ok(meta) = std::fs::metadata(path) {
+                if meta.permissions().mode() & 0o077 != 0 {
+                    tracing::warn!(
+                        "token_file {} is readable by other users; restrict it with: chmod 600 {}",
+                        path.display(),
+                        path.display()
+                    );
+                }
+            }
+        }
+        let token = text.trim();
+        if token.is_empty() {
+            return Err(usage(format!("token_file {} is empty", path.display())));
+        }
+        return Ok(Token::new(token));
+    }
+    std::env::var(&p.token_env)
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+        .map(Token::new)
+        .ok_or_else(|| {
+            usage(format!(
+                "{} is not set: export {}=<an access token from the organization's admin dashboard>",
+                p.token_env, p.token_env
+            ))
+        })
 }
 
 fn print_summary(r: &SyncReport, db: &Path) {

@@ -50,11 +50,15 @@ pub struct PipelineFile {
     pub source: Option<String>,
     pub base_url: Option<String>,
     pub token_env: Option<String>,
+    /// A file holding the token (instead of the environment variable).
+    pub token_file: Option<PathBuf>,
     pub destination: Option<String>,
     pub resources: Option<Vec<String>>,
     pub limit: Option<u32>,
     pub requests_per_second: Option<f64>,
     pub burst: Option<u32>,
+    /// Retries of one request before it counts as failed.
+    pub retries: Option<u32>,
     pub lookback_minutes: Option<u32>,
     pub sandbox: Option<SandboxFile>,
 }
@@ -102,11 +106,13 @@ pub struct Pipeline {
     pub name: String,
     pub source: Source,
     pub token_env: String,
+    pub token_file: Option<PathBuf>,
     pub destination: Destination,
     pub resources: Vec<Resource>,
     pub limit: u32,
     pub requests_per_second: f64,
     pub burst: u32,
+    pub retries: u32,
     pub lookback_minutes: u32,
 }
 
@@ -277,15 +283,21 @@ impl ConfigFile {
         if burst == 0 {
             return Err(bad("burst", "must be at least 1".into()));
         }
+        let retries = p.retries.unwrap_or(8);
+        if retries > 100 {
+            return Err(bad("retries", format!("{retries} is more than 100")));
+        }
         Ok(Pipeline {
             name: pname.to_owned(),
             source,
             token_env,
+            token_file: p.token_file.clone(),
             destination,
             resources,
             limit,
             requests_per_second: rps,
             burst,
+            retries,
             lookback_minutes: p.lookback_minutes.unwrap_or(60),
         })
     }

@@ -102,6 +102,12 @@ impl RunningSandbox {
         *self.shared.faults.lock().unwrap_or_else(|e| e.into_inner()) = p;
     }
 
+    /// Makes every request to `endpoint` (e.g. "activities") answer 503;
+    /// `None` ends the outage.
+    pub fn set_outage(&self, endpoint: Option<&str>) {
+        *self.shared.outage.lock().unwrap_or_else(|e| e.into_inner()) = endpoint.map(str::to_owned);
+    }
+
     pub fn set_drift(&self, on: bool) {
         self.shared
             .org

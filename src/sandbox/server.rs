@@ -32,7 +32,10 @@ pub struct Shared {
     pub latency: Duration,
     /// Probability (0..1) that a request meets an injected fault.
     pub faults: Mutex<f64>,
+    /// An endpoint (e.g. "activities") that answers 503 to every request.
+    pub outage: Mutex<Option<String>>,
     pub requests: AtomicU64,
+    /// 429s of the token bucket (not injected ones).
     pub throttled: AtomicU64,
     pub faulted: AtomicU64,
     pub by_endpoint: Mutex<BTreeMap<String, u64>>,
@@ -61,6 +64,7 @@ impl Shared {
             limiter,
             latency,
             faults: Mutex::new(faults),
+            outage: Mutex::new(None),
             requests: AtomicU64::new(0),
             throttled: AtomicU64::new(0),
             faulted: AtomicU64::new(0),
@@ -110,6 +114,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/advance", post(advance))
         .route("/stats", get(stats))
         .route("/faults", post(set_faults))
+        .route("/outage", post(set_outage))
         .route("/drift", post(set_drift));
     Router::new()
         .nest("/org", org)
@@ -119,6 +124,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
 
 #[derive(Clone, Copy)]
 enum Fault {
+    Status429,
     Status500,
     Status503,
     Reset,
@@ -130,21 +136,26 @@ enum Fault {
 /// Counting, latency, auth, rate limit and faults, in that order.
 async fn gate(State(s): St, req: Request, next: Next) -> Response {
     s.requests.fetch_add(1, Ordering::Relaxed);
+    // Nested under /org, the path here is relative: "/jobs/<id>".
+    let path = req
+        .uri()
+        .path()
+        .trim_start_matches("/org")
+        .trim_start_matches('/');
+    let resource = path.split('/').next().unwrap_or("").to_owned();
     if let Ok(mut m) = s.by_endpoint.lock() {
-        // Nested under /org, the path here is relative: "/jobs/<id>".
-        let path = req
-            .uri()
-            .path()
-            .trim_start_matches("/org")
-            .trim_start_matches('/');
-        let key = path.split('/').next().unwrap_or("").to_owned();
         let key = if path.contains('/') {
-            format!("{key}/<id>")
+            format!("{resource}/<id>")
         } else {
-            key
+            resource.clone()
         };
         *m.entry(key).or_default() += 1;
     }
+    let outage = s
+        .outage
+        .lock()
+        .map(|o| o.as_deref() == Some(resource.as_str()))
+        .unwrap_or(false);
     if !s.latency.is_zero() {
         tokio::time::sleep(s.latency).await;
     }
@@ -174,22 +185,34 @@ async fn gate(State(s): St, req: Request, next: Next) -> Response {
         r.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(secs as u64));
         r
+    } else if outage {
+        let mut r = api_error(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable", None);
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("0"));
+        r
     } else {
         let p = *s.faults.lock().unwrap_or_else(|e| e.into_inner());
         let fault = (p > 0.0 && rand::rng().random_bool(p.min(1.0))).then(|| {
             [
+                Fault::Status429,
                 Fault::Status500,
                 Fault::Status503,
                 Fault::Reset,
                 Fault::Truncated,
                 Fault::InvalidJson,
                 Fault::Slow,
-            ][rand::rng().random_range(0..6)]
+            ][rand::rng().random_range(0..7)]
         });
         if fault.is_some() {
             s.faulted.fetch_add(1, Ordering::Relaxed);
         }
         match fault {
+            Some(Fault::Status429) => {
+                let mut r = api_error(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests", None);
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                r
+            }
             Some(Fault::Status500) => api_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Internal Server Error",
@@ -580,6 +603,12 @@ async fn set_faults(State(s): St, Query(q): Params) -> Response {
         .clamp(0.0, 1.0);
     *s.faults.lock().unwrap_or_else(|e| e.into_inner()) = p;
     Json(json!({ "faults": p })).into_response()
+}
+
+async fn set_outage(State(s): St, Query(q): Params) -> Response {
+    let endpoint = q.get("endpoint").filter(|e| !e.is_empty()).cloned();
+    *s.outage.lock().unwrap_or_else(|e| e.into_inner()) = endpoint.clone();
+    Json(json!({ "outage": endpoint })).into_response()
 }
 
 async fn set_drift(State(s): St, Query(q): Params) -> Response {
