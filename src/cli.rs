@@ -358,14 +358,14 @@ fn print_summary(r: &SyncReport, db: &Path) {
         r.jobs_reread
     );
     println!(
-        "  {:<38} {:>9} {:>9} {:>8} {:>8}",
-        "table", "rows", "written", "deleted", "removed"
+        "  {:<38} {:>9} {:>9} {:>8} {:>8} {:>8}",
+        "table", "rows", "inserted", "updated", "deleted", "removed"
     );
     for (name, rows) in totals {
         let c = r.tables.get(&name).cloned().unwrap_or_default();
         println!(
-            "  {:<38} {:>9} {:>9} {:>8} {:>8}",
-            name, rows, c.written, c.deleted, c.removed
+            "  {:<38} {:>9} {:>9} {:>8} {:>8} {:>8}",
+            name, rows, c.inserted, c.updated, c.deleted, c.removed
         );
     }
 }

@@ -11,7 +11,11 @@
 //! resource's own endpoint) and `_as_of` (unix time the written data was
 //! valid at: listing time, or the date of the action that carried it).
 //! Tables listed in full every run get `_seen_run`, the id of the last run
-//! whose listing contained the row.
+//! whose listing contained the row. Every table gets `_ins_run` (the run
+//! that created the row) and `_upd_run` (the last run that changed it),
+//! which drive the run summary and the changes export; a table with child
+//! tables gets `_children`, a hash of its children, so that a change in a
+//! child marks its parent changed.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -95,6 +99,9 @@ pub const EXTRA: &str = "_extra";
 pub const FULL: &str = "_full";
 pub const AS_OF: &str = "_as_of";
 pub const SEEN_RUN: &str = "_seen_run";
+pub const INS_RUN: &str = "_ins_run";
+pub const UPD_RUN: &str = "_upd_run";
+pub const CHILDREN: &str = "_children";
 
 impl Table {
     /// Position of a column in a row; panics on a name the schema lacks,
@@ -227,6 +234,8 @@ impl Schema {
             if t.listed {
                 columns.push(hidden(SEEN_RUN, ColType::Int));
             }
+            columns.push(hidden(INS_RUN, ColType::Int));
+            columns.push(hidden(UPD_RUN, ColType::Int));
             let index: HashMap<String, usize> = columns
                 .iter()
                 .enumerate()
@@ -258,6 +267,19 @@ impl Schema {
                 consumes: t.consumes,
                 columns,
                 index,
+            });
+        }
+        let parents: Vec<String> = tables
+            .iter()
+            .filter_map(|t| t.parent.as_ref().map(|p| p.0.clone()))
+            .collect();
+        for t in tables.iter_mut().filter(|t| parents.contains(&t.name)) {
+            t.index.insert(CHILDREN.to_owned(), t.columns.len());
+            t.columns.push(Column {
+                name: CHILDREN.to_owned(),
+                ty: ColType::Int,
+                source: Source::Hidden,
+                doc: String::new(),
             });
         }
         let by_name: HashMap<String, usize> = tables

@@ -193,3 +193,56 @@ async fn full_refresh_rereads_everything_without_duplicates() {
     assert_eq!(common::count(&db, "SELECT COUNT(*) FROM actions"), rows);
     common::assert_matches_truth(&db, &sb.truth());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_counts_say_what_changed() {
+    let sb = common::sandbox(20, 19).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("org.db");
+    let client = common::fast_client(&sb.base_url, &sb.token);
+    let first = sync_sqlite(&client, &db, &opts(100)).await.unwrap();
+    for t in huntr_sync::schema::SCHEMA.tables.iter() {
+        let rows = common::count(&db, &format!("SELECT COUNT(*) FROM {}", t.name)) as u64;
+        let c = first.tables.get(&t.name).cloned().unwrap_or_default();
+        assert_eq!(c.inserted, rows, "{}: first run inserts every row", t.name);
+        assert_eq!(c.updated, 0, "{}", t.name);
+    }
+    // Nothing changed: nothing inserted, updated, deleted or removed.
+    let idle = sync_sqlite(&client, &db, &opts(100)).await.unwrap();
+    for (t, c) in &idle.tables {
+        assert_eq!(
+            (c.inserted, c.updated, c.deleted, c.removed),
+            (0, 0, 0, 0),
+            "{t}"
+        );
+    }
+    sb.advance_days(1);
+    let day = sync_sqlite(&client, &db, &opts(100)).await.unwrap();
+    let jobs = day.tables.get("jobs").cloned().unwrap_or_default();
+    assert!(
+        jobs.inserted > 0 && jobs.updated > 0 && jobs.deleted > 0,
+        "{jobs:?}"
+    );
+    assert!(day
+        .tables
+        .get("organization_invitations")
+        .is_some_and(|c| c.removed > 0));
+    assert!(
+        day.tables.get("members").is_some_and(|c| c.updated > 0),
+        "deactivated members"
+    );
+    // The same figures are in the runs table.
+    let stored: String = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT rows_json FROM sync_runs WHERE run_id = ?",
+            [day.run_id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&stored).unwrap(),
+        serde_json::to_value(&day.tables).unwrap()
+    );
+    common::assert_matches_truth(&db, &sb.truth());
+}

@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 pub use convert::Val;
 
 use crate::resources::Resource;
-use crate::schema::{Source, TableId, EXTRA, SCHEMA};
+use crate::schema::{Source, TableId, CHILDREN, EXTRA, SCHEMA};
 
 /// How a row merges with what the destination already holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -200,6 +200,7 @@ pub fn flatten(resource: Resource, value: &Value, as_of: i64, out: &mut Vec<Op>)
         tracing::warn!("{resource}: skipped a record without an id");
         return;
     }
+    let start = out.len();
     match resource {
         Resource::Members => member(obj, Mode::Full, as_of, out),
         Resource::MemberFields => member_field(obj, as_of, out),
@@ -211,6 +212,43 @@ pub fn flatten(resource: Resource, value: &Value, as_of: i64, out: &mut Vec<Op>)
         Resource::Activities => activity(obj, Mode::Full, as_of, out),
         Resource::Actions => action(obj, as_of, out),
         Resource::Events => event(obj, as_of, out),
+    }
+    hash_children(&mut out[start..]);
+}
+
+/// Stamps each full parent row with a hash of its child rows, so that a
+/// change in a child (a member's field value) shows as a change of the
+/// parent and the loader knows to replace the children.
+fn hash_children(ops: &mut [Op]) {
+    use std::hash::{Hash, Hasher};
+    for i in 0..ops.len() {
+        let Op::Upsert(parent) = &ops[i] else {
+            continue;
+        };
+        let t = SCHEMA.table(parent.table);
+        if parent.mode != Mode::Full || !t.has_col(CHILDREN) {
+            continue;
+        }
+        let Val::Text(id) = &parent.vals[t.key_cols()[0]] else {
+            continue;
+        };
+        let mut h = std::hash::DefaultHasher::new();
+        for op in ops.iter() {
+            let Op::Upsert(child) = op else { continue };
+            let ct = SCHEMA.table(child.table);
+            let Some((ptable, pcol)) = &ct.parent else {
+                continue;
+            };
+            if *ptable == t.name && child.vals[ct.col(pcol)].as_str() == Some(id) {
+                ct.name.hash(&mut h);
+                format!("{:?}", child.vals).hash(&mut h);
+            }
+        }
+        let hash = h.finish() as i64;
+        if let Op::Upsert(parent) = &mut ops[i] {
+            let col = t.col(CHILDREN);
+            parent.vals[col] = Val::Int(hash);
+        }
     }
 }
 

@@ -20,7 +20,12 @@ pub enum StateUpdate {
 /// Counters kept by a loader for the run summary.
 #[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct TableCounts {
-    pub written: u64,
+    /// Rows created by the run.
+    pub inserted: u64,
+    /// Existing rows whose values the run changed.
+    pub updated: u64,
+    /// Rows the run marked deleted (`deleted_at`).
     pub deleted: u64,
+    /// Rows the run marked removed (`removed_at`): no longer listed.
     pub removed: u64,
 }

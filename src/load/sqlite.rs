@@ -15,7 +15,9 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use super::{StateUpdate, TableCounts};
 use crate::flatten::{Mode, Op, Row, Val};
 use crate::resources::Resource;
-use crate::schema::{Schema, Table, AS_OF, EXTRA, FULL, SCHEMA, SEEN_RUN};
+use crate::schema::{
+    Schema, Table, AS_OF, CHILDREN, EXTRA, FULL, INS_RUN, SCHEMA, SEEN_RUN, UPD_RUN,
+};
 use crate::timefmt::iso;
 
 #[derive(Debug, thiserror::Error)]
@@ -83,76 +85,106 @@ struct TableSql {
 }
 
 fn table_sql(t: &Table) -> TableSql {
+    let name = &t.name;
     let cols: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
     let placeholders = vec!["?"; cols.len()].join(", ");
     let insert = format!(
-        "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET ",
-        t.name,
+        "INSERT INTO {name} ({}) VALUES ({placeholders}) ON CONFLICT ({}) DO UPDATE SET ",
         cols.join(", "),
-        placeholders,
         t.key.join(", ")
     );
     let is_key = |c: &str| t.key.iter().any(|k| k == c);
-    let settable: Vec<&crate::schema::Column> =
-        t.columns.iter().filter(|c| !is_key(&c.name)).collect();
+    // Bookkeeping that changes on every write and says nothing about data.
+    let is_stamp = |c: &str| [FULL, AS_OF, SEEN_RUN, INS_RUN, UPD_RUN].contains(&c);
+    let settable: Vec<&crate::schema::Column> = t
+        .columns
+        .iter()
+        .filter(|c| !is_key(&c.name) && c.name != INS_RUN && c.name != UPD_RUN)
+        .collect();
+    // `_upd_run` moves to this run only when a value really changes.
+    let upd_run = |changes: Vec<(String, String)>| -> String {
+        if changes.is_empty() {
+            return format!("{UPD_RUN} = {name}.{UPD_RUN}");
+        }
+        let any: Vec<String> = changes
+            .iter()
+            .map(|(new, col)| format!("({new}) IS NOT {name}.{col}"))
+            .collect();
+        format!(
+            "{UPD_RUN} = CASE WHEN {} THEN excluded.{UPD_RUN} ELSE {name}.{UPD_RUN} END",
+            any.join(" OR ")
+        )
+    };
+
     // Full: every column, lifecycle `deleted_at` excepted; guarded by age.
-    let full_sets: Vec<String> = settable
+    let full_cols: Vec<&str> = settable
         .iter()
         .filter(|c| c.name != "deleted_at")
-        .map(|c| format!("{0} = excluded.{0}", c.name))
+        .map(|c| c.name.as_str())
         .collect();
+    let mut full_sets: Vec<String> = full_cols
+        .iter()
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect();
+    full_sets.push(upd_run(
+        full_cols
+            .iter()
+            .filter(|c| !is_stamp(c))
+            .map(|c| (format!("excluded.{c}"), (*c).to_owned()))
+            .collect(),
+    ));
     let mut full = insert.clone() + &full_sets.join(", ");
     if t.resource {
-        full += &format!(" WHERE excluded.{AS_OF} >= COALESCE({}.{AS_OF}, 0)", t.name);
+        full += &format!(" WHERE excluded.{AS_OF} >= COALESCE({name}.{AS_OF}, 0)");
     }
+
     // Data columns a snapshot may touch.
     let data: Vec<&str> = settable
         .iter()
         .filter(|c| !c.is_lifecycle() && !c.is_hidden())
         .map(|c| c.name.as_str())
         .collect();
-    let partial_sets: Vec<String> = data
-        .iter()
-        .map(|c| {
-            format!(
-                "{c} = CASE WHEN {t}.{FULL} = 1 THEN COALESCE({t}.{c}, excluded.{c}) \
-                 ELSE COALESCE(excluded.{c}, {t}.{c}) END",
-                t = t.name
-            )
-        })
-        .collect();
-    let partial = if partial_sets.is_empty() {
+    let merged = |expr: &dyn Fn(&str) -> String, extra: Vec<String>| -> String {
+        let mut sets: Vec<String> = data.iter().map(|c| format!("{c} = {}", expr(c))).collect();
+        sets.extend(extra);
+        sets.push(upd_run(
+            data.iter().map(|c| (expr(c), (*c).to_owned())).collect(),
+        ));
+        insert.clone() + &sets.join(", ")
+    };
+    let partial_expr = |c: &str| {
         format!(
-            "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT DO NOTHING",
-            t.name,
-            cols.join(", "),
-            placeholders
+            "CASE WHEN {name}.{FULL} = 1 THEN COALESCE({name}.{c}, excluded.{c}) \
+             ELSE COALESCE(excluded.{c}, {name}.{c}) END"
+        )
+    };
+    let partial = if data.is_empty() {
+        format!(
+            "INSERT INTO {name} ({}) VALUES ({placeholders}) ON CONFLICT DO NOTHING",
+            cols.join(", ")
         )
     } else {
-        insert.clone() + &partial_sets.join(", ")
+        merged(&partial_expr, Vec::new())
     };
-    let mut update_sets: Vec<String> = data
-        .iter()
-        .map(|c| {
-            format!(
-                "{c} = CASE WHEN excluded.{AS_OF} >= COALESCE({t}.{AS_OF}, 0) \
-                 THEN COALESCE(excluded.{c}, {t}.{c}) ELSE {t}.{c} END",
-                t = t.name
-            )
-        })
-        .collect();
-    if t.resource {
-        update_sets.push(format!(
-            "{AS_OF} = MAX(COALESCE({t}.{AS_OF}, 0), excluded.{AS_OF})",
-            t = t.name
-        ));
-    }
-    let update = insert + &update_sets.join(", ");
+    let update_expr = |c: &str| {
+        format!(
+            "CASE WHEN excluded.{AS_OF} >= COALESCE({name}.{AS_OF}, 0) \
+             THEN COALESCE(excluded.{c}, {name}.{c}) ELSE {name}.{c} END"
+        )
+    };
+    let as_of = if t.resource {
+        vec![format!(
+            "{AS_OF} = MAX(COALESCE({name}.{AS_OF}, 0), excluded.{AS_OF})"
+        )]
+    } else {
+        Vec::new()
+    };
+    let update = merged(&update_expr, as_of);
     let delete = (t.has_col("deleted_at") && t.key.len() == 1).then(|| {
         format!(
-            "INSERT INTO {t} ({k}, deleted_at, {FULL}, {AS_OF}) VALUES (?, ?, 0, 0) \
-             ON CONFLICT ({k}) DO UPDATE SET deleted_at = COALESCE({t}.deleted_at, excluded.deleted_at)",
-            t = t.name,
+            "INSERT INTO {name} ({k}, deleted_at, {FULL}, {AS_OF}, {INS_RUN}, {UPD_RUN}) VALUES (?, ?, 0, 0, ?, ?) \
+             ON CONFLICT ({k}) DO UPDATE SET deleted_at = excluded.deleted_at, {UPD_RUN} = excluded.{UPD_RUN} \
+             WHERE {name}.deleted_at IS NULL",
             k = t.key[0]
         )
     });
@@ -316,8 +348,8 @@ impl SqliteDest {
             for r in resources {
                 let n = tx.execute(
                     &format!(
-                        "UPDATE {t} SET removed_at = ? WHERE removed_at IS NULL \
-                         AND ({SEEN_RUN} IS NULL OR {SEEN_RUN} <> ?)",
+                        "UPDATE {t} SET removed_at = ?1, {UPD_RUN} = ?2 WHERE removed_at IS NULL \
+                         AND ({SEEN_RUN} IS NULL OR {SEEN_RUN} <> ?2)",
                         t = r.table()
                     ),
                     params![iso(at), run_id],
@@ -330,6 +362,7 @@ impl SqliteDest {
     }
 
     pub fn finish_run(&mut self, run_id: i64, end: &RunEnd) -> Result<(), SqliteError> {
+        self.count_changes(run_id).map_err(|e| self.err(e))?;
         let rows = serde_json::to_string(&self.counts).unwrap_or_default();
         self.conn
             .execute(
@@ -347,6 +380,28 @@ impl SqliteDest {
                 ],
             )
             .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Rows this run created and changed, per table (children count as
+    /// inserted: they are replaced with their parent).
+    fn count_changes(&mut self, run_id: i64) -> rusqlite::Result<()> {
+        for t in &SCHEMA.tables {
+            let (inserted, updated): (i64, i64) = self.conn.query_row(
+                &format!(
+                    "SELECT COALESCE(SUM({INS_RUN} = ?1), 0), \
+                     COALESCE(SUM({UPD_RUN} = ?1 AND {INS_RUN} IS NOT ?1), 0) FROM {}",
+                    t.name
+                ),
+                [run_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            if inserted + updated > 0 {
+                let c = self.counts.entry(t.name.clone()).or_default();
+                c.inserted = inserted as u64;
+                c.updated = updated as u64;
+            }
+        }
         Ok(())
     }
 
@@ -412,6 +467,8 @@ fn bind_values(t: &Table, row: &Row, run_id: i64) -> Vec<SqlValue> {
     if row.mode == Mode::Partial {
         vals[t.col(EXTRA)] = SqlValue::Null;
     }
+    vals[t.col(INS_RUN)] = SqlValue::Integer(run_id);
+    vals[t.col(UPD_RUN)] = SqlValue::Integer(run_id);
     vals
 }
 
@@ -422,8 +479,8 @@ fn apply_ops(
     run_id: i64,
     counts: &mut BTreeMap<String, TableCounts>,
 ) -> rusqlite::Result<()> {
-    // The parent whose full write lost to a newer stored row: its children
-    // in this batch are stale too.
+    // The parent whose full write lost to a newer stored row, or changed
+    // nothing: its children in this batch are skipped.
     let mut stale_parent: Option<(usize, String)> = None;
     for op in ops {
         match op {
@@ -439,46 +496,49 @@ fn apply_ops(
                     }
                 }
                 let s = &sql[row.table];
-                let text = match row.mode {
-                    Mode::Full => &s.full,
-                    Mode::Partial => &s.partial,
-                    Mode::Update => &s.update,
-                };
                 let vals = bind_values(t, row, run_id);
-                let changed = tx
-                    .prepare_cached(text)?
-                    .execute(rusqlite::params_from_iter(vals.iter()))?;
-                counts.entry(t.name.clone()).or_default().written += changed as u64;
-                if row.mode == Mode::Full {
-                    let children: Vec<usize> = SCHEMA.children(row.table).collect();
-                    if !children.is_empty() {
-                        let Val::Text(id) = &row.vals[t.key_cols()[0]] else {
-                            continue;
-                        };
-                        if changed == 0 {
-                            stale_parent = Some((row.table, id.clone()));
-                            continue;
-                        }
-                        stale_parent = None;
-                        for c in children {
-                            let ct = SCHEMA.table(c);
-                            let pcol = &ct.parent.as_ref().expect("child has parent").1;
-                            tx.prepare_cached(&format!(
-                                "DELETE FROM {} WHERE {pcol} = ?",
-                                ct.name
-                            ))?
-                            .execute([id])?;
-                        }
-                    }
+                let params = rusqlite::params_from_iter(vals.iter());
+                let has_children = row.mode == Mode::Full && t.has_col(CHILDREN);
+                if !has_children {
+                    let text = match row.mode {
+                        Mode::Full => &s.full,
+                        Mode::Partial => &s.partial,
+                        Mode::Update => &s.update,
+                    };
+                    tx.prepare_cached(text)?.execute(params)?;
+                    continue;
+                }
+                // A parent's children are replaced only when it changed
+                // (its `_children` hash included); a stale or unchanged
+                // parent keeps them, and its incoming children are skipped.
+                let Val::Text(id) = &row.vals[t.key_cols()[0]] else {
+                    continue;
+                };
+                let upd: Option<i64> = tx
+                    .prepare_cached(&format!("{} RETURNING {UPD_RUN}", s.full))?
+                    .query_row(params, |r| r.get(0))
+                    .optional()?;
+                if upd != Some(run_id) {
+                    stale_parent = Some((row.table, id.clone()));
+                    continue;
+                }
+                stale_parent = None;
+                for c in SCHEMA.children(row.table) {
+                    let ct = SCHEMA.table(c);
+                    let pcol = &ct.parent.as_ref().expect("child has parent").1;
+                    tx.prepare_cached(&format!("DELETE FROM {} WHERE {pcol} = ?", ct.name))?
+                        .execute([id])?;
                 }
             }
             Op::Delete { table, id, at } => {
                 if let Some(text) = &sql[*table].delete {
-                    tx.prepare_cached(text)?.execute(params![id, iso(*at)])?;
+                    let n =
+                        tx.prepare_cached(text)?
+                            .execute(params![id, iso(*at), run_id, run_id])?;
                     counts
                         .entry(SCHEMA.table(*table).name.clone())
                         .or_default()
-                        .deleted += 1;
+                        .deleted += n as u64;
                 }
             }
             Op::RefreshJob { job_id, date } => {

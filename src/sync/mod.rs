@@ -148,7 +148,7 @@ pub async fn sync_sqlite(
 
     let mut jobs_reread = 0;
     if fatal.is_none() {
-        match refresh_jobs(client, &writer, t, opts).await {
+        match refresh_jobs(client, &writer, t, run_id, opts).await {
             Ok(n) => jobs_reread = n,
             Err(SyncError::Api(e)) => {
                 tracing::warn!("re-reading changed jobs: {e}");
@@ -323,6 +323,7 @@ async fn refresh_jobs(
     client: &Client,
     writer: &Writer,
     t: i64,
+    run_id: i64,
     opts: &SyncOptions,
 ) -> Result<u64, SyncError> {
     let ids = writer
@@ -361,13 +362,13 @@ async fn refresh_jobs(
         if ops.len() >= 2000 {
             let batch = std::mem::take(&mut ops);
             writer
-                .send(move |d| d.apply(&batch, 0, None, now_unix()))
+                .send(move |d| d.apply(&batch, run_id, None, now_unix()))
                 .await
                 .map_err(|_| SyncError::WriterGone)?;
         }
     }
     writer
-        .send(move |d| d.apply(&ops, 0, None, now_unix()))
+        .send(move |d| d.apply(&ops, run_id, None, now_unix()))
         .await
         .map_err(|_| SyncError::WriterGone)?;
     match first_err {
