@@ -14,7 +14,7 @@ use crate::load::sqlite::SqliteDest;
 use crate::resources::Resource;
 use crate::sandbox::{RunningSandbox, SandboxOptions};
 use crate::schema::SCHEMA;
-use crate::sync::{SyncError, SyncOptions, SyncReport};
+use crate::sync::{SyncError, SyncOptions, SyncReport, Target};
 
 /// Exit codes, documented in the README.
 pub mod exit {
@@ -34,7 +34,7 @@ pub mod exit {
 #[command(
     name = "huntr-sync",
     version,
-    about = "Keeps a local, query-ready copy of a Huntr organization (SQLite)."
+    about = "Keeps a local, query-ready copy of a Huntr organization (SQLite or Parquet)."
 )]
 pub struct Cli {
     /// More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
@@ -79,7 +79,7 @@ pub struct PipelineArgs {
     /// API base URL (default https://api.huntr.co/org).
     #[arg(long)]
     pub base_url: Option<String>,
-    /// sqlite:PATH
+    /// sqlite:PATH or parquet:DIR
     #[arg(long)]
     pub destination: Option<String>,
 }
@@ -100,6 +100,9 @@ pub struct SyncArgs {
     /// Print the run summary as one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Parquet: also write this run's changes to DIR/_changes/run=<id>/.
+    #[arg(long)]
+    pub export_changes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -205,13 +208,13 @@ pub fn resolve_pipeline(
     )?)
 }
 
-fn sqlite_path(p: &Pipeline) -> Result<&Path, Failure> {
+fn target(p: &Pipeline, export_changes: bool) -> Target {
     match &p.destination {
-        Destination::Sqlite(path) => Ok(path),
-        Destination::Parquet(_) => Err(usage(format!(
-            "pipeline `{}`: parquet destinations are not supported by this version; use sqlite:PATH",
-            p.name
-        ))),
+        Destination::Sqlite(path) => Target::Sqlite(path.clone()),
+        Destination::Parquet(dir) => Target::Parquet {
+            dir: dir.clone(),
+            export_changes: export_changes || p.export_changes,
+        },
     }
 }
 
@@ -238,7 +241,12 @@ async fn run_sync(args: SyncArgs) -> Result<u8, Failure> {
         ..Default::default()
     };
     let p = resolve_pipeline(&args.pipeline, over, true)?;
-    let db = sqlite_path(&p)?.to_owned();
+    if args.export_changes && !matches!(p.destination, Destination::Parquet(_)) {
+        return Err(usage(
+            "--export-changes needs a parquet:DIR destination".into(),
+        ));
+    }
+    let target = target(&p, args.export_changes);
     // The sandbox source runs in this process for as long as the sync.
     let (base_url, token, sandbox) = match &p.source {
         Source::Api { base_url } => (base_url.clone(), read_token(&p)?, None),
@@ -269,14 +277,14 @@ async fn run_sync(args: SyncArgs) -> Result<u8, Failure> {
         full_refresh: args.full_refresh,
         ..Default::default()
     };
-    let report = crate::sync::sync_sqlite(&client, &db, &opts).await?;
+    let report = crate::sync::sync(&client, &target, &opts).await?;
     if let Some(sb) = sandbox {
         sb.stop().await;
     }
     if args.json {
         println!("{}", serde_json::to_string(&report).unwrap_or_default());
     } else {
-        print_summary(&report, &db);
+        print_summary(&report, &target);
     }
     if report.complete() {
         Ok(exit::OK)
@@ -327,8 +335,13 @@ fn read_token(p: &Pipeline) -> Result<Token, Failure> {
         })
 }
 
-fn print_summary(r: &SyncReport, db: &Path) {
-    let totals: Vec<(String, i64)> = SqliteDest::open(db)
+fn print_summary(r: &SyncReport, target: &Target) {
+    let db = target.state_db();
+    let shown = match target {
+        Target::Sqlite(p) => p.display().to_string(),
+        Target::Parquet { dir, .. } => format!("{} (Parquet)", dir.display()),
+    };
+    let totals: Vec<(String, i64)> = SqliteDest::open(&db)
         .ok()
         .map(|d| {
             SCHEMA
@@ -351,7 +364,7 @@ fn print_summary(r: &SyncReport, db: &Path) {
         r.run_id,
         r.status,
         r.seconds,
-        db.display(),
+        shown,
         r.requests,
         r.retries,
         r.throttled,
@@ -421,7 +434,7 @@ fn run_state(action: StateAction) -> Result<u8, Failure> {
     match action {
         StateAction::Show(args) => {
             let p = resolve_pipeline(&args, Overrides::default(), true)?;
-            let db = sqlite_path(&p)?;
+            let db = &target(&p, false).state_db();
             if !db.exists() {
                 println!(
                     "{}: no sync has run yet (file does not exist)",
@@ -442,7 +455,7 @@ fn run_state(action: StateAction) -> Result<u8, Failure> {
         }
         StateAction::Reset { pipeline, resource } => {
             let p = resolve_pipeline(&pipeline, Overrides::default(), true)?;
-            let db = sqlite_path(&p)?;
+            let db = &target(&p, false).state_db();
             let resource = resource
                 .map(|r| r.parse::<Resource>())
                 .transpose()

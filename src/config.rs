@@ -60,6 +60,8 @@ pub struct PipelineFile {
     /// Retries of one request before it counts as failed.
     pub retries: Option<u32>,
     pub lookback_minutes: Option<u32>,
+    /// Parquet only: also write each run's changes to `DIR/_changes/`.
+    pub export_changes: Option<bool>,
     pub sandbox: Option<SandboxFile>,
 }
 
@@ -114,6 +116,7 @@ pub struct Pipeline {
     pub burst: u32,
     pub retries: u32,
     pub lookback_minutes: u32,
+    pub export_changes: bool,
 }
 
 /// Values given on the command line; they win over the file.
@@ -283,6 +286,12 @@ impl ConfigFile {
         if burst == 0 {
             return Err(bad("burst", "must be at least 1".into()));
         }
+        if p.export_changes == Some(true) && !matches!(destination, Destination::Parquet(_)) {
+            return Err(bad(
+                "export_changes",
+                "only applies to parquet:DIR destinations".into(),
+            ));
+        }
         let retries = p.retries.unwrap_or(8);
         if retries > 100 {
             return Err(bad("retries", format!("{retries} is more than 100")));
@@ -299,6 +308,7 @@ impl ConfigFile {
             burst,
             retries,
             lookback_minutes: p.lookback_minutes.unwrap_or(60),
+            export_changes: p.export_changes.unwrap_or(false),
         })
     }
 }

@@ -4,6 +4,7 @@
 //! the writer, which applies each batch in one transaction together with
 //! the sync-state change it completes (a watermark, a finished listing).
 
+pub mod parquet;
 pub mod sqlite;
 
 use crate::resources::Resource;

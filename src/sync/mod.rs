@@ -56,6 +56,27 @@ impl Default for SyncOptions {
     }
 }
 
+/// Where a sync writes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    Sqlite(PathBuf),
+    /// A directory of Parquet files; its merge state lives inside it.
+    Parquet {
+        dir: PathBuf,
+        export_changes: bool,
+    },
+}
+
+impl Target {
+    /// The SQLite file that holds the tables and the sync state.
+    pub fn state_db(&self) -> PathBuf {
+        match self {
+            Target::Sqlite(p) => p.clone(),
+            Target::Parquet { dir, .. } => crate::load::parquet::state_db(dir),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     #[error(transparent)]
@@ -64,6 +85,8 @@ pub enum SyncError {
     Destination(#[from] SqliteError),
     #[error(transparent)]
     Lock(#[from] LockError),
+    #[error(transparent)]
+    Parquet(#[from] crate::load::parquet::ParquetError),
     #[error("the destination writer stopped unexpectedly")]
     WriterGone,
 }
@@ -80,6 +103,10 @@ pub struct SyncReport {
     pub retries: u64,
     pub throttled: u64,
     pub jobs_reread: u64,
+    /// Parquet tables (re)published by this run.
+    pub published: Vec<String>,
+    /// Rows written to the changes export.
+    pub changes_exported: u64,
     pub window_end: i64,
     pub seconds: f64,
 }
@@ -103,6 +130,16 @@ pub async fn sync_sqlite(
     db: &Path,
     opts: &SyncOptions,
 ) -> Result<SyncReport, SyncError> {
+    sync(client, &Target::Sqlite(db.to_owned()), opts).await
+}
+
+/// Syncs the organization behind `client` into `target`.
+pub async fn sync(
+    client: &Client,
+    target: &Target,
+    opts: &SyncOptions,
+) -> Result<SyncReport, SyncError> {
+    let db = &target.state_db();
     let started = Instant::now();
     crate::api::check_limit(opts.limit)?;
     // The first answer fixes T and proves the token before anything is
@@ -162,7 +199,43 @@ pub async fn sync_sqlite(
         let _ = writer.send(move |d| d.mirror(&listed, run_id, t)).await;
     }
     drop(writer);
-    let (mut dest, write_err) = thread.join();
+    let (dest, write_err) = thread.join();
+    // Parquet: publish what the merge state now holds, even after a
+    // partial run (what was committed is current).
+    let (mut dest, published) = match (target, &write_err) {
+        (
+            Target::Parquet {
+                dir,
+                export_changes,
+            },
+            None,
+        ) => {
+            let (dir, export) = (dir.clone(), *export_changes);
+            tokio::task::spawn_blocking(move || {
+                let res = (|| {
+                    let tables = crate::load::parquet::publish(&dest, &dir, run_id)?;
+                    let exported = if export {
+                        crate::load::parquet::export_changes(&dest, &dir, run_id)?
+                    } else {
+                        0
+                    };
+                    Ok::<_, crate::load::parquet::ParquetError>((tables, exported))
+                })();
+                (dest, Some(res))
+            })
+            .await
+            .expect("publishing thread panicked")
+        }
+        _ => (dest, None),
+    };
+    let (published, changes_exported) = match published {
+        Some(Ok(p)) => p,
+        Some(Err(e)) => {
+            fatal.get_or_insert(SyncError::Parquet(e));
+            (Vec::new(), 0)
+        }
+        None => (Vec::new(), 0),
+    };
     let (requests, retries, throttled) = client.stats.get();
     let status = match (&fatal, &write_err, incomplete.is_empty()) {
         (None, None, true) => "complete",
@@ -205,6 +278,8 @@ pub async fn sync_sqlite(
         retries,
         throttled,
         jobs_reread,
+        published,
+        changes_exported,
         window_end: t,
         seconds: started.elapsed().as_secs_f64(),
     })

@@ -158,3 +158,68 @@ pub fn count(db: &Path, sql: &str) -> i64 {
         .query_row(sql, [], |r| r.get(0))
         .unwrap()
 }
+
+/// Loads Parquet files (a destination's tables, or a changes export) into
+/// a new SQLite file with the contract's DDL, so `diff` can compare them.
+/// `file_of(table)` names the file; tables without one are left empty.
+pub fn parquet_to_sqlite(file_of: impl Fn(&str) -> std::path::PathBuf, out: &Path) -> Connection {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType};
+    use arrow_array::Array;
+    use arrow_schema::DataType;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use rusqlite::types::Value as V;
+
+    let conn = Connection::open(out).unwrap();
+    conn.execute_batch(&SCHEMA.sqlite_ddl()).unwrap();
+    for t in &SCHEMA.tables {
+        let path = file_of(&t.name);
+        if !path.exists() {
+            continue;
+        }
+        let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&path).unwrap())
+            .unwrap()
+            .build()
+            .unwrap();
+        for batch in reader {
+            let batch = batch.unwrap();
+            let schema = batch.schema();
+            let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+            let sql = format!(
+                "INSERT INTO {} ({}) VALUES ({})",
+                t.name,
+                names.join(", "),
+                vec!["?"; names.len()].join(", ")
+            );
+            let mut stmt = conn.prepare(&sql).unwrap();
+            for row in 0..batch.num_rows() {
+                let vals: Vec<V> = batch
+                    .columns()
+                    .iter()
+                    .map(|col| {
+                        if col.is_null(row) {
+                            return V::Null;
+                        }
+                        match col.data_type() {
+                            DataType::Utf8 => V::Text(col.as_string::<i32>().value(row).to_owned()),
+                            DataType::Boolean => V::Integer(col.as_boolean().value(row) as i64),
+                            DataType::Int64 => {
+                                V::Integer(col.as_primitive::<Int64Type>().value(row))
+                            }
+                            DataType::Float64 => {
+                                V::Real(col.as_primitive::<Float64Type>().value(row))
+                            }
+                            DataType::Timestamp(_, _) => V::Text(huntr_sync::timefmt::iso(
+                                col.as_primitive::<TimestampMicrosecondType>().value(row)
+                                    / 1_000_000,
+                            )),
+                            other => panic!("unexpected Arrow type {other}"),
+                        }
+                    })
+                    .collect();
+                stmt.execute(rusqlite::params_from_iter(vals)).unwrap();
+            }
+        }
+    }
+    conn
+}
