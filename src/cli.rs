@@ -50,10 +50,24 @@ pub enum Command {
     Sync(SyncArgs),
     /// Serve the built-in sandbox organization over HTTP until Ctrl-C.
     Sandbox(SandboxArgs),
+    /// Receive Huntr's webhooks and apply each action as it happens.
+    Webhook {
+        #[command(subcommand)]
+        action: WebhookAction,
+    },
     /// Show or reset the sync state (watermarks) of a destination.
     State {
         #[command(subcommand)]
         action: StateAction,
+    },
+    /// Benchmark floor: download every page a full sync reads, sequentially,
+    /// and print {requests, bytes, seconds} as JSON (token in HUNTR_ORG_TOKEN).
+    #[command(hide = true)]
+    Floor {
+        #[arg(long)]
+        base_url: String,
+        #[arg(long, default_value_t = 500)]
+        limit: u32,
     },
     /// Print the table schema generated from schema/tables.toml.
     Schema {
@@ -125,6 +139,36 @@ pub struct SandboxArgs {
     /// Probability (0 to 1) of an injected fault per request.
     #[arg(long, default_value_t = 0.0)]
     pub faults: f64,
+    /// Deliver each simulated day's actions to this webhook URL, signed
+    /// with the secret in HUNTR_WEBHOOK_SECRET.
+    #[arg(long)]
+    pub webhook_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookAction {
+    /// Serve the webhook endpoint (POST / or /webhook) until SIGTERM or Ctrl-C.
+    Serve {
+        #[command(flatten)]
+        pipeline: PipelineArgs,
+        /// Address and port to listen on.
+        #[arg(long, default_value = "127.0.0.1:8788")]
+        listen: std::net::SocketAddr,
+        /// Deliveries that may wait for the disk before 503s begin.
+        #[arg(long, default_value_t = 1024)]
+        queue: usize,
+    },
+    /// Load generator: POST signed copies of an action to a receiver
+    /// (secret in HUNTR_WEBHOOK_SECRET); prints accepted deliveries per second.
+    #[command(hide = true)]
+    Load {
+        #[arg(long)]
+        url: String,
+        #[arg(long, default_value_t = 20_000)]
+        count: usize,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -224,6 +268,15 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Sync(args) => run_sync(args).await,
         Command::Sandbox(args) => run_sandbox(args).await,
         Command::State { action } => run_state(action),
+        Command::Webhook { action } => run_webhook(action).await,
+        Command::Floor { base_url, limit } => {
+            let token = std::env::var("HUNTR_ORG_TOKEN").unwrap_or_default();
+            let report = crate::floor::download_all(&base_url, &token, limit)
+                .await
+                .context("downloading the floor")?;
+            println!("{}", serde_json::to_string(&report).unwrap_or_default());
+            Ok(exit::OK)
+        }
         Command::Schema { format } => {
             match format {
                 SchemaFormat::Sql => print!("{}", SCHEMA.sqlite_ddl()),
@@ -393,6 +446,15 @@ async fn run_sandbox(args: SandboxArgs) -> Result<u8, Failure> {
     if args.rps.is_some_and(|r| r.is_nan() || r <= 0.0) {
         return Err(usage("--rps must be above 0".into()));
     }
+    let webhook = match &args.webhook_url {
+        Some(url) => {
+            let secret = std::env::var(crate::webhook::DEFAULT_SECRET_ENV).map_err(|_| {
+                usage("--webhook-url needs the secret in HUNTR_WEBHOOK_SECRET".into())
+            })?;
+            Some((url.clone(), secret.into_bytes()))
+        }
+        None => None,
+    };
     let started = std::time::Instant::now();
     let sb = RunningSandbox::start(SandboxOptions {
         seed: args.seed,
@@ -402,6 +464,7 @@ async fn run_sandbox(args: SandboxArgs) -> Result<u8, Failure> {
         rps: args.rps,
         latency: Duration::from_millis(args.latency_ms),
         faults: args.faults,
+        webhook,
     })
     .await
     .with_context(|| format!("starting the sandbox on 127.0.0.1:{}", args.port))?;
@@ -428,6 +491,61 @@ async fn run_sandbox(args: SandboxArgs) -> Result<u8, Failure> {
         .context("waiting for Ctrl-C")?;
     sb.stop().await;
     Ok(exit::OK)
+}
+
+async fn run_webhook(action: WebhookAction) -> Result<u8, Failure> {
+    match action {
+        WebhookAction::Serve {
+            pipeline,
+            listen,
+            queue,
+        } => {
+            let p = resolve_pipeline(&pipeline, Overrides::default(), true)?;
+            let secret = std::env::var(&p.webhook_secret_env)
+                .ok()
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| {
+                    usage(format!(
+                        "{} is not set: export {}=<the webhook's secret, from Huntr's Developers tab>",
+                        p.webhook_secret_env, p.webhook_secret_env
+                    ))
+                })?;
+            let db = target(&p, false).state_db();
+            let receiver = crate::webhook::Receiver::start(crate::webhook::ServeOptions {
+                listen,
+                db: db.clone(),
+                secret: secret.into_bytes(),
+                queue,
+                batch: 512,
+            })
+            .await?;
+            eprintln!(
+                "huntr-sync: receiving webhooks on http://{}/ into {}",
+                receiver.addr,
+                db.display()
+            );
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .context("installing the SIGTERM handler")?;
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            eprintln!("huntr-sync: stopping: finishing in-flight deliveries");
+            receiver.shutdown().await;
+            Ok(exit::OK)
+        }
+        WebhookAction::Load {
+            url,
+            count,
+            concurrency,
+        } => {
+            let secret = std::env::var(crate::webhook::DEFAULT_SECRET_ENV).unwrap_or_default();
+            let report = crate::webhook::load(&url, secret.as_bytes(), count, concurrency).await?;
+            println!("{}", serde_json::to_string(&report).unwrap_or_default());
+            Ok(exit::OK)
+        }
+    }
 }
 
 fn run_state(action: StateAction) -> Result<u8, Failure> {

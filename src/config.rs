@@ -62,6 +62,8 @@ pub struct PipelineFile {
     pub lookback_minutes: Option<u32>,
     /// Parquet only: also write each run's changes to `DIR/_changes/`.
     pub export_changes: Option<bool>,
+    /// The environment variable holding the webhook secret.
+    pub webhook_secret_env: Option<String>,
     pub sandbox: Option<SandboxFile>,
 }
 
@@ -117,6 +119,7 @@ pub struct Pipeline {
     pub retries: u32,
     pub lookback_minutes: u32,
     pub export_changes: bool,
+    pub webhook_secret_env: String,
 }
 
 /// Values given on the command line; they win over the file.
@@ -292,6 +295,20 @@ impl ConfigFile {
                 "only applies to parquet:DIR destinations".into(),
             ));
         }
+        let webhook_secret_env = p
+            .webhook_secret_env
+            .clone()
+            .unwrap_or_else(|| crate::webhook::DEFAULT_SECRET_ENV.to_owned());
+        if webhook_secret_env.is_empty()
+            || !webhook_secret_env
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(bad(
+                "webhook_secret_env",
+                format!("`{webhook_secret_env}` is not an environment variable name"),
+            ));
+        }
         let retries = p.retries.unwrap_or(8);
         if retries > 100 {
             return Err(bad("retries", format!("{retries} is more than 100")));
@@ -309,6 +326,7 @@ impl ConfigFile {
             retries,
             lookback_minutes: p.lookback_minutes.unwrap_or(60),
             export_changes: p.export_changes.unwrap_or(false),
+            webhook_secret_env,
         })
     }
 }

@@ -93,6 +93,7 @@ pub struct Table {
     pub consumes: Vec<String>,
     pub columns: Vec<Column>,
     index: HashMap<String, usize>,
+    known: std::collections::HashSet<String>,
 }
 
 pub const EXTRA: &str = "_extra";
@@ -124,6 +125,11 @@ impl Table {
             .iter()
             .filter(|c| !c.is_hidden() || c.name == EXTRA)
     }
+    /// Whether an API field name is one this table understands.
+    pub fn knows(&self, field: &str) -> bool {
+        self.known.contains(field)
+    }
+
     /// Top-level API field names this table understands.
     pub fn known_fields(&self) -> impl Iterator<Item = &str> {
         self.columns
@@ -257,7 +263,16 @@ impl Schema {
             if t.listed && !index.contains_key("removed_at") {
                 return Err(format!("listed table {} needs removed_at", t.name));
             }
+            let known = columns
+                .iter()
+                .filter_map(|c| match &c.source {
+                    Source::Path(p) => Some(p[0].clone()),
+                    _ => None,
+                })
+                .chain(t.consumes.iter().cloned())
+                .collect();
             tables.push(Table {
+                known,
                 name: t.name,
                 doc: t.doc,
                 key: t.key,

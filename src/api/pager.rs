@@ -53,6 +53,11 @@ impl Pager {
         })
     }
 
+    /// True once the listing has been read to its end.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
     /// The next non-empty page, or `None` at the end.
     pub async fn next_page(&mut self) -> Result<Option<Page>, ApiError> {
         if self.done {

@@ -142,7 +142,7 @@ pub fn record(table: &str, obj: &Map<String, Value>, mode: Mode, as_of: i64) -> 
         return row;
     }
     for (k, v) in obj {
-        if t.known_fields().any(|f| f == k) {
+        if t.knows(k) {
             // A flattened nested object (e.g. `location`) may still carry
             // sub-fields without a column.
             if let Value::Object(inner) = v {

@@ -6,7 +6,7 @@
 //! `sync_state` (watermarks, last complete listings), `sync_runs` (one row
 //! per run) and `sync_pending_jobs` (jobs changed by actions, to re-read).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use rusqlite::types::Value as SqlValue;
@@ -214,6 +214,60 @@ pub struct SqliteDest {
     sql: Vec<TableSql>,
     /// Per-table counters of the current run.
     pub counts: BTreeMap<String, TableCounts>,
+    recent: Recent,
+}
+
+/// The nested snapshots applied lately, per row: the same advisor or
+/// employer arrives inside thousands of actions, and re-applying an
+/// identical snapshot changes nothing. Any other write to the row forgets
+/// its entry, so skipping never changes the result.
+#[derive(Default)]
+struct Recent {
+    applied: HashMap<(usize, String), u64>,
+}
+
+const RECENT_MAX: usize = 200_000;
+
+impl Recent {
+    fn key(t: &Table, row: &Row) -> Option<String> {
+        let cols = t.key_cols();
+        match cols.as_slice() {
+            [one] => row.vals[*one].as_str().map(str::to_owned),
+            _ => None,
+        }
+    }
+    /// True when this exact snapshot was the last write to its row.
+    fn seen(&mut self, t: &Table, row: &Row) -> bool {
+        let Some(key) = Self::key(t, row) else {
+            return false;
+        };
+        let hash = hash_vals(&row.vals);
+        if self.applied.len() >= RECENT_MAX {
+            self.applied.clear();
+        }
+        self.applied.insert((row.table, key), hash) == Some(hash)
+    }
+    fn forget(&mut self, table: usize, key: Option<String>) {
+        if let Some(key) = key {
+            self.applied.remove(&(table, key));
+        }
+    }
+}
+
+fn hash_vals(vals: &[Val]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    for v in vals {
+        match v {
+            Val::Null => 0u8.hash(&mut h),
+            Val::Text(s) => (1u8, s).hash(&mut h),
+            Val::Int(i) => (2u8, i).hash(&mut h),
+            Val::Float(f) => (3u8, f.to_bits()).hash(&mut h),
+            Val::Bool(b) => (4u8, b).hash(&mut h),
+            Val::Ts(t) => (5u8, t).hash(&mut h),
+        }
+    }
+    h.finish()
 }
 
 impl SqliteDest {
@@ -233,6 +287,7 @@ impl SqliteDest {
             path: path.to_owned(),
             sql: SCHEMA.tables.iter().map(table_sql).collect(),
             counts: BTreeMap::new(),
+            recent: Recent::default(),
         };
         dest.init(&SCHEMA).map_err(|e| dest.err(e))?;
         Ok(dest)
@@ -271,6 +326,14 @@ impl SqliteDest {
         tx.commit()
     }
 
+    /// Every commit reaches the disk before it returns (the webhook
+    /// receiver answers 200 only then); syncs keep the faster default.
+    pub fn set_durable(&mut self) -> Result<(), SqliteError> {
+        self.conn
+            .pragma_update(None, "synchronous", "FULL")
+            .map_err(|e| self.err(e))
+    }
+
     pub fn conn(&self) -> &Connection {
         &self.conn
     }
@@ -278,6 +341,7 @@ impl SqliteDest {
     /// Starts a run record; returns its id.
     pub fn begin_run(&mut self, started: i64, resources: &str) -> Result<i64, SqliteError> {
         self.counts.clear();
+        self.recent = Recent::default();
         self.conn
             .execute(
                 "INSERT INTO sync_runs (started_at, status, resources) VALUES (?, 'running', ?)",
@@ -297,12 +361,23 @@ impl SqliteDest {
     ) -> Result<(), SqliteError> {
         let res = (|| -> rusqlite::Result<()> {
             let tx = self.conn.transaction()?;
-            apply_ops(&tx, &self.sql, ops, run_id, &mut self.counts)?;
+            apply_ops(
+                &tx,
+                &self.sql,
+                ops,
+                run_id,
+                &mut self.counts,
+                &mut self.recent,
+            )?;
             if let Some(state) = state {
                 write_state(&tx, state, now)?;
             }
             tx.commit()
         })();
+        if res.is_err() {
+            // The batch rolled back: what it applied is not there.
+            self.recent = Recent::default();
+        }
         res.map_err(|e| self.err(e))
     }
 
@@ -478,6 +553,7 @@ fn apply_ops(
     ops: &[Op],
     run_id: i64,
     counts: &mut BTreeMap<String, TableCounts>,
+    recent: &mut Recent,
 ) -> rusqlite::Result<()> {
     // The parent whose full write lost to a newer stored row, or changed
     // nothing: its children in this batch are skipped.
@@ -494,6 +570,13 @@ fn apply_ops(
                             continue;
                         }
                     }
+                }
+                if row.mode == Mode::Partial {
+                    if recent.seen(t, row) {
+                        continue;
+                    }
+                } else {
+                    recent.forget(row.table, Recent::key(t, row));
                 }
                 let s = &sql[row.table];
                 let vals = bind_values(t, row, run_id);
@@ -531,6 +614,7 @@ fn apply_ops(
                 }
             }
             Op::Delete { table, id, at } => {
+                recent.forget(*table, Some(id.clone()));
                 if let Some(text) = &sql[*table].delete {
                     let n =
                         tx.prepare_cached(text)?

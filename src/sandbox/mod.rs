@@ -35,6 +35,8 @@ pub struct SandboxOptions {
     pub rps: Option<f64>,
     pub latency: Duration,
     pub faults: f64,
+    /// Deliver each simulated day's actions here, signed with the secret.
+    pub webhook: Option<(String, Vec<u8>)>,
 }
 
 impl Default for SandboxOptions {
@@ -47,6 +49,7 @@ impl Default for SandboxOptions {
             rps: None,
             latency: Duration::ZERO,
             faults: 0.0,
+            webhook: None,
         }
     }
 }
@@ -96,6 +99,30 @@ impl RunningSandbox {
         for _ in 0..days {
             org.advance_day();
         }
+    }
+
+    /// Delivers, oldest first, every action created since the last delivery
+    /// (all of them the first time) to a webhook `url`, signed with `secret`
+    /// as Huntr signs. Returns how many were accepted (answered 200).
+    pub async fn deliver(&self, url: &str, secret: &[u8]) -> reqwest::Result<usize> {
+        server::deliver(&self.shared, url, secret).await
+    }
+
+    /// Counts every existing action as delivered: the next delivery sends
+    /// only what happens from now on.
+    pub fn skip_undelivered(&self) {
+        let n = self
+            .shared
+            .org
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .actions
+            .len();
+        *self
+            .shared
+            .delivered
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = n;
     }
 
     pub fn set_faults(&self, p: f64) {

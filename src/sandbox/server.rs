@@ -34,6 +34,10 @@ pub struct Shared {
     pub faults: Mutex<f64>,
     /// An endpoint (e.g. "activities") that answers 503 to every request.
     pub outage: Mutex<Option<String>>,
+    /// Where `/_sandbox/advance` delivers the day's actions, and the secret.
+    pub webhook: Mutex<Option<(String, Vec<u8>)>>,
+    /// Actions delivered so far (a prefix of `org.actions`).
+    pub delivered: Mutex<usize>,
     pub requests: AtomicU64,
     /// 429s of the token bucket (not injected ones).
     pub throttled: AtomicU64,
@@ -65,6 +69,8 @@ impl Shared {
             latency,
             faults: Mutex::new(faults),
             outage: Mutex::new(None),
+            webhook: Mutex::new(None),
+            delivered: Mutex::new(0),
             requests: AtomicU64::new(0),
             throttled: AtomicU64::new(0),
             faulted: AtomicU64::new(0),
@@ -574,14 +580,57 @@ async fn advance(State(s): St, Query(q): Params) -> Response {
         .and_then(|d| d.parse().ok())
         .unwrap_or(1)
         .clamp(1, 365);
-    let mut org = s.org.write().unwrap_or_else(|e| e.into_inner());
-    let mut total: BTreeMap<&str, u32> = BTreeMap::new();
-    for _ in 0..days {
-        for (k, v) in org.advance_day() {
-            *total.entry(k).or_default() += v;
+    let (now, days_passed, total) = {
+        let mut org = s.org.write().unwrap_or_else(|e| e.into_inner());
+        let mut total: BTreeMap<&str, u32> = BTreeMap::new();
+        for _ in 0..days {
+            for (k, v) in org.advance_day() {
+                *total.entry(k).or_default() += v;
+            }
+        }
+        (org.now, org.days, total)
+    };
+    let hook = s.webhook.lock().map(|w| w.clone()).unwrap_or(None);
+    let delivered = match hook {
+        Some((url, secret)) => match deliver(&s, &url, &secret).await {
+            Ok(n) => json!(n),
+            Err(e) => json!(format!("delivery failed: {e}")),
+        },
+        None => Value::Null,
+    };
+    Json(json!({"now": now, "days": days_passed, "changes": total, "delivered": delivered}))
+        .into_response()
+}
+
+/// Signs and POSTs the actions not yet delivered, oldest first.
+pub async fn deliver(s: &Shared, url: &str, secret: &[u8]) -> reqwest::Result<usize> {
+    let bodies: Vec<Vec<u8>> = {
+        let org = s.org();
+        let mut delivered = s.delivered.lock().unwrap_or_else(|e| e.into_inner());
+        let from = (*delivered).min(org.actions.len());
+        let mut pending: Vec<&super::org::Action> = org.actions[from..].iter().collect();
+        pending.sort_by_key(|a| a.id);
+        *delivered = org.actions.len();
+        pending
+            .iter()
+            .map(|a| serde_json::to_vec(&org.action_json(a)).expect("JSON"))
+            .collect()
+    };
+    let http = reqwest::Client::new();
+    let mut accepted = 0;
+    for body in bodies {
+        let sig = crate::webhook::sign(secret, &body);
+        let resp = http
+            .post(url)
+            .header(crate::webhook::SIGNATURE_HEADER, sig)
+            .body(body)
+            .send()
+            .await?;
+        if resp.status().is_success() {
+            accepted += 1;
         }
     }
-    Json(json!({"now": org.now, "days": org.days, "changes": total})).into_response()
+    Ok(accepted)
 }
 
 async fn stats(State(s): St) -> Response {

@@ -10,6 +10,7 @@
 //!   notes, contacts, activity snapshots, jobs to re-read) in the same
 //!   transaction; the run ends by re-reading the recorded jobs.
 
+pub mod windows;
 pub mod writer;
 
 use std::collections::BTreeMap;
@@ -41,6 +42,8 @@ pub struct SyncOptions {
     pub queue: usize,
     /// Concurrent `GET /jobs/<id>` re-reads.
     pub refresh_concurrency: usize,
+    /// Sub-windows of one windowed resource read at once (backfills).
+    pub window_concurrency: usize,
 }
 
 impl Default for SyncOptions {
@@ -52,6 +55,7 @@ impl Default for SyncOptions {
             full_refresh: false,
             queue: 8,
             refresh_concurrency: 4,
+            window_concurrency: 4,
         }
     }
 }
@@ -289,13 +293,13 @@ pub async fn sync(
 async fn load_page(
     writer: &Writer,
     r: Resource,
-    items: &[serde_json::Value],
+    items: Vec<serde_json::Value>,
     t: i64,
     run_id: i64,
     state: Option<StateUpdate>,
 ) -> Result<(), SyncError> {
     let mut ops: Vec<Op> = Vec::with_capacity(items.len() * 4);
-    for item in items {
+    for item in &items {
         flatten::flatten(r, item, t, &mut ops);
     }
     writer
@@ -331,18 +335,30 @@ async fn fetch_resource(
             _ => Vec::new(),
         };
         let state = Some(StateUpdate::Listed { resource: r });
-        return load_page(writer, r, &items, t, run_id, state).await;
+        return load_page(writer, r, items, t, run_id, state).await;
     }
-    let mut params: Vec<(&'static str, String)> = Vec::new();
     if r.kind() == Kind::Windowed {
-        params.push(("created_before", t.to_string()));
-        if let Some(lo) = lower {
-            // `created_after` may be exclusive: ask from one second earlier.
-            params.push(("created_after", (lo - 1).to_string()));
-        }
+        // `created_after` may be exclusive: ask from one second earlier.
+        let after = lower.map(|lo| lo - 1);
+        let load = |items: Vec<serde_json::Value>| load_page(writer, r, items, t, run_id, None);
+        windows::read(
+            client,
+            r,
+            opts.limit,
+            after,
+            t,
+            opts.window_concurrency,
+            load,
+        )
+        .await?;
+        let state = Some(StateUpdate::Watermark {
+            resource: r,
+            value: t,
+        });
+        return load_page(writer, r, Vec::new(), t, run_id, state).await;
     }
     let limit = r.paged().then_some(opts.limit);
-    let mut pager = Pager::new(client, r.path(), limit, params)?;
+    let mut pager = Pager::new(client, r.path(), limit, Vec::new())?;
     let mut pending: Option<Vec<serde_json::Value>> = None;
     loop {
         let page = match pager.next_page().await {
@@ -359,7 +375,7 @@ async fn fetch_resource(
         let Some(page) = page else { break };
         // Hold one page back so the last one commits with the state change.
         if let Some(prev) = pending.take() {
-            load_page(writer, r, &prev, t, run_id, None).await?;
+            load_page(writer, r, prev, t, run_id, None).await?;
         }
         let past_window = r.kind() == Kind::Feed
             && lower.is_some_and(|lo| {
@@ -376,6 +392,7 @@ async fn fetch_resource(
     }
     let state = match r.kind() {
         Kind::Listed => StateUpdate::Listed { resource: r },
+        // Events: the feed was read past the window.
         _ => StateUpdate::Watermark {
             resource: r,
             value: t,
@@ -384,7 +401,7 @@ async fn fetch_resource(
     load_page(
         writer,
         r,
-        &pending.unwrap_or_default(),
+        pending.unwrap_or_default(),
         t,
         run_id,
         Some(state),

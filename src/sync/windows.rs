@@ -1,0 +1,114 @@
+//! Windowed reading of a creation-filtered resource (jobs, activities,
+//! actions) over `[after, before)`, split into sub-windows fetched at once.
+//!
+//! A list answers newest first through a cursor, one page after another.
+//! To use a slow or rate-limited API at its limit during a backfill, a
+//! window whose page comes back full is split: what remains of it (records
+//! created up to the last one seen) becomes two fresh windows, halves of
+//! that time range, read concurrently up to `concurrency` at once. A small
+//! window that fits in one page is one request, as before. Rows commit as
+//! pages arrive (upserts are idempotent); the resource's watermark commits
+//! only after every sub-window has, so it never jumps over a gap.
+
+use std::collections::VecDeque;
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use serde_json::Value;
+
+use crate::api::{ApiError, Client, Page, Pager};
+use crate::resources::Resource;
+
+/// Huntr's data starts after this (2015-01-01); used only to pick split
+/// points, never as a filter.
+const EPOCH_FLOOR: i64 = 1_420_070_400;
+
+struct Window {
+    /// `created_after` sent (None: unbounded).
+    after: Option<i64>,
+    /// `created_before` sent.
+    before: i64,
+    pager: Pager,
+}
+
+fn window(
+    client: &Client,
+    r: Resource,
+    limit: u32,
+    after: Option<i64>,
+    before: i64,
+) -> Result<Window, ApiError> {
+    let mut params = vec![("created_before", before.to_string())];
+    if let Some(a) = after {
+        params.push(("created_after", a.to_string()));
+    }
+    Ok(Window {
+        after,
+        before,
+        pager: Pager::new(client, r.path(), Some(limit), params)?,
+    })
+}
+
+/// Where the remaining range of a window starts, for choosing a split.
+fn lower_bound(after: Option<i64>, last: i64) -> i64 {
+    match after {
+        Some(a) => a,
+        None if last > EPOCH_FLOOR => EPOCH_FLOOR,
+        None => 0,
+    }
+}
+
+fn created(item: &Value) -> Option<i64> {
+    item.get("createdAt").and_then(Value::as_i64)
+}
+
+/// Reads `r` for records created after `after` and before `before`,
+/// handing each page to `load` in arrival order.
+pub async fn read<F, Fut>(
+    client: &Client,
+    r: Resource,
+    limit: u32,
+    after: Option<i64>,
+    before: i64,
+    concurrency: usize,
+    mut load: F,
+) -> Result<(), crate::sync::SyncError>
+where
+    F: FnMut(Vec<Value>) -> Fut,
+    Fut: std::future::Future<Output = Result<(), crate::sync::SyncError>>,
+{
+    let concurrency = concurrency.max(1);
+    let mut queue: VecDeque<Window> = VecDeque::from([window(client, r, limit, after, before)?]);
+    let mut in_flight = FuturesUnordered::new();
+    loop {
+        while in_flight.len() < concurrency {
+            let Some(mut w) = queue.pop_front() else {
+                break;
+            };
+            in_flight.push(async move {
+                let page: Result<Option<Page>, ApiError> = w.pager.next_page().await;
+                (w, page)
+            });
+        }
+        let Some((w, page)) = in_flight.next().await else {
+            break;
+        };
+        let Some(page) = page? else { continue };
+        let full = page.data.len() >= limit as usize && !w.pager.is_done();
+        if full {
+            let idle = in_flight.len() + queue.len() + 1 < concurrency;
+            match page.data.last().and_then(created) {
+                // Split what remains, (after, last], into two halves.
+                Some(last) if idle && last - lower_bound(w.after, last) > 2 => {
+                    let lo = lower_bound(w.after, last);
+                    let mid = lo + (last - lo) / 2;
+                    queue.push_back(window(client, r, limit, Some(mid), last + 1)?);
+                    queue.push_back(window(client, r, limit, w.after, mid + 1)?);
+                    tracing::debug!("{r}: split ({:?}, {}) at {mid}", w.after, w.before);
+                }
+                _ => queue.push_back(w),
+            }
+        }
+        load(page.data).await?;
+    }
+    Ok(())
+}
