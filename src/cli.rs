@@ -40,6 +40,9 @@ pub struct Cli {
     /// More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+    /// Log lines as text or as JSON objects (for log collectors).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -54,6 +57,14 @@ pub enum Command {
     Webhook {
         #[command(subcommand)]
         action: WebhookAction,
+    },
+    /// Validate the configuration and the token, and report which
+    /// endpoints answer, without loading anything.
+    Check(PipelineArgs),
+    /// Print shell completions.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
     },
     /// Show or reset the sync state (watermarks) of a destination.
     State {
@@ -74,6 +85,12 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = SchemaFormat::Markdown)]
         format: SchemaFormat,
     },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -268,6 +285,17 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Sync(args) => run_sync(args).await,
         Command::Sandbox(args) => run_sandbox(args).await,
         Command::State { action } => run_state(action),
+        Command::Check(args) => run_check(args).await,
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "huntr-sync",
+                &mut std::io::stdout(),
+            );
+            Ok(exit::OK)
+        }
         Command::Webhook { action } => run_webhook(action).await,
         Command::Floor { base_url, limit } => {
             let token = std::env::var("HUNTR_ORG_TOKEN").unwrap_or_default();
@@ -300,9 +328,49 @@ async fn run_sync(args: SyncArgs) -> Result<u8, Failure> {
         ));
     }
     let target = target(&p, args.export_changes);
-    // The sandbox source runs in this process for as long as the sync.
+    let (client, sandbox) = connect(&p).await?;
+    let opts = SyncOptions {
+        resources: p.resources.clone(),
+        limit: p.limit,
+        lookback: p.lookback_minutes as i64 * 60,
+        full_refresh: args.full_refresh,
+        progress: crate::progress::Progress::for_stderr(),
+        ..Default::default()
+    };
+    let report = crate::sync::sync(&client, &target, &opts).await?;
+    tracing::info!(
+        "run {} {} in {:.1}s: {} requests, {} retries",
+        report.run_id,
+        report.status,
+        report.seconds,
+        report.requests,
+        report.retries
+    );
+    if let Some(sb) = sandbox {
+        sb.stop().await;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string(&report).unwrap_or_default());
+    } else {
+        print_summary(&report, &target);
+    }
+    if report.complete() {
+        Ok(exit::OK)
+    } else {
+        let names: Vec<&str> = report.incomplete.keys().map(String::as_str).collect();
+        eprintln!(
+            "huntr-sync: incomplete: {}; everything else was committed, run again to finish",
+            names.join(", ")
+        );
+        Ok(exit::PARTIAL)
+    }
+}
+
+/// A client for the pipeline's source; for the sandbox source, also the
+/// sandbox, served in this process for as long as it is kept.
+async fn connect(p: &Pipeline) -> Result<(Client, Option<RunningSandbox>), Failure> {
     let (base_url, token, sandbox) = match &p.source {
-        Source::Api { base_url } => (base_url.clone(), read_token(&p)?, None),
+        Source::Api { base_url } => (base_url.clone(), read_token(p)?, None),
         Source::Sandbox { seed, scale } => {
             let sb = RunningSandbox::start(SandboxOptions {
                 seed: *seed,
@@ -322,33 +390,54 @@ async fn run_sync(args: SyncArgs) -> Result<u8, Failure> {
     cfg.requests_per_second = p.requests_per_second;
     cfg.burst = p.burst;
     cfg.retry.max_retries = p.retries as usize;
-    let client = Client::new(&cfg)?;
-    let opts = SyncOptions {
-        resources: p.resources.clone(),
-        limit: p.limit,
-        lookback: p.lookback_minutes as i64 * 60,
-        full_refresh: args.full_refresh,
-        ..Default::default()
-    };
-    let report = crate::sync::sync(&client, &target, &opts).await?;
-    if let Some(sb) = sandbox {
-        sb.stop().await;
+    Ok((Client::new(&cfg)?, sandbox))
+}
+
+/// `check`: the configuration is valid, the token is accepted, and each
+/// endpoint answers; nothing is loaded.
+async fn run_check(args: PipelineArgs) -> Result<u8, Failure> {
+    let p = resolve_pipeline(&args, Overrides::default(), false)?;
+    println!("config: ok (pipeline {})", p.name);
+    let (client, _sandbox) = connect(&p).await?;
+    let mut failed = false;
+    for r in &p.resources {
+        let query: Vec<(&str, String)> = if r.paged() {
+            vec![("limit", "1".into())]
+        } else {
+            Vec::new()
+        };
+        let line = match client.get(r.path(), &query).await {
+            Ok(resp) => {
+                let n = resp
+                    .body
+                    .get("data")
+                    .and_then(|d| d.as_array())
+                    .map(Vec::len)
+                    .unwrap_or(0);
+                format!(
+                    "ok ({n} record{} in a first page)",
+                    if n == 1 { "" } else { "s" }
+                )
+            }
+            Err(e @ crate::api::ApiError::Unauthorized { .. }) => {
+                println!("{:<26} refused", r.path());
+                return Err(Failure {
+                    code: exit::FAILED,
+                    error: e.into(),
+                });
+            }
+            Err(e) if *r == Resource::Events && matches!(e.status(), Some(404 | 410)) => {
+                "gone (deprecated; syncs skip it)".to_owned()
+            }
+            Err(e) => {
+                failed = true;
+                format!("FAILED: {e}")
+            }
+        };
+        println!("{:<26} {line}", r.path());
     }
-    if args.json {
-        println!("{}", serde_json::to_string(&report).unwrap_or_default());
-    } else {
-        print_summary(&report, &target);
-    }
-    if report.complete() {
-        Ok(exit::OK)
-    } else {
-        let names: Vec<&str> = report.incomplete.keys().map(String::as_str).collect();
-        eprintln!(
-            "huntr-sync: incomplete: {}; everything else was committed, run again to finish",
-            names.join(", ")
-        );
-        Ok(exit::PARTIAL)
-    }
+    println!("token: accepted ({})", p.token_env);
+    Ok(if failed { exit::FAILED } else { exit::OK })
 }
 
 /// The token, from `token_file` when the pipeline names one, else from the
@@ -594,7 +683,7 @@ fn run_state(action: StateAction) -> Result<u8, Failure> {
 /// Entry point shared by the binary: parse, log, run, exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    init_logging(cli.verbose, cli.log_format);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -619,7 +708,7 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging(verbose: u8) {
+fn init_logging(verbose: u8, format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     let default = match verbose {
         0 => "warn",
@@ -628,9 +717,12 @@ fn init_logging(verbose: u8) {
         _ => "trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
 }

@@ -44,6 +44,8 @@ pub struct SyncOptions {
     pub refresh_concurrency: usize,
     /// Sub-windows of one windowed resource read at once (backfills).
     pub window_concurrency: usize,
+    /// Progress bars (off unless the CLI turns them on).
+    pub progress: crate::progress::Progress,
 }
 
 impl Default for SyncOptions {
@@ -56,6 +58,7 @@ impl Default for SyncOptions {
             queue: 8,
             refresh_concurrency: 4,
             window_concurrency: 4,
+            progress: Default::default(),
         }
     }
 }
@@ -155,7 +158,22 @@ pub async fn sync(
     let mut dest = SqliteDest::open(db)?;
     let names: Vec<&str> = opts.resources.iter().map(|r| r.path()).collect();
     let run_id = dest.begin_run(now_unix(), &names.join(","))?;
+    tracing::info!(
+        "run {run_id}: syncing {} into {} up to {} (the server's clock)",
+        names.join(", "),
+        db.display(),
+        crate::timefmt::iso(t)
+    );
     let (writer, thread) = writer::spawn(dest, opts.queue);
+    let ticker = {
+        let (progress, stats) = (opts.progress.clone(), client.stats.clone());
+        tokio::spawn(async move {
+            loop {
+                progress.stats(&stats);
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        })
+    };
 
     let mut incomplete = BTreeMap::new();
     let mut listed_done = Vec::new();
@@ -164,6 +182,10 @@ pub async fn sync(
         let first = (r == probe).then(|| first.body.clone());
         async move {
             let res = fetch_resource(client, &writer, r, t, run_id, opts, first).await;
+            opts.progress.done(r);
+            if res.is_ok() {
+                tracing::info!("{r}: read to the end");
+            }
             (r, res)
         }
     });
@@ -203,6 +225,8 @@ pub async fn sync(
         let _ = writer.send(move |d| d.mirror(&listed, run_id, t)).await;
     }
     drop(writer);
+    ticker.abort();
+    opts.progress.clear();
     let (dest, write_err) = thread.join();
     // Parquet: publish what the merge state now holds, even after a
     // partial run (what was committed is current).
@@ -340,7 +364,10 @@ async fn fetch_resource(
     if r.kind() == Kind::Windowed {
         // `created_after` may be exclusive: ask from one second earlier.
         let after = lower.map(|lo| lo - 1);
-        let load = |items: Vec<serde_json::Value>| load_page(writer, r, items, t, run_id, None);
+        let load = |items: Vec<serde_json::Value>| {
+            opts.progress.page(r, items.len());
+            load_page(writer, r, items, t, run_id, None)
+        };
         windows::read(
             client,
             r,
@@ -373,6 +400,7 @@ async fn fetch_resource(
             Err(e) => return Err(e.into()),
         };
         let Some(page) = page else { break };
+        opts.progress.page(r, page.data.len());
         // Hold one page back so the last one commits with the state change.
         if let Some(prev) = pending.take() {
             load_page(writer, r, prev, t, run_id, None).await?;
