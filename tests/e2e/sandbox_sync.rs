@@ -1,7 +1,7 @@
 //! End-to-end syncs of the sandbox organization into SQLite, compared with
 //! the sandbox's ground truth.
 
-mod common;
+use crate::common;
 
 use huntr_sync::sync::{sync_sqlite, SyncOptions};
 

@@ -1,6 +1,6 @@
 //! Rate limits, faults, exhausted retries, schema drift and secrets.
 
-mod common;
+use crate::common;
 
 use std::process::Output;
 use std::time::Duration;

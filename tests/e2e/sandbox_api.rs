@@ -1,7 +1,7 @@
 //! The sandbox against the API reference: filters, cursor forms, limit
 //! errors, 401, 404, 429 with Retry-After, and the control endpoints.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 

@@ -1,7 +1,7 @@
 //! What an operator sees: progress on a terminal and silence without one,
 //! the --json summary, `check`, JSON logs, completions.
 
-mod common;
+use crate::common;
 
 use tokio::process::Command;
 

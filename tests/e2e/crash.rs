@@ -2,7 +2,7 @@
 //! passing in between, then one clean run: the destination equals the
 //! sandbox's ground truth, with no duplicates.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! last-page forms, local `limit` validation, the documented error JSON,
 //! refused tokens and repeating cursors.
 
-mod common;
+use crate::common;
 
 use huntr_sync::api::{ApiError, Pager};
 use huntr_sync::resources::Resource;

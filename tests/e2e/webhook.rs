@@ -2,7 +2,7 @@
 //! backpressure, graceful shutdown, and a day of sandbox deliveries
 //! followed by a nightly sync.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

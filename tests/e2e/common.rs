@@ -172,6 +172,8 @@ pub fn parquet_to_sqlite(file_of: impl Fn(&str) -> std::path::PathBuf, out: &Pat
 
     let conn = Connection::open(out).unwrap();
     conn.execute_batch(&SCHEMA.sqlite_ddl()).unwrap();
+    // One transaction: a commit per row would mean an fsync per row.
+    conn.execute_batch("BEGIN").unwrap();
     for t in &SCHEMA.tables {
         let path = file_of(&t.name);
         if !path.exists() {
@@ -221,5 +223,6 @@ pub fn parquet_to_sqlite(file_of: impl Fn(&str) -> std::path::PathBuf, out: &Pat
             }
         }
     }
+    conn.execute_batch("COMMIT").unwrap();
     conn
 }

@@ -2,7 +2,7 @@
 //! the changes export replays into a warehouse, and a killed sync never
 //! leaves a half-written table.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

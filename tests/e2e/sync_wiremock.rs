@@ -2,7 +2,7 @@
 //! does not produce on its own: a gone `/events` endpoint, a listing that
 //! fails half-way.
 
-mod common;
+use crate::common;
 
 use huntr_sync::sync::{sync_sqlite, SyncOptions};
 use serde_json::json;

@@ -1,6 +1,6 @@
 //! The binary as users run it.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Output;

@@ -1,0 +1,16 @@
+//! End-to-end tests, in one binary (one link instead of one per file):
+//! against wiremock, the sandbox organization, and the built binary.
+
+mod common;
+
+mod api_wiremock;
+mod cli;
+mod crash;
+mod operator;
+mod parquet;
+mod readme;
+mod resilience;
+mod sandbox_api;
+mod sandbox_sync;
+mod sync_wiremock;
+mod webhook;
