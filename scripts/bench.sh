@@ -44,7 +44,7 @@ ready=$(date +%s.%N)
 url="http://127.0.0.1:$port/org"
 export HUNTR_ORG_TOKEN=$token
 
-client_rps=${rps:-100000}
+client_rps=${rps:-10000}
 cat > "$work/pipelines.toml" <<EOF
 [pipelines.sqlite]
 base_url = "$url"

@@ -69,6 +69,9 @@ pub struct ClientConfig {
     pub burst: u32,
     pub timeout: Duration,
     pub retry: RetryPolicy,
+    /// Requests in flight at once, all fetchers together: bounds the pages
+    /// held in memory whatever the concurrency above.
+    pub max_in_flight: usize,
 }
 
 impl ClientConfig {
@@ -81,6 +84,7 @@ impl ClientConfig {
             burst: 5,
             timeout: Duration::from_secs(60),
             retry: RetryPolicy::default(),
+            max_in_flight: 6,
         }
     }
 }
@@ -100,6 +104,7 @@ pub struct Client {
     auth: HeaderValue,
     token_env: String,
     limiter: Arc<Limiter>,
+    in_flight: Arc<tokio::sync::Semaphore>,
     retry: RetryPolicy,
     pub stats: Arc<Stats>,
 }
@@ -122,6 +127,7 @@ impl Client {
             auth: cfg.token.header()?,
             token_env: cfg.token_env.clone(),
             limiter: Arc::new(Limiter::new(cfg.requests_per_second, cfg.burst)),
+            in_flight: Arc::new(tokio::sync::Semaphore::new(cfg.max_in_flight.max(1))),
             retry: cfg.retry.clone(),
             stats: Arc::new(Stats::default()),
         })
@@ -146,6 +152,7 @@ impl Client {
         query: &[(&str, String)],
         endpoint: &str,
     ) -> Result<Response, ApiError> {
+        let _slot = self.in_flight.acquire().await.expect("never closed");
         self.limiter.wait().await;
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         let url = format!("{}/{}", self.base, path.trim_start_matches('/'));

@@ -33,6 +33,23 @@ impl Val {
     }
 }
 
+/// A hash of a row's cells, for recognising identical rows.
+pub fn hash_vals(vals: &[Val]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    for v in vals {
+        match v {
+            Val::Null => 0u8.hash(&mut h),
+            Val::Text(s) => (1u8, s).hash(&mut h),
+            Val::Int(i) => (2u8, i).hash(&mut h),
+            Val::Float(f) => (3u8, f.to_bits()).hash(&mut h),
+            Val::Bool(b) => (4u8, b).hash(&mut h),
+            Val::Ts(t) => (5u8, t).hash(&mut h),
+        }
+    }
+    h.finish()
+}
+
 /// The value could not be stored in a column of this type without loss.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Lossy;

@@ -216,6 +216,20 @@ pub fn flatten(resource: Resource, value: &Value, as_of: i64, out: &mut Vec<Op>)
     hash_children(&mut out[start..]);
 }
 
+/// Drops repeated identical snapshot rows from a batch: a page of actions
+/// carries the same advisor, employer and category hundreds of times, and
+/// only the first copy can change anything.
+pub fn dedup_snapshots(ops: &mut Vec<Op>) {
+    let mut seen = HashSet::new();
+    ops.retain(|op| {
+        let Op::Upsert(row) = op else { return true };
+        if row.mode != Mode::Partial {
+            return true;
+        }
+        seen.insert((row.table, convert::hash_vals(&row.vals)))
+    });
+}
+
 /// Stamps each full parent row with a hash of its child rows, so that a
 /// change in a child (a member's field value) shows as a change of the
 /// parent and the loader knows to replace the children.
@@ -241,7 +255,7 @@ fn hash_children(ops: &mut [Op]) {
             };
             if *ptable == t.name && child.vals[ct.col(pcol)].as_str() == Some(id) {
                 ct.name.hash(&mut h);
-                format!("{:?}", child.vals).hash(&mut h);
+                convert::hash_vals(&child.vals).hash(&mut h);
             }
         }
         let hash = h.finish() as i64;

@@ -1,6 +1,8 @@
 //! Flattening tests built from the JSON examples of the API reference
 //! (tests/fixtures/reference), quirks included.
 
+use std::collections::HashSet;
+
 use serde_json::{json, Value};
 
 use super::*;
@@ -350,4 +352,22 @@ fn every_reference_list_flattens_without_loss() {
             );
         }
     }
+}
+
+#[test]
+fn identical_snapshots_in_a_batch_are_kept_once() {
+    let ops = flat_list(Resource::Actions, "actions_list");
+    let mut deduped = ops.clone();
+    dedup_snapshots(&mut deduped);
+    // The three actions share their owner and advisor snapshots.
+    assert!(rows(&deduped, "people").len() < rows(&ops, "people").len());
+    let unique: HashSet<String> = rows(&ops, "people")
+        .iter()
+        .map(|r| format!("{:?}", r.vals))
+        .collect();
+    assert_eq!(rows(&deduped, "people").len(), unique.len());
+    // Full rows and change capture are never dropped.
+    assert_eq!(rows(&deduped, "actions").len(), 3);
+    assert_eq!(rows(&deduped, "notes").len(), 1);
+    assert!(deduped.iter().any(|op| matches!(op, Op::RefreshJob { .. })));
 }

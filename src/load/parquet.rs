@@ -36,7 +36,7 @@ use crate::timefmt::{iso, now_unix, parse_iso};
 const BATCH_ROWS: usize = 8192;
 /// A row group is flushed at this many rows or bytes, whichever first.
 const ROW_GROUP_ROWS: usize = 65_536;
-const ROW_GROUP_BYTES: usize = 32 << 20;
+const ROW_GROUP_BYTES: usize = 16 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ParquetError {

@@ -226,7 +226,7 @@ struct Recent {
     applied: HashMap<(usize, String), u64>,
 }
 
-const RECENT_MAX: usize = 200_000;
+const RECENT_MAX: usize = 100_000;
 
 impl Recent {
     fn key(t: &Table, row: &Row) -> Option<String> {
@@ -241,7 +241,7 @@ impl Recent {
         let Some(key) = Self::key(t, row) else {
             return false;
         };
-        let hash = hash_vals(&row.vals);
+        let hash = crate::flatten::convert::hash_vals(&row.vals);
         if self.applied.len() >= RECENT_MAX {
             self.applied.clear();
         }
@@ -252,22 +252,6 @@ impl Recent {
             self.applied.remove(&(table, key));
         }
     }
-}
-
-fn hash_vals(vals: &[Val]) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::hash::DefaultHasher::new();
-    for v in vals {
-        match v {
-            Val::Null => 0u8.hash(&mut h),
-            Val::Text(s) => (1u8, s).hash(&mut h),
-            Val::Int(i) => (2u8, i).hash(&mut h),
-            Val::Float(f) => (3u8, f.to_bits()).hash(&mut h),
-            Val::Bool(b) => (4u8, b).hash(&mut h),
-            Val::Ts(t) => (5u8, t).hash(&mut h),
-        }
-    }
-    h.finish()
 }
 
 impl SqliteDest {

@@ -55,7 +55,7 @@ impl Default for SyncOptions {
             limit: 500,
             lookback: 3600,
             full_refresh: false,
-            queue: 8,
+            queue: 4,
             refresh_concurrency: 4,
             window_concurrency: 4,
             progress: Default::default(),
@@ -326,6 +326,8 @@ async fn load_page(
     for item in &items {
         flatten::flatten(r, item, t, &mut ops);
     }
+    drop(items);
+    flatten::dedup_snapshots(&mut ops);
     writer
         .send(move |d| d.apply(&ops, run_id, state.as_ref(), now_unix()))
         .await
