@@ -49,13 +49,26 @@ pub async fn download_all(
             if let Some(n) = &next {
                 query.push(("next", n.clone()));
             }
-            let resp = http
-                .get(format!("{base}/{}", r.path()))
-                .query(&query)
-                .bearer_auth(token)
-                .send()
-                .await?
-                .error_for_status()?;
+            let resp = loop {
+                let resp = http
+                    .get(format!("{base}/{}", r.path()))
+                    .query(&query)
+                    .bearer_auth(token)
+                    .send()
+                    .await?;
+                requests += 1;
+                if resp.status() != reqwest::StatusCode::TOO_MANY_REQUESTS {
+                    break resp.error_for_status()?;
+                }
+                // A rate-limited API: wait as told, like any client must.
+                let wait = resp
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(1);
+                tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+            };
             before = before.or_else(|| {
                 resp.headers()
                     .get(reqwest::header::DATE)
@@ -65,7 +78,6 @@ pub async fn download_all(
                     .map(|d| d.as_secs() as i64)
             });
             let body = resp.bytes().await?;
-            requests += 1;
             bytes += body.len() as u64;
             next = if r.paged() { next_cursor(&body) } else { None };
             if next.is_none() || body.len() < 30 {

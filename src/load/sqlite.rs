@@ -226,7 +226,7 @@ struct Recent {
     applied: HashMap<(usize, String), u64>,
 }
 
-const RECENT_MAX: usize = 100_000;
+const RECENT_MAX: usize = 20_000;
 
 impl Recent {
     fn key(t: &Table, row: &Row) -> Option<String> {
@@ -531,6 +531,27 @@ fn bind_values(t: &Table, row: &Row, run_id: i64) -> Vec<SqlValue> {
     vals
 }
 
+/// The batch's prepared statements by small keys: rusqlite's own cache is
+/// keyed by the SQL text, kilobytes hashed per row.
+struct Stmts<'c> {
+    conn: &'c Connection,
+    map: HashMap<(usize, u8), rusqlite::CachedStatement<'c>>,
+}
+
+impl<'c> Stmts<'c> {
+    fn get(
+        &mut self,
+        key: (usize, u8),
+        sql: impl FnOnce() -> String,
+    ) -> rusqlite::Result<&mut rusqlite::CachedStatement<'c>> {
+        use std::collections::hash_map::Entry;
+        Ok(match self.map.entry(key) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(v) => v.insert(self.conn.prepare_cached(&sql())?),
+        })
+    }
+}
+
 fn apply_ops(
     tx: &Transaction,
     sql: &[TableSql],
@@ -542,6 +563,10 @@ fn apply_ops(
     // The parent whose full write lost to a newer stored row, or changed
     // nothing: its children in this batch are skipped.
     let mut stale_parent: Option<(usize, String)> = None;
+    let mut stmts = Stmts {
+        conn: tx,
+        map: HashMap::new(),
+    };
     for op in ops {
         match op {
             Op::Upsert(row) => {
@@ -567,12 +592,14 @@ fn apply_ops(
                 let params = rusqlite::params_from_iter(vals.iter());
                 let has_children = row.mode == Mode::Full && t.has_col(CHILDREN);
                 if !has_children {
-                    let text = match row.mode {
-                        Mode::Full => &s.full,
-                        Mode::Partial => &s.partial,
-                        Mode::Update => &s.update,
+                    let (kind, text) = match row.mode {
+                        Mode::Full => (0, &s.full),
+                        Mode::Partial => (1, &s.partial),
+                        Mode::Update => (2, &s.update),
                     };
-                    tx.prepare_cached(text)?.execute(params)?;
+                    stmts
+                        .get((row.table, kind), || text.clone())?
+                        .execute(params)?;
                     continue;
                 }
                 // A parent's children are replaced only when it changed
@@ -581,8 +608,8 @@ fn apply_ops(
                 let Val::Text(id) = &row.vals[t.key_cols()[0]] else {
                     continue;
                 };
-                let upd: Option<i64> = tx
-                    .prepare_cached(&format!("{} RETURNING {UPD_RUN}", s.full))?
+                let upd: Option<i64> = stmts
+                    .get((row.table, 3), || format!("{} RETURNING {UPD_RUN}", s.full))?
                     .query_row(params, |r| r.get(0))
                     .optional()?;
                 if upd != Some(run_id) {
@@ -593,16 +620,22 @@ fn apply_ops(
                 for c in SCHEMA.children(row.table) {
                     let ct = SCHEMA.table(c);
                     let pcol = &ct.parent.as_ref().expect("child has parent").1;
-                    tx.prepare_cached(&format!("DELETE FROM {} WHERE {pcol} = ?", ct.name))?
+                    stmts
+                        .get((c, 4), || {
+                            format!("DELETE FROM {} WHERE {pcol} = ?", ct.name)
+                        })?
                         .execute([id])?;
                 }
             }
             Op::Delete { table, id, at } => {
                 recent.forget(*table, Some(id.clone()));
                 if let Some(text) = &sql[*table].delete {
-                    let n =
-                        tx.prepare_cached(text)?
-                            .execute(params![id, iso(*at), run_id, run_id])?;
+                    let n = stmts.get((*table, 5), || text.clone())?.execute(params![
+                        id,
+                        iso(*at),
+                        run_id,
+                        run_id
+                    ])?;
                     counts
                         .entry(SCHEMA.table(*table).name.clone())
                         .or_default()
