@@ -342,7 +342,11 @@ impl Schema {
             for c in &t.columns {
                 out.push_str(&format!("  {} {},\n", c.name, c.ty.sql_type()));
             }
-            out.push_str(&format!("  PRIMARY KEY ({})\n);\n", t.key.join(", ")));
+            // Keyed by text ids: rows live in the key's own B-tree.
+            out.push_str(&format!(
+                "  PRIMARY KEY ({})\n) WITHOUT ROWID;\n",
+                t.key.join(", ")
+            ));
             if let Some((_, col)) = &t.parent {
                 out.push_str(&format!(
                     "CREATE INDEX IF NOT EXISTS {0}_by_{1} ON {0} ({1});\n",

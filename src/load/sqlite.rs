@@ -288,6 +288,8 @@ impl SqliteDest {
         self.conn.busy_timeout(std::time::Duration::from_secs(30))?;
         self.conn.pragma_update(None, "journal_mode", "WAL")?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // 16 MiB of pages: snapshot upserts look rows up at random.
+        self.conn.pragma_update(None, "cache_size", -16_384)?;
         self.conn.set_prepared_statement_cache_capacity(256);
         let tx = self.conn.transaction()?;
         tx.execute_batch(&schema.sqlite_ddl())?;
