@@ -7,14 +7,14 @@
 #
 #   scripts/bench.sh [--scale N] [--latency-ms L] [--rps R]
 #
-# --scale N      sandbox members (about 60 actions each; 17000 is ~1M actions)
+# --scale N      sandbox members (about 44 actions each; 23000 is ~1M actions)
 # --latency-ms L added latency per request, in the sandbox
 # --rps R        the sandbox's rate limit, and huntr-sync's limiter setting;
 #                the script then also prints the achieved requests/second
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scale=17000 latency=0 rps=""
+scale=23000 latency=0 rps=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --scale) scale=$2; shift 2 ;;

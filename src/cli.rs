@@ -142,7 +142,7 @@ pub struct SandboxArgs {
     pub port: u16,
     #[arg(long, default_value_t = crate::sandbox::DEFAULT_SEED)]
     pub seed: u64,
-    /// Number of members (about 60 actions each).
+    /// Number of members (about 44 actions each; 23000 is about a million).
     #[arg(long, default_value_t = crate::sandbox::DEFAULT_SCALE)]
     pub scale: u32,
     #[arg(long, default_value = crate::sandbox::DEFAULT_TOKEN)]
