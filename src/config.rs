@@ -233,20 +233,20 @@ impl ConfigFile {
                 ))
             }
         };
-        let token_env = p
-            .token_env
-            .clone()
-            .unwrap_or_else(|| DEFAULT_TOKEN_ENV.to_owned());
-        if token_env.is_empty()
-            || !token_env
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
-            return Err(bad(
-                "token_env",
-                format!("`{token_env}` is not an environment variable name"),
-            ));
-        }
+        let env_name = |key: &str, given: &Option<String>, default: &str| {
+            let name = given.clone().unwrap_or_else(|| default.to_owned());
+            let valid =
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if valid {
+                Ok(name)
+            } else {
+                Err(bad(
+                    key,
+                    format!("`{name}` is not an environment variable name"),
+                ))
+            }
+        };
+        let token_env = env_name("token_env", &p.token_env, DEFAULT_TOKEN_ENV)?;
         let dest_text = over.destination.clone().or_else(|| p.destination.clone());
         let destination = match dest_text {
             Some(d) => Destination::parse(&d).map_err(|m| bad("destination", m))?,
@@ -295,20 +295,11 @@ impl ConfigFile {
                 "only applies to parquet:DIR destinations".into(),
             ));
         }
-        let webhook_secret_env = p
-            .webhook_secret_env
-            .clone()
-            .unwrap_or_else(|| crate::webhook::DEFAULT_SECRET_ENV.to_owned());
-        if webhook_secret_env.is_empty()
-            || !webhook_secret_env
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
-            return Err(bad(
-                "webhook_secret_env",
-                format!("`{webhook_secret_env}` is not an environment variable name"),
-            ));
-        }
+        let webhook_secret_env = env_name(
+            "webhook_secret_env",
+            &p.webhook_secret_env,
+            crate::webhook::DEFAULT_SECRET_ENV,
+        )?;
         let retries = p.retries.unwrap_or(8);
         if retries > 100 {
             return Err(bad("retries", format!("{retries} is more than 100")));

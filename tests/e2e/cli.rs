@@ -8,14 +8,8 @@ use std::time::{Duration, Instant};
 
 use tokio::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_huntr-sync");
-
 fn cmd(dir: &Path) -> Command {
-    let mut c = Command::new(BIN);
-    c.current_dir(dir)
-        .env_remove("HUNTR_ORG_TOKEN")
-        .env_remove("RUST_LOG");
-    c
+    common::huntr_sync(dir)
 }
 
 fn text(out: &Output) -> (String, String) {

@@ -226,3 +226,24 @@ pub fn parquet_to_sqlite(file_of: impl Fn(&str) -> std::path::PathBuf, out: &Pat
     conn.execute_batch("COMMIT").unwrap();
     conn
 }
+
+/// No table of the destination holds two rows with the same key.
+pub fn assert_no_duplicate_keys(db: &Path) {
+    for t in &SCHEMA.tables {
+        let keys = t.key.join(", ");
+        let sql = format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM {} GROUP BY {keys} HAVING COUNT(*) > 1)",
+            t.name
+        );
+        assert_eq!(count(db, &sql), 0, "{} has duplicate keys", t.name);
+    }
+}
+
+/// The built binary, run in `dir`, with no token or log filter inherited.
+pub fn huntr_sync(dir: &Path) -> tokio::process::Command {
+    let mut c = tokio::process::Command::new(env!("CARGO_BIN_EXE_huntr-sync"));
+    c.current_dir(dir)
+        .env_remove("HUNTR_ORG_TOKEN")
+        .env_remove("RUST_LOG");
+    c
+}

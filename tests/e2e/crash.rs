@@ -7,9 +7,6 @@ use crate::common;
 use std::time::Duration;
 
 use rand::{Rng, SeedableRng};
-use tokio::process::Command;
-
-const BIN: &str = env!("CARGO_BIN_EXE_huntr-sync");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_syncs_are_repaired_by_the_next_run() {
@@ -37,9 +34,8 @@ async fn killed_syncs_are_repaired_by_the_next_run() {
         if round % 4 == 3 {
             sb.advance_days(1);
         }
-        let mut child = Command::new(BIN)
+        let mut child = common::huntr_sync(dir.path())
             .args(args)
-            .current_dir(dir.path())
             .env("HUNTR_ORG_TOKEN", &sb.token)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -61,9 +57,8 @@ async fn killed_syncs_are_repaired_by_the_next_run() {
         killed >= 8,
         "only {killed} runs were killed; the kill points are too late"
     );
-    let out = Command::new(BIN)
+    let out = common::huntr_sync(dir.path())
         .args(args)
-        .current_dir(dir.path())
         .env("HUNTR_ORG_TOKEN", &sb.token)
         .output()
         .await
@@ -74,17 +69,7 @@ async fn killed_syncs_are_repaired_by_the_next_run() {
         String::from_utf8_lossy(&out.stderr)
     );
     common::assert_matches_truth(&db, &sb.truth());
-    for t in huntr_sync::schema::SCHEMA.tables.iter() {
-        let keys = t.key.join(", ");
-        let dups = common::count(
-            &db,
-            &format!(
-                "SELECT COUNT(*) FROM (SELECT {keys} FROM {} GROUP BY {keys} HAVING COUNT(*) > 1)",
-                t.name
-            ),
-        );
-        assert_eq!(dups, 0, "{} has duplicate keys", t.name);
-    }
+    common::assert_no_duplicate_keys(&db);
     // Kills before the first answer leave no trace; most land mid-write.
     let interrupted = common::count(
         &db,

@@ -36,7 +36,7 @@ async fn progress_shows_on_a_terminal_and_nowhere_else() {
         "no progress on a terminal:\n{tty}"
     );
     // Without a terminal: the summary on stdout, nothing on stderr.
-    let out = Command::new(BIN)
+    let out = common::huntr_sync(dir.path())
         .args([
             "sync",
             "--base-url",
@@ -46,7 +46,6 @@ async fn progress_shows_on_a_terminal_and_nowhere_else() {
             "--limit",
             "20",
         ])
-        .current_dir(dir.path())
         .env("HUNTR_ORG_TOKEN", &sb.token)
         .output()
         .await
@@ -65,7 +64,7 @@ async fn json_summary_counts_equal_the_destination() {
     let sb = common::sandbox(15, 73).await;
     let dir = tempfile::tempdir().unwrap();
     let run = || async {
-        let out = Command::new(BIN)
+        let out = common::huntr_sync(dir.path())
             .args([
                 "sync",
                 "--base-url",
@@ -74,7 +73,6 @@ async fn json_summary_counts_equal_the_destination() {
                 "sqlite:org.db",
                 "--json",
             ])
-            .current_dir(dir.path())
             .env("HUNTR_ORG_TOKEN", &sb.token)
             .output()
             .await
@@ -127,9 +125,8 @@ async fn check_reports_endpoints_and_refused_tokens_without_loading() {
         let url = sb.base_url.clone();
         let dir = dir.path().to_owned();
         async move {
-            Command::new(BIN)
+            common::huntr_sync(&dir)
                 .args(["check", "--base-url", &url])
-                .current_dir(dir)
                 .env("HUNTR_ORG_TOKEN", token)
                 .output()
                 .await
@@ -164,7 +161,7 @@ async fn check_reports_endpoints_and_refused_tokens_without_loading() {
 async fn json_logs_and_completions() {
     let sb = common::sandbox(5, 77).await;
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(BIN)
+    let out = common::huntr_sync(dir.path())
         .args([
             "--log-format",
             "json",
@@ -175,7 +172,6 @@ async fn json_logs_and_completions() {
             "--destination",
             "sqlite:o.db",
         ])
-        .current_dir(dir.path())
         .env("HUNTR_ORG_TOKEN", &sb.token)
         .output()
         .await

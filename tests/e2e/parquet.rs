@@ -10,7 +10,6 @@ use huntr_sync::load::parquet::table_file;
 use huntr_sync::schema::SCHEMA;
 use huntr_sync::sync::{sync, SyncOptions, Target};
 use rand::{Rng, SeedableRng};
-use tokio::process::Command;
 
 fn target(dir: &std::path::Path) -> Target {
     Target::Parquet {
@@ -50,17 +49,7 @@ async fn parquet_files_equal_the_ground_truth_across_days() {
     );
     common::parquet_to_sqlite(|t| table_file(&out, t), &read("day1"));
     common::assert_matches_truth(&read("day1"), &sb.truth());
-    for t in &SCHEMA.tables {
-        let keys = t.key.join(", ");
-        let dups = common::count(
-            &read("day1"),
-            &format!(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM {} GROUP BY {keys} HAVING COUNT(*) > 1)",
-                t.name
-            ),
-        );
-        assert_eq!(dups, 0, "{}", t.name);
-    }
+    common::assert_no_duplicate_keys(&read("day1"));
 
     // The changes export replays onto yesterday's snapshot, as a warehouse
     // MERGE would: upsert by key; children replaced by parent key.
@@ -110,9 +99,8 @@ async fn a_killed_parquet_sync_leaves_complete_tables() {
         "25",
     ];
     let run = || {
-        Command::new(env!("CARGO_BIN_EXE_huntr-sync"))
+        common::huntr_sync(dir.path())
             .args(args)
-            .current_dir(dir.path())
             .env("HUNTR_ORG_TOKEN", &sb.token)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -141,16 +129,8 @@ async fn a_killed_parquet_sync_leaves_complete_tables() {
                 "{} lost its file",
                 t.name
             );
-            let keys = t.key.join(", ");
-            let dups = common::count(
-                &snapshot,
-                &format!(
-                    "SELECT COUNT(*) FROM (SELECT 1 FROM {} GROUP BY {keys} HAVING COUNT(*) > 1)",
-                    t.name
-                ),
-            );
-            assert_eq!(dups, 0, "{}", t.name);
         }
+        common::assert_no_duplicate_keys(&snapshot);
     }
     assert!(run().wait().await.unwrap().success());
     let last = dir.path().join("last.db");

@@ -8,9 +8,6 @@ use std::time::Duration;
 use huntr_sync::api::{Client, ClientConfig, Token};
 use huntr_sync::sandbox::{RunningSandbox, SandboxOptions};
 use huntr_sync::sync::{sync_sqlite, SyncOptions};
-use tokio::process::Command;
-
-const BIN: &str = env!("CARGO_BIN_EXE_huntr-sync");
 
 fn text(out: &Output) -> String {
     format!(
@@ -88,9 +85,8 @@ async fn exhausted_retries_on_one_resource_keep_the_rest_and_the_next_run_finish
     let dir = tempfile::tempdir().unwrap();
     pipeline_file(dir.path(), &sb.base_url, "retries = 2");
     sb.set_outage(Some("activities"));
-    let out = Command::new(BIN)
+    let out = common::huntr_sync(dir.path())
         .args(["sync", "--pipeline", "p"])
-        .current_dir(dir.path())
         .env("HUNTR_ORG_TOKEN", &sb.token)
         .output()
         .await
@@ -118,9 +114,8 @@ async fn exhausted_retries_on_one_resource_keep_the_rest_and_the_next_run_finish
     );
 
     sb.set_outage(None);
-    let out = Command::new(BIN)
+    let out = common::huntr_sync(dir.path())
         .args(["sync", "--pipeline", "p"])
-        .current_dir(dir.path())
         .env("HUNTR_ORG_TOKEN", &sb.token)
         .output()
         .await
@@ -190,7 +185,7 @@ async fn drifting_fields_and_types_lose_no_row() {
         "string timestamps converted"
     );
     // One warning per drifting field, however many rows carry it.
-    let out = Command::new(BIN)
+    let out = common::huntr_sync(dir.path())
         .args([
             "sync",
             "--base-url",
@@ -198,7 +193,6 @@ async fn drifting_fields_and_types_lose_no_row() {
             "--destination",
             "sqlite:cli.db",
         ])
-        .current_dir(dir.path())
         .env("HUNTR_ORG_TOKEN", &sb.token)
         .output()
         .await
@@ -245,9 +239,8 @@ async fn the_token_never_appears_in_output_even_at_trace_level() {
         ),
     ];
     for (tok, args) in runs {
-        let out = Command::new(BIN)
+        let out = common::huntr_sync(dir.path())
             .args(&args)
-            .current_dir(dir.path())
             .env("HUNTR_ORG_TOKEN", tok)
             .env("RUST_LOG", "trace")
             .output()
@@ -277,9 +270,8 @@ async fn token_file_is_read_and_a_loose_one_warned_about() {
     );
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&token_path, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let out = Command::new(BIN)
+    let out = common::huntr_sync(dir.path())
         .args(["sync", "--pipeline", "p"])
-        .current_dir(dir.path())
         .env_remove("HUNTR_ORG_TOKEN")
         .output()
         .await
@@ -291,9 +283,8 @@ async fn token_file_is_read_and_a_loose_one_warned_about() {
         text(&out)
     );
     std::fs::set_permissions(&token_path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let out = Command::new(BIN)
+    let out = common::huntr_sync(dir.path())
         .args(["sync", "--pipeline", "p"])
-        .current_dir(dir.path())
         .env_remove("HUNTR_ORG_TOKEN")
         .output()
         .await

@@ -248,7 +248,7 @@ async fn sigterm_finishes_in_flight_deliveries() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_huntr-sync"))
+    let mut child = common::huntr_sync(dir.path())
         .args([
             "webhook",
             "serve",
@@ -257,7 +257,6 @@ async fn sigterm_finishes_in_flight_deliveries() {
             "--listen",
             &format!("127.0.0.1:{port}"),
         ])
-        .current_dir(dir.path())
         .env("HUNTR_WEBHOOK_SECRET", std::str::from_utf8(SECRET).unwrap())
         .spawn()
         .unwrap();
