@@ -129,17 +129,6 @@ impl Table {
     pub fn knows(&self, field: &str) -> bool {
         self.known.contains(field)
     }
-
-    /// Top-level API field names this table understands.
-    pub fn known_fields(&self) -> impl Iterator<Item = &str> {
-        self.columns
-            .iter()
-            .filter_map(|c| match &c.source {
-                Source::Path(p) => Some(p[0].as_str()),
-                _ => None,
-            })
-            .chain(self.consumes.iter().map(String::as_str))
-    }
 }
 
 #[derive(Debug)]

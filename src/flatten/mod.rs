@@ -444,7 +444,7 @@ fn activity_context(obj: &Map<String, Value>, out: &mut Vec<Op>) {
 
 /// Flattens an action and the change capture it implies: the carried note,
 /// contact or activity snapshot, deletions, and jobs to re-read.
-pub fn action(obj: &Map<String, Value>, as_of: i64, out: &mut Vec<Op>) {
+fn action(obj: &Map<String, Value>, as_of: i64, out: &mut Vec<Op>) {
     let Some(id) = str_of(obj, "id") else { return };
     let mut row = record("actions", obj, Mode::Full, as_of);
     let linked = |id_key: &str, obj_key: &str| str_of(obj, id_key).or_else(|| id_of(obj, obj_key));
