@@ -159,7 +159,10 @@ fn write_loop(mut dest: SqliteDest, mut rx: mpsc::Receiver<Delivery>, batch: usi
                 Err(_) => break,
             }
         }
-        let ops: Vec<Op> = pending.iter().flat_map(|d| d.ops.iter().cloned()).collect();
+        let ops: Vec<Op> = pending
+            .iter_mut()
+            .flat_map(|d| std::mem::take(&mut d.ops))
+            .collect();
         let result = dest
             .apply(&ops, run_id, None, now_unix())
             .map_err(|e| e.to_string());

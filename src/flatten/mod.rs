@@ -146,15 +146,18 @@ pub fn record(table: &str, obj: &Map<String, Value>, mode: Mode, as_of: i64) -> 
             // A flattened nested object (e.g. `location`) may still carry
             // sub-fields without a column.
             if let Value::Object(inner) = v {
-                if !t.consumes.iter().any(|c| c == k) {
+                // A column holding the whole object (`update_json`) or code
+                // handling it (`consumes`) leaves nothing over.
+                let whole = t
+                    .columns
+                    .iter()
+                    .any(|c| matches!(&c.source, Source::Path(p) if p.len() == 1 && p[0] == *k));
+                if !whole && !t.consumes.iter().any(|c| c == k) {
                     for (sub, sv) in inner {
                         let covered = t.columns.iter().any(|c| {
                             matches!(&c.source, Source::Path(p) if p.len() == 2 && p[0] == *k && p[1] == *sub)
                         });
-                        let whole = t.columns.iter().any(
-                            |c| matches!(&c.source, Source::Path(p) if p.len() == 1 && p[0] == *k),
-                        );
-                        if !covered && !whole {
+                        if !covered {
                             extra.insert(format!("{k}.{sub}"), sv.clone());
                         }
                     }
