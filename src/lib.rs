@@ -13,6 +13,7 @@ pub mod flatten;
 pub mod floor;
 pub mod load;
 pub mod lock;
+pub mod memory;
 pub mod progress;
 pub mod resources;
 pub mod sandbox;

@@ -33,40 +33,56 @@ impl Val {
     }
 }
 
-/// A 64-bit FNV-1a hash of a row's cells, for recognising identical rows
-/// (fast; a collision between different rows is vanishingly unlikely).
-pub fn hash_vals(vals: &[Val]) -> u64 {
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |bytes: &[u8]| {
+/// 64-bit FNV-1a: fast, and a collision between different rows or keys
+/// is vanishingly unlikely.
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+    fn eat(&mut self, bytes: &[u8]) {
+        const PRIME: u64 = 0x0000_0100_0000_01b3;
         for b in bytes {
-            h = (h ^ u64::from(*b)).wrapping_mul(PRIME);
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(PRIME);
         }
-    };
+    }
+}
+
+/// A hash of a row's cells, for recognising identical rows.
+pub fn hash_vals(vals: &[Val]) -> u64 {
+    let mut h = Fnv::new();
     for v in vals {
         match v {
-            Val::Null => eat(&[0]),
+            Val::Null => h.eat(&[0]),
             Val::Text(s) => {
-                eat(&[1]);
-                eat(&(s.len() as u64).to_le_bytes());
-                eat(s.as_bytes());
+                h.eat(&[1]);
+                h.eat(&(s.len() as u64).to_le_bytes());
+                h.eat(s.as_bytes());
             }
             Val::Int(i) => {
-                eat(&[2]);
-                eat(&i.to_le_bytes());
+                h.eat(&[2]);
+                h.eat(&i.to_le_bytes());
             }
             Val::Float(f) => {
-                eat(&[3]);
-                eat(&f.to_bits().to_le_bytes());
+                h.eat(&[3]);
+                h.eat(&f.to_bits().to_le_bytes());
             }
-            Val::Bool(b) => eat(&[4, *b as u8]),
+            Val::Bool(b) => h.eat(&[4, *b as u8]),
             Val::Ts(t) => {
-                eat(&[5]);
-                eat(&t.to_le_bytes());
+                h.eat(&[5]);
+                h.eat(&t.to_le_bytes());
             }
         }
     }
-    h
+    h.0
+}
+
+/// A hash of one text (a row key).
+pub fn hash_text(s: &str) -> u64 {
+    let mut h = Fnv::new();
+    h.eat(s.as_bytes());
+    h.0
 }
 
 /// The value could not be stored in a column of this type without loss.

@@ -36,7 +36,9 @@ use crate::timefmt::{iso, now_unix, parse_iso};
 const BATCH_ROWS: usize = 8192;
 /// A row group is flushed at this many rows or bytes, whichever first.
 const ROW_GROUP_ROWS: usize = 65_536;
-const ROW_GROUP_BYTES: usize = 16 << 20;
+const ROW_GROUP_BYTES: usize = 8 << 20;
+/// A column's dictionary falls back to plain encoding beyond this size.
+const DICTIONARY_BYTES: usize = 256 << 10;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ParquetError {
@@ -196,6 +198,9 @@ fn write_table(
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
+        // Dictionaries of the high-cardinality columns (ids, times) would
+        // otherwise grow to 1 MiB each before falling back to plain.
+        .set_dictionary_page_size_limit(DICTIONARY_BYTES)
         .set_created_by(concat!("huntr-sync ", env!("CARGO_PKG_VERSION")).into())
         .build();
     let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(pq)?;
@@ -325,9 +330,19 @@ pub fn publish(dest: &SqliteDest, dir: &Path, run_id: i64) -> Result<Vec<String>
             dirty.push(t.name.clone());
         }
     }
+    // Publishing scans tables in key order: a small page cache does, and
+    // the sync's 16 MiB of cached pages would only add to the peak RSS.
+    dest.conn()
+        .execute_batch("PRAGMA cache_size = -2048; PRAGMA shrink_memory;")
+        .map_err(|source| ParquetError::Sql {
+            table: "(page cache)".into(),
+            source,
+        })?;
+    crate::memory::release_free_memory();
     for name in &dirty {
         let t = SCHEMA.get(name).expect("schema table");
         let rows = write_table(dest, t, "1", &table_file(dir, name))?;
+        crate::memory::release_free_memory();
         mark_published(dest, name, run_id, rows)?;
     }
     Ok(dirty)

@@ -7,9 +7,10 @@
 //! per run) and `sync_pending_jobs` (jobs changed by actions, to re-read).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::BuildHasherDefault;
 use std::path::{Path, PathBuf};
 
-use rusqlite::types::Value as SqlValue;
+use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::{StateUpdate, TableCounts};
@@ -164,7 +165,13 @@ fn table_sql(t: &Table) -> TableSql {
             cols.join(", ")
         )
     } else {
-        merged(&partial_expr, Vec::new())
+        // Most snapshots change nothing; SQLite would still rewrite the
+        // row (and its page, and the WAL) unless told not to.
+        let changed: Vec<String> = data
+            .iter()
+            .map(|c| format!("({}) IS NOT {name}.{c}", partial_expr(c)))
+            .collect();
+        merged(&partial_expr, Vec::new()) + " WHERE " + &changed.join(" OR ")
     };
     let update_expr = |c: &str| {
         format!(
@@ -196,14 +203,15 @@ fn table_sql(t: &Table) -> TableSql {
     }
 }
 
-fn to_sql(v: &Val) -> SqlValue {
+/// A cell bound as a statement parameter; text is borrowed, not copied.
+fn to_sql(v: &Val) -> ToSqlOutput<'_> {
     match v {
-        Val::Null => SqlValue::Null,
-        Val::Text(s) => SqlValue::Text(s.clone()),
-        Val::Int(i) => SqlValue::Integer(*i),
-        Val::Float(f) => SqlValue::Real(*f),
-        Val::Bool(b) => SqlValue::Integer(*b as i64),
-        Val::Ts(t) => SqlValue::Text(iso(*t)),
+        Val::Null => ToSqlOutput::Owned(SqlValue::Null),
+        Val::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+        Val::Int(i) => ToSqlOutput::Owned(SqlValue::Integer(*i)),
+        Val::Float(f) => ToSqlOutput::Owned(SqlValue::Real(*f)),
+        Val::Bool(b) => ToSqlOutput::Owned(SqlValue::Integer(*b as i64)),
+        Val::Ts(t) => ToSqlOutput::Owned(SqlValue::Text(iso(*t))),
     }
 }
 
@@ -223,18 +231,25 @@ pub struct SqliteDest {
 /// its entry, so skipping never changes the result.
 #[derive(Default)]
 struct Recent {
-    applied: HashMap<(usize, String), u64>,
+    /// Hash of (table, key) to the hash of the row last written.
+    applied: HashMap<u64, u64, BuildHasherDefault<Prehashed>>,
 }
 
-const RECENT_MAX: usize = 20_000;
+/// About 16 bytes each (7 MiB at most); a full map is cleared and refilled.
+/// Large enough to span the actions between two mentions of a busy job.
+const RECENT_MAX: usize = 400_000;
 
 impl Recent {
-    fn key(t: &Table, row: &Row) -> Option<String> {
-        let cols = t.key_cols();
-        match cols.as_slice() {
-            [one] => row.vals[*one].as_str().map(str::to_owned),
+    fn key(t: &Table, row: &Row) -> Option<u64> {
+        match t.key.as_slice() {
+            [one] => row.vals[t.col(one)]
+                .as_str()
+                .map(|k| Self::slot(row.table, k)),
             _ => None,
         }
+    }
+    fn slot(table: usize, key: &str) -> u64 {
+        crate::flatten::convert::hash_text(key) ^ (table as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
     }
     /// True when this exact snapshot was the last write to its row.
     fn seen(&mut self, t: &Table, row: &Row) -> bool {
@@ -245,12 +260,30 @@ impl Recent {
         if self.applied.len() >= RECENT_MAX {
             self.applied.clear();
         }
-        self.applied.insert((row.table, key), hash) == Some(hash)
+        self.applied.insert(key, hash) == Some(hash)
     }
-    fn forget(&mut self, table: usize, key: Option<String>) {
+    fn forget(&mut self, key: Option<u64>) {
         if let Some(key) = key {
-            self.applied.remove(&(table, key));
+            self.applied.remove(&key);
         }
+    }
+}
+
+/// The keys of [`Recent`] are hashes already: hashing them again is waste.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl std::hash::Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
     }
 }
 
@@ -290,6 +323,12 @@ impl SqliteDest {
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         // 16 MiB of pages: snapshot upserts look rows up at random.
         self.conn.pragma_update(None, "cache_size", -16_384)?;
+        // Checkpoint every ~40 MiB of WAL instead of 4 MiB: a page that
+        // a sync dirties again and again (an index's inner pages, a busy
+        // job) is copied into the file far less often. Measured on a
+        // million-action backfill: 30% less CPU (README "Performance").
+        self.conn
+            .pragma_update(None, "wal_autocheckpoint", 10_000)?;
         self.conn.set_prepared_statement_cache_capacity(256);
         let tx = self.conn.transaction()?;
         tx.execute_batch(&schema.sqlite_ddl())?;
@@ -511,25 +550,26 @@ fn write_state(tx: &Transaction, state: &StateUpdate, now: i64) -> rusqlite::Res
 }
 
 /// Fills the loader-owned columns of a row for its merge mode.
-fn bind_values(t: &Table, row: &Row, run_id: i64) -> Vec<SqlValue> {
-    let mut vals: Vec<SqlValue> = row.vals.iter().map(to_sql).collect();
+fn bind_values<'r>(t: &Table, row: &'r Row, run_id: i64) -> Vec<ToSqlOutput<'r>> {
+    let int = |i: i64| ToSqlOutput::Owned(SqlValue::Integer(i));
+    let mut vals: Vec<ToSqlOutput<'r>> = row.vals.iter().map(to_sql).collect();
     if t.resource {
-        vals[t.col(FULL)] = SqlValue::Integer((row.mode == Mode::Full) as i64);
+        vals[t.col(FULL)] = int((row.mode == Mode::Full) as i64);
         let as_of = if row.mode == Mode::Partial {
             0
         } else {
             row.as_of
         };
-        vals[t.col(AS_OF)] = SqlValue::Integer(as_of);
+        vals[t.col(AS_OF)] = int(as_of);
     }
     if t.listed && row.mode == Mode::Full {
-        vals[t.col(SEEN_RUN)] = SqlValue::Integer(run_id);
+        vals[t.col(SEEN_RUN)] = int(run_id);
     }
     if row.mode == Mode::Partial {
-        vals[t.col(EXTRA)] = SqlValue::Null;
+        vals[t.col(EXTRA)] = ToSqlOutput::Owned(SqlValue::Null);
     }
-    vals[t.col(INS_RUN)] = SqlValue::Integer(run_id);
-    vals[t.col(UPD_RUN)] = SqlValue::Integer(run_id);
+    vals[t.col(INS_RUN)] = int(run_id);
+    vals[t.col(UPD_RUN)] = int(run_id);
     vals
 }
 
@@ -587,7 +627,7 @@ fn apply_ops(
                         continue;
                     }
                 } else {
-                    recent.forget(row.table, Recent::key(t, row));
+                    recent.forget(Recent::key(t, row));
                 }
                 let s = &sql[row.table];
                 let vals = bind_values(t, row, run_id);
@@ -630,7 +670,7 @@ fn apply_ops(
                 }
             }
             Op::Delete { table, id, at } => {
-                recent.forget(*table, Some(id.clone()));
+                recent.forget(Some(Recent::slot(*table, id)));
                 if let Some(text) = &sql[*table].delete {
                     let n = stmts.get((*table, 5), || text.clone())?.execute(params![
                         id,

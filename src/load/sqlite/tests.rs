@@ -361,3 +361,41 @@ fn pending_jobs_skip_those_read_after_the_change() {
     .unwrap();
     assert_eq!(d.pending_jobs().unwrap(), vec!["unknown".to_string()]);
 }
+
+#[test]
+fn a_snapshot_that_changes_nothing_leaves_the_row_untouched() {
+    let (_t, mut d) = dest();
+    let full = upsert(
+        "employers",
+        json!({"id": "e1", "name": "Acme", "domain": "acme.com"}),
+        Mode::Full,
+        100,
+    );
+    d.apply(&[full], 1, None, 0).unwrap();
+    let before = d.conn().total_changes();
+    // Different from anything cached, equal to what is stored: SQLite must
+    // not rewrite the row (nor dirty its page).
+    let same = upsert(
+        "employers",
+        json!({"id": "e1", "name": "Acme"}),
+        Mode::Partial,
+        0,
+    );
+    d.apply(&[same], 2, None, 0).unwrap();
+    assert_eq!(d.conn().total_changes(), before, "no row rewritten");
+    let fills = upsert(
+        "employers",
+        json!({"id": "e1", "name": "Acme", "foundedYear": 1999}),
+        Mode::Partial,
+        0,
+    );
+    d.apply(&[fills], 3, None, 0).unwrap();
+    assert_eq!(d.conn().total_changes(), before + 1, "a NULL was filled");
+    assert_eq!(one(&d, "SELECT _upd_run FROM employers"), Some("3".into()));
+}
+
+#[test]
+fn checkpoints_are_spaced_for_bulk_loads() {
+    let (_t, d) = dest();
+    assert_eq!(one(&d, "PRAGMA wal_autocheckpoint"), Some("10000".into()));
+}
