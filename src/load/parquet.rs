@@ -266,17 +266,33 @@ const PUBLISHED: &str = "CREATE TABLE IF NOT EXISTS sync_published (
   published_at TEXT
 )";
 
-fn max_upd(dest: &SqliteDest, t: &Table) -> Result<i64, ParquetError> {
-    dest.conn()
+/// The last run that changed `t`: recorded with the change itself; a
+/// merge state written before that bookkeeping existed is scanned once.
+fn last_change(dest: &SqliteDest, t: &Table) -> Result<i64, ParquetError> {
+    let sql = |source| ParquetError::Sql {
+        table: t.name.clone(),
+        source,
+    };
+    let recorded: Option<i64> = dest
+        .conn()
         .query_row(
-            &format!("SELECT COALESCE(MAX({UPD_RUN}), 0) FROM {}", t.name),
-            [],
+            "SELECT run_id FROM sync_table_changes WHERE name = ?",
+            [&t.name],
             |r| r.get(0),
         )
-        .map_err(|source| ParquetError::Sql {
-            table: t.name.clone(),
-            source,
-        })
+        .optional()
+        .map_err(sql)?;
+    match recorded {
+        Some(run) => Ok(run),
+        None => dest
+            .conn()
+            .query_row(
+                &format!("SELECT COALESCE(MAX({UPD_RUN}), 0) FROM {}", t.name),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(sql),
+    }
 }
 
 fn published(dest: &SqliteDest, name: &str) -> Result<Option<i64>, ParquetError> {
@@ -324,7 +340,7 @@ pub fn publish(dest: &SqliteDest, dir: &Path, run_id: i64) -> Result<Vec<String>
         let parent_dirty = t.parent.as_ref().is_some_and(|(p, _)| dirty.contains(p));
         let changed = match last {
             None => true,
-            Some(run) => max_upd(dest, t)? > run,
+            Some(run) => last_change(dest, t)? > run,
         };
         if changed || parent_dirty || !table_file(dir, &t.name).exists() {
             dirty.push(t.name.clone());
@@ -404,6 +420,36 @@ pub fn export_changes(dest: &SqliteDest, dir: &Path, run_id: i64) -> Result<u64,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_change_committed_by_a_run_that_never_published_is_published_next() {
+        use crate::flatten::{record, Mode, Op};
+        let dir = tempfile::tempdir().unwrap();
+        let mut dest = SqliteDest::open(&state_db(dir.path())).unwrap();
+        let employer = |name: &str, as_of| {
+            let v = serde_json::json!({"id": "e1", "name": name});
+            Op::Upsert(record(
+                "employers",
+                v.as_object().unwrap(),
+                Mode::Full,
+                as_of,
+            ))
+        };
+        let run1 = dest.begin_run(0, "employers").unwrap();
+        dest.apply(&[employer("Acme", 10)], run1, None, 0).unwrap();
+        let first = publish(&dest, dir.path(), run1).unwrap();
+        assert!(first.contains(&"employers".to_owned()));
+        let run2 = dest.begin_run(0, "employers").unwrap();
+        assert!(publish(&dest, dir.path(), run2).unwrap().is_empty());
+        // Run 3 commits a change and dies before publishing...
+        let run3 = dest.begin_run(0, "employers").unwrap();
+        dest.apply(&[employer("Acme Inc", 20)], run3, None, 0)
+            .unwrap();
+        // ...so run 4, which changes nothing, publishes it.
+        let run4 = dest.begin_run(0, "employers").unwrap();
+        assert_eq!(publish(&dest, dir.path(), run4).unwrap(), vec!["employers"]);
+        assert!(publish(&dest, dir.path(), run4 + 1).unwrap().is_empty());
+    }
 
     #[test]
     fn timestamps_are_utc_timestamps() {

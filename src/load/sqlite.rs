@@ -60,6 +60,10 @@ CREATE TABLE IF NOT EXISTS sync_runs (
   retries INTEGER,
   error TEXT
 );
+CREATE TABLE IF NOT EXISTS sync_table_changes (
+  name TEXT PRIMARY KEY,
+  run_id INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS sync_pending_jobs (
   job_id TEXT PRIMARY KEY,
   changed INTEGER NOT NULL
@@ -223,6 +227,43 @@ pub struct SqliteDest {
     /// Per-table counters of the current run.
     pub counts: BTreeMap<String, TableCounts>,
     recent: Recent,
+    changed: Changed,
+}
+
+/// The tables a run has changed so far. Only they are counted at the end
+/// of the run (a full scan each), and each is recorded in
+/// `sync_table_changes` with the first change, in the same transaction, so
+/// the Parquet publisher knows which tables to rewrite without scanning.
+#[derive(Default)]
+struct Changed {
+    tables: HashSet<usize>,
+    /// Changed for the first time by the batch being applied.
+    fresh: Vec<usize>,
+}
+
+impl Changed {
+    fn mark(&mut self, table: usize) {
+        if self.tables.insert(table) {
+            self.fresh.push(table);
+        }
+    }
+    /// Records the batch's newly changed tables inside its transaction.
+    fn record(&mut self, tx: &Transaction, run_id: i64) -> rusqlite::Result<()> {
+        for t in self.fresh.drain(..) {
+            tx.prepare_cached(
+                "INSERT INTO sync_table_changes (name, run_id) VALUES (?, ?)
+                 ON CONFLICT (name) DO UPDATE SET run_id = excluded.run_id",
+            )?
+            .execute(params![SCHEMA.table(t).name, run_id])?;
+        }
+        Ok(())
+    }
+    /// The batch rolled back: its first changes did not happen.
+    fn forget_fresh(&mut self) {
+        for t in self.fresh.drain(..) {
+            self.tables.remove(&t);
+        }
+    }
 }
 
 /// The nested snapshots applied lately, per row: the same advisor or
@@ -305,6 +346,7 @@ impl SqliteDest {
             sql: SCHEMA.tables.iter().map(table_sql).collect(),
             counts: BTreeMap::new(),
             recent: Recent::default(),
+            changed: Changed::default(),
         };
         dest.init(&SCHEMA).map_err(|e| dest.err(e))?;
         Ok(dest)
@@ -367,6 +409,7 @@ impl SqliteDest {
     pub fn begin_run(&mut self, started: i64, resources: &str) -> Result<i64, SqliteError> {
         self.counts.clear();
         self.recent = Recent::default();
+        self.changed = Changed::default();
         self.conn
             .execute(
                 "INSERT INTO sync_runs (started_at, status, resources) VALUES (?, 'running', ?)",
@@ -393,7 +436,9 @@ impl SqliteDest {
                 run_id,
                 &mut self.counts,
                 &mut self.recent,
+                &mut self.changed,
             )?;
+            self.changed.record(&tx, run_id)?;
             if let Some(state) = state {
                 write_state(&tx, state, now)?;
             }
@@ -402,6 +447,7 @@ impl SqliteDest {
         if res.is_err() {
             // The batch rolled back: what it applied is not there.
             self.recent = Recent::default();
+            self.changed.forget_fresh();
         }
         res.map_err(|e| self.err(e))
     }
@@ -455,9 +501,16 @@ impl SqliteDest {
                     params![iso(at), run_id],
                 )?;
                 self.counts.entry(r.table().to_owned()).or_default().removed += n as u64;
+                if n > 0 {
+                    self.changed.mark(SCHEMA.id(r.table()));
+                }
             }
+            self.changed.record(&tx, run_id)?;
             tx.commit()
         })();
+        if res.is_err() {
+            self.changed.forget_fresh();
+        }
         res.map_err(|e| self.err(e))
     }
 
@@ -486,7 +539,10 @@ impl SqliteDest {
     /// Rows this run created and changed, per table (children count as
     /// inserted: they are replaced with their parent).
     fn count_changes(&mut self, run_id: i64) -> rusqlite::Result<()> {
-        for t in &SCHEMA.tables {
+        for (i, t) in SCHEMA.tables.iter().enumerate() {
+            if !self.changed.tables.contains(&i) {
+                continue;
+            }
             let (inserted, updated): (i64, i64) = self.conn.query_row(
                 &format!(
                     "SELECT COALESCE(SUM({INS_RUN} = ?1), 0), \
@@ -601,6 +657,7 @@ fn apply_ops(
     run_id: i64,
     counts: &mut BTreeMap<String, TableCounts>,
     recent: &mut Recent,
+    changed: &mut Changed,
 ) -> rusqlite::Result<()> {
     // The parent whose full write lost to a newer stored row, or changed
     // nothing: its children in this batch are skipped.
@@ -632,16 +689,30 @@ fn apply_ops(
                 let s = &sql[row.table];
                 let vals = bind_values(t, row, run_id);
                 let params = rusqlite::params_from_iter(vals.iter());
-                let has_children = row.mode == Mode::Full && t.has_col(CHILDREN);
-                if !has_children {
-                    let (kind, text) = match row.mode {
-                        Mode::Full => (0, &s.full),
-                        Mode::Partial => (1, &s.partial),
-                        Mode::Update => (2, &s.update),
-                    };
-                    stmts
+                if row.mode != Mode::Full {
+                    let kind = if row.mode == Mode::Partial { 1 } else { 2 };
+                    let text = if kind == 1 { &s.partial } else { &s.update };
+                    // A snapshot writes only when it changes something.
+                    if stmts
                         .get((row.table, kind), || text.clone())?
-                        .execute(params)?;
+                        .execute(params)?
+                        > 0
+                    {
+                        changed.mark(row.table);
+                    }
+                    continue;
+                }
+                // A full write reports whether it changed the row: a stale
+                // or identical one leaves `_upd_run` behind.
+                let upd: Option<i64> = stmts
+                    .get((row.table, 3), || format!("{} RETURNING {UPD_RUN}", s.full))?
+                    .query_row(params, |r| r.get(0))
+                    .optional()?;
+                let fresh = upd == Some(run_id);
+                if fresh {
+                    changed.mark(row.table);
+                }
+                if !t.has_col(CHILDREN) {
                     continue;
                 }
                 // A parent's children are replaced only when it changed
@@ -650,11 +721,7 @@ fn apply_ops(
                 let Val::Text(id) = &row.vals[t.key_cols()[0]] else {
                     continue;
                 };
-                let upd: Option<i64> = stmts
-                    .get((row.table, 3), || format!("{} RETURNING {UPD_RUN}", s.full))?
-                    .query_row(params, |r| r.get(0))
-                    .optional()?;
-                if upd != Some(run_id) {
+                if !fresh {
                     stale_parent = Some((row.table, id.clone()));
                     continue;
                 }
@@ -662,11 +729,14 @@ fn apply_ops(
                 for c in SCHEMA.children(row.table) {
                     let ct = SCHEMA.table(c);
                     let pcol = &ct.parent.as_ref().expect("child has parent").1;
-                    stmts
+                    let n = stmts
                         .get((c, 4), || {
                             format!("DELETE FROM {} WHERE {pcol} = ?", ct.name)
                         })?
                         .execute([id])?;
+                    if n > 0 {
+                        changed.mark(c);
+                    }
                 }
             }
             Op::Delete { table, id, at } => {
@@ -678,6 +748,9 @@ fn apply_ops(
                         run_id,
                         run_id
                     ])?;
+                    if n > 0 {
+                        changed.mark(*table);
+                    }
                     counts
                         .entry(SCHEMA.table(*table).name.clone())
                         .or_default()

@@ -399,3 +399,49 @@ fn checkpoints_are_spaced_for_bulk_loads() {
     let (_t, d) = dest();
     assert_eq!(one(&d, "PRAGMA wal_autocheckpoint"), Some("10000".into()));
 }
+
+#[test]
+fn changed_tables_are_recorded_with_the_change_and_only_they_are_counted() {
+    let (_t, mut d) = dest();
+    let last = |d: &SqliteDest, t: &str| {
+        one(
+            d,
+            &format!("SELECT COALESCE(MAX(run_id), 0) FROM sync_table_changes WHERE name = '{t}'"),
+        )
+    };
+    let employer = |name: &str, as_of| {
+        upsert(
+            "employers",
+            json!({"id": "e1", "name": name}),
+            Mode::Full,
+            as_of,
+        )
+    };
+    let run = d.begin_run(0, "employers").unwrap();
+    d.apply(&[employer("Acme", 10)], run, None, 0).unwrap();
+    assert_eq!(last(&d, "employers"), Some(run.to_string()));
+    assert_eq!(last(&d, "jobs"), Some("0".into()));
+    let end = RunEnd {
+        finished: 0,
+        window_end: None,
+        status: "complete",
+        requests: 0,
+        retries: 0,
+        error: None,
+    };
+    d.finish_run(run, &end).unwrap();
+    assert_eq!(d.counts["employers"].inserted, 1);
+
+    // The same data again, newer: stamps move, nothing changes.
+    let run2 = d.begin_run(0, "employers").unwrap();
+    d.apply(&[employer("Acme", 20)], run2, None, 0).unwrap();
+    assert_eq!(last(&d, "employers"), Some(run.to_string()));
+    d.finish_run(run2, &end).unwrap();
+    assert!(!d.counts.contains_key("employers"), "{:?}", d.counts);
+
+    let run3 = d.begin_run(0, "employers").unwrap();
+    d.apply(&[employer("Acme Inc", 30)], run3, None, 0).unwrap();
+    assert_eq!(last(&d, "employers"), Some(run3.to_string()));
+    d.finish_run(run3, &end).unwrap();
+    assert_eq!(d.counts["employers"].updated, 1);
+}
