@@ -273,12 +273,16 @@ impl Changed {
 #[derive(Default)]
 struct Recent {
     /// Hash of (table, key) to the hash of the row last written.
-    applied: HashMap<u64, u64, BuildHasherDefault<Prehashed>>,
+    current: HashMap<u64, u64, BuildHasherDefault<Prehashed>>,
+    /// The generation before `current`, still consulted: a full map is not
+    /// simply cleared, or the busiest rows would be forgotten with the rest.
+    previous: HashMap<u64, u64, BuildHasherDefault<Prehashed>>,
 }
 
-/// About 16 bytes each (7 MiB at most); a full map is cleared and refilled.
-/// Large enough to span the actions between two mentions of a busy job.
-const RECENT_MAX: usize = 400_000;
+/// Entries per generation (about 16 bytes each; two generations, so
+/// 7 MiB at most). Large enough to span the actions between two mentions
+/// of a busy job.
+const RECENT_MAX: usize = 200_000;
 
 impl Recent {
     fn key(t: &Table, row: &Row) -> Option<u64> {
@@ -298,14 +302,19 @@ impl Recent {
             return false;
         };
         let hash = crate::flatten::convert::hash_vals(&row.vals);
-        if self.applied.len() >= RECENT_MAX {
-            self.applied.clear();
+        if self.current.len() >= RECENT_MAX {
+            self.previous = std::mem::take(&mut self.current);
         }
-        self.applied.insert(key, hash) == Some(hash)
+        let before = match self.current.insert(key, hash) {
+            Some(h) => Some(h),
+            None => self.previous.remove(&key),
+        };
+        before == Some(hash)
     }
     fn forget(&mut self, key: Option<u64>) {
         if let Some(key) = key {
-            self.applied.remove(&key);
+            self.current.remove(&key);
+            self.previous.remove(&key);
         }
     }
 }
