@@ -4,7 +4,8 @@
 //! SQL is generated from the schema: one upsert per (table, merge mode),
 //! prepared once and cached. Bookkeeping lives in the same file:
 //! `sync_state` (watermarks, last complete listings), `sync_runs` (one row
-//! per run) and `sync_pending_jobs` (jobs changed by actions, to re-read).
+//! per run), `sync_pending_jobs` (jobs changed by actions, to re-read) and
+//! `sync_table_changes` (the last run that changed each table).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::BuildHasherDefault;
