@@ -84,6 +84,7 @@ pub struct RunEnd {
 
 /// Generated SQL for one table.
 struct TableSql {
+    /// Returns the row's `_upd_run`, or no row when the write was stale.
     full: String,
     partial: String,
     update: String,
@@ -143,6 +144,8 @@ fn table_sql(t: &Table) -> TableSql {
     if t.resource {
         full += &format!(" WHERE excluded.{AS_OF} >= COALESCE({name}.{AS_OF}, 0)");
     }
+    // The loader learns from it whether the write changed the row.
+    full += &format!(" RETURNING {UPD_RUN}");
 
     // Data columns a snapshot may touch.
     let data: Vec<&str> = settable
@@ -700,8 +703,10 @@ fn apply_ops(
                 let vals = bind_values(t, row, run_id);
                 let params = rusqlite::params_from_iter(vals.iter());
                 if row.mode != Mode::Full {
-                    let kind = if row.mode == Mode::Partial { 1 } else { 2 };
-                    let text = if kind == 1 { &s.partial } else { &s.update };
+                    let (kind, text) = match row.mode {
+                        Mode::Partial => (1, &s.partial),
+                        _ => (2, &s.update),
+                    };
                     // A snapshot writes only when it changes something.
                     if stmts
                         .get((row.table, kind), || text.clone())?
@@ -715,7 +720,7 @@ fn apply_ops(
                 // A full write reports whether it changed the row: a stale
                 // or identical one leaves `_upd_run` behind.
                 let upd: Option<i64> = stmts
-                    .get((row.table, 3), || format!("{} RETURNING {UPD_RUN}", s.full))?
+                    .get((row.table, 0), || s.full.clone())?
                     .query_row(params, |r| r.get(0))
                     .optional()?;
                 let fresh = upd == Some(run_id);
