@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod flatten;
 pub mod floor;
+pub mod json;
 pub mod load;
 pub mod lock;
 pub mod memory;

@@ -139,19 +139,35 @@ impl Client {
 
     /// GET `path` with `query`, under the limiter and the retry policy.
     pub async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Response, ApiError> {
+        let (body, date) = self
+            .get_with(path, query, |b| serde_json::from_slice::<Value>(&b))
+            .await?;
+        Ok(Response { body, date })
+    }
+
+    /// [`Client::get`], decoding the body of a 200 answer with `decode`
+    /// (also returning the server's clock). Decoding happens inside the
+    /// retry: a body that does not parse is retried like a cut-off one.
+    pub async fn get_with<T>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        decode: impl Fn(Vec<u8>) -> Result<T, serde_json::Error>,
+    ) -> Result<(T, Option<i64>), ApiError> {
         let endpoint = endpoint_name(path, query);
         retry::run(&self.retry, &self.stats.retry, &endpoint, || {
-            self.attempt(path, query, &endpoint)
+            self.attempt(path, query, &endpoint, &decode)
         })
         .await
     }
 
-    async fn attempt(
+    async fn attempt<T>(
         &self,
         path: &str,
         query: &[(&str, String)],
         endpoint: &str,
-    ) -> Result<Response, ApiError> {
+        decode: &impl Fn(Vec<u8>) -> Result<T, serde_json::Error>,
+    ) -> Result<(T, Option<i64>), ApiError> {
         let _slot = self.in_flight.acquire().await.expect("never closed");
         self.limiter.wait().await;
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
@@ -184,11 +200,12 @@ impl Client {
             .and_then(|v| parse_retry_after(v, SystemTime::now()));
         let body = resp.bytes().await.map_err(transport)?;
         if status == 200 {
-            let body: Value = serde_json::from_slice(&body).map_err(|e| ApiError::InvalidBody {
+            let len = body.len();
+            let decoded = decode(body.into()).map_err(|e| ApiError::InvalidBody {
                 endpoint: endpoint.to_owned(),
-                detail: format!("{e} in {} bytes", body.len()),
+                detail: format!("{e} in {len} bytes"),
             })?;
-            return Ok(Response { body, date });
+            return Ok((decoded, date));
         }
         if status == 429 {
             self.stats.throttled.fetch_add(1, Ordering::Relaxed);

@@ -6,17 +6,132 @@
 //! a sync loop forever.
 
 use std::collections::HashSet;
+use std::ops::Range;
 
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::client::{endpoint_name, Client};
 use super::error::ApiError;
+use crate::json::Node;
 
-#[derive(Debug)]
+/// One page of a listing: the answer's text and where each item lies in
+/// it. Items are parsed only when flattened, straight into a [`Node`] tree
+/// that borrows from the page.
+#[derive(Debug, Clone, Default)]
 pub struct Page {
-    pub data: Vec<Value>,
+    body: String,
+    items: Vec<Range<usize>>,
     /// The server's clock when it answered (unix seconds).
     pub date: Option<i64>,
+}
+
+impl Page {
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+    /// The JSON text of item `i`.
+    pub fn raw(&self, i: usize) -> &str {
+        &self.body[self.items[i].clone()]
+    }
+    /// Each item parsed (the page was checked to be valid JSON when it
+    /// arrived, so an error here is not expected).
+    pub fn nodes(&self) -> impl Iterator<Item = Result<Node<'_>, serde_json::Error>> {
+        self.items
+            .iter()
+            .map(|r| Node::parse(&self.body[r.clone()]))
+    }
+    /// Each item as a `serde_json::Value` (for callers that want one).
+    pub fn values(&self) -> Vec<Value> {
+        self.items
+            .iter()
+            .filter_map(|r| serde_json::from_str(&self.body[r.clone()]).ok())
+            .collect()
+    }
+}
+
+/// What a list answer holds, told apart without building its items.
+enum Listing {
+    Page { page: Page, next: Option<String> },
+    NotAnObject,
+    DataNotAnArray,
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow, default)]
+    data: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    next: Option<&'a RawValue>,
+}
+
+/// Splits a list answer into its items, checking that it is valid JSON.
+/// A syntax error is an error (retried like a cut-off body); a valid
+/// answer of the wrong shape is reported as such.
+fn split(body: Vec<u8>) -> Result<Listing, serde_json::Error> {
+    let body = String::from_utf8(body)
+        .map_err(|_| <serde_json::Error as serde::de::Error>::custom("the body is not UTF-8"))?;
+    let env: Envelope = match serde_json::from_str(&body) {
+        Ok(env) => env,
+        Err(e) if e.classify() == serde_json::error::Category::Data => {
+            serde_json::from_str::<serde::de::IgnoredAny>(&body)?;
+            return Ok(Listing::NotAnObject);
+        }
+        Err(e) => return Err(e),
+    };
+    let next = env
+        .next
+        .and_then(|raw| serde_json::from_str::<String>(raw.get()).ok())
+        .filter(|s| !s.is_empty());
+    let items = match env.data {
+        None => Vec::new(),
+        Some(raw) => match serde_json::from_str::<Vec<&RawValue>>(raw.get()) {
+            Ok(items) => {
+                let start = body.as_ptr() as usize;
+                items
+                    .iter()
+                    .map(|item| {
+                        let at = item.get().as_ptr() as usize - start;
+                        at..at + item.get().len()
+                    })
+                    .collect()
+            }
+            Err(_) => return Ok(Listing::DataNotAnArray),
+        },
+    };
+    Ok(Listing::Page {
+        page: Page {
+            body,
+            items,
+            date: None,
+        },
+        next,
+    })
+}
+
+/// Reads one unpaged list answer (or the first page of a paged one).
+pub async fn get_page(
+    client: &Client,
+    path: &str,
+    query: &[(&str, String)],
+) -> Result<(Page, Option<String>), ApiError> {
+    let (listing, date) = client.get_with(path, query, split).await?;
+    let invalid = |detail: &str| ApiError::InvalidBody {
+        endpoint: endpoint_name(path, query),
+        detail: detail.to_owned(),
+    };
+    match listing {
+        Listing::Page { mut page, next } => {
+            page.date = date;
+            Ok((page, next))
+        }
+        Listing::NotAnObject => Err(invalid("expected an object with `data`")),
+        Listing::DataNotAnArray => Err(invalid("`data` is not an array")),
+    }
 }
 
 pub struct Pager {
@@ -70,26 +185,10 @@ impl Pager {
         if let Some(n) = &self.next {
             query.push(("next", n.clone()));
         }
-        let resp = self.client.get(&self.path, &query).await?;
+        let (page, next) = get_page(&self.client, &self.path, &query).await?;
         self.pages += 1;
-        let invalid = |detail: &str| ApiError::InvalidBody {
-            endpoint: endpoint_name(&self.path, &query),
-            detail: detail.to_owned(),
-        };
-        let Value::Object(mut body) = resp.body else {
-            return Err(invalid("expected an object with `data`"));
-        };
-        let data = match body.remove("data") {
-            Some(Value::Array(items)) => items,
-            Some(Value::Null) | None => Vec::new(),
-            Some(_) => return Err(invalid("`data` is not an array")),
-        };
-        let next = match body.remove("next") {
-            Some(Value::String(s)) if !s.is_empty() => Some(s),
-            _ => None,
-        };
         match next {
-            Some(n) if !data.is_empty() => {
+            Some(n) if !page.is_empty() => {
                 if !self.seen.insert(n.clone()) {
                     return Err(ApiError::RepeatedCursor {
                         endpoint: endpoint_name(&self.path, &self.params),
@@ -100,12 +199,9 @@ impl Pager {
             }
             _ => self.done = true,
         }
-        if data.is_empty() {
+        if page.is_empty() {
             return Ok(None);
         }
-        Ok(Some(Page {
-            data,
-            date: resp.date,
-        }))
+        Ok(Some(page))
     }
 }

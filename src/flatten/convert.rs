@@ -5,7 +5,7 @@
 //! notice. A value is stored in its column whenever it converts without
 //! loss; otherwise the caller keeps it in `_extra` and warns once.
 
-use serde_json::Value as J;
+use crate::json::Node as J;
 
 use crate::schema::ColType;
 
@@ -98,34 +98,34 @@ fn number_to_i64(n: &serde_json::Number) -> Option<i64> {
 }
 
 /// Converts `v` for a column of type `ty`.
-pub fn convert(ty: ColType, v: &J) -> Result<Val, Lossy> {
+pub fn convert(ty: ColType, v: &J<'_>) -> Result<Val, Lossy> {
     use ColType::*;
     Ok(match (ty, v) {
         (_, J::Null) => Val::Null,
-        (Value, J::String(s)) => Val::Text(s.clone()),
+        (Value, J::Str(s)) => Val::Text(s.to_string()),
         (Value, other) => Val::Text(other.to_string()),
-        (Text, J::String(s)) => Val::Text(s.clone()),
-        (Text, J::Number(n)) => Val::Text(n.to_string()),
+        (Text, J::Str(s)) => Val::Text(s.to_string()),
+        (Text, J::Num(n)) => Val::Text(n.to_string()),
         (Text, J::Bool(b)) => Val::Text(b.to_string()),
         // An empty string says "no value" for every non-text type.
-        (Timestamp | Bool | Int | Float, J::String(s)) if s.trim().is_empty() => Val::Null,
-        (Timestamp, J::Number(n)) => Val::Ts(number_to_i64(n).ok_or(Lossy)?),
-        (Timestamp, J::String(s)) => Val::Ts(parse_timestamp(s.trim()).ok_or(Lossy)?),
+        (Timestamp | Bool | Int | Float, J::Str(s)) if s.trim().is_empty() => Val::Null,
+        (Timestamp, J::Num(n)) => Val::Ts(number_to_i64(n).ok_or(Lossy)?),
+        (Timestamp, J::Str(s)) => Val::Ts(parse_timestamp(s.trim()).ok_or(Lossy)?),
         (Bool, J::Bool(b)) => Val::Bool(*b),
-        (Bool, J::Number(n)) => match number_to_i64(n) {
+        (Bool, J::Num(n)) => match number_to_i64(n) {
             Some(0) => Val::Bool(false),
             Some(1) => Val::Bool(true),
             _ => return Err(Lossy),
         },
-        (Bool, J::String(s)) => match s.trim() {
+        (Bool, J::Str(s)) => match s.trim() {
             "true" | "1" => Val::Bool(true),
             "false" | "0" => Val::Bool(false),
             _ => return Err(Lossy),
         },
-        (Int, J::Number(n)) => Val::Int(number_to_i64(n).ok_or(Lossy)?),
-        (Int, J::String(s)) => Val::Int(s.trim().parse().map_err(|_| Lossy)?),
-        (Float, J::Number(n)) => Val::Float(n.as_f64().ok_or(Lossy)?),
-        (Float, J::String(s)) => {
+        (Int, J::Num(n)) => Val::Int(number_to_i64(n).ok_or(Lossy)?),
+        (Int, J::Str(s)) => Val::Int(s.trim().parse().map_err(|_| Lossy)?),
+        (Float, J::Num(n)) => Val::Float(n.as_f64().ok_or(Lossy)?),
+        (Float, J::Str(s)) => {
             let f: f64 = s.trim().parse().map_err(|_| Lossy)?;
             if !f.is_finite() {
                 return Err(Lossy);
@@ -150,6 +150,10 @@ fn parse_timestamp(s: &str) -> Option<i64> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn convert(ty: ColType, v: &serde_json::Value) -> Result<Val, Lossy> {
+        super::convert(ty, &J::from_value(v))
+    }
 
     #[test]
     fn lossless_conversions_are_kept() {

@@ -12,7 +12,11 @@ pub mod convert;
 use std::collections::HashSet;
 use std::sync::{LazyLock, Mutex};
 
-use serde_json::{Map, Value};
+use std::borrow::Cow;
+
+use serde_json::Value;
+
+use crate::json::{Node, Obj};
 
 pub use convert::Val;
 
@@ -87,18 +91,11 @@ pub enum Op {
 static WARNED: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(Default::default);
 
 /// Warns once per process about a field whose value did not fit its column.
-fn warn_type_drift(table: &str, field: &str, value: &Value) {
+fn warn_type_drift(table: &str, field: &str, value: &Node) {
     let key = format!("{table}.{field}");
     let first = WARNED.lock().map(|mut w| w.insert(key)).unwrap_or(false);
     if first {
-        let kind = match value {
-            Value::Bool(_) => "a boolean",
-            Value::Number(_) => "a number",
-            Value::String(_) => "a string",
-            Value::Array(_) => "an array",
-            Value::Object(_) => "an object",
-            Value::Null => "null",
-        };
+        let kind = value.kind();
         tracing::warn!(
             "{table}: field `{field}` arrived as {kind} its column cannot hold without loss; \
              kept in `_extra` (further occurrences are not reported)"
@@ -106,7 +103,7 @@ fn warn_type_drift(table: &str, field: &str, value: &Value) {
     }
 }
 
-fn get_path<'a>(obj: &'a Map<String, Value>, path: &[String]) -> Option<&'a Value> {
+fn get_path<'a, 'j>(obj: &'a Obj<'j>, path: &[String]) -> Option<&'a Node<'j>> {
     let (first, rest) = path.split_first()?;
     let mut cur = obj.get(first)?;
     for seg in rest {
@@ -118,10 +115,10 @@ fn get_path<'a>(obj: &'a Map<String, Value>, path: &[String]) -> Option<&'a Valu
 /// Builds a row of `table` from an API object: every column with a source
 /// path, plus (for full and update writes) `_extra` with whatever the schema
 /// has no column for. Columns set by code are left NULL for the caller.
-pub fn record(table: &str, obj: &Map<String, Value>, mode: Mode, as_of: i64) -> Row {
+pub fn record(table: &str, obj: &Obj, mode: Mode, as_of: i64) -> Row {
     let mut row = Row::new(table, mode, as_of);
     let t = SCHEMA.table(row.table);
-    let mut extra = Map::new();
+    let mut extra: Vec<(Cow<str>, &Node)> = Vec::new();
     for (i, col) in t.columns.iter().enumerate() {
         let Source::Path(path) = &col.source else {
             continue;
@@ -134,58 +131,58 @@ pub fn record(table: &str, obj: &Map<String, Value>, mode: Mode, as_of: i64) -> 
             Err(_) => {
                 let field = path.join(".");
                 warn_type_drift(&t.name, &field, v);
-                extra.insert(field, v.clone());
+                extra.push((Cow::Owned(field), v));
             }
         }
     }
     if mode == Mode::Partial {
         return row;
     }
-    for (k, v) in obj {
+    for (k, v) in obj.iter() {
         if t.knows(k) {
             // A flattened nested object (e.g. `location`) may still carry
             // sub-fields without a column.
-            if let Value::Object(inner) = v {
+            if let Node::Obj(inner) = v {
                 // A column holding the whole object (`update_json`) or code
                 // handling it (`consumes`) leaves nothing over.
                 let whole = t
                     .columns
                     .iter()
-                    .any(|c| matches!(&c.source, Source::Path(p) if p.len() == 1 && p[0] == *k));
+                    .any(|c| matches!(&c.source, Source::Path(p) if p.len() == 1 && p[0] == k));
                 if !whole && !t.consumes.iter().any(|c| c == k) {
-                    for (sub, sv) in inner {
+                    for (sub, sv) in inner.iter() {
                         let covered = t.columns.iter().any(|c| {
-                            matches!(&c.source, Source::Path(p) if p.len() == 2 && p[0] == *k && p[1] == *sub)
+                            matches!(&c.source, Source::Path(p) if p.len() == 2 && p[0] == k && p[1] == sub)
                         });
                         if !covered {
-                            extra.insert(format!("{k}.{sub}"), sv.clone());
+                            extra.push((Cow::Owned(format!("{k}.{sub}")), sv));
                         }
                     }
                 }
             }
             continue;
         }
-        extra.insert(k.clone(), v.clone());
+        extra.push((Cow::Borrowed(k), v));
     }
     if !extra.is_empty() {
-        row.vals[t.col(EXTRA)] = Val::Text(Value::Object(extra).to_string());
+        row.vals[t.col(EXTRA)] = Val::Text(crate::json::object_text(&extra));
     }
     row
 }
 
-fn str_of(obj: &Map<String, Value>, key: &str) -> Option<String> {
+fn str_of(obj: &Obj, key: &str) -> Option<String> {
     match obj.get(key)? {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
+        Node::Str(s) if !s.is_empty() => Some(s.to_string()),
+        Node::Num(n) => Some(n.to_string()),
         _ => None,
     }
 }
 
-fn nested<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Map<String, Value>> {
-    obj.get(key).and_then(Value::as_object)
+fn nested<'a, 'j>(obj: &'a Obj<'j>, key: &str) -> Option<&'a Obj<'j>> {
+    obj.get(key).and_then(Node::as_object)
 }
 
-fn id_of(obj: &Map<String, Value>, key: &str) -> Option<String> {
+fn id_of(obj: &Obj, key: &str) -> Option<String> {
     nested(obj, key).and_then(|o| str_of(o, "id"))
 }
 
@@ -195,6 +192,11 @@ fn text(s: impl Into<String>) -> Val {
 
 /// Flattens one object read from `resource`'s own endpoint at `as_of`.
 pub fn flatten(resource: Resource, value: &Value, as_of: i64, out: &mut Vec<Op>) {
+    flatten_node(resource, &Node::from_value(value), as_of, out)
+}
+
+/// [`flatten`] for an item parsed straight from a page.
+pub fn flatten_node(resource: Resource, value: &Node, as_of: i64, out: &mut Vec<Op>) {
     let Some(obj) = value.as_object() else {
         tracing::warn!("{resource}: skipped a list item that is not an object");
         return;
@@ -269,14 +271,14 @@ fn hash_children(ops: &mut [Op]) {
     }
 }
 
-fn plain(table: &str, obj: &Map<String, Value>, mode: Mode, as_of: i64, out: &mut Vec<Op>) {
+fn plain(table: &str, obj: &Obj, mode: Mode, as_of: i64, out: &mut Vec<Op>) {
     if str_of(obj, "id").is_some() {
         out.push(Op::Upsert(record(table, obj, mode, as_of)));
     }
 }
 
 /// A person-shaped object, wherever it appears: a `people` row.
-fn person(obj: &Map<String, Value>, key: &str, out: &mut Vec<Op>) {
+fn person(obj: &Obj, key: &str, out: &mut Vec<Op>) {
     if let Some(p) = nested(obj, key) {
         plain("people", p, Mode::Partial, 0, out);
     }
@@ -287,13 +289,13 @@ fn field_values(
     table: &str,
     parent_col: &str,
     parent: &str,
-    arr: Option<&Value>,
+    arr: Option<&Node>,
     out: &mut Vec<Op>,
 ) {
-    let Some(Value::Array(items)) = arr else {
+    let Some(Node::Arr(items)) = arr else {
         return;
     };
-    for item in items.iter().filter_map(Value::as_object) {
+    for item in items.iter().filter_map(Node::as_object) {
         let mut row = record(table, item, Mode::Full, 0);
         if row.get("field_id").is_null() {
             continue;
@@ -303,7 +305,7 @@ fn field_values(
     }
 }
 
-fn member(obj: &Map<String, Value>, mode: Mode, as_of: i64, out: &mut Vec<Op>) {
+fn member(obj: &Obj, mode: Mode, as_of: i64, out: &mut Vec<Op>) {
     let Some(id) = str_of(obj, "id") else { return };
     out.push(Op::Upsert(record("members", obj, mode, as_of)));
     if mode == Mode::Full {
@@ -318,10 +320,10 @@ fn member(obj: &Map<String, Value>, mode: Mode, as_of: i64, out: &mut Vec<Op>) {
     plain("people", obj, Mode::Partial, 0, out);
 }
 
-fn member_field(obj: &Map<String, Value>, as_of: i64, out: &mut Vec<Op>) {
+fn member_field(obj: &Obj, as_of: i64, out: &mut Vec<Op>) {
     let Some(id) = str_of(obj, "id") else { return };
     out.push(Op::Upsert(record("member_fields", obj, Mode::Full, as_of)));
-    if let Some(Value::Array(choices)) = obj.get("choices") {
+    if let Some(Node::Arr(choices)) = obj.get("choices") {
         for (i, c) in choices.iter().enumerate() {
             let mut row = Row::new("member_field_choices", Mode::Full, 0);
             let choice = convert::convert(crate::schema::ColType::Value, c).unwrap_or(Val::Null);
@@ -333,7 +335,7 @@ fn member_field(obj: &Map<String, Value>, as_of: i64, out: &mut Vec<Op>) {
     }
 }
 
-fn board_template(obj: &Map<String, Value>, as_of: i64, out: &mut Vec<Op>) {
+fn board_template(obj: &Obj, as_of: i64, out: &mut Vec<Op>) {
     let Some(id) = str_of(obj, "id") else { return };
     out.push(Op::Upsert(record(
         "board_templates",
@@ -342,7 +344,7 @@ fn board_template(obj: &Map<String, Value>, as_of: i64, out: &mut Vec<Op>) {
         as_of,
     )));
     // Positions, not ids, key the stages: the API repeats list template ids.
-    if let Some(Value::Array(lists)) = obj.get("listTemplates") {
+    if let Some(Node::Arr(lists)) = obj.get("listTemplates") {
         for (i, l) in lists.iter().enumerate() {
             let Some(l) = l.as_object() else { continue };
             let mut row = record("board_template_lists", l, Mode::Full, 0);
@@ -353,7 +355,7 @@ fn board_template(obj: &Map<String, Value>, as_of: i64, out: &mut Vec<Op>) {
     }
 }
 
-fn invitation(obj: &Map<String, Value>, mode: Mode, as_of: i64, out: &mut Vec<Op>) {
+fn invitation(obj: &Obj, mode: Mode, as_of: i64, out: &mut Vec<Op>) {
     let Some(id) = str_of(obj, "id") else { return };
     out.push(Op::Upsert(record(
         "organization_invitations",
@@ -376,17 +378,17 @@ fn invitation(obj: &Map<String, Value>, mode: Mode, as_of: i64, out: &mut Vec<Op
     }
 }
 
-fn employer_snapshots(obj: &Map<String, Value>, out: &mut Vec<Op>) {
+fn employer_snapshots(obj: &Obj, out: &mut Vec<Op>) {
     if let Some(e) = nested(obj, "employer") {
         plain("employers", e, Mode::Partial, 0, out);
     }
 }
 
-fn job(obj: &Map<String, Value>, mode: Mode, as_of: i64, out: &mut Vec<Op>) {
+fn job(obj: &Obj, mode: Mode, as_of: i64, out: &mut Vec<Op>) {
     let Some(id) = str_of(obj, "id") else { return };
     out.push(Op::Upsert(record("jobs", obj, mode, as_of)));
     if mode == Mode::Full {
-        if let Some(Value::Array(items)) = obj.get("interviewActivities") {
+        if let Some(Node::Arr(items)) = obj.get("interviewActivities") {
             for (i, a) in items.iter().enumerate() {
                 let Some(a) = a.as_object() else { continue };
                 let mut row = record("job_interview_activities", a, Mode::Full, 0);
@@ -400,10 +402,10 @@ fn job(obj: &Map<String, Value>, mode: Mode, as_of: i64, out: &mut Vec<Op>) {
     person(obj, "creatorMember", out);
     employer_snapshots(obj, out);
     // Embedded activities are snapshots of rows /activities owns.
-    let mut embedded: Vec<&Map<String, Value>> = Vec::new();
+    let mut embedded: Vec<&Obj> = Vec::new();
     for key in ["activities", "interviewActivities"] {
-        if let Some(Value::Array(items)) = obj.get(key) {
-            embedded.extend(items.iter().filter_map(Value::as_object));
+        if let Some(Node::Arr(items)) = obj.get(key) {
+            embedded.extend(items.iter().filter_map(Node::as_object));
         }
     }
     for key in [
@@ -424,7 +426,7 @@ fn job(obj: &Map<String, Value>, mode: Mode, as_of: i64, out: &mut Vec<Op>) {
     }
 }
 
-fn activity(obj: &Map<String, Value>, mode: Mode, as_of: i64, out: &mut Vec<Op>) {
+fn activity(obj: &Obj, mode: Mode, as_of: i64, out: &mut Vec<Op>) {
     if str_of(obj, "id").is_none() {
         return;
     }
@@ -433,7 +435,7 @@ fn activity(obj: &Map<String, Value>, mode: Mode, as_of: i64, out: &mut Vec<Op>)
 }
 
 /// The nested objects an activity or an action carries.
-fn activity_context(obj: &Map<String, Value>, out: &mut Vec<Op>) {
+fn activity_context(obj: &Obj, out: &mut Vec<Op>) {
     person(obj, "ownerMember", out);
     person(obj, "creatorMember", out);
     if let Some(j) = nested(obj, "job") {
@@ -447,7 +449,7 @@ fn activity_context(obj: &Map<String, Value>, out: &mut Vec<Op>) {
 
 /// Flattens an action and the change capture it implies: the carried note,
 /// contact or activity snapshot, deletions, and jobs to re-read.
-fn action(obj: &Map<String, Value>, as_of: i64, out: &mut Vec<Op>) {
+fn action(obj: &Obj, as_of: i64, out: &mut Vec<Op>) {
     let Some(id) = str_of(obj, "id") else { return };
     let mut row = record("actions", obj, Mode::Full, as_of);
     let linked = |id_key: &str, obj_key: &str| str_of(obj, id_key).or_else(|| id_of(obj, obj_key));
@@ -477,11 +479,11 @@ fn action(obj: &Map<String, Value>, as_of: i64, out: &mut Vec<Op>) {
         ("jobs", "action_jobs", "job_id"),
         ("employers", "action_employers", "employer_id"),
     ] {
-        if let Some(Value::Array(items)) = obj.get(key) {
+        if let Some(Node::Arr(items)) = obj.get(key) {
             for (i, item) in items.iter().enumerate() {
                 let linked_id = match item {
-                    Value::Object(o) => str_of(o, "id"),
-                    Value::String(s) => Some(s.clone()),
+                    Node::Obj(o) => str_of(o, "id"),
+                    Node::Str(s) => Some(s.to_string()),
                     _ => None,
                 };
                 let Some(linked_id) = linked_id else { continue };
@@ -491,7 +493,7 @@ fn action(obj: &Map<String, Value>, as_of: i64, out: &mut Vec<Op>) {
                     .set("position", Val::Int(i as i64))
                     .set(col, text(linked_id));
                 out.push(Op::Upsert(child));
-                if let (Value::Object(o), "employers") = (item, key) {
+                if let (Node::Obj(o), "employers") = (item, key) {
                     plain("employers", o, Mode::Partial, 0, out);
                 }
             }
@@ -564,11 +566,11 @@ fn action(obj: &Map<String, Value>, as_of: i64, out: &mut Vec<Op>) {
     }
 }
 
-fn contact(obj: &Map<String, Value>, as_of: i64, out: &mut Vec<Op>) {
+fn contact(obj: &Obj, as_of: i64, out: &mut Vec<Op>) {
     let Some(id) = str_of(obj, "id") else { return };
     out.push(Op::Upsert(record("contacts", obj, Mode::Full, as_of)));
     if let Some(profiles) = nested(obj, "profiles") {
-        for (network, handle) in profiles {
+        for (network, handle) in profiles.iter() {
             let handle =
                 convert::convert(crate::schema::ColType::Value, handle).unwrap_or(Val::Null);
             let mut row = Row::new("contact_profiles", Mode::Full, 0);
@@ -580,7 +582,7 @@ fn contact(obj: &Map<String, Value>, as_of: i64, out: &mut Vec<Op>) {
     }
 }
 
-fn event(obj: &Map<String, Value>, as_of: i64, out: &mut Vec<Op>) {
+fn event(obj: &Obj, as_of: i64, out: &mut Vec<Op>) {
     out.push(Op::Upsert(record("events", obj, Mode::Full, as_of)));
     person(obj, "member", out);
     if let Some(j) = nested(obj, "job") {

@@ -430,7 +430,7 @@ mod tests {
             let v = serde_json::json!({"id": "e1", "name": name});
             Op::Upsert(record(
                 "employers",
-                v.as_object().unwrap(),
+                crate::json::Node::from_value(&v).as_object().unwrap(),
                 Mode::Full,
                 as_of,
             ))

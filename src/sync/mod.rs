@@ -20,7 +20,7 @@ use std::time::Instant;
 use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 
-use crate::api::{ApiError, Client, Pager};
+use crate::api::{ApiError, Client, Page, Pager};
 use crate::flatten::{self, Op};
 use crate::load::sqlite::{RunEnd, SqliteDest, SqliteError};
 use crate::load::{StateUpdate, TableCounts};
@@ -152,7 +152,7 @@ pub async fn sync(
     // The first answer fixes T and proves the token before anything is
     // created: a refused token leaves no file behind.
     let probe = Resource::ActivityCategories;
-    let first = client.get(probe.path(), &[]).await?;
+    let (first, _) = crate::api::pager::get_page(client, probe.path(), &[]).await?;
     let t = first.date.unwrap_or_else(now_unix);
     let _lock = DestLock::acquire(&lock_path(db))?;
     let mut dest = SqliteDest::open(db)?;
@@ -179,7 +179,7 @@ pub async fn sync(
     let mut listed_done = Vec::new();
     let fetches = opts.resources.iter().map(|&r| {
         let writer = writer.clone();
-        let first = (r == probe).then(|| first.body.clone());
+        let first = (r == probe).then(|| first.clone());
         async move {
             let res = fetch_resource(client, &writer, r, t, run_id, opts, first).await;
             opts.progress.done(r);
@@ -317,16 +317,19 @@ pub async fn sync(
 async fn load_page(
     writer: &Writer,
     r: Resource,
-    items: Vec<serde_json::Value>,
+    page: Page,
     t: i64,
     run_id: i64,
     state: Option<StateUpdate>,
 ) -> Result<(), SyncError> {
-    let mut ops: Vec<Op> = Vec::with_capacity(items.len() * 4);
-    for item in &items {
-        flatten::flatten(r, item, t, &mut ops);
+    let mut ops: Vec<Op> = Vec::with_capacity(page.len() * 4);
+    for item in page.nodes() {
+        match item {
+            Ok(node) => flatten::flatten_node(r, &node, t, &mut ops),
+            Err(e) => tracing::warn!("{r}: skipped a list item that does not parse: {e}"),
+        }
     }
-    drop(items);
+    drop(page);
     flatten::dedup_snapshots(&mut ops);
     writer
         .send(move |d| d.apply(&ops, run_id, state.as_ref(), now_unix()))
@@ -341,7 +344,7 @@ async fn fetch_resource(
     t: i64,
     run_id: i64,
     opts: &SyncOptions,
-    first: Option<serde_json::Value>,
+    first: Option<Page>,
 ) -> Result<(), SyncError> {
     let lower = match r.kind() {
         Kind::Listed => None,
@@ -355,20 +358,16 @@ async fn fetch_resource(
         }
     };
     // A probe answer already holds the whole (unpaged) listing.
-    if let Some(body) = first.filter(|_| !r.paged()) {
-        let items = match body.get("data") {
-            Some(serde_json::Value::Array(a)) => a.clone(),
-            _ => Vec::new(),
-        };
+    if let Some(page) = first.filter(|_| !r.paged()) {
         let state = Some(StateUpdate::Listed { resource: r });
-        return load_page(writer, r, items, t, run_id, state).await;
+        return load_page(writer, r, page, t, run_id, state).await;
     }
     if r.kind() == Kind::Windowed {
         // `created_after` may be exclusive: ask from one second earlier.
         let after = lower.map(|lo| lo - 1);
-        let load = |items: Vec<serde_json::Value>| {
-            opts.progress.page(r, items.len());
-            load_page(writer, r, items, t, run_id, None)
+        let load = |page: Page| {
+            opts.progress.page(r, page.len());
+            load_page(writer, r, page, t, run_id, None)
         };
         windows::read(
             client,
@@ -384,11 +383,11 @@ async fn fetch_resource(
             resource: r,
             value: t,
         });
-        return load_page(writer, r, Vec::new(), t, run_id, state).await;
+        return load_page(writer, r, Page::default(), t, run_id, state).await;
     }
     let limit = r.paged().then_some(opts.limit);
     let mut pager = Pager::new(client, r.path(), limit, Vec::new())?;
-    let mut pending: Option<Vec<serde_json::Value>> = None;
+    let mut pending: Option<Page> = None;
     loop {
         let page = match pager.next_page().await {
             Ok(p) => p,
@@ -402,20 +401,14 @@ async fn fetch_resource(
             Err(e) => return Err(e.into()),
         };
         let Some(page) = page else { break };
-        opts.progress.page(r, page.data.len());
+        opts.progress.page(r, page.len());
         // Hold one page back so the last one commits with the state change.
         if let Some(prev) = pending.take() {
             load_page(writer, r, prev, t, run_id, None).await?;
         }
         let past_window = r.kind() == Kind::Feed
-            && lower.is_some_and(|lo| {
-                page.data
-                    .last()
-                    .and_then(|e| e.get("createdAt"))
-                    .and_then(serde_json::Value::as_i64)
-                    .is_some_and(|c| c < lo)
-            });
-        pending = Some(page.data);
+            && lower.is_some_and(|lo| windows::last_created(&page).is_some_and(|c| c < lo));
+        pending = Some(page);
         if past_window {
             break;
         }

@@ -12,11 +12,9 @@
 
 use std::collections::VecDeque;
 
-use futures_util::stream::{FuturesUnordered, StreamExt};
-use serde_json::Value;
-
 use crate::api::{ApiError, Client, Page, Pager};
 use crate::resources::Resource;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 
 /// Huntr's data starts after this (2015-01-01); used only to pick split
 /// points, never as a filter.
@@ -57,8 +55,10 @@ fn lower_bound(after: Option<i64>, last: i64) -> i64 {
     }
 }
 
-fn created(item: &Value) -> Option<i64> {
-    item.get("createdAt").and_then(Value::as_i64)
+/// `createdAt` of the last item of a page.
+pub(crate) fn last_created(page: &Page) -> Option<i64> {
+    let last = crate::json::Node::parse(page.raw(page.len().checked_sub(1)?)).ok()?;
+    last.get("createdAt").and_then(crate::json::Node::as_i64)
 }
 
 /// Reads `r` for records created after `after` and before `before`,
@@ -73,7 +73,7 @@ pub async fn read<F, Fut>(
     mut load: F,
 ) -> Result<(), crate::sync::SyncError>
 where
-    F: FnMut(Vec<Value>) -> Fut,
+    F: FnMut(Page) -> Fut,
     Fut: std::future::Future<Output = Result<(), crate::sync::SyncError>>,
 {
     let concurrency = concurrency.max(1);
@@ -93,10 +93,10 @@ where
             break;
         };
         let Some(page) = page? else { continue };
-        let full = page.data.len() >= limit as usize && !w.pager.is_done();
+        let full = page.len() >= limit as usize && !w.pager.is_done();
         if full {
             let idle = in_flight.len() + queue.len() + 1 < concurrency;
-            match page.data.last().and_then(created) {
+            match last_created(&page) {
                 // Split what remains, (after, last], into two halves.
                 Some(last) if idle && last - lower_bound(w.after, last) > 2 => {
                     let lo = lower_bound(w.after, last);
@@ -108,7 +108,7 @@ where
                 _ => queue.push_back(w),
             }
         }
-        load(page.data).await?;
+        load(page).await?;
     }
     Ok(())
 }

@@ -62,7 +62,11 @@ async fn mount_three_pages(server: &MockServer, p: &str, empty_last: bool) {
 async fn drain(pager: &mut Pager) -> Result<Vec<String>, ApiError> {
     let mut ids = Vec::new();
     while let Some(p) = pager.next_page().await? {
-        ids.extend(p.data.iter().map(|v| v["id"].as_str().unwrap().to_owned()));
+        ids.extend(
+            p.values()
+                .iter()
+                .map(|v| v["id"].as_str().unwrap().to_owned()),
+        );
     }
     Ok(ids)
 }
