@@ -17,7 +17,11 @@
 //! tables gets `_children`, a hash of its children, so that a change in a
 //! child marks its parent changed.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+
+/// Name lookups happen for every cell of every row: a fast hasher (the
+/// names are ours, not an attacker's).
+type Names<V> = HashMap<String, V, foldhash::fast::FixedState>;
 use std::sync::LazyLock;
 
 use serde::Deserialize;
@@ -92,8 +96,8 @@ pub struct Table {
     pub parent: Option<(String, String)>,
     pub consumes: Vec<String>,
     pub columns: Vec<Column>,
-    index: HashMap<String, usize>,
-    known: std::collections::HashSet<String>,
+    index: Names<usize>,
+    known: HashSet<String, foldhash::fast::FixedState>,
 }
 
 pub const EXTRA: &str = "_extra";
@@ -134,7 +138,7 @@ impl Table {
 #[derive(Debug)]
 pub struct Schema {
     pub tables: Vec<Table>,
-    by_name: HashMap<String, usize>,
+    by_name: Names<usize>,
 }
 
 /// A table's position in [`Schema::tables`]; rows carry it instead of a name.
@@ -231,7 +235,7 @@ impl Schema {
             }
             columns.push(hidden(INS_RUN, ColType::Int));
             columns.push(hidden(UPD_RUN, ColType::Int));
-            let index: HashMap<String, usize> = columns
+            let index: Names<usize> = columns
                 .iter()
                 .enumerate()
                 .map(|(i, c)| (c.name.clone(), i))
@@ -286,7 +290,7 @@ impl Schema {
                 doc: String::new(),
             });
         }
-        let by_name: HashMap<String, usize> = tables
+        let by_name: Names<usize> = tables
             .iter()
             .enumerate()
             .map(|(i, t)| (t.name.clone(), i))

@@ -49,7 +49,9 @@ impl Fnv {
     }
 }
 
-/// A hash of a row's cells, for recognising identical rows.
+/// A hash of a row's cells that is stored (in `_children`), so it must
+/// never change between versions. For in-memory comparisons use the faster
+/// [`fingerprint`].
 pub fn hash_vals(vals: &[Val]) -> u64 {
     let mut h = Fnv::new();
     for v in vals {
@@ -78,11 +80,49 @@ pub fn hash_vals(vals: &[Val]) -> u64 {
     h.0
 }
 
-/// A hash of one text (a row key).
+/// The seed of in-memory fingerprints (any constant will do).
+const SEED: u64 = 0x5eed_4a7e_0b5e_55ed;
+
+/// A hash of a row's cells, for recognising identical rows within a run
+/// (never stored). foldhash reads eight bytes a step where FNV reads one,
+/// and a 64-bit collision between two different rows of one key is
+/// vanishingly unlikely.
+pub fn fingerprint(vals: &[Val]) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = foldhash::quality::FixedState::with_seed(SEED).build_hasher();
+    for v in vals {
+        match v {
+            Val::Null => h.write_u8(0),
+            Val::Text(s) => {
+                h.write_u8(1);
+                h.write_usize(s.len());
+                h.write(s.as_bytes());
+            }
+            Val::Int(i) => {
+                h.write_u8(2);
+                h.write_i64(*i);
+            }
+            Val::Float(f) => {
+                h.write_u8(3);
+                h.write_u64(f.to_bits());
+            }
+            Val::Bool(b) => {
+                h.write_u8(4);
+                h.write_u8(*b as u8);
+            }
+            Val::Ts(t) => {
+                h.write_u8(5);
+                h.write_i64(*t);
+            }
+        }
+    }
+    h.finish()
+}
+
+/// A hash of one text (a row key), in memory only.
 pub fn hash_text(s: &str) -> u64 {
-    let mut h = Fnv::new();
-    h.eat(s.as_bytes());
-    h.0
+    use std::hash::BuildHasher;
+    foldhash::quality::FixedState::with_seed(SEED).hash_one(s)
 }
 
 /// The value could not be stored in a column of this type without loss.
@@ -197,6 +237,21 @@ mod tests {
             convert(ColType::Value, &json!("x")),
             Ok(Val::Text("x".into()))
         );
+    }
+
+    #[test]
+    fn fingerprints_tell_apart_rows_that_print_alike() {
+        let t = |s: &str| Val::Text(s.into());
+        let pairs = [
+            (vec![t("ab"), t("c")], vec![t("a"), t("bc")]),
+            (vec![Val::Null], vec![t("")]),
+            (vec![Val::Int(5)], vec![Val::Ts(5)]),
+            (vec![Val::Bool(false)], vec![Val::Int(0)]),
+        ];
+        for (a, b) in pairs {
+            assert_ne!(fingerprint(&a), fingerprint(&b), "{a:?} vs {b:?}");
+            assert_eq!(fingerprint(&a), fingerprint(&a.clone()));
+        }
     }
 
     #[test]

@@ -225,13 +225,13 @@ pub fn flatten_node(resource: Resource, value: &Node, as_of: i64, out: &mut Vec<
 /// carries the same advisor, employer and category hundreds of times, and
 /// only the first copy can change anything.
 pub fn dedup_snapshots(ops: &mut Vec<Op>) {
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::with_hasher(foldhash::fast::FixedState::default());
     ops.retain(|op| {
         let Op::Upsert(row) = op else { return true };
         if row.mode != Mode::Partial {
             return true;
         }
-        seen.insert((row.table, convert::hash_vals(&row.vals)))
+        seen.insert((row.table, convert::fingerprint(&row.vals)))
     });
 }
 

@@ -305,7 +305,7 @@ impl Recent {
         let Some(key) = Self::key(t, row) else {
             return false;
         };
-        let hash = crate::flatten::convert::hash_vals(&row.vals);
+        let hash = crate::flatten::convert::fingerprint(&row.vals);
         if self.current.len() >= RECENT_MAX {
             self.previous = std::mem::take(&mut self.current);
         }
