@@ -683,6 +683,10 @@ fn run_state(action: StateAction) -> Result<u8, Failure> {
 /// Entry point shared by the binary: parse, log, run, exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The sandbox stands in for Huntr's servers: it keeps glibc's defaults.
+    if !matches!(cli.command, Command::Sandbox(_)) {
+        crate::memory::bound_allocator();
+    }
     init_logging(cli.verbose, cli.log_format);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

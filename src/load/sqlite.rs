@@ -478,19 +478,39 @@ impl SqliteDest {
     }
 
     /// Jobs changed after they were last read; obsolete entries are dropped.
+    /// A backfill records an entry for most jobs, nearly all obsolete by
+    /// the end: the table is walked in key order a chunk at a time, so the
+    /// memory this takes does not grow with the organization.
     pub fn pending_jobs(&mut self) -> Result<Vec<String>, SqliteError> {
+        const CHUNK: i64 = 2000;
         let res = (|| -> rusqlite::Result<Vec<String>> {
-            self.conn.execute(
-                "DELETE FROM sync_pending_jobs WHERE job_id IN (
-                   SELECT p.job_id FROM sync_pending_jobs p JOIN jobs j ON j.id = p.job_id
-                   WHERE j.deleted_at IS NOT NULL OR (j._full = 1 AND j._as_of > p.changed))",
-                [],
-            )?;
-            let mut stmt = self
-                .conn
-                .prepare("SELECT job_id FROM sync_pending_jobs ORDER BY job_id")?;
-            let ids = stmt.query_map([], |r| r.get(0))?.collect();
-            ids
+            let tx = self.conn.transaction()?;
+            let mut pending = Vec::new();
+            let mut after = String::new();
+            loop {
+                let chunk: Vec<(String, bool)> = tx
+                    .prepare_cached(
+                        "SELECT p.job_id, j.id IS NOT NULL AND (j.deleted_at IS NOT NULL
+                           OR (j._full = 1 AND j._as_of > p.changed))
+                         FROM sync_pending_jobs p LEFT JOIN jobs j ON j.id = p.job_id
+                         WHERE p.job_id > ?1 ORDER BY p.job_id LIMIT ?2",
+                    )?
+                    .query_map(params![after, CHUNK], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<_>>()?;
+                let Some((last, _)) = chunk.last() else { break };
+                after = last.clone();
+                let mut delete =
+                    tx.prepare_cached("DELETE FROM sync_pending_jobs WHERE job_id = ?")?;
+                for (id, obsolete) in chunk {
+                    if obsolete {
+                        delete.execute([&id])?;
+                    } else {
+                        pending.push(id);
+                    }
+                }
+            }
+            tx.commit()?;
+            Ok(pending)
         })();
         res.map_err(|e| self.err(e))
     }

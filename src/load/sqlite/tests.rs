@@ -364,6 +364,33 @@ fn pending_jobs_skip_those_read_after_the_change() {
 }
 
 #[test]
+fn pending_jobs_are_sorted_out_across_many_chunks() {
+    let (_t, mut d) = dest();
+    let mut ops = Vec::new();
+    for i in 0..4500 {
+        let id = format!("j{i:05}");
+        // Every third job was read after its change.
+        let read_at = if i % 3 == 0 { 100 } else { 40 };
+        ops.push(upsert("jobs", json!({ "id": id }), Mode::Full, read_at));
+        ops.push(Op::RefreshJob {
+            job_id: id,
+            date: 50,
+        });
+    }
+    d.apply(&ops, 1, None, 0).unwrap();
+    let pending = d.pending_jobs().unwrap();
+    assert_eq!(pending.len(), 3000);
+    assert!(pending.windows(2).all(|w| w[0] < w[1]));
+    assert!(pending
+        .iter()
+        .all(|id| id[1..].parse::<u32>().unwrap() % 3 != 0));
+    assert_eq!(
+        one(&d, "SELECT COUNT(*) FROM sync_pending_jobs"),
+        Some("3000".into())
+    );
+}
+
+#[test]
 fn a_snapshot_that_changes_nothing_leaves_the_row_untouched() {
     let (_t, mut d) = dest();
     let full = upsert(
