@@ -75,6 +75,11 @@ struct Envelope<'a> {
 fn split(body: Vec<u8>) -> Result<Listing, serde_json::Error> {
     let body = String::from_utf8(body)
         .map_err(|_| <serde_json::Error as serde::de::Error>::custom("the body is not UTF-8"))?;
+    // (A struct would also accept an array, field by position.)
+    if !body.trim_start().starts_with('{') {
+        serde_json::from_str::<serde::de::IgnoredAny>(&body)?;
+        return Ok(Listing::NotAnObject);
+    }
     let env: Envelope = match serde_json::from_str(&body) {
         Ok(env) => env,
         Err(e) if e.classify() == serde_json::error::Category::Data => {
@@ -203,5 +208,69 @@ impl Pager {
             return Ok(None);
         }
         Ok(Some(page))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(text: &str) -> (Page, Option<String>) {
+        match split(text.as_bytes().to_vec()).unwrap() {
+            Listing::Page { page, next } => (page, next),
+            _ => panic!("not a page: {text}"),
+        }
+    }
+
+    #[test]
+    fn a_page_is_split_into_its_items_without_parsing_them() {
+        let (p, next) =
+            page(r#"{"next":"c2","data":[{"id":"a","n":[1,{"x":"]"}]}, {"id":"b\"q"}]}"#);
+        assert_eq!(next.as_deref(), Some("c2"));
+        assert_eq!(p.len(), 2);
+        assert_eq!(p.raw(0), r#"{"id":"a","n":[1,{"x":"]"}]}"#);
+        assert_eq!(p.raw(1), r#"{"id":"b\"q"}"#);
+        let ids: Vec<String> = p
+            .nodes()
+            .map(|n| n.unwrap().get("id").unwrap().as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(ids, ["a", "b\"q"]);
+        assert_eq!(p.values()[1]["id"], "b\"q");
+    }
+
+    #[test]
+    fn missing_or_null_parts_mean_an_empty_last_page() {
+        for text in [
+            r#"{}"#,
+            r#"{"data":null,"next":null}"#,
+            r#"{"data":[],"next":""}"#,
+        ] {
+            let (p, next) = page(text);
+            assert!(p.is_empty() && next.is_none(), "{text}");
+        }
+        let (_, next) = page(r#"{"data":[1],"next":7}"#);
+        assert_eq!(next, None, "a cursor that is not a string is no cursor");
+    }
+
+    #[test]
+    fn wrong_shapes_and_broken_json_are_told_apart() {
+        assert!(matches!(split(b"[1,2]".to_vec()), Ok(Listing::NotAnObject)));
+        assert!(matches!(
+            split(br#"{"data":{"id":1}}"#.to_vec()),
+            Ok(Listing::DataNotAnArray)
+        ));
+        // Cut off or not JSON at all: an error, which the client retries.
+        for text in [
+            &br#"{"data":[{"id":"a"},"#[..],
+            b"[1,",
+            b"<html>",
+            b"{\"data\":[\"\xff\"]}",
+        ] {
+            assert!(
+                split(text.to_vec()).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(text)
+            );
+        }
     }
 }
