@@ -72,7 +72,7 @@ struct Envelope<'a> {
 /// Splits a list answer into its items, checking that it is valid JSON.
 /// A syntax error is an error (retried like a cut-off body); a valid
 /// answer of the wrong shape is reported as such.
-fn split(body: Vec<u8>) -> Result<Listing, serde_json::Error> {
+fn split_listing(body: Vec<u8>) -> Result<Listing, serde_json::Error> {
     let body = String::from_utf8(body)
         .map_err(|_| <serde_json::Error as serde::de::Error>::custom("the body is not UTF-8"))?;
     // (A struct would also accept an array, field by position.)
@@ -124,7 +124,7 @@ pub async fn get_page(
     path: &str,
     query: &[(&str, String)],
 ) -> Result<(Page, Option<String>), ApiError> {
-    let (listing, date) = client.get_with(path, query, split).await?;
+    let (listing, date) = client.get_with(path, query, split_listing).await?;
     let invalid = |detail: &str| ApiError::InvalidBody {
         endpoint: endpoint_name(path, query),
         detail: detail.to_owned(),
@@ -216,7 +216,7 @@ mod tests {
     use super::*;
 
     fn page(text: &str) -> (Page, Option<String>) {
-        match split(text.as_bytes().to_vec()).unwrap() {
+        match split_listing(text.as_bytes().to_vec()).unwrap() {
             Listing::Page { page, next } => (page, next),
             _ => panic!("not a page: {text}"),
         }
@@ -254,9 +254,12 @@ mod tests {
 
     #[test]
     fn wrong_shapes_and_broken_json_are_told_apart() {
-        assert!(matches!(split(b"[1,2]".to_vec()), Ok(Listing::NotAnObject)));
         assert!(matches!(
-            split(br#"{"data":{"id":1}}"#.to_vec()),
+            split_listing(b"[1,2]".to_vec()),
+            Ok(Listing::NotAnObject)
+        ));
+        assert!(matches!(
+            split_listing(br#"{"data":{"id":1}}"#.to_vec()),
             Ok(Listing::DataNotAnArray)
         ));
         // Cut off or not JSON at all: an error, which the client retries.
@@ -267,7 +270,7 @@ mod tests {
             b"{\"data\":[\"\xff\"]}",
         ] {
             assert!(
-                split(text.to_vec()).is_err(),
+                split_listing(text.to_vec()).is_err(),
                 "{:?}",
                 String::from_utf8_lossy(text)
             );
