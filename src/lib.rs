@@ -1,7 +1,8 @@
 //! huntr-sync: keeps a local, query-ready copy of a Huntr organization.
 //!
 //! Layers, by module: `api` fetches (client, paging, retries), `resources`
-//! describes what is fetched, `flatten` turns JSON into rows of the tables
+//! describes what is fetched, `json` is the borrowed JSON tree pages are
+//! parsed into, `flatten` turns it into rows of the tables
 //! declared in `schema/`, `load` writes them, `sync` runs one sync,
 //! `config` reads `pipelines.toml`, `cli` is the command line, and
 //! `sandbox` is the built-in fake organization.
