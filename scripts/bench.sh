@@ -96,7 +96,18 @@ for name, label in [("floor", "floor (download only)"), ("sqlite", "full sync, S
     rate = f"{n / wall:,.0f}" if n else "-"
     ratio = f"{wall / floor:.2f}" if name in ("sqlite", "parquet") else "-"
     print(f"{label:<22} {wall:>8.2f} {rate:>10} {rss / 1024:>13.1f} {req:>9} {ratio:>8} {req / wall:>7.1f}")
+goals = []
 if rps != "none":
     wall, _, req = rows["sqlite"]
-    print(f"backfill achieved {req / wall:.1f} requests/s against a limit of {rps} ({100 * req / wall / float(rps):.0f}%)")
+    share = req / wall / float(rps)
+    print(f"backfill achieved {req / wall:.1f} requests/s against a limit of {rps} ({100 * share:.0f}%)")
+    goals.append((f"backfill at >= 85% of the rate limit", share >= 0.85))
+elif float(latency) == 0:
+    goals.append(("SQLite sync within 2x the floor", rows["sqlite"][0] / floor <= 2.0))
+    goals.append(("Parquet sync within 2.5x the floor", rows["parquet"][0] / floor <= 2.5))
+goals.append(("peak RSS under 100 MiB", max(rows[n][1] for n in ("sqlite", "parquet", "nochange")) < 100 * 1024))
+missed = [g for g, ok in goals if not ok]
+for g, ok in goals:
+    print(f"goal: {g}: {'met' if ok else 'MISSED'}")
+sys.exit(1 if missed else 0)
 EOF
