@@ -7,12 +7,16 @@ use serde_json::{json, Value};
 
 use super::*;
 
-fn fixture(name: &str) -> Value {
+fn fixture_text(name: &str) -> String {
     let path = format!(
         "{}/tests/fixtures/reference/{name}.json",
         env!("CARGO_MANIFEST_DIR")
     );
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+    std::fs::read_to_string(&path).unwrap()
+}
+
+fn fixture(name: &str) -> Value {
+    serde_json::from_str(&fixture_text(name)).unwrap()
 }
 
 fn flat(resource: Resource, v: &Value) -> Vec<Op> {
@@ -384,11 +388,7 @@ fn items_parsed_from_page_text_flatten_like_values() {
         (Resource::Actions, "actions_list"),
         (Resource::Events, "events_list"),
     ] {
-        let path = format!(
-            "{}/tests/fixtures/reference/{name}.json",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let text = std::fs::read_to_string(&path).unwrap();
+        let text = fixture_text(name);
         let page = crate::json::Node::parse(&text).unwrap();
         let mut from_text = Vec::new();
         for item in page.get("data").unwrap().as_array().unwrap() {
