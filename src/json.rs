@@ -134,18 +134,25 @@ impl fmt::Display for Node<'_> {
 /// Writes `fields` as one JSON object, keys sorted, a repeated key once
 /// with its last value (the order `serde_json::Value` gives).
 pub fn object_text(fields: &[(Cow<'_, str>, &Node<'_>)]) -> String {
-    let refs: Vec<(&str, &Node)> = fields.iter().map(|(k, v)| (k.as_ref(), *v)).collect();
-    serde_json::to_string(&Sorted(refs)).unwrap_or_else(|_| "{}".to_owned())
+    let sorted = Sorted::new(fields.iter().map(|(k, v)| (k.as_ref(), *v)));
+    serde_json::to_string(&sorted).unwrap_or_else(|_| "{}".to_owned())
 }
 
-/// Fields to write as an object in key order.
+/// Fields to write as an object, in key order.
 struct Sorted<'n, 'a>(Vec<(&'n str, &'n Node<'a>)>);
+
+impl<'n, 'a> Sorted<'n, 'a> {
+    fn new(fields: impl Iterator<Item = (&'n str, &'n Node<'a>)>) -> Self {
+        let mut fields: Vec<_> = fields.collect();
+        // Stable: of equal keys, the last to arrive stays last.
+        fields.sort_by(|a, b| a.0.cmp(b.0));
+        Sorted(fields)
+    }
+}
 
 impl Serialize for Sorted<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut fields = self.0.clone();
-        // Stable: of equal keys, the last to arrive stays last.
-        fields.sort_by(|a, b| a.0.cmp(b.0));
+        let fields = &self.0;
         let mut map = s.serialize_map(None)?;
         for (i, (k, v)) in fields.iter().enumerate() {
             let repeated_later = fields.get(i + 1).is_some_and(|next| next.0 == *k);
@@ -165,7 +172,7 @@ impl Serialize for Node<'_> {
             Node::Num(n) => n.serialize(s),
             Node::Str(t) => s.serialize_str(t),
             Node::Arr(a) => a.serialize(s),
-            Node::Obj(o) => Sorted(o.iter().collect()).serialize(s),
+            Node::Obj(o) => Sorted::new(o.iter()).serialize(s),
         }
     }
 }

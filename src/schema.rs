@@ -18,13 +18,13 @@
 //! child marks its parent changed.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
+
+use serde::Deserialize;
 
 /// Name lookups happen for every cell of every row: a fast hasher (the
 /// names are ours, not an attacker's).
 type Names<V> = HashMap<String, V, foldhash::fast::FixedState>;
-use std::sync::LazyLock;
-
-use serde::Deserialize;
 
 /// The declared schema, parsed once from the file compiled into the binary.
 pub static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {

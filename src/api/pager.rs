@@ -34,23 +34,25 @@ impl Page {
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
-    /// The JSON text of item `i`.
-    pub fn raw(&self, i: usize) -> &str {
-        &self.body[self.items[i].clone()]
+    /// The JSON text of each item.
+    pub fn raw(&self) -> impl DoubleEndedIterator<Item = &str> {
+        self.items.iter().map(|r| &self.body[r.clone()])
     }
     /// Each item parsed (the page was checked to be valid JSON when it
     /// arrived, so an error here is not expected).
     pub fn nodes(&self) -> impl Iterator<Item = Result<Node<'_>, serde_json::Error>> {
-        self.items
-            .iter()
-            .map(|r| Node::parse(&self.body[r.clone()]))
+        self.raw().map(Node::parse)
     }
     /// Each item as a `serde_json::Value` (for callers that want one).
     pub fn values(&self) -> Vec<Value> {
-        self.items
-            .iter()
-            .filter_map(|r| serde_json::from_str(&self.body[r.clone()]).ok())
+        self.raw()
+            .filter_map(|text| serde_json::from_str(text).ok())
             .collect()
+    }
+    /// `createdAt` of the last item (the oldest, lists being newest first).
+    pub fn last_created(&self) -> Option<i64> {
+        let last = Node::parse(self.raw().next_back()?).ok()?;
+        last.get("createdAt").and_then(Node::as_i64)
     }
 }
 
@@ -228,8 +230,8 @@ mod tests {
             page(r#"{"next":"c2","data":[{"id":"a","n":[1,{"x":"]"}]}, {"id":"b\"q"}]}"#);
         assert_eq!(next.as_deref(), Some("c2"));
         assert_eq!(p.len(), 2);
-        assert_eq!(p.raw(0), r#"{"id":"a","n":[1,{"x":"]"}]}"#);
-        assert_eq!(p.raw(1), r#"{"id":"b\"q"}"#);
+        let raw: Vec<&str> = p.raw().collect();
+        assert_eq!(raw, [r#"{"id":"a","n":[1,{"x":"]"}]}"#, r#"{"id":"b\"q"}"#]);
         let ids: Vec<String> = p
             .nodes()
             .map(|n| n.unwrap().get("id").unwrap().as_str().unwrap().to_owned())

@@ -9,10 +9,9 @@
 
 pub mod convert;
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::{LazyLock, Mutex};
-
-use std::borrow::Cow;
 
 use serde_json::Value;
 

@@ -407,7 +407,7 @@ async fn fetch_resource(
             load_page(writer, r, prev, t, run_id, None).await?;
         }
         let past_window = r.kind() == Kind::Feed
-            && lower.is_some_and(|lo| windows::last_created(&page).is_some_and(|c| c < lo));
+            && lower.is_some_and(|lo| page.last_created().is_some_and(|c| c < lo));
         pending = Some(page);
         if past_window {
             break;

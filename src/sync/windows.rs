@@ -12,9 +12,10 @@
 
 use std::collections::VecDeque;
 
+use futures_util::stream::{FuturesUnordered, StreamExt};
+
 use crate::api::{ApiError, Client, Page, Pager};
 use crate::resources::Resource;
-use futures_util::stream::{FuturesUnordered, StreamExt};
 
 /// Huntr's data starts after this (2015-01-01); used only to pick split
 /// points, never as a filter.
@@ -55,12 +56,6 @@ fn lower_bound(after: Option<i64>, last: i64) -> i64 {
     }
 }
 
-/// `createdAt` of the last item of a page.
-pub(crate) fn last_created(page: &Page) -> Option<i64> {
-    let last = crate::json::Node::parse(page.raw(page.len().checked_sub(1)?)).ok()?;
-    last.get("createdAt").and_then(crate::json::Node::as_i64)
-}
-
 /// Reads `r` for records created after `after` and before `before`,
 /// handing each page to `load` in arrival order.
 pub async fn read<F, Fut>(
@@ -96,7 +91,7 @@ where
         let full = page.len() >= limit as usize && !w.pager.is_done();
         if full {
             let idle = in_flight.len() + queue.len() + 1 < concurrency;
-            match last_created(&page) {
+            match page.last_created() {
                 // Split what remains, (after, last], into two halves.
                 Some(last) if idle && last - lower_bound(w.after, last) > 2 => {
                     let lo = lower_bound(w.after, last);
