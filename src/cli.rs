@@ -484,22 +484,7 @@ fn print_summary(r: &SyncReport, target: &Target) {
         Target::Parquet { dir, .. } => format!("{} (Parquet)", dir.display()),
     };
     let totals: Vec<(String, i64)> = SqliteDest::open(&db)
-        .ok()
-        .map(|d| {
-            SCHEMA
-                .tables
-                .iter()
-                .map(|t| {
-                    let n = d
-                        .conn()
-                        .query_row(&format!("SELECT COUNT(*) FROM {}", t.name), [], |row| {
-                            row.get(0)
-                        })
-                        .unwrap_or(0);
-                    (t.name.clone(), n)
-                })
-                .collect()
-        })
+        .map(|d| d.table_totals())
         .unwrap_or_default();
     println!(
         "huntr-sync: run {} {} in {:.1}s into {}: {} requests, {} retries, {} rate-limited, {} jobs re-read",

@@ -21,5 +21,5 @@ pub mod resources;
 pub mod sandbox;
 pub mod schema;
 pub mod sync;
-pub mod timefmt;
+pub use huntr_protocol::timefmt;
 pub mod webhook;

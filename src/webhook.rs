@@ -25,10 +25,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use base64::Engine;
-use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
-use sha2::Sha256;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::flatten::{self, Op};
@@ -36,25 +33,8 @@ use crate::load::sqlite::SqliteDest;
 use crate::resources::Resource;
 use crate::timefmt::now_unix;
 
-pub const SIGNATURE_HEADER: &str = "x-huntr-hmac-sha256";
+pub use huntr_protocol::signature::{sign, verify, SIGNATURE_HEADER};
 pub const DEFAULT_SECRET_ENV: &str = "HUNTR_WEBHOOK_SECRET";
-
-/// The signature Huntr sends for `body`: base64(HMAC-SHA256(secret, body)).
-pub fn sign(secret: &[u8], body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
-    mac.update(body);
-    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
-}
-
-/// Checks a signature header value against `body`, in constant time.
-pub fn verify(secret: &[u8], body: &[u8], signature: &str) -> bool {
-    let Ok(expected) = base64::engine::general_purpose::STANDARD.decode(signature.trim()) else {
-        return false;
-    };
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
-    mac.update(body);
-    mac.verify_slice(&expected).is_ok()
-}
 
 /// One verified action waiting for the writer, and where to say it landed.
 struct Delivery {
@@ -307,24 +287,4 @@ pub async fn load(
         seconds,
         accepted_per_second: accepted as f64 / seconds,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn signatures_are_base64_hmac_sha256_of_the_raw_body() {
-        // RFC 4231 test case 2, base64-encoded.
-        let sig = sign(b"Jefe", b"what do ya want for nothing?");
-        assert_eq!(sig, "W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM=");
-        assert!(verify(b"Jefe", b"what do ya want for nothing?", &sig));
-        assert!(!verify(b"Jefe", b"what do ya want for nothing!", &sig));
-        assert!(!verify(b"other", b"what do ya want for nothing?", &sig));
-        assert!(!verify(
-            b"Jefe",
-            b"what do ya want for nothing?",
-            "not base64!"
-        ));
-    }
 }

@@ -594,6 +594,23 @@ impl SqliteDest {
         Ok(())
     }
 
+    /// Rows per table now, for the run summary.
+    pub fn table_totals(&self) -> Vec<(String, i64)> {
+        SCHEMA
+            .tables
+            .iter()
+            .map(|t| {
+                let n = self
+                    .conn
+                    .query_row(&format!("SELECT COUNT(*) FROM {}", t.name), [], |row| {
+                        row.get(0)
+                    })
+                    .unwrap_or(0);
+                (t.name.clone(), n)
+            })
+            .collect()
+    }
+
     /// Forgets watermarks (all, or one resource's) so the next run re-reads.
     pub fn reset_state(&mut self, resource: Option<Resource>) -> Result<usize, SqliteError> {
         let n = match resource {

@@ -1,4 +1,5 @@
-//! Time helpers: unix seconds to the ISO-8601 UTC text the tables use.
+//! Time helpers: unix seconds (the API's form) to the ISO-8601 UTC text
+//! the tables store, and back.
 
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
