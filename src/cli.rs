@@ -10,10 +10,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::api::{Client, ClientConfig, Token};
 use crate::config::{ConfigError, ConfigFile, Destination, Overrides, Pipeline, Source};
-use crate::load::sqlite::SqliteDest;
 use crate::resources::Resource;
 use crate::sandbox::{RunningSandbox, SandboxOptions};
 use crate::schema::SCHEMA;
+use crate::store::Store;
 use crate::sync::{SyncError, SyncOptions, SyncReport, Target};
 
 /// Exit codes, documented in the README.
@@ -216,7 +216,7 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
             exit::USAGE
         } else if matches!(
             error.downcast_ref::<SyncError>(),
-            Some(SyncError::Lock(crate::lock::LockError::Held { .. }))
+            Some(SyncError::Lock(crate::store::LockError::Held { .. }))
         ) {
             exit::LOCKED
         } else if matches!(
@@ -478,13 +478,10 @@ fn read_token(p: &Pipeline) -> Result<Token, Failure> {
 }
 
 fn print_summary(r: &SyncReport, target: &Target) {
-    let db = target.state_db();
-    let shown = match target {
-        Target::Sqlite(p) => p.display().to_string(),
-        Target::Parquet { dir, .. } => format!("{} (Parquet)", dir.display()),
-    };
-    let totals: Vec<(String, i64)> = SqliteDest::open(&db)
-        .map(|d| d.table_totals())
+    let shown = target.describe();
+    let totals: Vec<(String, i64)> = target
+        .open_store()
+        .and_then(|s| s.row_counts())
         .unwrap_or_default();
     println!(
         "huntr-sync: run {} {} in {:.1}s into {}: {} requests, {} retries, {} rate-limited, {} jobs re-read",
@@ -634,14 +631,20 @@ fn run_state(action: StateAction) -> Result<u8, Failure> {
                 );
                 return Ok(exit::OK);
             }
-            let dest = SqliteDest::open(db)?;
+            let dest = Store::open(db)?;
             println!(
                 "{:<26} {:<22} {:<22} {:<22}",
                 "resource", "watermark", "last full listing", "updated"
             );
-            for [r, w, l, u] in dest.state_rows()? {
+            for row in dest.state_rows()? {
                 let f = |v: Option<String>| v.unwrap_or_else(|| "-".into());
-                println!("{:<26} {:<22} {:<22} {:<22}", f(r), f(w), f(l), f(u));
+                println!(
+                    "{:<26} {:<22} {:<22} {:<22}",
+                    row.resource,
+                    f(row.watermark),
+                    f(row.listed_at),
+                    f(row.updated_at)
+                );
             }
             Ok(exit::OK)
         }
@@ -652,9 +655,9 @@ fn run_state(action: StateAction) -> Result<u8, Failure> {
                 .map(|r| r.parse::<Resource>())
                 .transpose()
                 .map_err(usage)?;
-            let _lock = crate::lock::DestLock::acquire(&crate::sync::lock_path(db))
+            let _lock = crate::store::DestLock::acquire(&crate::store::lock_path(db))
                 .map_err(SyncError::from)?;
-            let mut dest = SqliteDest::open(db)?;
+            let mut dest = Store::open(db)?;
             let n = dest.reset_state(resource)?;
             println!(
                 "reset {n} watermark(s) in {}; the next sync re-reads from the beginning",

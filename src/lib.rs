@@ -2,24 +2,26 @@
 //!
 //! Layers, by module: `api` fetches (client, paging, retries), `resources`
 //! describes what is fetched, `json` is the borrowed JSON tree pages are
-//! parsed into, `flatten` turns it into rows of the tables
-//! declared in `schema/`, `load` writes them, `sync` runs one sync,
+//! parsed into, `flatten` turns it into rows of the tables declared in
+//! `schema/`, `store` owns the state database and writes them (one writer
+//! for every caller), `destination` publishes the store to other formats,
+//! `sync` runs one sync, `webhook` applies actions as they happen,
 //! `config` reads `pipelines.toml`, `cli` is the command line, and
-//! `sandbox` is the built-in fake organization.
+//! `sandbox` (its own crate) is the built-in fake organization.
 
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod destination;
 pub mod flatten;
 pub mod floor;
 pub mod json;
-pub mod load;
-pub mod lock;
 pub mod memory;
 pub mod progress;
 pub mod resources;
 pub mod sandbox;
 pub mod schema;
+pub mod store;
 pub mod sync;
 pub use huntr_protocol::timefmt;
 pub mod webhook;

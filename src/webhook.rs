@@ -8,10 +8,10 @@
 //! - Application: the action is flattened exactly as a synced one (its row,
 //!   children, notes, contacts, activity snapshots, deletions, people) and
 //!   the jobs it names are queued for the next sync to re-read.
-//! - Durability: a single writer thread group-commits queued actions with
-//!   `synchronous=FULL`; an answer of 200 means the action is on disk. A
-//!   destination error answers 500 (Huntr retries); a full queue answers
-//!   503 rather than letting memory grow.
+//! - Durability: the store's single writer (the one a sync uses)
+//!   group-commits queued actions with `synchronous=FULL`; an answer of 200
+//!   means the action is on disk. A destination error answers 500 (Huntr
+//!   retries); a full queue answers 503 rather than letting memory grow.
 //! - Redelivery is harmless: every write is an upsert by key.
 
 use std::net::SocketAddr;
@@ -26,26 +26,21 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
-use crate::flatten::{self, Op};
-use crate::load::sqlite::SqliteDest;
+use crate::flatten;
 use crate::resources::Resource;
+use crate::store::writer::{self, Refused, Writer, WriterConfig, WriterThread};
+use crate::store::{RunEnd, RunStatus, Store};
 use crate::timefmt::now_unix;
 
 pub use huntr_protocol::signature::{sign, verify, SIGNATURE_HEADER};
 pub const DEFAULT_SECRET_ENV: &str = "HUNTR_WEBHOOK_SECRET";
 
-/// One verified action waiting for the writer, and where to say it landed.
-struct Delivery {
-    ops: Vec<Op>,
-    done: oneshot::Sender<Result<(), String>>,
-}
-
 #[derive(Clone)]
 struct AppState {
     secret: Arc<Vec<u8>>,
-    queue: mpsc::Sender<Delivery>,
+    writer: Writer,
 }
 
 #[derive(Debug, Clone)]
@@ -95,19 +90,18 @@ async fn receive(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> 
     }
     let mut ops = Vec::new();
     flatten::flatten(Resource::Actions, &value, now_unix(), &mut ops);
-    let (done, landed) = oneshot::channel();
-    match s.queue.try_send(Delivery { ops, done }) {
-        Ok(()) => {}
-        Err(mpsc::error::TrySendError::Full(_)) => {
+    let landed = match s.writer.try_apply_acked(ops) {
+        Ok(landed) => landed,
+        Err(Refused::Busy) => {
             return reject(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "receiver is busy; retry later",
             )
         }
-        Err(mpsc::error::TrySendError::Closed(_)) => {
+        Err(Refused::Gone) => {
             return reject(StatusCode::SERVICE_UNAVAILABLE, "receiver is shutting down")
         }
-    }
+    };
     match landed.await {
         Ok(Ok(())) => (StatusCode::OK, Json(json!({ "stored": value["id"] }))).into_response(),
         Ok(Err(e)) => reject(
@@ -121,47 +115,18 @@ async fn receive(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> 
     }
 }
 
-/// Applies deliveries in group commits until the queue closes.
-fn write_loop(mut dest: SqliteDest, mut rx: mpsc::Receiver<Delivery>, batch: usize) {
-    let run_id = match dest.begin_run(now_unix(), "webhook") {
-        Ok(id) => id,
-        Err(e) => {
-            tracing::error!("webhook receiver: {e}");
-            return;
-        }
-    };
-    let mut pending: Vec<Delivery> = Vec::with_capacity(batch);
-    while let Some(first) = rx.blocking_recv() {
-        pending.push(first);
-        while pending.len() < batch {
-            match rx.try_recv() {
-                Ok(d) => pending.push(d),
-                Err(_) => break,
-            }
-        }
-        let ops: Vec<Op> = pending
-            .iter_mut()
-            .flat_map(|d| std::mem::take(&mut d.ops))
-            .collect();
-        let result = dest
-            .apply(&ops, run_id, None, now_unix())
-            .map_err(|e| e.to_string());
-        if let Err(e) = &result {
-            tracing::error!("webhook receiver: {e}");
-        }
-        for d in pending.drain(..) {
-            let _ = d.done.send(result.clone());
-        }
-    }
-    let end = crate::load::sqlite::RunEnd {
+/// Records the receiver's session as a run when the writer has stopped.
+fn finish(thread: WriterThread, run_id: i64) {
+    let (mut store, err) = thread.join();
+    let end = RunEnd {
         finished: now_unix(),
         window_end: None,
-        status: "webhook",
+        status: RunStatus::Webhook,
         requests: 0,
         retries: 0,
-        error: None,
+        error: err.map(|e| e.to_string()),
     };
-    if let Err(e) = dest.finish_run(run_id, &end) {
+    if let Err(e) = store.finish_run(run_id, &end) {
         tracing::warn!("webhook receiver: {e}");
     }
 }
@@ -171,22 +136,25 @@ pub struct Receiver {
     pub addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     server: tokio::task::JoinHandle<()>,
-    writer: std::thread::JoinHandle<()>,
+    writer: Option<(WriterThread, i64)>,
 }
 
 impl Receiver {
     /// Binds, opens the destination and starts serving.
     pub async fn start(opts: ServeOptions) -> anyhow::Result<Receiver> {
-        let mut dest = SqliteDest::open(&opts.db)?;
-        dest.set_durable()?;
-        let (queue, rx) = mpsc::channel(opts.queue.max(1));
-        let batch = opts.batch.max(1);
-        let writer = std::thread::Builder::new()
-            .name("huntr-sync-webhook-writer".into())
-            .spawn(move || write_loop(dest, rx, batch))?;
+        let mut store = Store::open(&opts.db)?;
+        store.set_durable()?;
+        let run_id = store.begin_run(now_unix(), "webhook")?;
+        let cfg = WriterConfig {
+            run_id,
+            queue: opts.queue,
+            group: opts.batch,
+            keep_going: true,
+        };
+        let (writer, thread) = writer::spawn(store, cfg);
         let state = AppState {
             secret: Arc::new(opts.secret),
-            queue,
+            writer,
         };
         let app = Router::new()
             .route("/", post(receive))
@@ -210,7 +178,7 @@ impl Receiver {
             addr,
             stop: Some(stop),
             server,
-            writer,
+            writer: Some((thread, run_id)),
         })
     }
 
@@ -222,7 +190,9 @@ impl Receiver {
         let _ = tokio::time::timeout(Duration::from_secs(30), &mut self.server).await;
         // The router (and with it the queue's sender) is gone: the writer
         // drains what is queued and ends.
-        let _ = tokio::task::spawn_blocking(move || self.writer.join()).await;
+        if let Some((thread, run_id)) = self.writer.take() {
+            let _ = tokio::task::spawn_blocking(move || finish(thread, run_id)).await;
+        }
     }
 }
 

@@ -19,7 +19,17 @@ use crate::resources::Resource;
 
 /// Huntr's data starts after this (2015-01-01); used only to pick split
 /// points, never as a filter.
-const EPOCH_FLOOR: i64 = 1_420_070_400;
+const HUNTR_EPOCH: i64 = 1_420_070_400;
+
+/// The records of one resource to read: created after `after` (None:
+/// unbounded) and before `before`, `limit` to a page.
+#[derive(Debug, Clone, Copy)]
+pub struct Span {
+    pub resource: Resource,
+    pub limit: u32,
+    pub after: Option<i64>,
+    pub before: i64,
+}
 
 struct Window {
     /// `created_after` sent (None: unbounded).
@@ -51,19 +61,16 @@ fn window(
 fn lower_bound(after: Option<i64>, last: i64) -> i64 {
     match after {
         Some(a) => a,
-        None if last > EPOCH_FLOOR => EPOCH_FLOOR,
+        None if last > HUNTR_EPOCH => HUNTR_EPOCH,
         None => 0,
     }
 }
 
-/// Reads `r` for records created after `after` and before `before`,
-/// handing each page to `load` in arrival order.
+/// Reads the span, up to `concurrency` sub-windows at once, handing each
+/// page to `load` in arrival order.
 pub async fn read<F, Fut>(
     client: &Client,
-    r: Resource,
-    limit: u32,
-    after: Option<i64>,
-    before: i64,
+    span: Span,
     concurrency: usize,
     mut load: F,
 ) -> Result<(), crate::sync::SyncError>
@@ -71,6 +78,12 @@ where
     F: FnMut(Page) -> Fut,
     Fut: std::future::Future<Output = Result<(), crate::sync::SyncError>>,
 {
+    let Span {
+        resource: r,
+        limit,
+        after,
+        before,
+    } = span;
     let concurrency = concurrency.max(1);
     let mut queue: VecDeque<Window> = VecDeque::from([window(client, r, limit, after, before)?]);
     let mut in_flight = FuturesUnordered::new();

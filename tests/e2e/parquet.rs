@@ -6,7 +6,7 @@ use crate::common;
 
 use std::time::Duration;
 
-use huntr_sync::load::parquet::table_file;
+use huntr_sync::destination::parquet::table_file;
 use huntr_sync::schema::SCHEMA;
 use huntr_sync::sync::{sync, SyncOptions, Target};
 use rand::{Rng, SeedableRng};

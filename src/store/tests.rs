@@ -1,13 +1,16 @@
-//! The merge rules of SCHEMA.md, applied by the SQLite loader.
+//! The merge rules of SCHEMA.md, applied by the store.
 
 use serde_json::json;
 
+use rusqlite::types::Value as SqlValue;
+
 use super::*;
+use crate::flatten::Mode;
 use crate::flatten::{flatten, record};
 
-fn dest() -> (tempfile::TempDir, SqliteDest) {
+fn dest() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let d = SqliteDest::open(&dir.path().join("t.db")).unwrap();
+    let d = Store::open(&dir.path().join("t.db")).unwrap();
     (dir, d)
 }
 
@@ -17,8 +20,8 @@ fn upsert(table: &str, v: serde_json::Value, mode: Mode, as_of: i64) -> Op {
 }
 
 /// The first column of the first row, as text whatever its type.
-fn one(d: &SqliteDest, sql: &str) -> Option<String> {
-    let v: SqlValue = d.conn().query_row(sql, [], |r| r.get(0)).unwrap();
+fn one(d: &Store, sql: &str) -> Option<String> {
+    let v: SqlValue = d.conn.query_row(sql, [], |r| r.get(0)).unwrap();
     match v {
         SqlValue::Null => None,
         SqlValue::Integer(i) => Some(i.to_string()),
@@ -37,7 +40,7 @@ fn partial_snapshots_fill_but_never_overwrite_or_blank() {
         Mode::Partial,
         0,
     );
-    d.apply(&[partial], 1, None, 0).unwrap();
+    d.apply(&[partial], 1, None).unwrap();
     assert_eq!(
         one(&d, "SELECT name FROM employers"),
         Some("Old name".into())
@@ -49,7 +52,7 @@ fn partial_snapshots_fill_but_never_overwrite_or_blank() {
         Mode::Partial,
         0,
     );
-    d.apply(&[partial2], 1, None, 0).unwrap();
+    d.apply(&[partial2], 1, None).unwrap();
     assert_eq!(
         one(&d, "SELECT name FROM employers"),
         Some("Snap name".into())
@@ -66,7 +69,7 @@ fn partial_snapshots_fill_but_never_overwrite_or_blank() {
         Mode::Full,
         10,
     );
-    d.apply(&[full], 1, None, 0).unwrap();
+    d.apply(&[full], 1, None).unwrap();
     assert_eq!(
         one(&d, "SELECT name || '/' || job_count FROM employers"),
         Some("Real/4".into())
@@ -83,7 +86,7 @@ fn partial_snapshots_fill_but_never_overwrite_or_blank() {
         Mode::Partial,
         0,
     );
-    d.apply(&[late], 1, None, 0).unwrap();
+    d.apply(&[late], 1, None).unwrap();
     assert_eq!(
         one(&d, "SELECT name || '/' || domain FROM employers"),
         Some("Real/real.com".into())
@@ -99,14 +102,14 @@ fn dated_updates_win_over_older_data_only() {
         Mode::Full,
         100,
     );
-    d.apply(&[listed], 1, None, 0).unwrap();
+    d.apply(&[listed], 1, None).unwrap();
     let older = upsert(
         "activities",
         json!({"id": "a1", "completed": true}),
         Mode::Update,
         50,
     );
-    d.apply(&[older], 1, None, 0).unwrap();
+    d.apply(&[older], 1, None).unwrap();
     assert_eq!(
         one(&d, "SELECT completed FROM activities"),
         Some("0".into()),
@@ -118,7 +121,7 @@ fn dated_updates_win_over_older_data_only() {
         Mode::Update,
         150,
     );
-    d.apply(&[newer], 1, None, 0).unwrap();
+    d.apply(&[newer], 1, None).unwrap();
     assert_eq!(
         one(
             &d,
@@ -133,7 +136,7 @@ fn dated_updates_win_over_older_data_only() {
         Mode::Full,
         120,
     );
-    d.apply(&[stale], 1, None, 0).unwrap();
+    d.apply(&[stale], 1, None).unwrap();
     assert_eq!(
         one(&d, "SELECT title FROM activities"),
         Some("Apply".into())
@@ -156,10 +159,9 @@ fn deletions_keep_the_row_and_survive_relisting() {
         ],
         1,
         None,
-        0,
     )
     .unwrap();
-    d.apply(&[job], 1, None, 0).unwrap();
+    d.apply(&[job], 1, None).unwrap();
     assert_eq!(
         one(&d, "SELECT title || ' ' || deleted_at FROM jobs"),
         Some("Dev 1970-01-01T00:00:20Z".into())
@@ -173,7 +175,6 @@ fn deletions_keep_the_row_and_survive_relisting() {
         }],
         1,
         None,
-        0,
     )
     .unwrap();
     assert_eq!(
@@ -192,7 +193,7 @@ fn children_are_replaced_with_their_parent_unless_it_is_stale() {
         10,
         &mut ops,
     );
-    d.apply(&ops, 1, None, 0).unwrap();
+    d.apply(&ops, 1, None).unwrap();
     let mut ops = Vec::new();
     flatten(
         crate::resources::Resource::Members,
@@ -200,7 +201,7 @@ fn children_are_replaced_with_their_parent_unless_it_is_stale() {
         20,
         &mut ops,
     );
-    d.apply(&ops, 1, None, 0).unwrap();
+    d.apply(&ops, 1, None).unwrap();
     assert_eq!(
         one(
             &d,
@@ -215,7 +216,7 @@ fn children_are_replaced_with_their_parent_unless_it_is_stale() {
         15,
         &mut ops,
     );
-    d.apply(&ops, 1, None, 0).unwrap();
+    d.apply(&ops, 1, None).unwrap();
     assert_eq!(
         one(
             &d,
@@ -229,7 +230,7 @@ fn children_are_replaced_with_their_parent_unless_it_is_stale() {
 #[test]
 fn mirror_marks_unlisted_rows_and_relisting_clears_them() {
     let (_t, mut d) = dest();
-    let inv = |id: &str, run: i64, d: &mut SqliteDest| {
+    let inv = |id: &str, run: i64, d: &mut Store| {
         d.apply(
             &[upsert(
                 "organization_invitations",
@@ -239,7 +240,6 @@ fn mirror_marks_unlisted_rows_and_relisting_clears_them() {
             )],
             run,
             None,
-            0,
         )
         .unwrap();
     };
@@ -269,7 +269,6 @@ fn mirror_marks_unlisted_rows_and_relisting_clears_them() {
         )],
         2,
         None,
-        0,
     )
     .unwrap();
     d.mirror(
@@ -279,7 +278,7 @@ fn mirror_marks_unlisted_rows_and_relisting_clears_them() {
     )
     .unwrap();
     let pending: Vec<String> = d
-        .conn()
+        .conn
         .prepare("SELECT id FROM organization_invitations WHERE removed_at IS NULL")
         .unwrap()
         .query_map([], |r| r.get(0))
@@ -309,7 +308,6 @@ fn watermark_commits_with_its_batch() {
         &[upsert("jobs", json!({"id": "j1"}), Mode::Full, 500)],
         1,
         Some(&state),
-        0,
     )
     .unwrap();
     assert_eq!(d.watermark(r).unwrap(), Some(500));
@@ -318,12 +316,11 @@ fn watermark_commits_with_its_batch() {
         resource: r,
         value: 900,
     };
-    d.conn().execute_batch("CREATE TRIGGER boom BEFORE INSERT ON jobs WHEN NEW.id = 'j2' BEGIN SELECT RAISE(ABORT, 'boom'); END").unwrap();
+    d.conn.execute_batch("CREATE TRIGGER boom BEFORE INSERT ON jobs WHEN NEW.id = 'j2' BEGIN SELECT RAISE(ABORT, 'boom'); END").unwrap();
     let err = d.apply(
         &[upsert("jobs", json!({"id": "j2"}), Mode::Full, 900)],
         1,
         Some(&bad_state),
-        0,
     );
     assert!(err.is_err());
     assert_eq!(d.watermark(r).unwrap(), Some(500));
@@ -348,7 +345,7 @@ fn pending_jobs_skip_those_read_after_the_change() {
             date: 50,
         },
     ];
-    d.apply(&ops, 1, None, 0).unwrap();
+    d.apply(&ops, 1, None).unwrap();
     assert_eq!(
         d.pending_jobs().unwrap(),
         vec!["stale".to_string(), "unknown".to_string()]
@@ -357,7 +354,6 @@ fn pending_jobs_skip_those_read_after_the_change() {
         &[upsert("jobs", json!({"id": "stale"}), Mode::Full, 100)],
         1,
         None,
-        0,
     )
     .unwrap();
     assert_eq!(d.pending_jobs().unwrap(), vec!["unknown".to_string()]);
@@ -377,7 +373,7 @@ fn pending_jobs_are_sorted_out_across_many_chunks() {
             date: 50,
         });
     }
-    d.apply(&ops, 1, None, 0).unwrap();
+    d.apply(&ops, 1, None).unwrap();
     let pending = d.pending_jobs().unwrap();
     assert_eq!(pending.len(), 3000);
     assert!(pending.windows(2).all(|w| w[0] < w[1]));
@@ -399,8 +395,8 @@ fn a_snapshot_that_changes_nothing_leaves_the_row_untouched() {
         Mode::Full,
         100,
     );
-    d.apply(&[full], 1, None, 0).unwrap();
-    let before = d.conn().total_changes();
+    d.apply(&[full], 1, None).unwrap();
+    let before = d.conn.total_changes();
     // Different from anything cached, equal to what is stored: SQLite must
     // not rewrite the row (nor dirty its page).
     let same = upsert(
@@ -409,16 +405,16 @@ fn a_snapshot_that_changes_nothing_leaves_the_row_untouched() {
         Mode::Partial,
         0,
     );
-    d.apply(&[same], 2, None, 0).unwrap();
-    assert_eq!(d.conn().total_changes(), before, "no row rewritten");
+    d.apply(&[same], 2, None).unwrap();
+    assert_eq!(d.conn.total_changes(), before, "no row rewritten");
     let fills = upsert(
         "employers",
         json!({"id": "e1", "name": "Acme", "foundedYear": 1999}),
         Mode::Partial,
         0,
     );
-    d.apply(&[fills], 3, None, 0).unwrap();
-    assert_eq!(d.conn().total_changes(), before + 1, "a NULL was filled");
+    d.apply(&[fills], 3, None).unwrap();
+    assert_eq!(d.conn.total_changes(), before + 1, "a NULL was filled");
     assert_eq!(one(&d, "SELECT _upd_run FROM employers"), Some("3".into()));
 }
 
@@ -431,7 +427,7 @@ fn checkpoints_are_spaced_for_bulk_loads() {
 #[test]
 fn changed_tables_are_recorded_with_the_change_and_only_they_are_counted() {
     let (_t, mut d) = dest();
-    let last = |d: &SqliteDest, t: &str| {
+    let last = |d: &Store, t: &str| {
         one(
             d,
             &format!("SELECT COALESCE(MAX(run_id), 0) FROM sync_table_changes WHERE name = '{t}'"),
@@ -446,13 +442,13 @@ fn changed_tables_are_recorded_with_the_change_and_only_they_are_counted() {
         )
     };
     let run = d.begin_run(0, "employers").unwrap();
-    d.apply(&[employer("Acme", 10)], run, None, 0).unwrap();
+    d.apply(&[employer("Acme", 10)], run, None).unwrap();
     assert_eq!(last(&d, "employers"), Some(run.to_string()));
     assert_eq!(last(&d, "jobs"), Some("0".into()));
     let end = RunEnd {
         finished: 0,
         window_end: None,
-        status: "complete",
+        status: RunStatus::Complete,
         requests: 0,
         retries: 0,
         error: None,
@@ -462,13 +458,13 @@ fn changed_tables_are_recorded_with_the_change_and_only_they_are_counted() {
 
     // The same data again, newer: stamps move, nothing changes.
     let run2 = d.begin_run(0, "employers").unwrap();
-    d.apply(&[employer("Acme", 20)], run2, None, 0).unwrap();
+    d.apply(&[employer("Acme", 20)], run2, None).unwrap();
     assert_eq!(last(&d, "employers"), Some(run.to_string()));
     d.finish_run(run2, &end).unwrap();
     assert!(!d.counts.contains_key("employers"), "{:?}", d.counts);
 
     let run3 = d.begin_run(0, "employers").unwrap();
-    d.apply(&[employer("Acme Inc", 30)], run3, None, 0).unwrap();
+    d.apply(&[employer("Acme Inc", 30)], run3, None).unwrap();
     assert_eq!(last(&d, "employers"), Some(run3.to_string()));
     d.finish_run(run3, &end).unwrap();
     assert_eq!(d.counts["employers"].updated, 1);

@@ -1,0 +1,267 @@
+//! Applying a batch of flattened operations inside one transaction: the
+//! merge rules (full, partial and dated writes, deletions, children replaced
+//! with their parent), change tracking for the run summary, and the jobs
+//! to re-read.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
+use rusqlite::{params, CachedStatement, Connection, OptionalExtension, Transaction};
+
+use super::recent::Recent;
+use super::sql::{delete_children, Stmt, TableSql};
+use super::{RunId, TableCounts};
+use crate::flatten::{Mode, Op, Row, Val};
+use crate::schema::{
+    Table, TableId, AS_OF, CHILDREN, EXTRA, FULL, INS_RUN, SCHEMA, SEEN_RUN, UPD_RUN,
+};
+use crate::timefmt::iso;
+
+/// The tables a run has changed so far. Only they are counted at the end
+/// of the run (a full scan each), and each is recorded in
+/// `sync_table_changes` with the first change, in the same transaction, so
+/// publishers know which tables to rewrite without scanning.
+#[derive(Default)]
+pub struct Changed {
+    pub tables: HashSet<TableId>,
+    /// Changed for the first time by the batch being applied.
+    fresh: Vec<TableId>,
+}
+
+impl Changed {
+    pub fn mark(&mut self, table: TableId) {
+        if self.tables.insert(table) {
+            self.fresh.push(table);
+        }
+    }
+    /// Records the batch's newly changed tables inside its transaction.
+    pub fn record(&mut self, tx: &Transaction, run_id: RunId) -> rusqlite::Result<()> {
+        for t in self.fresh.drain(..) {
+            tx.prepare_cached(
+                "INSERT INTO sync_table_changes (name, run_id) VALUES (?, ?)
+                 ON CONFLICT (name) DO UPDATE SET run_id = excluded.run_id",
+            )?
+            .execute(params![SCHEMA.table(t).name, run_id])?;
+        }
+        Ok(())
+    }
+    /// The batch rolled back: its first changes did not happen.
+    pub fn forget_fresh(&mut self) {
+        for t in self.fresh.drain(..) {
+            self.tables.remove(&t);
+        }
+    }
+}
+
+/// A cell bound as a statement parameter; text is borrowed, not copied.
+fn to_sql(v: &Val) -> ToSqlOutput<'_> {
+    match v {
+        Val::Null => ToSqlOutput::Owned(SqlValue::Null),
+        Val::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+        Val::Int(i) => ToSqlOutput::Owned(SqlValue::Integer(*i)),
+        Val::Float(f) => ToSqlOutput::Owned(SqlValue::Real(*f)),
+        Val::Bool(b) => ToSqlOutput::Owned(SqlValue::Integer(*b as i64)),
+        Val::Ts(t) => ToSqlOutput::Owned(SqlValue::Text(iso(*t))),
+    }
+}
+
+/// Fills the loader-owned columns of a row for its merge mode.
+fn bind_values<'r>(t: &Table, row: &'r Row, run_id: RunId) -> Vec<ToSqlOutput<'r>> {
+    let int = |i: i64| ToSqlOutput::Owned(SqlValue::Integer(i));
+    let mut vals: Vec<ToSqlOutput<'r>> = row.vals.iter().map(to_sql).collect();
+    if t.resource {
+        vals[t.col(FULL)] = int((row.mode == Mode::Full) as i64);
+        let as_of = if row.mode == Mode::Partial {
+            0
+        } else {
+            row.as_of
+        };
+        vals[t.col(AS_OF)] = int(as_of);
+    }
+    if t.listed && row.mode == Mode::Full {
+        vals[t.col(SEEN_RUN)] = int(run_id);
+    }
+    if row.mode == Mode::Partial {
+        vals[t.col(EXTRA)] = ToSqlOutput::Owned(SqlValue::Null);
+    }
+    vals[t.col(INS_RUN)] = int(run_id);
+    vals[t.col(UPD_RUN)] = int(run_id);
+    vals
+}
+
+/// The batch's prepared statements by (table, statement): rusqlite's own
+/// cache is keyed by the SQL text, kilobytes hashed per row.
+struct Stmts<'c> {
+    conn: &'c Connection,
+    map: HashMap<(TableId, Stmt), CachedStatement<'c>>,
+}
+
+impl<'c> Stmts<'c> {
+    fn get(
+        &mut self,
+        table: TableId,
+        stmt: Stmt,
+        sql: impl FnOnce() -> String,
+    ) -> rusqlite::Result<&mut CachedStatement<'c>> {
+        use std::collections::hash_map::Entry;
+        Ok(match self.map.entry((table, stmt)) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(v) => v.insert(self.conn.prepare_cached(&sql())?),
+        })
+    }
+}
+
+/// What a batch writes to, besides the transaction.
+pub struct Ledger<'s> {
+    pub sql: &'s [TableSql],
+    pub run_id: RunId,
+    pub counts: &'s mut BTreeMap<String, TableCounts>,
+    pub recent: &'s mut Recent,
+    pub changed: &'s mut Changed,
+}
+
+/// One batch being applied.
+struct Batch<'s, 'c> {
+    tx: &'c Connection,
+    stmts: Stmts<'c>,
+    ledger: Ledger<'s>,
+    /// The parent whose full write lost to a newer stored row, or changed
+    /// nothing: its children in this batch are skipped.
+    stale_parent: Option<(TableId, String)>,
+}
+
+/// Applies `ops` in order inside `tx`.
+pub fn apply_ops(tx: &Transaction, ledger: Ledger<'_>, ops: &[Op]) -> rusqlite::Result<()> {
+    let mut b = Batch {
+        tx,
+        stmts: Stmts {
+            conn: tx,
+            map: HashMap::new(),
+        },
+        ledger,
+        stale_parent: None,
+    };
+    for op in ops {
+        match op {
+            Op::Upsert(row) => b.upsert(row)?,
+            Op::Delete { table, id, at } => b.delete(*table, id, *at)?,
+            Op::RefreshJob { job_id, date } => b.refresh_job(job_id, *date)?,
+        }
+    }
+    Ok(())
+}
+
+impl Batch<'_, '_> {
+    /// True when `row` is a child of the parent whose write was skipped.
+    fn of_stale_parent(&self, t: &Table, row: &Row) -> bool {
+        let (Some((pt, pid)), Some((parent_table, parent_col))) = (&self.stale_parent, &t.parent)
+        else {
+            return false;
+        };
+        matches!(&row.vals[t.col(parent_col)], Val::Text(id) if *pt == SCHEMA.id(parent_table) && pid == id)
+    }
+
+    fn upsert(&mut self, row: &Row) -> rusqlite::Result<()> {
+        let t = SCHEMA.table(row.table);
+        if self.of_stale_parent(t, row) {
+            return Ok(());
+        }
+        if row.mode == Mode::Partial {
+            if self.ledger.recent.seen(t, row) {
+                return Ok(());
+            }
+        } else {
+            self.ledger.recent.forget(Recent::key(t, row));
+        }
+        if row.mode == Mode::Full {
+            return self.full(t, row);
+        }
+        // A snapshot writes only when it changes something.
+        let s = &self.ledger.sql[row.table];
+        let (stmt, text) = match row.mode {
+            Mode::Partial => (Stmt::Partial, &s.partial),
+            _ => (Stmt::Update, &s.update),
+        };
+        let vals = bind_values(t, row, self.ledger.run_id);
+        let n = self
+            .stmts
+            .get(row.table, stmt, || text.clone())?
+            .execute(rusqlite::params_from_iter(vals.iter()))?;
+        if n > 0 {
+            self.ledger.changed.mark(row.table);
+        }
+        Ok(())
+    }
+
+    /// A full write reports whether it changed the row: a stale or
+    /// identical one leaves `_upd_run` behind.
+    fn full(&mut self, t: &Table, row: &Row) -> rusqlite::Result<()> {
+        let run_id = self.ledger.run_id;
+        let vals = bind_values(t, row, run_id);
+        let text = &self.ledger.sql[row.table].full;
+        let upd: Option<i64> = self
+            .stmts
+            .get(row.table, Stmt::Full, || text.clone())?
+            .query_row(rusqlite::params_from_iter(vals.iter()), |r| r.get(0))
+            .optional()?;
+        let fresh = upd == Some(run_id);
+        if fresh {
+            self.ledger.changed.mark(row.table);
+        }
+        if !t.has_col(CHILDREN) {
+            return Ok(());
+        }
+        // A parent's children are replaced only when it changed (its
+        // `_children` hash included); a stale or unchanged parent keeps
+        // them, and its incoming children are skipped.
+        let Val::Text(id) = &row.vals[t.key_cols()[0]] else {
+            return Ok(());
+        };
+        if !fresh {
+            self.stale_parent = Some((row.table, id.clone()));
+            return Ok(());
+        }
+        self.stale_parent = None;
+        for c in SCHEMA.children(row.table) {
+            let n = self
+                .stmts
+                .get(c, Stmt::DeleteChildren, || delete_children(SCHEMA.table(c)))?
+                .execute([id])?;
+            if n > 0 {
+                self.ledger.changed.mark(c);
+            }
+        }
+        Ok(())
+    }
+
+    fn delete(&mut self, table: TableId, id: &str, at: i64) -> rusqlite::Result<()> {
+        self.ledger.recent.forget(Some(Recent::slot(table, id)));
+        let Some(text) = &self.ledger.sql[table].delete else {
+            return Ok(());
+        };
+        let run_id = self.ledger.run_id;
+        let n = self
+            .stmts
+            .get(table, Stmt::Delete, || text.clone())?
+            .execute(params![id, iso(at), run_id, run_id])?;
+        if n > 0 {
+            self.ledger.changed.mark(table);
+        }
+        self.ledger
+            .counts
+            .entry(SCHEMA.table(table).name.clone())
+            .or_default()
+            .deleted += n as u64;
+        Ok(())
+    }
+
+    fn refresh_job(&mut self, job_id: &str, date: i64) -> rusqlite::Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO sync_pending_jobs (job_id, changed) VALUES (?, ?)
+                 ON CONFLICT (job_id) DO UPDATE SET changed = MAX(changed, excluded.changed)",
+            )?
+            .execute(params![job_id, date])?;
+        Ok(())
+    }
+}

@@ -1,0 +1,160 @@
+//! What publishers may read from the store: a table's visible columns row
+//! by row (all rows, or those changed since a run), which run last changed
+//! it, and their own record of what they published. Publishers see cells,
+//! never SQL, so a new destination needs nothing from the store's inside.
+
+use rusqlite::types::ValueRef;
+use rusqlite::{params, OptionalExtension};
+
+use super::{RunId, Store, StoreError};
+use crate::schema::{Table, SCHEMA, UPD_RUN};
+use crate::timefmt::{iso, now_unix};
+
+/// Which rows of a table to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rows {
+    All,
+    /// Rows inserted, changed or deleted after this run; a child table's
+    /// rows are those of every changed parent (replace by parent key).
+    ChangedSince(RunId),
+}
+
+/// One stored cell, as the database holds it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cell<'a> {
+    Null,
+    Int(i64),
+    Real(f64),
+    /// UTF-8 text (timestamps are ISO-8601 text).
+    Text(&'a [u8]),
+}
+
+impl<'a> From<ValueRef<'a>> for Cell<'a> {
+    fn from(v: ValueRef<'a>) -> Self {
+        match v {
+            ValueRef::Null | ValueRef::Blob(_) => Cell::Null,
+            ValueRef::Integer(i) => Cell::Int(i),
+            ValueRef::Real(f) => Cell::Real(f),
+            ValueRef::Text(t) => Cell::Text(t),
+        }
+    }
+}
+
+fn filter(t: &Table, rows: Rows) -> String {
+    match (rows, &t.parent) {
+        (Rows::All, _) => "1".into(),
+        (Rows::ChangedSince(since), None) => format!("{UPD_RUN} > {since}"),
+        (Rows::ChangedSince(since), Some((parent, col))) => {
+            let p = SCHEMA.get(parent).expect("parent table");
+            format!(
+                "{col} IN (SELECT {} FROM {parent} WHERE {UPD_RUN} > {since})",
+                p.key[0]
+            )
+        }
+    }
+}
+
+impl Store {
+    /// Calls `each` with the visible cells of every selected row of `t`,
+    /// in key order; returns the number of rows.
+    pub fn scan<E: From<StoreError>>(
+        &self,
+        t: &Table,
+        rows: Rows,
+        mut each: impl FnMut(&[Cell<'_>]) -> Result<(), E>,
+    ) -> Result<u64, E> {
+        let cols: Vec<&str> = t.visible().map(|c| c.name.as_str()).collect();
+        let sql = format!(
+            "SELECT {} FROM {} WHERE {} ORDER BY {}",
+            cols.join(", "),
+            t.name,
+            filter(t, rows),
+            t.key.join(", ")
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let mut cursor = stmt.query([]).map_err(|e| self.err(e))?;
+        let mut n = 0;
+        while let Some(row) = cursor.next().map_err(|e| self.err(e))? {
+            let mut cells = Vec::with_capacity(cols.len());
+            for i in 0..cols.len() {
+                cells.push(Cell::from(row.get_ref(i).map_err(|e| self.err(e))?));
+            }
+            each(&cells)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// How many rows of `t` a [`Store::scan`] would read.
+    pub fn count(&self, t: &Table, rows: Rows) -> Result<u64, StoreError> {
+        self.conn
+            .query_row(
+                &format!("SELECT COUNT(*) FROM {} WHERE {}", t.name, filter(t, rows)),
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(|e| self.err(e))
+    }
+
+    /// The last run that changed `t`: recorded with the change itself; a
+    /// state written before that bookkeeping existed is scanned once.
+    pub fn last_change(&self, t: &Table) -> Result<RunId, StoreError> {
+        let recorded: Option<RunId> = self
+            .conn
+            .query_row(
+                "SELECT run_id FROM sync_table_changes WHERE name = ?",
+                [&t.name],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        match recorded {
+            Some(run) => Ok(run),
+            None => self
+                .conn
+                .query_row(
+                    &format!("SELECT COALESCE(MAX({UPD_RUN}), 0) FROM {}", t.name),
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(|e| self.err(e)),
+        }
+    }
+
+    /// The run whose data `name` (a table, or a publisher's own record such
+    /// as `_changes`) was last published from.
+    pub fn published(&self, name: &str) -> Result<Option<RunId>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT run_id FROM sync_published WHERE name = ?",
+                [name],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn mark_published(&self, name: &str, run_id: RunId, rows: u64) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO sync_published (name, run_id, rows, published_at) VALUES (?, ?, ?, ?)
+                 ON CONFLICT (name) DO UPDATE SET run_id = excluded.run_id, rows = excluded.rows,
+                   published_at = excluded.published_at",
+                params![name, run_id, rows as i64, iso(now_unix())],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Before whole-table scans: they read in key order, which a small page
+    /// cache serves as well, and the sync's 16 MiB of cached pages would
+    /// only add to the peak RSS.
+    pub fn prepare_for_scans(&self) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch("PRAGMA cache_size = -2048; PRAGMA shrink_memory;")
+            .map_err(|e| self.err(e))?;
+        crate::memory::release_free_memory();
+        Ok(())
+    }
+}

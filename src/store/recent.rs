@@ -1,0 +1,80 @@
+//! A cache of the nested snapshots written lately, so that re-applying an
+//! identical one (the same advisor or employer inside thousands of actions)
+//! costs a hash lookup instead of an upsert.
+
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+
+use crate::flatten::Row;
+use crate::schema::{Table, TableId};
+
+/// The nested snapshots applied lately, per row: the same advisor or
+/// employer arrives inside thousands of actions, and re-applying an
+/// identical snapshot changes nothing. Any other write to the row forgets
+/// its entry, so skipping never changes the result.
+#[derive(Default)]
+pub struct Recent {
+    /// Hash of (table, key) to the hash of the row last written.
+    current: HashMap<u64, u64, BuildHasherDefault<Prehashed>>,
+    /// The generation before `current`, still consulted: a full map is not
+    /// simply cleared, or the busiest rows would be forgotten with the rest.
+    previous: HashMap<u64, u64, BuildHasherDefault<Prehashed>>,
+}
+
+/// Entries per generation (about 16 bytes each; two generations, so
+/// 7 MiB at most). Large enough to span the actions between two mentions
+/// of a busy job.
+const RECENT_MAX: usize = 200_000;
+
+impl Recent {
+    pub fn key(t: &Table, row: &Row) -> Option<u64> {
+        match t.key.as_slice() {
+            [one] => row.vals[t.col(one)]
+                .as_str()
+                .map(|k| Self::slot(row.table, k)),
+            _ => None,
+        }
+    }
+    pub fn slot(table: TableId, key: &str) -> u64 {
+        crate::flatten::convert::hash_text(key) ^ (table as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    }
+    /// True when this exact snapshot was the last write to its row.
+    pub fn seen(&mut self, t: &Table, row: &Row) -> bool {
+        let Some(key) = Self::key(t, row) else {
+            return false;
+        };
+        let hash = crate::flatten::convert::fingerprint(&row.vals);
+        if self.current.len() >= RECENT_MAX {
+            self.previous = std::mem::take(&mut self.current);
+        }
+        let before = match self.current.insert(key, hash) {
+            Some(h) => Some(h),
+            None => self.previous.remove(&key),
+        };
+        before == Some(hash)
+    }
+    pub fn forget(&mut self, key: Option<u64>) {
+        if let Some(key) = key {
+            self.current.remove(&key);
+            self.previous.remove(&key);
+        }
+    }
+}
+
+/// The keys of [`Recent`] are hashes already: hashing them again is waste.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl std::hash::Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}

@@ -1,0 +1,208 @@
+//! The merge rules of SCHEMA.md as SQL, generated once per table from the
+//! declared schema: one upsert per merge mode, the deletion and the
+//! replacement of a parent's children.
+
+use crate::schema::{Column, Table, AS_OF, FULL, INS_RUN, SEEN_RUN, UPD_RUN};
+
+/// The statements a batch prepares, per table: what [`Stmts`] caches them
+/// under.
+///
+/// [`Stmts`]: super::apply::Stmts
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stmt {
+    /// A record from its own endpoint (RETURNING `_upd_run`).
+    Full,
+    /// A nested snapshot: fills, never overwrites a full row.
+    Partial,
+    /// A dated update (an action's snapshot): newer wins.
+    Update,
+    /// Mark a row deleted.
+    Delete,
+    /// Remove a parent's children before they are written again.
+    DeleteChildren,
+}
+
+/// Generated SQL for one table.
+pub struct TableSql {
+    /// Returns the row's `_upd_run`, or no row when the write was stale.
+    pub full: String,
+    pub partial: String,
+    pub update: String,
+    pub delete: Option<String>,
+}
+
+/// Bookkeeping that changes on every write and says nothing about data.
+fn is_stamp(c: &str) -> bool {
+    [FULL, AS_OF, SEEN_RUN, INS_RUN, UPD_RUN].contains(&c)
+}
+
+/// `_upd_run` moves to this run only when a value really changes: `changes`
+/// pairs each new-value expression with its column.
+fn upd_run(name: &str, changes: &[(String, &str)]) -> String {
+    if changes.is_empty() {
+        return format!("{UPD_RUN} = {name}.{UPD_RUN}");
+    }
+    let any: Vec<String> = changes
+        .iter()
+        .map(|(new, col)| format!("({new}) IS NOT {name}.{col}"))
+        .collect();
+    format!(
+        "{UPD_RUN} = CASE WHEN {} THEN excluded.{UPD_RUN} ELSE {name}.{UPD_RUN} END",
+        any.join(" OR ")
+    )
+}
+
+/// The shared head of every upsert: `INSERT ... ON CONFLICT (key) DO UPDATE SET `.
+struct Upsert<'t> {
+    t: &'t Table,
+    cols: Vec<&'t str>,
+    placeholders: String,
+}
+
+impl<'t> Upsert<'t> {
+    fn new(t: &'t Table) -> Self {
+        let cols: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
+        let placeholders = vec!["?"; cols.len()].join(", ");
+        Upsert {
+            t,
+            cols,
+            placeholders,
+        }
+    }
+    fn insert(&self) -> String {
+        format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            self.t.name,
+            self.cols.join(", "),
+            self.placeholders
+        )
+    }
+    fn head(&self) -> String {
+        format!(
+            "{} ON CONFLICT ({}) DO UPDATE SET ",
+            self.insert(),
+            self.t.key.join(", ")
+        )
+    }
+    /// Columns a write may set: not the key, not the run stamps.
+    fn settable(&self) -> Vec<&'t Column> {
+        let t = self.t;
+        t.columns
+            .iter()
+            .filter(|c| !t.key.contains(&c.name) && c.name != INS_RUN && c.name != UPD_RUN)
+            .collect()
+    }
+    /// Data columns a snapshot may touch.
+    fn data(&self) -> Vec<&'t str> {
+        self.settable()
+            .into_iter()
+            .filter(|c| !c.is_lifecycle() && !c.is_hidden())
+            .map(|c| c.name.as_str())
+            .collect()
+    }
+}
+
+/// Full: every column, lifecycle `deleted_at` excepted; guarded by age; the
+/// loader learns from RETURNING whether the write changed the row.
+fn full_sql(u: &Upsert) -> String {
+    let name = &u.t.name;
+    let cols: Vec<&str> = u
+        .settable()
+        .into_iter()
+        .filter(|c| c.name != "deleted_at")
+        .map(|c| c.name.as_str())
+        .collect();
+    let mut sets: Vec<String> = cols.iter().map(|c| format!("{c} = excluded.{c}")).collect();
+    let changes: Vec<(String, &str)> = cols
+        .iter()
+        .filter(|c| !is_stamp(c))
+        .map(|c| (format!("excluded.{c}"), *c))
+        .collect();
+    sets.push(upd_run(name, &changes));
+    let mut sql = u.head() + &sets.join(", ");
+    if u.t.resource {
+        sql += &format!(" WHERE excluded.{AS_OF} >= COALESCE({name}.{AS_OF}, 0)");
+    }
+    sql + &format!(" RETURNING {UPD_RUN}")
+}
+
+/// Sets every data column to `expr(column)`, plus `extra`, moving
+/// `_upd_run` when one changes.
+fn merged(u: &Upsert, expr: &dyn Fn(&str) -> String, extra: Vec<String>) -> String {
+    let data = u.data();
+    let mut sets: Vec<String> = data.iter().map(|c| format!("{c} = {}", expr(c))).collect();
+    sets.extend(extra);
+    let changes: Vec<(String, &str)> = data.iter().map(|c| (expr(c), *c)).collect();
+    sets.push(upd_run(&u.t.name, &changes));
+    u.head() + &sets.join(", ")
+}
+
+/// Partial: fills what a full row lacks, overwrites an older snapshot.
+fn partial_sql(u: &Upsert) -> String {
+    let name = &u.t.name;
+    let data = u.data();
+    if data.is_empty() {
+        return u.insert() + " ON CONFLICT DO NOTHING";
+    }
+    let expr = |c: &str| {
+        format!(
+            "CASE WHEN {name}.{FULL} = 1 THEN COALESCE({name}.{c}, excluded.{c}) \
+             ELSE COALESCE(excluded.{c}, {name}.{c}) END"
+        )
+    };
+    // Most snapshots change nothing; SQLite would still rewrite the row
+    // (and its page, and the WAL) unless told not to.
+    let changed: Vec<String> = data
+        .iter()
+        .map(|c| format!("({}) IS NOT {name}.{c}", expr(c)))
+        .collect();
+    merged(u, &expr, Vec::new()) + " WHERE " + &changed.join(" OR ")
+}
+
+/// Update: a dated snapshot; values newer than the row's win.
+fn update_sql(u: &Upsert) -> String {
+    let name = &u.t.name;
+    let expr = |c: &str| {
+        format!(
+            "CASE WHEN excluded.{AS_OF} >= COALESCE({name}.{AS_OF}, 0) \
+             THEN COALESCE(excluded.{c}, {name}.{c}) ELSE {name}.{c} END"
+        )
+    };
+    let as_of = if u.t.resource {
+        vec![format!(
+            "{AS_OF} = MAX(COALESCE({name}.{AS_OF}, 0), excluded.{AS_OF})"
+        )]
+    } else {
+        Vec::new()
+    };
+    merged(u, &expr, as_of)
+}
+
+/// Marks a row deleted, creating a tombstone when it was never seen.
+fn delete_sql(t: &Table) -> Option<String> {
+    let name = &t.name;
+    (t.has_col("deleted_at") && t.key.len() == 1).then(|| {
+        format!(
+            "INSERT INTO {name} ({k}, deleted_at, {FULL}, {AS_OF}, {INS_RUN}, {UPD_RUN}) VALUES (?, ?, 0, 0, ?, ?) \
+             ON CONFLICT ({k}) DO UPDATE SET deleted_at = excluded.deleted_at, {UPD_RUN} = excluded.{UPD_RUN} \
+             WHERE {name}.deleted_at IS NULL",
+            k = t.key[0]
+        )
+    })
+}
+
+pub fn table_sql(t: &Table) -> TableSql {
+    let u = Upsert::new(t);
+    TableSql {
+        full: full_sql(&u),
+        partial: partial_sql(&u),
+        update: update_sql(&u),
+        delete: delete_sql(t),
+    }
+}
+
+/// Deletes the children of one parent from a child table.
+pub fn delete_children(child: &Table) -> String {
+    let pcol = &child.parent.as_ref().expect("child has parent").1;
+    format!("DELETE FROM {} WHERE {pcol} = ?", child.name)
+}

@@ -1,0 +1,153 @@
+//! Sync state: watermarks and complete listings (committed with the rows
+//! they describe), the mirror of listed tables, the jobs waiting to be
+//! re-read, and the operator's view and reset of it all.
+
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use super::{RunId, StateUpdate, Store, StoreError};
+use crate::resources::Resource;
+use crate::schema::{SCHEMA, SEEN_RUN, UPD_RUN};
+use crate::timefmt::iso;
+
+pub(super) fn write_state(tx: &Transaction, state: &StateUpdate, now: i64) -> rusqlite::Result<()> {
+    match state {
+        StateUpdate::Watermark { resource, value } => tx.execute(
+            "INSERT INTO sync_state (resource, watermark, watermark_at, updated_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (resource) DO UPDATE SET watermark = excluded.watermark,
+               watermark_at = excluded.watermark_at, updated_at = excluded.updated_at",
+            params![resource.path(), value, iso(*value), iso(now)],
+        )?,
+        StateUpdate::Listed { resource } => tx.execute(
+            "INSERT INTO sync_state (resource, listed_at, updated_at) VALUES (?, ?, ?)
+             ON CONFLICT (resource) DO UPDATE SET listed_at = excluded.listed_at,
+               updated_at = excluded.updated_at",
+            params![resource.path(), iso(now), iso(now)],
+        )?,
+    };
+    Ok(())
+}
+
+/// One resource's state, as `state show` prints it.
+#[derive(Debug, Clone)]
+pub struct StateRow {
+    pub resource: String,
+    pub watermark: Option<String>,
+    pub listed_at: Option<String>,
+    pub updated_at: Option<String>,
+}
+
+impl Store {
+    pub fn watermark(&self, resource: Resource) -> Result<Option<i64>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT watermark FROM sync_state WHERE resource = ?",
+                [resource.path()],
+                |r| r.get::<_, Option<i64>>(0),
+            )
+            .optional()
+            .map(Option::flatten)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Jobs changed after they were last read; obsolete entries are dropped.
+    /// A backfill records an entry for most jobs, nearly all obsolete by
+    /// the end: the table is walked in key order a chunk at a time, so the
+    /// memory this takes does not grow with the organization.
+    pub fn pending_jobs(&mut self) -> Result<Vec<String>, StoreError> {
+        const CHUNK: i64 = 2000;
+        let res = (|| -> rusqlite::Result<Vec<String>> {
+            let tx = self.conn.transaction()?;
+            let mut pending = Vec::new();
+            let mut after = String::new();
+            loop {
+                let chunk: Vec<(String, bool)> = tx
+                    .prepare_cached(
+                        "SELECT p.job_id, j.id IS NOT NULL AND (j.deleted_at IS NOT NULL
+                           OR (j._full = 1 AND j._as_of > p.changed))
+                         FROM sync_pending_jobs p LEFT JOIN jobs j ON j.id = p.job_id
+                         WHERE p.job_id > ?1 ORDER BY p.job_id LIMIT ?2",
+                    )?
+                    .query_map(params![after, CHUNK], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<_>>()?;
+                let Some((last, _)) = chunk.last() else { break };
+                after = last.clone();
+                let mut delete =
+                    tx.prepare_cached("DELETE FROM sync_pending_jobs WHERE job_id = ?")?;
+                for (id, obsolete) in chunk {
+                    if obsolete {
+                        delete.execute([&id])?;
+                    } else {
+                        pending.push(id);
+                    }
+                }
+            }
+            tx.commit()?;
+            Ok(pending)
+        })();
+        res.map_err(|e| self.err(e))
+    }
+
+    /// Marks rows of the completely listed tables that this run did not see.
+    pub fn mirror(
+        &mut self,
+        resources: &[Resource],
+        run_id: RunId,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        let res = (|| -> rusqlite::Result<()> {
+            let tx = self.conn.transaction()?;
+            for r in resources {
+                let n = tx.execute(
+                    &format!(
+                        "UPDATE {t} SET removed_at = ?1, {UPD_RUN} = ?2 WHERE removed_at IS NULL \
+                         AND ({SEEN_RUN} IS NULL OR {SEEN_RUN} <> ?2)",
+                        t = r.table()
+                    ),
+                    params![iso(at), run_id],
+                )?;
+                self.counts.entry(r.table().to_owned()).or_default().removed += n as u64;
+                if n > 0 {
+                    self.changed.mark(SCHEMA.id(r.table()));
+                }
+            }
+            self.changed.record(&tx, run_id)?;
+            tx.commit()
+        })();
+        if res.is_err() {
+            self.changed.forget_fresh();
+        }
+        res.map_err(|e| self.err(e))
+    }
+
+    /// Forgets watermarks (all, or one resource's) so the next run re-reads.
+    pub fn reset_state(&mut self, resource: Option<Resource>) -> Result<usize, StoreError> {
+        let n = match resource {
+            Some(r) => self
+                .conn
+                .execute("DELETE FROM sync_state WHERE resource = ?", [r.path()]),
+            None => self.conn.execute("DELETE FROM sync_state", []),
+        };
+        n.map_err(|e| self.err(e))
+    }
+
+    /// Each resource's state, for `state show`.
+    pub fn state_rows(&self) -> Result<Vec<StateRow>, StoreError> {
+        let res = (|| -> rusqlite::Result<Vec<StateRow>> {
+            let mut stmt = self.conn.prepare(
+                "SELECT resource, watermark_at, listed_at, updated_at FROM sync_state ORDER BY resource",
+            )?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok(StateRow {
+                        resource: r.get(0)?,
+                        watermark: r.get(1)?,
+                        listed_at: r.get(2)?,
+                        updated_at: r.get(3)?,
+                    })
+                })?
+                .collect();
+            rows
+        })();
+        res.map_err(|e| self.err(e))
+    }
+}

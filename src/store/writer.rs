@@ -1,0 +1,315 @@
+//! The single writer: a thread that owns the store and applies what
+//! fetchers (a sync) or request handlers (the webhook receiver) send it, in
+//! order, through a bounded channel, so a slow disk slows fetching instead
+//! of growing memory. Consecutive batches that are waiting are committed
+//! together in one transaction (a group commit); a batch sent with
+//! [`Writer::try_apply_acked`] is answered only once its commit returned.
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::{RunId, StateUpdate, Store, StoreError};
+use crate::flatten::Op;
+
+type Job = Box<dyn FnOnce(&mut Store) -> Result<(), StoreError> + Send>;
+
+/// Whether a batch landed; the error as text (it goes to many waiters).
+pub type Landed = Result<(), String>;
+
+enum Msg {
+    Apply {
+        ops: Vec<Op>,
+        state: Option<StateUpdate>,
+        ack: Option<oneshot::Sender<Landed>>,
+    },
+    Call(Job),
+}
+
+/// How a writer runs.
+#[derive(Debug, Clone, Copy)]
+pub struct WriterConfig {
+    /// The run every batch is written for.
+    pub run_id: RunId,
+    /// Messages that may wait in the channel.
+    pub queue: usize,
+    /// Batches committed together at most.
+    pub group: usize,
+    /// After a failed commit, answer its waiters and go on (the webhook
+    /// receiver: the sender retries) instead of stopping (a sync).
+    pub keep_going: bool,
+}
+
+#[derive(Clone)]
+pub struct Writer {
+    tx: mpsc::Sender<Msg>,
+}
+
+/// The writer stopped: either it failed (the error is returned by
+/// [`WriterThread::join`]) or it was shut down.
+#[derive(Debug, thiserror::Error)]
+#[error("the destination writer stopped")]
+pub struct WriterGone;
+
+/// Why an acknowledged batch was not queued.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// The queue is full: answer "busy" rather than grow.
+    Busy,
+    /// The writer is shutting down or stopped.
+    Gone,
+}
+
+pub struct WriterThread {
+    handle: std::thread::JoinHandle<(Store, Option<StoreError>)>,
+}
+
+impl WriterThread {
+    /// Waits for every queued job; gives the store back with the first
+    /// error the writer stopped on, if any.
+    pub fn join(self) -> (Store, Option<StoreError>) {
+        self.handle.join().expect("writer thread panicked")
+    }
+}
+
+pub fn spawn(store: Store, cfg: WriterConfig) -> (Writer, WriterThread) {
+    let (tx, rx) = mpsc::channel::<Msg>(cfg.queue.max(1));
+    let handle = std::thread::Builder::new()
+        .name("huntr-sync-writer".into())
+        .spawn(move || run(store, rx, cfg))
+        .expect("spawn writer thread");
+    (Writer { tx }, WriterThread { handle })
+}
+
+/// The writer thread: takes messages until every sender is gone.
+fn run(
+    mut store: Store,
+    mut rx: mpsc::Receiver<Msg>,
+    cfg: WriterConfig,
+) -> (Store, Option<StoreError>) {
+    let mut held: Option<Msg> = None;
+    while let Some(msg) = held.take().or_else(|| rx.blocking_recv()) {
+        let result = match msg {
+            Msg::Call(job) => job(&mut store),
+            first @ Msg::Apply { .. } => {
+                let mut group = vec![first];
+                while group.len() < cfg.group.max(1) {
+                    match rx.try_recv() {
+                        Ok(m @ Msg::Apply { .. }) => group.push(m),
+                        Ok(call) => {
+                            held = Some(call);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                commit(&mut store, group, cfg)
+            }
+        };
+        if let Err(e) = result {
+            // Stop taking work; senders see the channel close.
+            rx.close();
+            return (store, Some(e));
+        }
+    }
+    (store, None)
+}
+
+/// Commits a group and answers its waiters. Returns an error only when
+/// the writer must stop.
+fn commit(store: &mut Store, group: Vec<Msg>, cfg: WriterConfig) -> Result<(), StoreError> {
+    let mut acks = Vec::new();
+    let mut batches = Vec::with_capacity(group.len());
+    for m in group {
+        if let Msg::Apply { ops, state, ack } = m {
+            acks.extend(ack);
+            batches.push((ops, state));
+        }
+    }
+    let refs: Vec<(&[Op], Option<&StateUpdate>)> = batches
+        .iter()
+        .map(|(ops, state)| (ops.as_slice(), state.as_ref()))
+        .collect();
+    let result = store.apply_all(&refs, cfg.run_id);
+    let landed: Landed = result.as_ref().map(|_| ()).map_err(|e| e.to_string());
+    for ack in acks {
+        let _ = ack.send(landed.clone());
+    }
+    match result {
+        Err(e) if cfg.keep_going => {
+            tracing::error!("{e}");
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+impl Writer {
+    /// Queues a batch and its state change; returns once it is queued
+    /// (not yet applied).
+    pub async fn apply(&self, ops: Vec<Op>, state: Option<StateUpdate>) -> Result<(), WriterGone> {
+        let msg = Msg::Apply {
+            ops,
+            state,
+            ack: None,
+        };
+        self.tx.send(msg).await.map_err(|_| WriterGone)
+    }
+
+    /// Queues a batch without waiting for room; the receiver resolves once
+    /// the batch's commit returned.
+    pub fn try_apply_acked(&self, ops: Vec<Op>) -> Result<oneshot::Receiver<Landed>, Refused> {
+        let (ack, landed) = oneshot::channel();
+        let msg = Msg::Apply {
+            ops,
+            state: None,
+            ack: Some(ack),
+        };
+        match self.tx.try_send(msg) {
+            Ok(()) => Ok(landed),
+            Err(mpsc::error::TrySendError::Full(_)) => Err(Refused::Busy),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(Refused::Gone),
+        }
+    }
+
+    /// Runs `f` on the store after everything queued before it.
+    pub async fn call<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, WriterGone> {
+        let (reply, rx) = oneshot::channel();
+        let job: Job = Box::new(move |store| {
+            let v = f(store)?;
+            let _ = reply.send(v);
+            Ok(())
+        });
+        self.tx.send(Msg::Call(job)).await.map_err(|_| WriterGone)?;
+        rx.await.map_err(|_| WriterGone)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flatten::{record, Mode};
+
+    fn employer(id: &str) -> Op {
+        let v = serde_json::json!({"id": id, "name": id});
+        let node = crate::json::Node::from_value(&v);
+        Op::Upsert(record(
+            "employers",
+            node.as_object().unwrap(),
+            Mode::Full,
+            1,
+        ))
+    }
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("w.db")).unwrap();
+        (dir, store)
+    }
+
+    fn employers(store: &Store) -> i64 {
+        store
+            .conn
+            .query_row("SELECT COUNT(*) FROM employers", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    fn cfg(keep_going: bool) -> WriterConfig {
+        WriterConfig {
+            run_id: 1,
+            queue: 64,
+            group: 16,
+            keep_going,
+        }
+    }
+
+    /// Sends a job that holds the writer until `release` is sent to.
+    async fn hold(writer: &Writer) -> std::sync::mpsc::Sender<()> {
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let job: Job = Box::new(move |_| {
+            wait.recv().unwrap();
+            Ok(())
+        });
+        writer.tx.send(Msg::Call(job)).await.ok().unwrap();
+        release
+    }
+
+    fn with_trigger(store: Store) -> Store {
+        store
+            .conn
+            .execute_batch(
+                "CREATE TRIGGER boom BEFORE INSERT ON employers WHEN NEW.id = 'bad' \
+                 BEGIN SELECT RAISE(ABORT, 'boom'); END",
+            )
+            .unwrap();
+        store
+    }
+
+    #[tokio::test]
+    async fn waiting_batches_commit_together_and_are_acknowledged_after_it() {
+        let (_d, store) = store();
+        let (writer, thread) = spawn(with_trigger(store), cfg(true));
+        let release = hold(&writer).await;
+        // Five batches queue up behind the held writer; the last one fails,
+        // and with it the group's one transaction.
+        let ids = ["e0", "e1", "e2", "e3", "bad"];
+        let acks: Vec<_> = ids
+            .iter()
+            .map(|id| writer.try_apply_acked(vec![employer(id)]).unwrap())
+            .collect();
+        release.send(()).unwrap();
+        for ack in acks {
+            assert!(ack.await.unwrap().unwrap_err().contains("boom"));
+        }
+        // Alone, a batch lands and is acknowledged.
+        let good = writer.try_apply_acked(vec![employer("e9")]).unwrap();
+        assert_eq!(good.await.unwrap(), Ok(()));
+        drop(writer);
+        let (store, err) = thread.join();
+        assert!(err.is_none());
+        assert_eq!(employers(&store), 1);
+    }
+
+    #[tokio::test]
+    async fn a_failed_commit_stops_a_sync_writer_but_not_a_receiver() {
+        for keep_going in [false, true] {
+            let (_d, store) = store();
+            let (writer, thread) = spawn(with_trigger(store), cfg(keep_going));
+            let bad = writer.try_apply_acked(vec![employer("bad")]).unwrap();
+            assert!(bad.await.unwrap().unwrap_err().contains("boom"));
+            let next = writer.apply(vec![employer("good")], None).await;
+            let answered = writer.call(|_| Ok(())).await;
+            drop(writer);
+            let (store, err) = thread.join();
+            if keep_going {
+                assert!(next.is_ok() && answered.is_ok() && err.is_none());
+                assert_eq!(employers(&store), 1, "went on after the failure");
+            } else {
+                assert!(answered.is_err(), "a stopped writer answers nothing");
+                assert!(err.is_some_and(|e| e.to_string().contains("boom")));
+                assert_eq!(employers(&store), 0);
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_is_busy_rather_than_growing() {
+        let (_d, store) = store();
+        let small = WriterConfig {
+            queue: 1,
+            ..cfg(true)
+        };
+        let (writer, thread) = spawn(store, small);
+        let release = hold(&writer).await;
+        // The writer holds the call; one batch fits in the queue.
+        let mut results = Vec::new();
+        for i in 0..3 {
+            results.push(writer.try_apply_acked(vec![employer(&format!("e{i}"))]));
+        }
+        assert!(results.iter().any(|r| matches!(r, Err(Refused::Busy))));
+        release.send(()).unwrap();
+        drop(writer);
+        thread.join();
+    }
+}

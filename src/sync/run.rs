@@ -1,0 +1,284 @@
+//! The phases of one run, sharing one context: the client, the writer,
+//! the upper bound `T`, the run id and the options.
+
+use std::collections::BTreeMap;
+
+use futures_util::stream::{self, StreamExt};
+
+use super::{windows, SyncError, SyncOptions};
+use crate::api::{ApiError, Client, Page, Pager};
+use crate::flatten::{self, Op};
+use crate::resources::{Kind, Resource};
+use crate::schema::SCHEMA;
+use crate::store::{RunId, StateUpdate, StoreError, Writer};
+
+/// What every phase of a run shares.
+pub struct Run<'a> {
+    pub client: &'a Client,
+    pub writer: Writer,
+    /// The run's upper bound: the server's clock at its first answer.
+    pub t: i64,
+    pub id: RunId,
+    pub opts: &'a SyncOptions,
+}
+
+/// How the fetching phases went, for the run's end.
+pub struct Outcome {
+    pub run_id: RunId,
+    pub t: i64,
+    /// Resources that could not be completed, with the reason.
+    pub incomplete: BTreeMap<String, String>,
+    /// An error that fails the whole run.
+    pub fatal: Option<SyncError>,
+    pub jobs_reread: u64,
+    /// Requests, retries, throttled answers.
+    pub stats: (u64, u64, u64),
+}
+
+impl Outcome {
+    /// The `sync_runs.error` text: the failure, or what is incomplete.
+    pub fn error_text(&self, write_err: Option<&StoreError>) -> Option<String> {
+        self.fatal
+            .as_ref()
+            .map(|e| e.to_string())
+            .or_else(|| write_err.map(|e| e.to_string()))
+            .or_else(|| {
+                (!self.incomplete.is_empty()).then(|| {
+                    let names: Vec<&str> = self.incomplete.keys().map(String::as_str).collect();
+                    format!("incomplete: {}", names.join(", "))
+                })
+            })
+    }
+}
+
+impl Run<'_> {
+    /// Fetches every resource, re-reads changed jobs, mirrors complete
+    /// listings; consumes the context so the writer's queue closes.
+    pub async fn fetch_all(self, probe: Resource, first: Page) -> Outcome {
+        let ticker = {
+            let (progress, stats) = (self.opts.progress.clone(), self.client.stats.clone());
+            tokio::spawn(async move {
+                loop {
+                    progress.stats(&stats);
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+            })
+        };
+        let mut out = Outcome {
+            run_id: self.id,
+            t: self.t,
+            incomplete: BTreeMap::new(),
+            fatal: None,
+            jobs_reread: 0,
+            stats: (0, 0, 0),
+        };
+        let listed = self.fetch_resources(probe, first, &mut out).await;
+        if out.fatal.is_none() {
+            match self.refresh_jobs().await {
+                Ok(n) => out.jobs_reread = n,
+                Err(SyncError::Api(e)) => {
+                    tracing::warn!("re-reading changed jobs: {e}");
+                    out.incomplete
+                        .insert("jobs (re-read of changed jobs)".into(), e.to_string());
+                }
+                Err(e) => out.fatal = Some(e),
+            }
+        }
+        if out.fatal.is_none() && !listed.is_empty() {
+            let (id, t) = (self.id, self.t);
+            let _ = self.writer.call(move |s| s.mirror(&listed, id, t)).await;
+        }
+        ticker.abort();
+        self.opts.progress.clear();
+        out.stats = self.client.stats.get();
+        out
+    }
+
+    /// Every resource at once; returns the listed ones read to the end.
+    async fn fetch_resources(
+        &self,
+        probe: Resource,
+        first: Page,
+        out: &mut Outcome,
+    ) -> Vec<Resource> {
+        let fetches = self.opts.resources.iter().map(|&r| {
+            let first = (r == probe).then(|| first.clone());
+            async move {
+                let res = self.fetch_resource(r, first).await;
+                self.opts.progress.done(r);
+                if res.is_ok() {
+                    tracing::info!("{r}: read to the end");
+                }
+                (r, res)
+            }
+        });
+        let results = futures_util::future::join_all(fetches).await;
+        let mut listed = Vec::new();
+        for (r, res) in results {
+            match res {
+                Ok(()) if r.kind() == Kind::Listed => listed.push(r),
+                Ok(()) => {}
+                Err(SyncError::Api(e @ ApiError::Unauthorized { .. })) => {
+                    out.fatal = Some(SyncError::Api(e))
+                }
+                Err(SyncError::WriterGone) => {
+                    out.fatal.get_or_insert(SyncError::WriterGone);
+                }
+                Err(e) => {
+                    tracing::warn!("{r}: incomplete: {e}");
+                    out.incomplete.insert(r.path().to_owned(), e.to_string());
+                }
+            }
+        }
+        listed
+    }
+
+    /// Flattens a page and queues it, with an optional state change.
+    async fn load_page(
+        &self,
+        r: Resource,
+        page: Page,
+        state: Option<StateUpdate>,
+    ) -> Result<(), SyncError> {
+        let mut ops: Vec<Op> = Vec::with_capacity(page.len() * 4);
+        for item in page.nodes() {
+            match item {
+                Ok(node) => flatten::flatten_node(r, &node, self.t, &mut ops),
+                Err(e) => tracing::warn!("{r}: skipped a list item that does not parse: {e}"),
+            }
+        }
+        drop(page);
+        flatten::dedup_snapshots(&mut ops);
+        Ok(self.writer.apply(ops, state).await?)
+    }
+
+    /// Where a resource's read starts: its watermark less the lookback
+    /// (None: from the beginning).
+    async fn lower_bound(&self, r: Resource) -> Result<Option<i64>, SyncError> {
+        if r.kind() == Kind::Listed || self.opts.full_refresh {
+            return Ok(None);
+        }
+        let wm = self.writer.call(move |s| s.watermark(r)).await?;
+        Ok(wm.map(|w| w - self.opts.lookback))
+    }
+
+    async fn fetch_resource(&self, r: Resource, first: Option<Page>) -> Result<(), SyncError> {
+        // A probe answer already holds the whole (unpaged) listing.
+        if let Some(page) = first.filter(|_| !r.paged()) {
+            let state = Some(StateUpdate::Listed { resource: r });
+            return self.load_page(r, page, state).await;
+        }
+        let lower = self.lower_bound(r).await?;
+        if r.kind() == Kind::Windowed {
+            return self.fetch_windowed(r, lower).await;
+        }
+        self.fetch_pages(r, lower).await
+    }
+
+    /// A creation-filtered resource: every window, then the watermark.
+    async fn fetch_windowed(&self, r: Resource, lower: Option<i64>) -> Result<(), SyncError> {
+        let span = windows::Span {
+            resource: r,
+            limit: self.opts.limit,
+            // `created_after` may be exclusive: ask from one second earlier.
+            after: lower.map(|lo| lo - 1),
+            before: self.t,
+        };
+        let load = |page: Page| {
+            self.opts.progress.page(r, page.len());
+            self.load_page(r, page, None)
+        };
+        windows::read(self.client, span, self.opts.window_concurrency, load).await?;
+        let state = StateUpdate::Watermark {
+            resource: r,
+            value: self.t,
+        };
+        self.load_page(r, Page::default(), Some(state)).await
+    }
+
+    /// A listed resource, or the events feed (newest first, read until it
+    /// passes below the window).
+    async fn fetch_pages(&self, r: Resource, lower: Option<i64>) -> Result<(), SyncError> {
+        let limit = r.paged().then_some(self.opts.limit);
+        let mut pager = Pager::new(self.client, r.path(), limit, Vec::new())?;
+        let mut pending: Option<Page> = None;
+        loop {
+            let page = match pager.next_page().await {
+                Ok(p) => p,
+                Err(e) if r == Resource::Events && matches!(e.status(), Some(404 | 410)) => {
+                    tracing::warn!(
+                        "/events answered {}: the deprecated endpoint is gone; skipping it",
+                        e.status().unwrap_or(0)
+                    );
+                    return Ok(());
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let Some(page) = page else { break };
+            self.opts.progress.page(r, page.len());
+            // Hold one page back so the last one commits with the state change.
+            if let Some(prev) = pending.take() {
+                self.load_page(r, prev, None).await?;
+            }
+            let past_window = r.kind() == Kind::Feed
+                && lower.is_some_and(|lo| page.last_created().is_some_and(|c| c < lo));
+            pending = Some(page);
+            if past_window {
+                break;
+            }
+        }
+        let state = match r.kind() {
+            Kind::Listed => StateUpdate::Listed { resource: r },
+            // Events: the feed was read past the window.
+            _ => StateUpdate::Watermark {
+                resource: r,
+                value: self.t,
+            },
+        };
+        self.load_page(r, pending.unwrap_or_default(), Some(state))
+            .await
+    }
+
+    /// Re-reads the jobs that actions changed after they were last read.
+    /// A 404 means the job is gone: it is marked deleted.
+    async fn refresh_jobs(&self) -> Result<u64, SyncError> {
+        let ids = self.writer.call(|s| s.pending_jobs()).await?;
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        tracing::info!("re-reading {} changed jobs", ids.len());
+        let jobs = SCHEMA.id("jobs");
+        let client = self.client;
+        let mut results = stream::iter(ids.into_iter().map(|id| async move {
+            let res = client.get(&format!("jobs/{id}"), &[]).await;
+            (id, res)
+        }))
+        .buffer_unordered(self.opts.refresh_concurrency.max(1));
+        let (mut n, mut first_err, mut ops) = (0u64, None, Vec::new());
+        while let Some((id, res)) = results.next().await {
+            match res {
+                Ok(resp) => {
+                    flatten::flatten(Resource::Jobs, &resp.body, self.t, &mut ops);
+                    n += 1;
+                }
+                Err(e) if e.status() == Some(404) => ops.push(Op::Delete {
+                    table: jobs,
+                    id,
+                    at: self.t,
+                }),
+                Err(e @ ApiError::Unauthorized { .. }) => return Err(e.into()),
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
+            if ops.len() >= 2000 {
+                self.writer.apply(std::mem::take(&mut ops), None).await?;
+            }
+        }
+        self.writer.apply(ops, None).await?;
+        match first_err {
+            Some(e) => Err(e.into()),
+            None => Ok(n),
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! Destinations written by release 0.1 (tests/fixtures/v0.1: before the
+//! state database had a schema version) open with the current code, are
+//! migrated, and sync incrementally to the sandbox's ground truth.
+
+use std::path::{Path, PathBuf};
+
+use huntr_sync::destination::parquet::table_file;
+use huntr_sync::schema::SCHEMA;
+use huntr_sync::store::{migrate, Store};
+use huntr_sync::sync::{sync, SyncOptions, Target};
+
+use crate::common;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/v0.1")
+        .join(name)
+}
+
+/// Copies a fixture directory into `to`.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), dest).unwrap();
+        }
+    }
+}
+
+fn user_version(db: &Path) -> i64 {
+    common::count(db, "PRAGMA user_version")
+}
+
+fn runs(db: &Path) -> i64 {
+    common::count(db, "SELECT COUNT(*) FROM sync_runs")
+}
+
+/// The fixtures were written by syncing this organization once.
+async fn fixture_org() -> huntr_sync::sandbox::RunningSandbox {
+    common::sandbox(12, 7).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_destination_from_release_0_1_migrates_and_syncs_incrementally() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&fixture("sqlite"), dir.path());
+    let db = dir.path().join("huntr.db");
+    assert_eq!(user_version(&db), 0, "written before schema versions");
+    let before = runs(&db);
+
+    Store::open(&db).unwrap();
+    assert_eq!(user_version(&db), migrate::LATEST);
+
+    let sb = fixture_org().await;
+    sb.advance_days(1);
+    let client = common::fast_client(&sb.base_url, &sb.token);
+    let report = sync(
+        &client,
+        &Target::Sqlite(db.clone()),
+        &SyncOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert!(report.complete(), "{:?}", report.incomplete);
+    assert_eq!(runs(&db), before + 1);
+    // Incremental: the day's changes, not the organization again.
+    let inserted: u64 = report.tables.values().map(|c| c.inserted).sum();
+    let total = common::count(&db, "SELECT COUNT(*) FROM actions") as u64;
+    assert!(
+        inserted < total,
+        "{inserted} rows inserted of {total} actions"
+    );
+    common::assert_matches_truth(&db, &sb.truth());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parquet_destination_from_release_0_1_migrates_and_publishes_the_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("pq");
+    copy_dir(&fixture("parquet"), &out);
+    let state = huntr_sync::destination::parquet::state_db(&out);
+    assert_eq!(user_version(&state), 0, "written before schema versions");
+
+    let sb = fixture_org().await;
+    sb.advance_days(1);
+    let client = common::fast_client(&sb.base_url, &sb.token);
+    let target = Target::Parquet {
+        dir: out.clone(),
+        export_changes: false,
+    };
+    let report = sync(&client, &target, &SyncOptions::default())
+        .await
+        .unwrap();
+    assert!(report.complete(), "{:?}", report.incomplete);
+    assert_eq!(user_version(&state), migrate::LATEST);
+    assert!(
+        !report.published.is_empty() && report.published.len() < SCHEMA.tables.len(),
+        "only the changed tables are published again: {:?}",
+        report.published
+    );
+    let read = dir.path().join("read.db");
+    common::parquet_to_sqlite(|t| table_file(&out, t), &read);
+    common::assert_matches_truth(&read, &sb.truth());
+}
+
+#[test]
+fn a_state_from_a_newer_release_is_refused_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("new.db");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .pragma_update(None, "user_version", migrate::LATEST + 1)
+        .unwrap();
+    let err = Store::open(&db).err().expect("refused").to_string();
+    assert!(err.contains("written by a newer huntr-sync"), "{err}");
+    assert!(err.contains("upgrade huntr-sync"), "{err}");
+}
