@@ -22,13 +22,17 @@ use std::sync::LazyLock;
 
 use serde::Deserialize;
 
+mod parse;
+mod render;
+pub mod tables;
+
 /// Name lookups happen for every cell of every row: a fast hasher (the
 /// names are ours, not an attacker's).
 type Names<V> = HashMap<String, V, foldhash::fast::FixedState>;
 
 /// The declared schema, parsed once from the file compiled into the binary.
 pub static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
-    Schema::parse(include_str!("../schema/tables.toml"))
+    Schema::parse(include_str!("../../schema/tables.toml"))
         .expect("schema/tables.toml is checked by the schema tests")
 });
 
@@ -144,167 +148,15 @@ pub struct Schema {
 /// A table's position in [`Schema::tables`]; rows carry it instead of a name.
 pub type TableId = usize;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSchema {
-    table: Vec<RawTable>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawTable {
-    name: String,
-    doc: String,
-    key: Vec<String>,
-    #[serde(default)]
-    resource: bool,
-    #[serde(default)]
-    listed: bool,
-    parent: Option<String>,
-    parent_table: Option<String>,
-    #[serde(default)]
-    consumes: Vec<String>,
-    columns: Vec<RawColumn>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawColumn {
-    name: String,
-    #[serde(rename = "type")]
-    ty: ColType,
-    from: Option<String>,
-    #[serde(default)]
-    doc: String,
-}
-
-fn camel_case(snake: &str) -> String {
-    let mut out = String::with_capacity(snake.len());
-    let mut upper = false;
-    for ch in snake.chars() {
-        if ch == '_' {
-            upper = true;
-        } else if upper {
-            out.extend(ch.to_uppercase());
-            upper = false;
-        } else {
-            out.push(ch);
-        }
-    }
-    out
+/// A column of one table, named at compile time through [`tables`]
+/// (`tables::jobs::TITLE`): `index` is its position in the table's rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Col {
+    pub table: TableId,
+    pub index: usize,
 }
 
 impl Schema {
-    pub fn parse(text: &str) -> Result<Schema, String> {
-        let raw: RawSchema = toml::from_str(text).map_err(|e| e.to_string())?;
-        let mut tables = Vec::new();
-        for t in raw.table {
-            let mut columns: Vec<Column> = t
-                .columns
-                .into_iter()
-                .map(|c| {
-                    let source = match c.from.as_deref() {
-                        Some("") => Source::Code,
-                        Some(p) => Source::Path(p.split('.').map(str::to_owned).collect()),
-                        None => Source::Path(vec![camel_case(&c.name)]),
-                    };
-                    Column {
-                        name: c.name,
-                        ty: c.ty,
-                        source,
-                        doc: c.doc,
-                    }
-                })
-                .collect();
-            let hidden = |name: &str, ty| Column {
-                name: name.to_owned(),
-                ty,
-                source: Source::Hidden,
-                doc: String::new(),
-            };
-            columns.push(Column {
-                doc: "API fields without a column, as JSON (NULL when none)".into(),
-                ..hidden(EXTRA, ColType::Text)
-            });
-            if t.resource {
-                columns.push(hidden(FULL, ColType::Int));
-                columns.push(hidden(AS_OF, ColType::Int));
-            }
-            if t.listed {
-                columns.push(hidden(SEEN_RUN, ColType::Int));
-            }
-            columns.push(hidden(INS_RUN, ColType::Int));
-            columns.push(hidden(UPD_RUN, ColType::Int));
-            let index: Names<usize> = columns
-                .iter()
-                .enumerate()
-                .map(|(i, c)| (c.name.clone(), i))
-                .collect();
-            if index.len() != columns.len() {
-                return Err(format!("table {} repeats a column", t.name));
-            }
-            for k in &t.key {
-                if !index.contains_key(k) {
-                    return Err(format!("table {}: key column {k} is not declared", t.name));
-                }
-            }
-            let parent = match (t.parent, t.parent_table) {
-                (Some(c), Some(p)) => Some((p, c)),
-                (None, None) => None,
-                _ => return Err(format!("table {}: parent needs parent_table", t.name)),
-            };
-            if t.listed && !index.contains_key("removed_at") {
-                return Err(format!("listed table {} needs removed_at", t.name));
-            }
-            let known = columns
-                .iter()
-                .filter_map(|c| match &c.source {
-                    Source::Path(p) => Some(p[0].clone()),
-                    _ => None,
-                })
-                .chain(t.consumes.iter().cloned())
-                .collect();
-            tables.push(Table {
-                known,
-                name: t.name,
-                doc: t.doc,
-                key: t.key,
-                resource: t.resource,
-                listed: t.listed,
-                parent,
-                consumes: t.consumes,
-                columns,
-                index,
-            });
-        }
-        let parents: Vec<String> = tables
-            .iter()
-            .filter_map(|t| t.parent.as_ref().map(|p| p.0.clone()))
-            .collect();
-        for t in tables.iter_mut().filter(|t| parents.contains(&t.name)) {
-            t.index.insert(CHILDREN.to_owned(), t.columns.len());
-            t.columns.push(Column {
-                name: CHILDREN.to_owned(),
-                ty: ColType::Int,
-                source: Source::Hidden,
-                doc: String::new(),
-            });
-        }
-        let by_name: Names<usize> = tables
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.name.clone(), i))
-            .collect();
-        for t in &tables {
-            if let Some((p, _)) = &t.parent {
-                if !by_name.contains_key(p) {
-                    return Err(format!("table {}: unknown parent table {p}", t.name));
-                }
-            }
-        }
-        Ok(Schema { tables, by_name })
-    }
-
     pub fn id(&self, name: &str) -> TableId {
         match self.by_name.get(name) {
             Some(i) => *i,
@@ -326,61 +178,11 @@ impl Schema {
             .filter(move |(_, t)| t.parent.as_ref().is_some_and(|(p, _)| p == name))
             .map(|(i, _)| i)
     }
-
-    /// `CREATE TABLE` statements for SQLite.
-    pub fn sqlite_ddl(&self) -> String {
-        let mut out = String::new();
-        for t in &self.tables {
-            out.push_str(&format!("CREATE TABLE IF NOT EXISTS {} (\n", t.name));
-            for c in &t.columns {
-                out.push_str(&format!("  {} {},\n", c.name, c.ty.sql_type()));
-            }
-            // Keyed by text ids: rows live in the key's own B-tree.
-            out.push_str(&format!(
-                "  PRIMARY KEY ({})\n) WITHOUT ROWID;\n",
-                t.key.join(", ")
-            ));
-            if let Some((_, col)) = &t.parent {
-                out.push_str(&format!(
-                    "CREATE INDEX IF NOT EXISTS {0}_by_{1} ON {0} ({1});\n",
-                    t.name, col
-                ));
-            }
-        }
-        out
-    }
-
-    /// A Markdown reference of every table and its visible columns.
-    pub fn markdown(&self) -> String {
-        let mut out = String::new();
-        for t in &self.tables {
-            out.push_str(&format!(
-                "### `{}`\n\n{} Key: ({}).\n\n| column | type | notes |\n|---|---|---|\n",
-                t.name,
-                t.doc,
-                t.key.join(", ")
-            ));
-            for c in t.visible() {
-                let ty = format!("{:?}", c.ty).to_lowercase();
-                let from = match &c.source {
-                    Source::Path(p) => format!("`{}`", p.join(".")),
-                    _ => String::new(),
-                };
-                let notes = [from, c.doc.clone()]
-                    .into_iter()
-                    .filter(|s| !s.is_empty())
-                    .collect::<Vec<_>>()
-                    .join(": ");
-                out.push_str(&format!("| {} | {} | {} |\n", c.name, ty, notes));
-            }
-            out.push('\n');
-        }
-        out
-    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::parse::camel_case;
     use super::*;
 
     #[test]
