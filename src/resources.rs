@@ -6,6 +6,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::schema::{tables, TableId};
+
 /// How a resource is read on every run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -64,18 +66,18 @@ impl Resource {
     }
 
     /// The table the resource's own endpoint is the authority for.
-    pub fn table(self) -> &'static str {
+    pub fn table(self) -> TableId {
         match self {
-            Resource::ActivityCategories => "activity_categories",
-            Resource::MemberFields => "member_fields",
-            Resource::BoardTemplates => "board_templates",
-            Resource::OrganizationInvitations => "organization_invitations",
-            Resource::Members => "members",
-            Resource::Employers => "employers",
-            Resource::Jobs => "jobs",
-            Resource::Activities => "activities",
-            Resource::Actions => "actions",
-            Resource::Events => "events",
+            Resource::ActivityCategories => tables::activity_categories::TABLE,
+            Resource::MemberFields => tables::member_fields::TABLE,
+            Resource::BoardTemplates => tables::board_templates::TABLE,
+            Resource::OrganizationInvitations => tables::organization_invitations::TABLE,
+            Resource::Members => tables::members::TABLE,
+            Resource::Employers => tables::employers::TABLE,
+            Resource::Jobs => tables::jobs::TABLE,
+            Resource::Activities => tables::activities::TABLE,
+            Resource::Actions => tables::actions::TABLE,
+            Resource::Events => tables::events::TABLE,
         }
     }
 
@@ -127,7 +129,10 @@ mod tests {
     fn names_round_trip_and_tables_exist() {
         for r in Resource::ALL {
             assert_eq!(r.path().parse::<Resource>().unwrap(), r);
-            assert!(crate::schema::SCHEMA.get(r.table()).is_some());
+            let table = crate::schema::SCHEMA.tables.get(r.table());
+            assert!(table.is_some());
+            // The generated ids name the tables the endpoints feed.
+            assert_eq!(table.unwrap().name, r.path().replace('-', "_"));
         }
         assert_eq!(
             "member_fields".parse::<Resource>().unwrap(),

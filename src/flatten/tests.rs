@@ -6,6 +6,13 @@ use std::collections::HashSet;
 use serde_json::{json, Value};
 
 use super::*;
+use crate::schema::tables::{
+    action_employers, action_jobs, actions, activities, board_template_lists, board_templates,
+    contact_profiles, contacts, employers, events, job_interview_activities, jobs,
+    member_field_values, members, notes, organization_invitation_field_values,
+    organization_invitations, people,
+};
+use crate::schema::EXTRA;
 
 fn fixture_text(name: &str) -> String {
     let path = format!(
@@ -33,16 +40,16 @@ fn flat_list(resource: Resource, name: &str) -> Vec<Op> {
     out
 }
 
-fn rows<'a>(ops: &'a [Op], table: &str) -> Vec<&'a Row> {
+fn rows(ops: &[Op], table: TableId) -> Vec<&Row> {
     ops.iter()
         .filter_map(|op| match op {
-            Op::Upsert(r) if r.table_name() == table => Some(r),
+            Op::Upsert(r) if r.table == table => Some(r),
             _ => None,
         })
         .collect()
 }
 
-fn text(r: &Row, col: &str) -> Option<String> {
+fn text(r: &Row, col: Col) -> Option<String> {
     match r.get(col) {
         Val::Text(s) => Some(s.clone()),
         Val::Null => None,
@@ -50,8 +57,13 @@ fn text(r: &Row, col: &str) -> Option<String> {
     }
 }
 
+/// The `_extra` cell of a row of any table.
+fn extra_cell(r: &Row) -> &Val {
+    &r.vals[SCHEMA.table(r.table).col(EXTRA)]
+}
+
 fn extra(r: &Row) -> Value {
-    match r.get(EXTRA) {
+    match extra_cell(r) {
         Val::Text(s) => serde_json::from_str(s).unwrap(),
         _ => Value::Null,
     }
@@ -60,90 +72,107 @@ fn extra(r: &Row) -> Value {
 #[test]
 fn repeated_list_template_ids_are_kept_by_position() {
     let ops = flat_list(Resource::BoardTemplates, "board_templates_list");
-    let lists = rows(&ops, "board_template_lists");
+    let lists = rows(&ops, board_template_lists::TABLE);
     let tech: Vec<_> = lists
         .iter()
-        .filter(|r| text(r, "board_template_id").as_deref() == Some("5a6e4a567e42789e6e65c986"))
+        .filter(|r| {
+            text(r, board_template_lists::BOARD_TEMPLATE_ID).as_deref()
+                == Some("5a6e4a567e42789e6e65c986")
+        })
         .collect();
     assert_eq!(tech.len(), 6);
-    assert_eq!(text(tech[4], "name").as_deref(), Some("Offer"));
-    assert_eq!(text(tech[5], "name").as_deref(), Some("Rejected"));
     assert_eq!(
-        text(tech[4], "list_template_id"),
-        text(tech[5], "list_template_id")
+        text(tech[4], board_template_lists::NAME).as_deref(),
+        Some("Offer")
     );
-    assert_eq!(tech[5].get("position"), &Val::Int(5));
-    let templates = rows(&ops, "board_templates");
+    assert_eq!(
+        text(tech[5], board_template_lists::NAME).as_deref(),
+        Some("Rejected")
+    );
+    assert_eq!(
+        text(tech[4], board_template_lists::LIST_TEMPLATE_ID),
+        text(tech[5], board_template_lists::LIST_TEMPLATE_ID)
+    );
+    assert_eq!(tech[5].get(board_template_lists::POSITION), &Val::Int(5));
+    let templates = rows(&ops, board_templates::TABLE);
     assert_eq!(templates.len(), 2);
-    assert_eq!(templates[1].get("is_default"), &Val::Bool(true));
+    assert_eq!(
+        templates[1].get(board_templates::IS_DEFAULT),
+        &Val::Bool(true)
+    );
     assert_eq!(templates[0].mode, Mode::Full);
 }
 
 #[test]
 fn job_resource_flattens_location_and_nested_objects() {
     let ops = flat(Resource::Jobs, &fixture("job"));
-    let job = rows(&ops, "jobs")[0];
+    let job = rows(&ops, jobs::TABLE)[0];
     assert_eq!(job.mode, Mode::Full);
-    assert_eq!(job.get("location_lat"), &Val::Float(49.2668893));
-    assert_eq!(job.get("location_lng"), &Val::Float(-123.1012246));
+    assert_eq!(job.get(jobs::LOCATION_LAT), &Val::Float(49.2668893));
+    assert_eq!(job.get(jobs::LOCATION_LNG), &Val::Float(-123.1012246));
     assert_eq!(
-        text(job, "location_place_id").as_deref(),
+        text(job, jobs::LOCATION_PLACE_ID).as_deref(),
         Some("ChIJG7btXnJxhlQR62EUZuSVsOE")
     );
-    assert_eq!(text(job, "list_name").as_deref(), Some("Applied"));
+    assert_eq!(text(job, jobs::LIST_NAME).as_deref(), Some("Applied"));
     assert_eq!(
-        text(job, "employer_id").as_deref(),
+        text(job, jobs::EMPLOYER_ID).as_deref(),
         Some("5a016b5221bce9aa2bd70296")
     );
     assert_eq!(
-        text(job, "creator_member_id").as_deref(),
+        text(job, jobs::CREATOR_MEMBER_ID).as_deref(),
         Some("5b2bbb5837fbc835bbe3218b")
     );
     assert_eq!(
-        text(job, "offer_accepted_activity_id").as_deref(),
+        text(job, jobs::OFFER_ACCEPTED_ACTIVITY_ID).as_deref(),
         Some("5eb0cbbaacf21d6980c45d6a")
     );
-    assert_eq!(job.get("created_at"), &Val::Ts(1588634675));
+    assert_eq!(job.get(jobs::CREATED_AT), &Val::Ts(1588634675));
     assert_eq!(
-        job.get(EXTRA),
+        job.get(jobs::EXTRA),
         &Val::Null,
         "every documented field has a column"
     );
-    let interviews = rows(&ops, "job_interview_activities");
+    let interviews = rows(&ops, job_interview_activities::TABLE);
     assert_eq!(interviews.len(), 2);
     assert_eq!(
-        text(interviews[1], "activity_id").as_deref(),
+        text(interviews[1], job_interview_activities::ACTIVITY_ID).as_deref(),
         Some("5eb0cebdf9e9ac821876aab0")
     );
     // Embedded activities are partial snapshots tied to the job, once each.
-    let acts = rows(&ops, "activities");
+    let acts = rows(&ops, activities::TABLE);
     assert_eq!(acts.len(), 6);
     assert!(acts.iter().all(|a| a.mode == Mode::Partial
-        && text(a, "job_id").as_deref() == Some("5eb0a4338899ba51bf96f645")));
+        && text(a, activities::JOB_ID).as_deref() == Some("5eb0a4338899ba51bf96f645")));
     // The advisor who created the job is a person.
-    let people = rows(&ops, "people");
+    let people = rows(&ops, people::TABLE);
     assert!(people
         .iter()
-        .any(|p| text(p, "given_name").as_deref() == Some("Advisor")));
-    assert_eq!(rows(&ops, "employers")[0].mode, Mode::Partial);
+        .any(|p| text(p, people::GIVEN_NAME).as_deref() == Some("Advisor")));
+    assert_eq!(rows(&ops, employers::TABLE)[0].mode, Mode::Partial);
 }
 
 #[test]
 fn empty_locations_stay_empty() {
     let ops = flat_list(Resource::Jobs, "jobs_list");
-    let second = rows(&ops, "jobs")[1];
-    assert_eq!(text(second, "title").as_deref(), Some("Front end engineer"));
-    assert!(second.get("location_address").is_null() && second.get("location_lat").is_null());
-    assert_eq!(second.get(EXTRA), &Val::Null);
+    let second = rows(&ops, jobs::TABLE)[1];
+    assert_eq!(
+        text(second, jobs::TITLE).as_deref(),
+        Some("Front end engineer")
+    );
+    assert!(
+        second.get(jobs::LOCATION_ADDRESS).is_null() && second.get(jobs::LOCATION_LAT).is_null()
+    );
+    assert_eq!(second.get(jobs::EXTRA), &Val::Null);
     // `location: {"address": ""}` in an action's job snapshot.
     let ops = flat_list(Resource::Actions, "actions_list");
-    let job = rows(&ops, "jobs")
+    let job = rows(&ops, jobs::TABLE)
         .into_iter()
-        .find(|j| text(j, "id").as_deref() == Some("5d7980458a3fd22bfe291f38"))
+        .find(|j| text(j, jobs::ID).as_deref() == Some("5d7980458a3fd22bfe291f38"))
         .unwrap();
     assert_eq!(job.mode, Mode::Partial);
-    assert_eq!(text(job, "location_address").as_deref(), Some(""));
-    assert!(job.get("location_lat").is_null());
+    assert_eq!(text(job, jobs::LOCATION_ADDRESS).as_deref(), Some(""));
+    assert!(job.get(jobs::LOCATION_LAT).is_null());
 }
 
 #[test]
@@ -155,10 +184,15 @@ fn member_field_values_of_every_type_are_text_as_given() {
         {"fieldId": "f-array", "value": ["Web Design", "iOS"]},
     ]);
     let ops = flat(Resource::Members, &member);
-    let values = rows(&ops, "member_field_values");
+    let values = rows(&ops, member_field_values::TABLE);
     let got: Vec<_> = values
         .iter()
-        .map(|r| (text(r, "field_id").unwrap(), text(r, "value").unwrap()))
+        .map(|r| {
+            (
+                text(r, member_field_values::FIELD_ID).unwrap(),
+                text(r, member_field_values::VALUE).unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         got,
@@ -170,10 +204,11 @@ fn member_field_values_of_every_type_are_text_as_given() {
     );
     assert!(values
         .iter()
-        .all(|r| text(r, "member_id").as_deref() == Some("5b0379b5712bb674fd0d561e")));
-    let m = rows(&ops, "members")[0];
-    assert_eq!(m.get("is_active"), &Val::Bool(true));
-    assert_eq!(rows(&ops, "people").len(), 1);
+        .all(|r| text(r, member_field_values::MEMBER_ID).as_deref()
+            == Some("5b0379b5712bb674fd0d561e")));
+    let m = rows(&ops, members::TABLE)[0];
+    assert_eq!(m.get(members::IS_ACTIVE), &Val::Bool(true));
+    assert_eq!(rows(&ops, people::TABLE).len(), 1);
 }
 
 #[test]
@@ -184,7 +219,7 @@ fn unknown_and_deprecated_fields_go_to_extra() {
     job["location"]["floor"] = json!(3);
     job["brandNewField"] = json!({"nested": [1, 2]});
     let ops = flat(Resource::Jobs, &job);
-    let e = extra(rows(&ops, "jobs")[0]);
+    let e = extra(rows(&ops, jobs::TABLE)[0]);
     assert_eq!(e["applicationDate"], json!(1527490800));
     assert_eq!(e["member"]["id"], json!("5a6bf0758f18344d6f76d118"));
     assert_eq!(e["location.floor"], json!(3));
@@ -194,7 +229,7 @@ fn unknown_and_deprecated_fields_go_to_extra() {
     bt["listNames"] = json!(["wishlist", "applied"]);
     let ops = flat(Resource::BoardTemplates, &bt);
     assert_eq!(
-        extra(rows(&ops, "board_templates")[0])["listNames"],
+        extra(rows(&ops, board_templates::TABLE)[0])["listNames"],
         json!(["wishlist", "applied"])
     );
 }
@@ -205,34 +240,37 @@ fn values_of_unexpected_types_are_kept_in_extra() {
     emp["foundedYear"] = json!("circa 2005");
     emp["jobCount"] = json!("4");
     let ops = flat(Resource::Employers, &emp);
-    let r = rows(&ops, "employers")[0];
-    assert!(r.get("founded_year").is_null());
+    let r = rows(&ops, employers::TABLE)[0];
+    assert!(r.get(employers::FOUNDED_YEAR).is_null());
     assert_eq!(extra(r)["foundedYear"], json!("circa 2005"));
     // Lossless conversions stay in their column.
-    assert_eq!(r.get("job_count"), &Val::Int(4));
+    assert_eq!(r.get(employers::JOB_COUNT), &Val::Int(4));
 }
 
 #[test]
 fn invitations_carry_people_templates_and_field_values() {
     let ops = flat(Resource::OrganizationInvitations, &fixture("invitation"));
-    let inv = rows(&ops, "organization_invitations")[0];
+    let inv = rows(&ops, organization_invitations::TABLE)[0];
     assert_eq!(
-        text(inv, "to_user_id").as_deref(),
+        text(inv, organization_invitations::TO_USER_ID).as_deref(),
         Some("5e6a7c99c56bc6669e3da876")
     );
     assert_eq!(
-        text(inv, "board_template_id").as_deref(),
+        text(inv, organization_invitations::BOARD_TEMPLATE_ID).as_deref(),
         Some("5a6e4a567e42789e6e65c986")
     );
-    assert_eq!(rows(&ops, "organization_invitation_field_values").len(), 1);
     assert_eq!(
-        text(rows(&ops, "people")[0], "family_name").as_deref(),
+        rows(&ops, organization_invitation_field_values::TABLE).len(),
+        1
+    );
+    assert_eq!(
+        text(rows(&ops, people::TABLE)[0], people::FAMILY_NAME).as_deref(),
         Some("Hackett")
     );
-    let bt = rows(&ops, "board_templates")[0];
+    let bt = rows(&ops, board_templates::TABLE)[0];
     assert_eq!(bt.mode, Mode::Partial);
     assert!(
-        rows(&ops, "board_template_lists").is_empty(),
+        rows(&ops, board_template_lists::TABLE).is_empty(),
         "a snapshot does not replace stages"
     );
 }
@@ -240,30 +278,39 @@ fn invitations_carry_people_templates_and_field_values() {
 #[test]
 fn actions_capture_changes() {
     let ops = flat_list(Resource::Actions, "actions_list");
-    let actions = rows(&ops, "actions");
+    let actions = rows(&ops, actions::TABLE);
     assert_eq!(actions.len(), 3);
     let created = actions[0];
     assert_eq!(
-        text(created, "activity_id").as_deref(),
+        text(created, actions::ACTIVITY_ID).as_deref(),
         Some("5eb0abc13fac1580adcf5b19")
     );
     assert_eq!(
-        text(created, "job_id").as_deref(),
+        text(created, actions::JOB_ID).as_deref(),
         Some("5eb0a4338899ba51bf96f645")
     );
     assert_eq!(
-        text(created, "activity_category_id").as_deref(),
+        text(created, actions::ACTIVITY_CATEGORY_ID).as_deref(),
         Some("5e448f3bf2b856c29af1128c")
     );
     let moved = actions[1];
-    assert_eq!(text(moved, "from_list_name").as_deref(), Some("Wishlist"));
-    assert_eq!(text(moved, "to_list_name").as_deref(), Some("Applied"));
+    assert_eq!(
+        text(moved, actions::FROM_LIST_NAME).as_deref(),
+        Some("Wishlist")
+    );
+    assert_eq!(
+        text(moved, actions::TO_LIST_NAME).as_deref(),
+        Some("Applied")
+    );
     assert!(ops.iter().any(|op| matches!(op, Op::RefreshJob { job_id, date } if job_id == "5eb0a4338899ba51bf96f645" && *date == 1588634685)));
-    let notes = rows(&ops, "notes");
+    let notes = rows(&ops, notes::TABLE);
     assert_eq!(notes.len(), 1);
-    assert_eq!(text(notes[0], "text").as_deref(), Some("Great Interview"));
+    assert_eq!(
+        text(notes[0], notes::TEXT).as_deref(),
+        Some("Great Interview")
+    );
     assert_eq!((notes[0].mode, notes[0].as_of), (Mode::Full, 1588466784));
-    assert!(actions.iter().all(|a| a.get(EXTRA).is_null()));
+    assert!(actions.iter().all(|a| a.get(actions::EXTRA).is_null()));
 }
 
 #[test]
@@ -279,17 +326,17 @@ fn deletions_updates_and_contacts_from_actions() {
     updated["activity"] = json!({"id": "a1", "title": "Follow Up", "completed": true, "completedAt": 1588634700, "createdAt": 1588600000});
     updated["update"] = json!({"completed": true});
     let ops = flat(Resource::Actions, &updated);
-    let act = rows(&ops, "activities")
+    let act = rows(&ops, activities::TABLE)
         .into_iter()
-        .find(|a| text(a, "id").as_deref() == Some("a1"))
+        .find(|a| text(a, activities::ID).as_deref() == Some("a1"))
         .unwrap();
     assert_eq!((act.mode, act.as_of), (Mode::Update, 1588634675));
     assert_eq!(
-        text(act, "job_id").as_deref(),
+        text(act, activities::JOB_ID).as_deref(),
         Some("5eb0a4338899ba51bf96f645")
     );
     assert_eq!(
-        text(rows(&ops, "actions")[0], "update_json").as_deref(),
+        text(rows(&ops, actions::TABLE)[0], actions::UPDATE_JSON).as_deref(),
         Some(r#"{"completed":true}"#)
     );
 
@@ -299,36 +346,39 @@ fn deletions_updates_and_contacts_from_actions() {
     contact["jobs"] = json!([{"id": "j1"}, {"id": "j2"}]);
     contact["employers"] = json!([{"id": "e1", "name": "Etsy"}]);
     let ops = flat(Resource::Actions, &contact);
-    assert_eq!(rows(&ops, "contact_profiles").len(), 8);
+    assert_eq!(rows(&ops, contact_profiles::TABLE).len(), 8);
     assert_eq!(
-        text(rows(&ops, "contacts")[0], "first_name").as_deref(),
+        text(rows(&ops, contacts::TABLE)[0], contacts::FIRST_NAME).as_deref(),
         Some("Pepe")
     );
-    let jobs = rows(&ops, "action_jobs");
+    let jobs = rows(&ops, action_jobs::TABLE);
     assert_eq!(
-        (text(jobs[1], "job_id").as_deref(), jobs[1].get("position")),
+        (
+            text(jobs[1], action_jobs::JOB_ID).as_deref(),
+            jobs[1].get(action_jobs::POSITION)
+        ),
         (Some("j2"), &Val::Int(1))
     );
-    assert_eq!(rows(&ops, "action_employers").len(), 1);
+    assert_eq!(rows(&ops, action_employers::TABLE).len(), 1);
 }
 
 #[test]
 fn events_and_their_deprecated_job_fields() {
     let ops = flat_list(Resource::Events, "events_list");
-    let events = rows(&ops, "events");
+    let events = rows(&ops, events::TABLE);
     assert_eq!(events.len(), 2);
     assert_eq!(
-        text(events[0], "event_type").as_deref(),
+        text(events[0], events::EVENT_TYPE).as_deref(),
         Some("JOB_OFFER_DATE_SET")
     );
-    assert_eq!(events[0].get("date"), &Val::Ts(1528095600));
+    assert_eq!(events[0].get(events::DATE), &Val::Ts(1528095600));
     assert_eq!(
-        text(events[0], "member_id").as_deref(),
+        text(events[0], events::MEMBER_ID).as_deref(),
         Some("5a6bf0758f18344d6f76d118")
     );
-    let job = rows(&ops, "jobs")[0];
+    let job = rows(&ops, jobs::TABLE)[0];
     assert_eq!(job.mode, Mode::Partial);
-    assert_eq!(job.get("deadline"), &Val::Ts(1527404400));
+    assert_eq!(job.get(jobs::DEADLINE), &Val::Ts(1527404400));
 }
 
 #[test]
@@ -350,9 +400,9 @@ fn every_reference_list_flattens_without_loss() {
         );
         for row in own {
             assert!(
-                row.get(EXTRA).is_null(),
+                extra_cell(row).is_null(),
                 "{name}: unexpected _extra {:?}",
-                row.get(EXTRA)
+                extra_cell(row)
             );
         }
     }
@@ -364,15 +414,15 @@ fn identical_snapshots_in_a_batch_are_kept_once() {
     let mut deduped = ops.clone();
     dedup_snapshots(&mut deduped);
     // The three actions share their owner and advisor snapshots.
-    assert!(rows(&deduped, "people").len() < rows(&ops, "people").len());
-    let unique: HashSet<String> = rows(&ops, "people")
+    assert!(rows(&deduped, people::TABLE).len() < rows(&ops, people::TABLE).len());
+    let unique: HashSet<String> = rows(&ops, people::TABLE)
         .iter()
         .map(|r| format!("{:?}", r.vals))
         .collect();
-    assert_eq!(rows(&deduped, "people").len(), unique.len());
+    assert_eq!(rows(&deduped, people::TABLE).len(), unique.len());
     // Full rows and change capture are never dropped.
-    assert_eq!(rows(&deduped, "actions").len(), 3);
-    assert_eq!(rows(&deduped, "notes").len(), 1);
+    assert_eq!(rows(&deduped, actions::TABLE).len(), 3);
+    assert_eq!(rows(&deduped, notes::TABLE).len(), 1);
     assert!(deduped.iter().any(|op| matches!(op, Op::RefreshJob { .. })));
 }
 

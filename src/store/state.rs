@@ -97,17 +97,18 @@ impl Store {
         let res = (|| -> rusqlite::Result<()> {
             let tx = self.conn.transaction()?;
             for r in resources {
+                let table = &SCHEMA.table(r.table()).name;
                 let n = tx.execute(
                     &format!(
                         "UPDATE {t} SET removed_at = ?1, {UPD_RUN} = ?2 WHERE removed_at IS NULL \
                          AND ({SEEN_RUN} IS NULL OR {SEEN_RUN} <> ?2)",
-                        t = r.table()
+                        t = table
                     ),
                     params![iso(at), run_id],
                 )?;
-                self.counts.entry(r.table().to_owned()).or_default().removed += n as u64;
+                self.counts.entry(table.clone()).or_default().removed += n as u64;
                 if n > 0 {
-                    self.changed.mark(SCHEMA.id(r.table()));
+                    self.changed.mark(r.table());
                 }
             }
             self.changed.record(&tx, run_id)?;

@@ -16,7 +16,12 @@ fn dest() -> (tempfile::TempDir, Store) {
 
 fn upsert(table: &str, v: serde_json::Value, mode: Mode, as_of: i64) -> Op {
     let node = crate::json::Node::from_value(&v);
-    Op::Upsert(record(table, node.as_object().unwrap(), mode, as_of))
+    Op::Upsert(record(
+        SCHEMA.id(table),
+        node.as_object().unwrap(),
+        mode,
+        as_of,
+    ))
 }
 
 /// The first column of the first row, as text whatever its type.

@@ -195,7 +195,7 @@ mod tests {
         let v = serde_json::json!({"id": id, "name": id});
         let node = crate::json::Node::from_value(&v);
         Op::Upsert(record(
-            "employers",
+            crate::schema::tables::employers::TABLE,
             node.as_object().unwrap(),
             Mode::Full,
             1,

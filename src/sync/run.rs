@@ -9,7 +9,7 @@ use super::{windows, SyncError, SyncOptions};
 use crate::api::{ApiError, Client, Page, Pager};
 use crate::flatten::{self, Op};
 use crate::resources::{Kind, Resource};
-use crate::schema::SCHEMA;
+use crate::schema::tables;
 use crate::store::{RunId, StateUpdate, StoreError, Writer};
 
 /// What every phase of a run shares.
@@ -247,7 +247,6 @@ impl Run<'_> {
             return Ok(0);
         }
         tracing::info!("re-reading {} changed jobs", ids.len());
-        let jobs = SCHEMA.id("jobs");
         let client = self.client;
         let mut results = stream::iter(ids.into_iter().map(|id| async move {
             let res = client.get(&format!("jobs/{id}"), &[]).await;
@@ -262,7 +261,7 @@ impl Run<'_> {
                     n += 1;
                 }
                 Err(e) if e.status() == Some(404) => ops.push(Op::Delete {
-                    table: jobs,
+                    table: tables::jobs::TABLE,
                     id,
                     at: self.t,
                 }),

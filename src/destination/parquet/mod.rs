@@ -176,7 +176,7 @@ mod tests {
         let employer = |name: &str, as_of| {
             let v = serde_json::json!({"id": "e1", "name": name});
             Op::Upsert(record(
-                "employers",
+                crate::schema::tables::employers::TABLE,
                 crate::json::Node::from_value(&v).as_object().unwrap(),
                 Mode::Full,
                 as_of,
