@@ -24,8 +24,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-cargo build --release --quiet
-bin=target/release/huntr-sync
+# HUNTR_SYNC_BIN runs another build (e.g. an older release, to compare).
+bin=${HUNTR_SYNC_BIN:-target/release/huntr-sync}
+[ -n "${HUNTR_SYNC_BIN:-}" ] || cargo build --release --quiet
 work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 token=bench-token

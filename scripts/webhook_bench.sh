@@ -10,8 +10,9 @@ cd "$(dirname "$0")/.."
 count=${1:-20000}
 concurrency=${2:-64}
 
-cargo build --release --quiet
-bin=target/release/huntr-sync
+# HUNTR_SYNC_BIN runs another build (e.g. an older release, to compare).
+bin=${HUNTR_SYNC_BIN:-target/release/huntr-sync}
+[ -n "${HUNTR_SYNC_BIN:-}" ] || cargo build --release --quiet
 work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export HUNTR_WEBHOOK_SECRET=bench-secret-5d1e

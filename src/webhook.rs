@@ -223,7 +223,7 @@ pub async fn load(
         .map(|i| {
             let body = serde_json::to_vec(&json!({
                 "id": format!("{:024x}", 0x6000_0000_0000_0000_0000u128 + i as u128),
-                "actionType": "NOTE_CREATED",
+                "actionType": huntr_protocol::ActionType::NoteCreated.as_str(),
                 "date": 1_780_000_000 + i as i64,
                 "createdAt": 1_780_000_000 + i as i64,
                 "createdByWorkflow": false,
