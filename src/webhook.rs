@@ -145,12 +145,7 @@ impl Receiver {
         let mut store = Store::open(&opts.db)?;
         store.set_durable()?;
         let run_id = store.begin_run(now_unix(), "webhook")?;
-        let cfg = WriterConfig {
-            run_id,
-            queue: opts.queue,
-            group: opts.batch,
-            keep_going: true,
-        };
+        let cfg = WriterConfig::receiver(run_id, opts.queue, opts.batch);
         let (writer, thread) = writer::spawn(store, cfg);
         let state = AppState {
             secret: Arc::new(opts.secret),

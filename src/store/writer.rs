@@ -38,6 +38,30 @@ pub struct WriterConfig {
     pub keep_going: bool,
 }
 
+impl WriterConfig {
+    /// A sync's writer: stops at the first failed commit (the run fails
+    /// and the next one repairs it).
+    pub fn sync(run_id: RunId, queue: usize) -> Self {
+        WriterConfig {
+            run_id,
+            queue,
+            group: queue,
+            keep_going: false,
+        }
+    }
+
+    /// A receiver's writer: a failed commit is answered and the next
+    /// deliveries are tried (their senders retry the failed ones).
+    pub fn receiver(run_id: RunId, queue: usize, group: usize) -> Self {
+        WriterConfig {
+            run_id,
+            queue,
+            group,
+            keep_going: true,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Writer {
     tx: mpsc::Sender<Msg>,

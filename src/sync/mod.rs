@@ -147,13 +147,7 @@ pub async fn sync(
         db.display(),
         crate::timefmt::iso(t)
     );
-    let cfg = WriterConfig {
-        run_id,
-        queue: opts.queue,
-        group: opts.queue,
-        keep_going: false,
-    };
-    let (writer, thread) = writer::spawn(store, cfg);
+    let (writer, thread) = writer::spawn(store, WriterConfig::sync(run_id, opts.queue));
     let run = Run {
         client,
         writer,
