@@ -77,7 +77,7 @@ pub enum Command {
     Floor {
         #[arg(long)]
         base_url: String,
-        #[arg(long, default_value_t = 500)]
+        #[arg(long, default_value_t = crate::defaults::MAX_PAGE_LIMIT)]
         limit: u32,
     },
     /// Print the table schema generated from schema/tables.toml.
@@ -102,7 +102,7 @@ pub enum SchemaFormat {
 #[derive(Debug, Args, Clone, Default)]
 pub struct PipelineArgs {
     /// Config file with [pipelines.NAME] sections.
-    #[arg(long, default_value = "pipelines.toml")]
+    #[arg(long, default_value = crate::defaults::CONFIG_FILE)]
     pub config: PathBuf,
     /// Pipeline to run from the config file.
     #[arg(long, short)]
@@ -252,7 +252,7 @@ pub fn resolve_pipeline(
     };
     let file = if args.config.exists() {
         ConfigFile::load(&args.config)?
-    } else if args.pipeline.is_some() || args.config != Path::new("pipelines.toml") {
+    } else if args.pipeline.is_some() || args.config != Path::new(crate::defaults::CONFIG_FILE) {
         return Err(ConfigError::Read {
             path: args.config.clone(),
             source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
@@ -298,7 +298,7 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
         }
         Command::Webhook { action } => run_webhook(action).await,
         Command::Floor { base_url, limit } => {
-            let token = std::env::var("HUNTR_ORG_TOKEN").unwrap_or_default();
+            let token = std::env::var(crate::defaults::TOKEN_ENV).unwrap_or_default();
             let report = crate::floor::download_all(&base_url, &token, limit)
                 .await
                 .context("downloading the floor")?;
@@ -522,8 +522,11 @@ async fn run_sandbox(args: SandboxArgs) -> Result<u8, Failure> {
     }
     let webhook = match &args.webhook_url {
         Some(url) => {
-            let secret = std::env::var(crate::webhook::DEFAULT_SECRET_ENV).map_err(|_| {
-                usage("--webhook-url needs the secret in HUNTR_WEBHOOK_SECRET".into())
+            let secret = std::env::var(crate::defaults::WEBHOOK_SECRET_ENV).map_err(|_| {
+                usage(format!(
+                    "--webhook-url needs the secret in {}",
+                    crate::defaults::WEBHOOK_SECRET_ENV
+                ))
             })?;
             Some((url.clone(), secret.into_bytes()))
         }
@@ -552,8 +555,10 @@ async fn run_sandbox(args: SandboxArgs) -> Result<u8, Failure> {
     );
     println!("  base URL: {}", sb.base_url);
     println!(
-        "  token:    {} (export HUNTR_ORG_TOKEN={})",
-        args.token, args.token
+        "  token:    {} (export {}={})",
+        args.token,
+        crate::defaults::TOKEN_ENV,
+        args.token
     );
     println!(
         "  next day: curl -X POST http://{}/_sandbox/advance?days=1",
@@ -614,7 +619,7 @@ async fn run_webhook(action: WebhookAction) -> Result<u8, Failure> {
             count,
             concurrency,
         } => {
-            let secret = std::env::var(crate::webhook::DEFAULT_SECRET_ENV).unwrap_or_default();
+            let secret = std::env::var(crate::defaults::WEBHOOK_SECRET_ENV).unwrap_or_default();
             let report = crate::webhook::load(&url, secret.as_bytes(), count, concurrency).await?;
             println!("{}", serde_json::to_string(&report).unwrap_or_default());
             Ok(exit::OK)

@@ -9,12 +9,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::defaults;
 use crate::resources::Resource;
-
-pub const DEFAULT_BASE_URL: &str = "https://api.huntr.co/org";
-pub const DEFAULT_TOKEN_ENV: &str = "HUNTR_ORG_TOKEN";
-/// Huntr publishes no limit: stay well below anything plausible.
-pub const DEFAULT_RPS: f64 = 5.0;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -199,7 +195,7 @@ impl ConfigFile {
                     .base_url
                     .clone()
                     .or_else(|| p.base_url.clone())
-                    .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
+                    .unwrap_or_else(|| defaults::BASE_URL.to_owned());
                 if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
                     return Err(bad(
                         "base_url",
@@ -246,7 +242,7 @@ impl ConfigFile {
                 ))
             }
         };
-        let token_env = env_name("token_env", &p.token_env, DEFAULT_TOKEN_ENV)?;
+        let token_env = env_name("token_env", &p.token_env, defaults::TOKEN_ENV)?;
         let dest_text = over.destination.clone().or_else(|| p.destination.clone());
         let destination = match dest_text {
             Some(d) => Destination::parse(&d).map_err(|m| bad("destination", m))?,
@@ -274,18 +270,23 @@ impl ConfigFile {
                 out
             }
         };
-        let limit = over.limit.or(p.limit).unwrap_or(crate::api::MAX_LIMIT);
-        if !(1..=crate::api::MAX_LIMIT).contains(&limit) {
-            return Err(bad("limit", format!("{limit} is out of range 1..=500")));
+        let limit = over.limit.or(p.limit).unwrap_or(defaults::PAGE_LIMIT);
+        if !(1..=defaults::MAX_PAGE_LIMIT).contains(&limit) {
+            return Err(bad(
+                "limit",
+                format!("{limit} is out of range 1..={}", defaults::MAX_PAGE_LIMIT),
+            ));
         }
-        let rps = p.requests_per_second.unwrap_or(DEFAULT_RPS);
+        let rps = p
+            .requests_per_second
+            .unwrap_or(defaults::REQUESTS_PER_SECOND);
         if !(rps.is_finite() && rps > 0.0 && rps <= 10_000.0) {
             return Err(bad(
                 "requests_per_second",
                 format!("{rps} must be above 0 and at most 10000"),
             ));
         }
-        let burst = p.burst.unwrap_or_else(|| (rps.ceil() as u32).max(1));
+        let burst = p.burst.unwrap_or_else(|| defaults::burst(rps));
         if burst == 0 {
             return Err(bad("burst", "must be at least 1".into()));
         }
@@ -298,9 +299,9 @@ impl ConfigFile {
         let webhook_secret_env = env_name(
             "webhook_secret_env",
             &p.webhook_secret_env,
-            crate::webhook::DEFAULT_SECRET_ENV,
+            defaults::WEBHOOK_SECRET_ENV,
         )?;
-        let retries = p.retries.unwrap_or(8);
+        let retries = p.retries.unwrap_or(defaults::RETRIES);
         if retries > 100 {
             return Err(bad("retries", format!("{retries} is more than 100")));
         }
@@ -315,7 +316,7 @@ impl ConfigFile {
             requests_per_second: rps,
             burst,
             retries,
-            lookback_minutes: p.lookback_minutes.unwrap_or(60),
+            lookback_minutes: p.lookback_minutes.unwrap_or(defaults::LOOKBACK_MINUTES),
             export_changes: p.export_changes.unwrap_or(false),
             webhook_secret_env,
         })
@@ -381,7 +382,7 @@ mod tests {
         assert_eq!(
             p.source,
             Source::Api {
-                base_url: DEFAULT_BASE_URL.into()
+                base_url: defaults::BASE_URL.into()
             }
         );
         let err = file

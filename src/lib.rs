@@ -4,12 +4,14 @@
 //! describes what is fetched, `json` is the borrowed JSON tree pages are
 //! parsed into, `flatten` turns it into rows of the tables
 //! declared in `schema/`, `load` writes them, `sync` runs one sync,
-//! `config` reads `pipelines.toml`, `cli` is the command line, and
-//! `sandbox` is the built-in fake organization.
+//! `config` reads `pipelines.toml` (and the token), `defaults` holds every
+//! default value once, `cli` is the command line, and `sandbox` is the
+//! built-in fake organization.
 
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod defaults;
 pub mod flatten;
 pub mod floor;
 pub mod json;

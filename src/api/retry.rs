@@ -33,7 +33,7 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
-            max_retries: 8,
+            max_retries: crate::defaults::RETRIES as usize,
             base: Duration::from_millis(500),
             cap: Duration::from_secs(60),
             min_wait: Duration::from_millis(100),
