@@ -1,7 +1,7 @@
 //! The command line: argument definitions and what each command does.
 //! `main.rs` only parses, sets up logging and maps errors to exit codes.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -250,17 +250,7 @@ pub fn resolve_pipeline(
         destination: args.destination.clone(),
         ..over
     };
-    let file = if args.config.exists() {
-        ConfigFile::load(&args.config)?
-    } else if args.pipeline.is_some() || args.config != Path::new(crate::defaults::CONFIG_FILE) {
-        return Err(ConfigError::Read {
-            path: args.config.clone(),
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
-        }
-        .into());
-    } else {
-        ConfigFile::default()
-    };
+    let file = ConfigFile::load_or_empty(&args.config, args.pipeline.as_deref())?;
     Ok(file.resolve(
         args.pipeline.as_deref(),
         &args.config,
