@@ -9,7 +9,9 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::api::{Client, ClientConfig, Token};
-use crate::config::{ConfigError, ConfigFile, Destination, Overrides, Pipeline, Source};
+use crate::config::{
+    ConfigError, ConfigFile, Destination, Overrides, Pipeline, Source, TokenError,
+};
 use crate::load::sqlite::SqliteDest;
 use crate::resources::Resource;
 use crate::sandbox::{RunningSandbox, SandboxOptions};
@@ -212,7 +214,7 @@ pub struct Failure {
 impl<E: Into<anyhow::Error>> From<E> for Failure {
     fn from(e: E) -> Self {
         let error = e.into();
-        let code = if error.downcast_ref::<ConfigError>().is_some() {
+        let code = if error.is::<ConfigError>() || error.is::<TokenError>() {
             exit::USAGE
         } else if matches!(
             error.downcast_ref::<SyncError>(),
@@ -360,7 +362,7 @@ async fn run_sync(args: SyncArgs) -> Result<u8, Failure> {
 /// sandbox, served in this process for as long as it is kept.
 async fn connect(p: &Pipeline) -> Result<(Client, Option<RunningSandbox>), Failure> {
     let (base_url, token, sandbox) = match &p.source {
-        Source::Api { base_url } => (base_url.clone(), read_token(p)?, None),
+        Source::Api { base_url } => (base_url.clone(), p.token()?, None),
         Source::Sandbox { seed, scale } => {
             let sb = RunningSandbox::start(SandboxOptions {
                 seed: *seed,
@@ -428,43 +430,6 @@ async fn run_check(args: PipelineArgs) -> Result<u8, Failure> {
     }
     println!("token: accepted ({})", p.token_env);
     Ok(if failed { exit::FAILED } else { exit::OK })
-}
-
-/// The token, from `token_file` when the pipeline names one, else from the
-/// environment variable. Never logged.
-fn read_token(p: &Pipeline) -> Result<Token, Failure> {
-    if let Some(path) = &p.token_file {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| usage(format!("cannot read token_file {}: {e}", path.display())))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            if let Ok(meta) = std::fs::metadata(path) {
-                if meta.permissions().mode() & 0o077 != 0 {
-                    tracing::warn!(
-                        "token_file {} is readable by other users; restrict it with: chmod 600 {}",
-                        path.display(),
-                        path.display()
-                    );
-                }
-            }
-        }
-        let token = text.trim();
-        if token.is_empty() {
-            return Err(usage(format!("token_file {} is empty", path.display())));
-        }
-        return Ok(Token::new(token));
-    }
-    std::env::var(&p.token_env)
-        .ok()
-        .filter(|t| !t.trim().is_empty())
-        .map(Token::new)
-        .ok_or_else(|| {
-            usage(format!(
-                "{} is not set: export {}=<an access token from the organization's admin dashboard>",
-                p.token_env, p.token_env
-            ))
-        })
 }
 
 fn print_summary(r: &SyncReport, target: &Target) {

@@ -2,19 +2,22 @@
 //!
 //! Unknown keys and bad values are refused with the file and key named.
 //! The token itself never lives here: only the name of the environment
-//! variable (or file) that holds it.
+//! variable (or file) that holds it; [`read_token`] reads it.
 //!
 //! - `file`: the file's shape and reading it;
-//! - `resolve`: one pipeline with defaults filled in and values checked.
+//! - `resolve`: one pipeline with defaults filled in and values checked;
+//! - `token`: the token from its file or variable, and the token-file policy.
 
 mod file;
 mod resolve;
+mod token;
 
 use std::path::PathBuf;
 
 use crate::resources::Resource;
 
 pub use file::{ConfigFile, PipelineFile, SandboxFile};
+pub use token::{read_token, TokenError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
