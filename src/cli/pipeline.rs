@@ -3,6 +3,8 @@
 //! sync layer, and connecting to its source (the API with its token, or
 //! the sandbox served in this process).
 
+use std::path::PathBuf;
+
 use anyhow::Context;
 
 use super::args::PipelineArgs;
@@ -42,6 +44,12 @@ pub fn target(p: &Pipeline, export_changes: bool) -> Target {
             export_changes: export_changes || p.export_changes,
         },
     }
+}
+
+/// The SQLite file holding the destination's tables (for a Parquet
+/// destination, its merge state) and its sync state.
+pub fn state_db(p: &Pipeline) -> PathBuf {
+    target(p, false).state_db()
 }
 
 /// A client for the pipeline's source; for the sandbox source, also the

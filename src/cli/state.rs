@@ -3,7 +3,7 @@
 
 use super::args::{PipelineArgs, StateAction};
 use super::exit::{self, Failure};
-use super::pipeline::{resolve_pipeline, target};
+use super::pipeline::{resolve_pipeline, state_db};
 use super::store;
 use crate::config::Overrides;
 use crate::resources::Resource;
@@ -17,7 +17,7 @@ pub fn run(action: StateAction) -> Result<u8, Failure> {
 
 fn show(args: &PipelineArgs) -> Result<u8, Failure> {
     let p = resolve_pipeline(args, Overrides::default(), true)?;
-    let db = &target(&p, false).state_db();
+    let db = &state_db(&p);
     if !db.exists() {
         println!(
             "{}: no sync has run yet (file does not exist)",
@@ -39,7 +39,7 @@ fn show(args: &PipelineArgs) -> Result<u8, Failure> {
 
 fn reset(args: &PipelineArgs, resource: Option<String>) -> Result<u8, Failure> {
     let p = resolve_pipeline(args, Overrides::default(), true)?;
-    let db = &target(&p, false).state_db();
+    let db = &state_db(&p);
     let resource = resource
         .map(|r| r.parse::<Resource>())
         .transpose()
