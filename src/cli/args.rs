@@ -55,7 +55,7 @@ pub enum Command {
     Floor {
         #[arg(long)]
         base_url: String,
-        #[arg(long, default_value_t = defaults::MAX_PAGE_LIMIT)]
+        #[arg(long, default_value_t = defaults::PAGE_LIMIT)]
         limit: u32,
     },
     /// Print the table schema generated from schema/tables.toml.
