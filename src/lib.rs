@@ -6,12 +6,14 @@
 //! `schema/`, `store` owns the state database and writes them (one writer
 //! for every caller), `destination` publishes the store to other formats,
 //! `sync` runs one sync, `webhook` applies actions as they happen,
-//! `config` reads `pipelines.toml`, `cli` is the command line, and
-//! `sandbox` (its own crate) is the built-in fake organization.
+//! `config` reads `pipelines.toml` (and the token), `defaults` holds every
+//! default value once, `cli` is the command line, and `sandbox` (its own
+//! crate) is the built-in fake organization.
 
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod defaults;
 pub mod destination;
 pub mod flatten;
 pub mod floor;

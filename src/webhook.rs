@@ -35,7 +35,6 @@ use crate::store::{RunEnd, RunStatus, Store};
 use crate::timefmt::now_unix;
 
 pub use huntr_protocol::signature::{sign, verify, SIGNATURE_HEADER};
-pub const DEFAULT_SECRET_ENV: &str = "HUNTR_WEBHOOK_SECRET";
 
 #[derive(Clone)]
 struct AppState {

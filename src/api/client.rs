@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::error::{ApiError, ErrorBody};
 use super::limiter::Limiter;
 use super::retry::{self, parse_retry_after, RetryPolicy, RetryStats};
+use crate::defaults;
 
 /// An access token. Its `Debug` and `Display` never show the value.
 #[derive(Clone)]
@@ -60,7 +61,7 @@ impl Stats {
 
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
-    /// e.g. `https://api.huntr.co/org`
+    /// e.g. [`defaults::BASE_URL`]
     pub base_url: String,
     pub token: Token,
     /// Named in the message when the token is refused.
@@ -80,8 +81,8 @@ impl ClientConfig {
             base_url: base_url.trim_end_matches('/').to_owned(),
             token,
             token_env: token_env.to_owned(),
-            requests_per_second: 5.0,
-            burst: 5,
+            requests_per_second: defaults::REQUESTS_PER_SECOND,
+            burst: defaults::burst(defaults::REQUESTS_PER_SECOND),
             timeout: Duration::from_secs(60),
             retry: RetryPolicy::default(),
             max_in_flight: 6,
@@ -278,7 +279,7 @@ mod tests {
     fn token_is_never_formatted() {
         let t = Token::new("s3cr3t-value");
         assert!(!format!("{t:?}").contains("s3cr3t"));
-        let cfg = ClientConfig::new("http://x", t, "HUNTR_ORG_TOKEN");
+        let cfg = ClientConfig::new("http://x", t, defaults::TOKEN_ENV);
         assert!(!format!("{cfg:?}").contains("s3cr3t"));
     }
 

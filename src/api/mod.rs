@@ -13,12 +13,11 @@ pub use error::{ApiError, ErrorBody};
 pub use pager::{Page, Pager};
 pub use retry::RetryPolicy;
 
-/// The documented bounds of the `limit` parameter.
-pub const MAX_LIMIT: u32 = 500;
+use crate::defaults::MAX_PAGE_LIMIT;
 
 /// Refuses a `limit` the API would reject, before any request is sent.
 pub fn check_limit(limit: u32) -> Result<u32, ApiError> {
-    if (1..=MAX_LIMIT).contains(&limit) {
+    if (1..=MAX_PAGE_LIMIT).contains(&limit) {
         Ok(limit)
     } else {
         Err(ApiError::LimitOutOfRange(limit))

@@ -16,10 +16,12 @@ use super::error::ApiError;
 pub struct RetryPolicy {
     /// Retries of one request (attempts = retries + 1).
     pub max_retries: usize,
+    /// First backoff delay; it doubles with each retry.
     pub base: Duration,
+    /// Longest backoff delay.
     pub cap: Duration,
     /// Shortest wait, also used for `Retry-After: 0` ("soon", never a burst).
-    pub floor: Duration,
+    pub min_wait: Duration,
     /// Full jitter (on by default; off makes delays exact for tests).
     pub jitter: bool,
     /// Longest `Retry-After` obeyed as given; longer ones wait this long.
@@ -31,10 +33,10 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
-            max_retries: 8,
+            max_retries: crate::defaults::RETRIES as usize,
             base: Duration::from_millis(500),
             cap: Duration::from_secs(60),
-            floor: Duration::from_millis(100),
+            min_wait: Duration::from_millis(100),
             jitter: true,
             retry_after_cap: Duration::from_secs(300),
             run_budget: 2_000,
@@ -43,21 +45,21 @@ impl Default for RetryPolicy {
 }
 
 /// Full jitter over backon's exponential series: each delay is drawn
-/// uniformly from `[floor, d]` where `d` doubles up to the cap.
+/// uniformly from `[min_wait, d]` where `d` doubles up to the cap.
 pub struct FullJitter {
     inner: backon::ExponentialBackoff,
-    floor: Duration,
+    min_wait: Duration,
     jitter: bool,
 }
 
 impl Iterator for FullJitter {
     type Item = Duration;
     fn next(&mut self) -> Option<Duration> {
-        let d = self.inner.next()?.max(self.floor);
-        if d == self.floor || !self.jitter {
+        let d = self.inner.next()?.max(self.min_wait);
+        if d == self.min_wait || !self.jitter {
             return Some(d);
         }
-        let ms = rand::rng().random_range(self.floor.as_millis() as u64..=d.as_millis() as u64);
+        let ms = rand::rng().random_range(self.min_wait.as_millis() as u64..=d.as_millis() as u64);
         Some(Duration::from_millis(ms))
     }
 }
@@ -71,17 +73,17 @@ impl RetryPolicy {
                 .with_factor(2.0)
                 .with_max_times(self.max_retries)
                 .build(),
-            floor: self.floor,
+            min_wait: self.min_wait,
             jitter: self.jitter,
         }
     }
 
     /// The wait before the next attempt: the server's `Retry-After` when it
-    /// sent one (at least the floor, so "0" is never a burst), else the
+    /// sent one (at least the minimum wait, so "0" is never a burst), else the
     /// backoff.
     pub fn wait(&self, retry_after: Option<Duration>, backoff: Duration) -> Duration {
         match retry_after {
-            Some(d) => d.clamp(self.floor, self.retry_after_cap.max(self.floor)),
+            Some(d) => d.clamp(self.min_wait, self.retry_after_cap.max(self.min_wait)),
             None => backoff,
         }
     }
@@ -174,7 +176,7 @@ mod tests {
             max_retries,
             base: Duration::from_millis(100),
             cap: Duration::from_millis(1000),
-            floor: Duration::from_millis(50),
+            min_wait: Duration::from_millis(50),
             jitter: false,
             retry_after_cap: Duration::from_secs(60),
             run_budget: 1_000,
@@ -254,7 +256,7 @@ mod tests {
         ];
         let (res, gaps) = scripted(&exact(6), script).await;
         assert_eq!(res.unwrap(), 7);
-        // 3 s; the HTTP date 5 s ahead (to the second); "0" waits the floor.
+        // 3 s; the HTTP date 5 s ahead (to the second); "0" waits min_wait.
         assert!((3000..=3001).contains(&gaps[0]), "{gaps:?}");
         assert!((4000..=5001).contains(&gaps[1]), "{gaps:?}");
         assert!((50..=51).contains(&gaps[2]), "{gaps:?}");
@@ -302,13 +304,13 @@ mod tests {
             max_retries: 12,
             base: Duration::from_millis(200),
             cap: Duration::from_secs(5),
-            floor: Duration::from_millis(10),
+            min_wait: Duration::from_millis(10),
             ..RetryPolicy::default()
         };
         let delays: Vec<Duration> = p.backoff().collect();
         assert_eq!(delays.len(), 12);
         assert!(
-            delays.iter().all(|d| *d >= p.floor && *d <= p.cap),
+            delays.iter().all(|d| *d >= p.min_wait && *d <= p.cap),
             "{delays:?}"
         );
         // Upper bounds double: the mean of late draws beats early ones.
@@ -330,7 +332,7 @@ mod tests {
         let p = RetryPolicy::default();
         assert_eq!(
             p.wait(Some(Duration::ZERO), Duration::from_secs(9)),
-            p.floor
+            p.min_wait
         );
         assert_eq!(
             p.wait(Some(Duration::from_secs(3600)), Duration::ZERO),

@@ -57,8 +57,8 @@ impl Default for SyncOptions {
     fn default() -> Self {
         SyncOptions {
             resources: Resource::ALL.to_vec(),
-            limit: crate::api::MAX_LIMIT,
-            lookback: 3600,
+            limit: crate::defaults::PAGE_LIMIT,
+            lookback: crate::defaults::LOOKBACK_SECONDS,
             full_refresh: false,
             queue: 4,
             refresh_concurrency: 4,

@@ -19,7 +19,7 @@ pub fn fast_client(base_url: &str, token: &str) -> Client {
         max_retries: 6,
         base: Duration::from_millis(2),
         cap: Duration::from_millis(20),
-        floor: Duration::from_millis(1),
+        min_wait: Duration::from_millis(1),
         ..RetryPolicy::default()
     };
     cfg.timeout = Duration::from_secs(10);

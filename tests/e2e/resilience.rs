@@ -40,7 +40,7 @@ async fn a_sync_through_faults_and_a_rate_limit_loses_nothing() {
     cfg.burst = 40;
     cfg.retry.base = Duration::from_millis(20);
     cfg.retry.cap = Duration::from_millis(500);
-    cfg.retry.floor = Duration::from_millis(10);
+    cfg.retry.min_wait = Duration::from_millis(10);
     cfg.retry.max_retries = 12;
     let client = Client::new(&cfg).unwrap();
     let opts = SyncOptions {

@@ -1,0 +1,215 @@
+//! The command line as clap sees it: every command, argument, default and
+//! help text, and nothing that runs. Kept apart so `--help` can be read
+//! and changed in one place.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::defaults;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "huntr-sync",
+    version,
+    about = "Keeps a local, query-ready copy of a Huntr organization (SQLite or Parquet)."
+)]
+pub struct Cli {
+    /// More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Log lines as text or as JSON objects (for log collectors).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Sync the organization into the destination (incremental).
+    Sync(SyncArgs),
+    /// Serve the built-in sandbox organization over HTTP until Ctrl-C.
+    Sandbox(SandboxArgs),
+    /// Receive Huntr's webhooks and apply each action as it happens.
+    Webhook {
+        #[command(subcommand)]
+        action: WebhookAction,
+    },
+    /// Validate the configuration and the token, and report which
+    /// endpoints answer, without loading anything.
+    Check(PipelineArgs),
+    /// Print shell completions.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Show or reset the sync state (watermarks) of a destination.
+    State {
+        #[command(subcommand)]
+        action: StateAction,
+    },
+    /// Benchmark floor: download every page a full sync reads, sequentially,
+    /// and print {requests, bytes, seconds} as JSON (token in HUNTR_ORG_TOKEN).
+    #[command(hide = true)]
+    Floor {
+        #[arg(long)]
+        base_url: String,
+        #[arg(long, default_value_t = defaults::PAGE_LIMIT)]
+        limit: u32,
+    },
+    /// Print the table schema generated from schema/tables.toml.
+    Schema {
+        #[arg(long, value_enum, default_value_t = SchemaFormat::Markdown)]
+        format: SchemaFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SchemaFormat {
+    Sql,
+    Markdown,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct PipelineArgs {
+    /// Config file with [pipelines.NAME] sections.
+    #[arg(long, default_value = defaults::CONFIG_FILE)]
+    pub config: PathBuf,
+    /// Pipeline to run from the config file.
+    #[arg(long, short)]
+    pub pipeline: Option<String>,
+    /// API base URL (default https://api.huntr.co/org).
+    #[arg(long)]
+    pub base_url: Option<String>,
+    /// sqlite:PATH or parquet:DIR
+    #[arg(long)]
+    pub destination: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+    /// Comma-separated resources to sync (default: all).
+    #[arg(long, value_delimiter = ',')]
+    pub resources: Option<Vec<String>>,
+    /// Page size, 1 to 500.
+    #[arg(long)]
+    pub limit: Option<u32>,
+    /// Ignore watermarks and read every resource from the beginning.
+    #[arg(long)]
+    pub full_refresh: bool,
+    /// Print the run summary as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Parquet: also write this run's changes to DIR/_changes/run=<id>/.
+    #[arg(long)]
+    pub export_changes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    #[arg(long, default_value_t = 8787)]
+    pub port: u16,
+    #[arg(long, default_value_t = crate::sandbox::DEFAULT_SEED)]
+    pub seed: u64,
+    /// Number of members (about 44 actions each; 23000 is about a million).
+    #[arg(long, default_value_t = crate::sandbox::DEFAULT_SCALE)]
+    pub scale: u32,
+    #[arg(long, default_value = crate::sandbox::DEFAULT_TOKEN)]
+    pub token: String,
+    /// Rate limit in requests per second (429 with Retry-After beyond it).
+    #[arg(long)]
+    pub rps: Option<f64>,
+    /// Added latency per request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Probability (0 to 1) of an injected fault per request.
+    #[arg(long, default_value_t = 0.0)]
+    pub faults: f64,
+    /// Deliver each simulated day's actions to this webhook URL, signed
+    /// with the secret in HUNTR_WEBHOOK_SECRET.
+    #[arg(long)]
+    pub webhook_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookAction {
+    /// Serve the webhook endpoint (POST / or /webhook) until SIGTERM or Ctrl-C.
+    Serve {
+        #[command(flatten)]
+        pipeline: PipelineArgs,
+        /// Address and port to listen on.
+        #[arg(long, default_value = "127.0.0.1:8788")]
+        listen: std::net::SocketAddr,
+        /// Deliveries that may wait for the disk before 503s begin.
+        #[arg(long, default_value_t = 1024)]
+        queue: usize,
+    },
+    /// Load generator: POST signed copies of an action to a receiver
+    /// (secret in HUNTR_WEBHOOK_SECRET); prints accepted deliveries per second.
+    #[command(hide = true)]
+    Load {
+        #[arg(long)]
+        url: String,
+        #[arg(long, default_value_t = 20_000)]
+        count: usize,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateAction {
+    /// Print each resource's watermark and last complete listing.
+    Show(PipelineArgs),
+    /// Forget watermarks so the next sync re-reads from the beginning.
+    Reset {
+        #[command(flatten)]
+        pipeline: PipelineArgs,
+        /// Only this resource.
+        #[arg(long)]
+        resource: Option<String>,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn help(path: &[&str]) -> String {
+        let mut cmd = Cli::command();
+        cmd.build();
+        for name in path {
+            cmd = cmd.find_subcommand(name).expect(name).clone();
+        }
+        cmd.render_help().to_string()
+    }
+
+    #[test]
+    fn the_definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    /// Some help texts spell a default out; they must say what
+    /// `defaults.rs` says.
+    #[test]
+    fn help_texts_agree_with_the_defaults() {
+        let sync = help(&["sync"]);
+        assert!(sync.contains(&format!("(default {})", defaults::BASE_URL)));
+        assert!(sync.contains(&format!("1 to {}", defaults::MAX_PAGE_LIMIT)));
+        assert!(sync.contains(&format!("[default: {}]", defaults::CONFIG_FILE)));
+        assert!(help(&["floor"]).contains(&format!("token in {}", defaults::TOKEN_ENV)));
+        let secret = format!("secret in {}", defaults::WEBHOOK_SECRET_ENV);
+        assert!(help(&["sandbox"]).contains(&secret));
+        assert!(help(&["webhook", "load"]).contains(&secret));
+    }
+}

@@ -1,0 +1,85 @@
+//! The command line. `main` parses, sets up logging, runs one command and
+//! turns its result into the process exit code: errors are mapped to codes
+//! in [`exit`] (by [`Failure`]'s `From`), printed here, and `src/main.rs`
+//! only calls [`main`].
+//!
+//! - `args`: every clap definition (commands, arguments, help);
+//! - `exit`: the exit codes and the error-to-code mapping;
+//! - `pipeline`: resolving a pipeline and connecting to its source;
+//! - one file per command: `sync`, `check`, `state`, `webhook`, `sandbox`,
+//!   `schema`, `completions` and the hidden `floor`.
+
+mod args;
+mod check;
+mod completions;
+pub mod exit;
+mod floor;
+mod logging;
+mod pipeline;
+mod sandbox;
+mod schema;
+mod state;
+mod sync;
+mod webhook;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub use args::{
+    Cli, Command, LogFormat, PipelineArgs, SandboxArgs, SchemaFormat, StateAction, SyncArgs,
+    WebhookAction,
+};
+pub use exit::Failure;
+pub use pipeline::resolve_pipeline;
+
+/// Runs the parsed command line; returns the process exit code.
+pub async fn run(cli: Cli) -> Result<u8, Failure> {
+    match cli.command {
+        Command::Sync(args) => sync::run(args).await,
+        Command::Sandbox(args) => sandbox::run(args).await,
+        Command::State { action } => state::run(action),
+        Command::Check(args) => check::run(args).await,
+        Command::Completions { shell } => completions::run(shell),
+        Command::Webhook { action } => webhook::run(action).await,
+        Command::Floor { base_url, limit } => floor::run(&base_url, limit).await,
+        Command::Schema { format } => schema::run(format),
+    }
+}
+
+/// Entry point shared by the binary: parse, log, run, exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // The sandbox stands in for Huntr's servers: it keeps glibc's defaults.
+    if !matches!(cli.command, Command::Sandbox(_)) {
+        crate::memory::bound_allocator();
+    }
+    logging::init(cli.verbose, cli.log_format);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("huntr-sync: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::FAILED);
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(f) => {
+            eprintln!("huntr-sync: error: {}", message(&f.error));
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+/// The error and each of its causes, joined by ": ".
+fn message(error: &anyhow::Error) -> String {
+    let mut msg = error.to_string();
+    for cause in error.chain().skip(1) {
+        msg.push_str(": ");
+        msg.push_str(&cause.to_string());
+    }
+    msg
+}

@@ -1,0 +1,86 @@
+//! What the commands that work on a pipeline share: turning the pipeline
+//! arguments into a checked [`Pipeline`], naming its destination for the
+//! sync layer, and connecting to its source (the API with its token, or
+//! the sandbox served in this process).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use super::args::PipelineArgs;
+use super::exit::Failure;
+use crate::api::{Client, ClientConfig, Token};
+use crate::config::{ConfigFile, Destination, Overrides, Pipeline, Source};
+use crate::sandbox::{RunningSandbox, SandboxOptions};
+use crate::sync::Target;
+
+/// Loads the pipeline the arguments describe. A missing default config
+/// file is fine when no pipeline is named.
+pub fn resolve_pipeline(
+    args: &PipelineArgs,
+    over: Overrides,
+    need_destination: bool,
+) -> Result<Pipeline, Failure> {
+    let over = Overrides {
+        base_url: args.base_url.clone(),
+        destination: args.destination.clone(),
+        ..over
+    };
+    let file = ConfigFile::load_or_empty(&args.config, args.pipeline.as_deref())?;
+    Ok(file.resolve(
+        args.pipeline.as_deref(),
+        &args.config,
+        &over,
+        need_destination,
+    )?)
+}
+
+/// Where the sync layer writes the pipeline's destination.
+pub fn target(p: &Pipeline, export_changes: bool) -> Target {
+    match &p.destination {
+        Destination::Sqlite(path) => Target::Sqlite(path.clone()),
+        Destination::Parquet(dir) => Target::Parquet {
+            dir: dir.clone(),
+            export_changes: export_changes || p.export_changes,
+        },
+    }
+}
+
+/// The SQLite file holding the destination's tables (for a Parquet
+/// destination, its merge state) and its sync state.
+pub fn state_db(p: &Pipeline) -> PathBuf {
+    target(p, false).state_db()
+}
+
+/// A client for the pipeline's source; for the sandbox source, also the
+/// sandbox, served in this process for as long as it is kept.
+pub async fn connect(p: &Pipeline) -> Result<(Client, Option<RunningSandbox>), Failure> {
+    let (base_url, token, sandbox) = match &p.source {
+        Source::Api { base_url } => (base_url.clone(), p.token()?, None),
+        Source::Sandbox { seed, scale } => {
+            let sb = start_sandbox(*seed, *scale).await?;
+            (sb.base_url.clone(), Token::new(sb.token.clone()), Some(sb))
+        }
+    };
+    let mut cfg = ClientConfig::new(&base_url, token, &p.token_env);
+    cfg.requests_per_second = p.requests_per_second;
+    cfg.burst = p.burst;
+    cfg.retry.max_retries = p.retries as usize;
+    Ok((Client::new(&cfg)?, sandbox))
+}
+
+/// The sandbox organization of a `source = "sandbox"` pipeline.
+async fn start_sandbox(seed: u64, scale: u32) -> Result<RunningSandbox, Failure> {
+    let sb = RunningSandbox::start(SandboxOptions {
+        seed,
+        scale,
+        ..Default::default()
+    })
+    .await
+    .context("starting the sandbox organization")?;
+    eprintln!(
+        "huntr-sync: sandbox organization (seed {seed}, {scale} members) serving at {}",
+        sb.base_url
+    );
+    Ok(sb)
+}

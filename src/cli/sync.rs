@@ -1,0 +1,96 @@
+//! `sync`: one incremental run into the destination, then the summary
+//! (a table per line on stdout, or one JSON object with `--json`) and an
+//! exit code that says whether every resource was completed.
+
+use super::args::SyncArgs;
+use super::exit::{self, Failure};
+use super::pipeline::{connect, resolve_pipeline, target};
+use crate::config::{Destination, Overrides};
+use crate::sync::{SyncOptions, SyncReport, Target};
+
+pub async fn run(args: SyncArgs) -> Result<u8, Failure> {
+    let over = Overrides {
+        resources: args.resources.clone(),
+        limit: args.limit,
+        ..Default::default()
+    };
+    let p = resolve_pipeline(&args.pipeline, over, true)?;
+    if args.export_changes && !matches!(p.destination, Destination::Parquet(_)) {
+        return Err(Failure::usage(
+            "--export-changes needs a parquet:DIR destination".into(),
+        ));
+    }
+    let target = target(&p, args.export_changes);
+    let (client, sandbox) = connect(&p).await?;
+    let opts = SyncOptions {
+        resources: p.resources.clone(),
+        limit: p.limit,
+        lookback: p.lookback_minutes as i64 * 60,
+        full_refresh: args.full_refresh,
+        progress: crate::progress::Progress::for_stderr(),
+        ..Default::default()
+    };
+    let report = crate::sync::sync(&client, &target, &opts).await?;
+    tracing::info!(
+        "run {} {} in {:.1}s: {} requests, {} retries",
+        report.run_id,
+        report.status,
+        report.seconds,
+        report.requests,
+        report.retries
+    );
+    if let Some(sb) = sandbox {
+        sb.stop().await;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string(&report).unwrap_or_default());
+    } else {
+        print_summary(&report, &target);
+    }
+    Ok(exit_code(&report))
+}
+
+/// OK when every resource was completed; otherwise says which were not.
+fn exit_code(report: &SyncReport) -> u8 {
+    if report.complete() {
+        return exit::OK;
+    }
+    let names: Vec<&str> = report.incomplete.keys().map(String::as_str).collect();
+    eprintln!(
+        "huntr-sync: incomplete: {}; everything else was committed, run again to finish",
+        names.join(", ")
+    );
+    exit::PARTIAL
+}
+
+/// The run's line, then each table's rows and this run's changes to it.
+fn print_summary(r: &SyncReport, target: &Target) {
+    let shown = target.describe();
+    // Rows per table now; none when the state cannot be read.
+    let totals = target
+        .open_store()
+        .and_then(|s| s.row_counts())
+        .unwrap_or_default();
+    println!(
+        "huntr-sync: run {} {} in {:.1}s into {}: {} requests, {} retries, {} rate-limited, {} jobs re-read",
+        r.run_id,
+        r.status,
+        r.seconds,
+        shown,
+        r.requests,
+        r.retries,
+        r.throttled,
+        r.jobs_reread
+    );
+    println!(
+        "  {:<38} {:>9} {:>9} {:>8} {:>8} {:>8}",
+        "table", "rows", "inserted", "updated", "deleted", "removed"
+    );
+    for (name, rows) in totals {
+        let c = r.tables.get(&name).cloned().unwrap_or_default();
+        println!(
+            "  {:<38} {:>9} {:>9} {:>8} {:>8} {:>8}",
+            name, rows, c.inserted, c.updated, c.deleted, c.removed
+        );
+    }
+}

@@ -1,0 +1,81 @@
+//! `webhook serve`: receives Huntr's webhooks into the pipeline's
+//! destination until SIGTERM or Ctrl-C, finishing in-flight deliveries
+//! before it exits; and the hidden `webhook load` generator that measures
+//! a receiver.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+
+use super::args::{PipelineArgs, WebhookAction};
+use super::exit::{self, Failure};
+use super::pipeline::{resolve_pipeline, state_db};
+use crate::config::{Overrides, Pipeline};
+use crate::defaults;
+use crate::webhook::{Receiver, ServeOptions};
+
+/// Actions the receiver commits together at most.
+const BATCH: usize = 512;
+
+pub async fn run(action: WebhookAction) -> Result<u8, Failure> {
+    match action {
+        WebhookAction::Serve {
+            pipeline,
+            listen,
+            queue,
+        } => serve(&pipeline, listen, queue).await,
+        WebhookAction::Load {
+            url,
+            count,
+            concurrency,
+        } => load(&url, count, concurrency).await,
+    }
+}
+
+async fn serve(args: &PipelineArgs, listen: SocketAddr, queue: usize) -> Result<u8, Failure> {
+    let p = resolve_pipeline(args, Overrides::default(), true)?;
+    let secret = secret(&p)?;
+    let db = state_db(&p);
+    let receiver = Receiver::start(ServeOptions {
+        listen,
+        db: db.clone(),
+        secret: secret.into_bytes(),
+        queue,
+        batch: BATCH,
+    })
+    .await?;
+    eprintln!(
+        "huntr-sync: receiving webhooks on http://{}/ into {}",
+        receiver.addr,
+        db.display()
+    );
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    eprintln!("huntr-sync: stopping: finishing in-flight deliveries");
+    receiver.shutdown().await;
+    Ok(exit::OK)
+}
+
+/// The webhook's secret, from the pipeline's `webhook_secret_env`.
+fn secret(p: &Pipeline) -> Result<String, Failure> {
+    std::env::var(&p.webhook_secret_env)
+        .ok()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            Failure::usage(format!(
+                "{} is not set: export {}=<the webhook's secret, from Huntr's Developers tab>",
+                p.webhook_secret_env, p.webhook_secret_env
+            ))
+        })
+}
+
+async fn load(url: &str, count: usize, concurrency: usize) -> Result<u8, Failure> {
+    let secret = std::env::var(defaults::WEBHOOK_SECRET_ENV).unwrap_or_default();
+    let report = crate::webhook::load(url, secret.as_bytes(), count, concurrency).await?;
+    println!("{}", serde_json::to_string(&report).unwrap_or_default());
+    Ok(exit::OK)
+}

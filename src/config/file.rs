@@ -1,0 +1,88 @@
+//! The shape of `pipelines.toml` as written, and reading it. Every pipeline
+//! in a file is checked when the file is read, not only the one used, so a
+//! typo in a rarely run pipeline shows up on the next run of any.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::{ConfigError, Overrides};
+use crate::defaults;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    #[serde(default)]
+    pub pipelines: BTreeMap<String, PipelineFile>,
+}
+
+/// One `[pipelines.NAME]` section as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineFile {
+    /// `api` (default) or `sandbox` (the built-in demo organization).
+    pub source: Option<String>,
+    pub base_url: Option<String>,
+    pub token_env: Option<String>,
+    /// A file holding the token (instead of the environment variable).
+    pub token_file: Option<PathBuf>,
+    pub destination: Option<String>,
+    pub resources: Option<Vec<String>>,
+    pub limit: Option<u32>,
+    pub requests_per_second: Option<f64>,
+    pub burst: Option<u32>,
+    /// Retries of one request before it counts as failed.
+    pub retries: Option<u32>,
+    pub lookback_minutes: Option<u32>,
+    /// Parquet only: also write each run's changes to `DIR/_changes/`.
+    pub export_changes: Option<bool>,
+    /// The environment variable holding the webhook secret.
+    pub webhook_secret_env: Option<String>,
+    pub sandbox: Option<SandboxFile>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxFile {
+    pub seed: Option<u64>,
+    pub scale: Option<u32>,
+}
+
+impl ConfigFile {
+    pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Loads `path`, except that a missing [`defaults::CONFIG_FILE`] reads
+    /// as an empty file when no pipeline is named: everything can then come
+    /// from the command line.
+    pub fn load_or_empty(path: &Path, pipeline: Option<&str>) -> Result<ConfigFile, ConfigError> {
+        if path.exists() {
+            Self::load(path)
+        } else if pipeline.is_some() || path != Path::new(defaults::CONFIG_FILE) {
+            Err(ConfigError::Read {
+                path: path.to_owned(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+            })
+        } else {
+            Ok(ConfigFile::default())
+        }
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
+        let file: ConfigFile = toml::from_str(text).map_err(|e| ConfigError::Invalid {
+            path: path.to_owned(),
+            message: e.to_string().trim().replace('\n', " "),
+        })?;
+        // Validate every pipeline now, not only the one used.
+        for name in file.pipelines.keys() {
+            file.resolve(Some(name), path, &Overrides::default(), false)?;
+        }
+        Ok(file)
+    }
+}

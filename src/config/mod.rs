@@ -1,0 +1,194 @@
+//! `pipelines.toml`: named pipelines, validated before any request.
+//!
+//! Unknown keys and bad values are refused with the file and key named.
+//! The token itself never lives here: only the name of the environment
+//! variable (or file) that holds it; [`read_token`] reads it.
+//!
+//! - `file`: the file's shape and reading it;
+//! - `resolve`: one pipeline with defaults filled in and values checked;
+//! - `token`: the token from its file or variable, and the token-file policy.
+
+mod file;
+mod resolve;
+mod token;
+
+use std::path::PathBuf;
+
+use crate::resources::Resource;
+
+pub use file::{ConfigFile, PipelineFile, SandboxFile};
+pub use token::{read_token, TokenError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("{path}: no pipeline named `{name}` (defined: {known}); add a [pipelines.{name}] section or pick one of those")]
+    NoPipeline {
+        path: PathBuf,
+        name: String,
+        known: String,
+    },
+    #[error("{0}")]
+    Usage(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Destination {
+    Sqlite(PathBuf),
+    Parquet(PathBuf),
+}
+
+impl Destination {
+    pub fn parse(s: &str) -> Result<Destination, String> {
+        let (kind, path) = s
+            .split_once(':')
+            .ok_or_else(|| format!("destination `{s}` must be sqlite:PATH or parquet:DIR"))?;
+        if path.is_empty() {
+            return Err(format!("destination `{s}` has no path"));
+        }
+        match kind {
+            "sqlite" => Ok(Destination::Sqlite(path.into())),
+            "parquet" => Ok(Destination::Parquet(path.into())),
+            _ => Err(format!(
+                "destination `{s}`: unknown kind `{kind}` (use sqlite:PATH or parquet:DIR)"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    Api { base_url: String },
+    Sandbox { seed: u64, scale: u32 },
+}
+
+/// A pipeline with every default filled in and every value checked.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    pub name: String,
+    pub source: Source,
+    pub token_env: String,
+    pub token_file: Option<PathBuf>,
+    pub destination: Destination,
+    pub resources: Vec<Resource>,
+    pub limit: u32,
+    pub requests_per_second: f64,
+    pub burst: u32,
+    pub retries: u32,
+    pub lookback_minutes: u32,
+    pub export_changes: bool,
+    pub webhook_secret_env: String,
+}
+
+/// Values given on the command line; they win over the file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub base_url: Option<String>,
+    pub destination: Option<String>,
+    pub resources: Option<Vec<String>>,
+    pub limit: Option<u32>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::defaults;
+    use std::path::Path;
+
+    fn parse(text: &str) -> Result<ConfigFile, ConfigError> {
+        ConfigFile::parse(text, Path::new("pipelines.toml"))
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let err = parse("[pipelines.a]\ndestination = \"sqlite:x.db\"\nrequests_per_secnd = 3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("pipelines.toml") && err.contains("requests_per_secnd"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let cases = [
+            ("limit = 501", "pipelines.a.limit"),
+            ("limit = 0", "pipelines.a.limit"),
+            ("requests_per_second = 0", "requests_per_second"),
+            ("resources = [\"jobs\", \"widgets\"]", "widgets"),
+            ("destination = \"mysql:x\"", "pipelines.a.destination"),
+            ("base_url = \"ftp://x\"", "base_url"),
+            ("token_env = \"my token\"", "token_env"),
+        ];
+        for (line, expect) in cases {
+            let err = parse(&format!("[pipelines.a]\n{line}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(expect) && err.contains("pipelines.toml"),
+                "{line}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn overrides_win_and_defaults_fill() {
+        let file = parse("[pipelines.a]\ndestination = \"sqlite:a.db\"\nlimit = 100\n").unwrap();
+        let over = Overrides {
+            destination: Some("sqlite:b.db".into()),
+            resources: Some(vec!["jobs".into(), "actions".into()]),
+            ..Default::default()
+        };
+        let p = file
+            .resolve(Some("a"), Path::new("pipelines.toml"), &over, true)
+            .unwrap();
+        assert_eq!(p.destination, Destination::Sqlite("b.db".into()));
+        assert_eq!(p.resources, vec![Resource::Jobs, Resource::Actions]);
+        assert_eq!(p.limit, 100);
+        assert_eq!(p.token_env, "HUNTR_ORG_TOKEN");
+        assert_eq!(
+            p.source,
+            Source::Api {
+                base_url: defaults::BASE_URL.into()
+            }
+        );
+        let err = file
+            .resolve(Some("b"), Path::new("pipelines.toml"), &over, true)
+            .unwrap_err();
+        assert!(err.to_string().contains("no pipeline named `b`"));
+    }
+
+    #[test]
+    fn a_missing_file_other_than_the_default_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mine.toml");
+        let err = ConfigFile::load_or_empty(&path, None).unwrap_err();
+        assert!(matches!(err, ConfigError::Read { .. }), "{err}");
+    }
+
+    #[test]
+    fn shipped_pipelines_file_is_valid() {
+        let file = ConfigFile::load(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/pipelines.toml"
+        )))
+        .unwrap();
+        let demo = file
+            .resolve(
+                Some("demo"),
+                Path::new("pipelines.toml"),
+                &Overrides::default(),
+                true,
+            )
+            .unwrap();
+        assert!(matches!(demo.source, Source::Sandbox { .. }));
+        assert_eq!(demo.destination, Destination::Sqlite("data/demo.db".into()));
+    }
+}

@@ -1,0 +1,234 @@
+//! From a `[pipelines.NAME]` section and the command line's overrides to a
+//! [`Pipeline`]: defaults filled in from [`crate::defaults`], every value
+//! checked, and a refusal that names the file and the key.
+
+use std::path::{Path, PathBuf};
+
+use super::{ConfigError, ConfigFile, Destination, Overrides, Pipeline, PipelineFile, Source};
+use crate::defaults;
+use crate::resources::Resource;
+
+/// The most retries of one request a config may ask for.
+const MAX_RETRIES: u32 = 100;
+/// The highest rate a config may ask for, in requests per second.
+const MAX_REQUESTS_PER_SECOND: f64 = 10_000.0;
+/// Stands in while validating a file whose pipeline leaves the destination
+/// to the command line; never written.
+const PLACEHOLDER_DB: &str = "huntr.db";
+
+impl ConfigFile {
+    /// Builds the pipeline `name` (or one from overrides alone).
+    /// `need_destination` is false while validating a file, where a
+    /// pipeline may leave the destination to the command line.
+    pub fn resolve(
+        &self,
+        name: Option<&str>,
+        path: &Path,
+        over: &Overrides,
+        need_destination: bool,
+    ) -> Result<Pipeline, ConfigError> {
+        let empty = PipelineFile::default();
+        let p = match name {
+            Some(n) => self.section(n, path)?,
+            None => &empty,
+        };
+        let at = Section {
+            path,
+            name: name.unwrap_or("command line"),
+        };
+        let source = at.source(p, over)?;
+        let token_env = at.env_name("token_env", &p.token_env, defaults::TOKEN_ENV)?;
+        let destination = at.destination(p, over, need_destination)?;
+        let resources = at.resources(p, over)?;
+        let limit = at.limit(p, over)?;
+        let (requests_per_second, burst) = at.rate(p)?;
+        if p.export_changes == Some(true) && !matches!(destination, Destination::Parquet(_)) {
+            return Err(at.bad(
+                "export_changes",
+                "only applies to parquet:DIR destinations".into(),
+            ));
+        }
+        let webhook_secret_env = at.env_name(
+            "webhook_secret_env",
+            &p.webhook_secret_env,
+            defaults::WEBHOOK_SECRET_ENV,
+        )?;
+        Ok(Pipeline {
+            name: at.name.to_owned(),
+            source,
+            token_env,
+            token_file: p.token_file.clone(),
+            destination,
+            resources,
+            limit,
+            requests_per_second,
+            burst,
+            retries: at.retries(p)?,
+            lookback_minutes: p.lookback_minutes.unwrap_or(defaults::LOOKBACK_MINUTES),
+            export_changes: p.export_changes.unwrap_or(false),
+            webhook_secret_env,
+        })
+    }
+
+    /// The section `[pipelines.NAME]`; the refusal lists those defined.
+    fn section(&self, name: &str, path: &Path) -> Result<&PipelineFile, ConfigError> {
+        self.pipelines
+            .get(name)
+            .ok_or_else(|| ConfigError::NoPipeline {
+                path: path.to_owned(),
+                name: name.to_owned(),
+                known: if self.pipelines.is_empty() {
+                    "none".into()
+                } else {
+                    self.pipelines
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+            })
+    }
+}
+
+/// The pipeline being resolved: what a refusal names.
+struct Section<'a> {
+    path: &'a Path,
+    name: &'a str,
+}
+
+impl Section<'_> {
+    fn bad(&self, key: &str, msg: String) -> ConfigError {
+        ConfigError::Invalid {
+            path: self.path.to_owned(),
+            message: format!("pipelines.{}.{key}: {msg}", self.name),
+        }
+    }
+
+    fn source(&self, p: &PipelineFile, over: &Overrides) -> Result<Source, ConfigError> {
+        match p.source.as_deref().unwrap_or("api") {
+            "api" => self.api_source(p, over),
+            "sandbox" => self.sandbox_source(p),
+            other => Err(self.bad("source", format!("`{other}` is not `api` or `sandbox`"))),
+        }
+    }
+
+    fn api_source(&self, p: &PipelineFile, over: &Overrides) -> Result<Source, ConfigError> {
+        if p.sandbox.is_some() {
+            return Err(self.bad("sandbox", "only allowed with source = \"sandbox\"".into()));
+        }
+        let base_url = over
+            .base_url
+            .clone()
+            .or_else(|| p.base_url.clone())
+            .unwrap_or_else(|| defaults::BASE_URL.to_owned());
+        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+            return Err(self.bad("base_url", format!("`{base_url}` is not an http(s) URL")));
+        }
+        Ok(Source::Api { base_url })
+    }
+
+    fn sandbox_source(&self, p: &PipelineFile) -> Result<Source, ConfigError> {
+        if p.base_url.is_some() {
+            return Err(self.bad(
+                "base_url",
+                "not used with source = \"sandbox\" (the sandbox picks its own port)".into(),
+            ));
+        }
+        let sb = p.sandbox.clone().unwrap_or_default();
+        let scale = sb.scale.unwrap_or(crate::sandbox::DEFAULT_SCALE);
+        if scale == 0 {
+            return Err(self.bad("sandbox.scale", "must be at least 1".into()));
+        }
+        Ok(Source::Sandbox {
+            seed: sb.seed.unwrap_or(crate::sandbox::DEFAULT_SEED),
+            scale,
+        })
+    }
+
+    /// The name of an environment variable: `given`, else `default`.
+    fn env_name(
+        &self,
+        key: &str,
+        given: &Option<String>,
+        default: &str,
+    ) -> Result<String, ConfigError> {
+        let name = given.clone().unwrap_or_else(|| default.to_owned());
+        let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if valid {
+            Ok(name)
+        } else {
+            Err(self.bad(key, format!("`{name}` is not an environment variable name")))
+        }
+    }
+
+    fn destination(
+        &self,
+        p: &PipelineFile,
+        over: &Overrides,
+        need_destination: bool,
+    ) -> Result<Destination, ConfigError> {
+        match over.destination.clone().or_else(|| p.destination.clone()) {
+            Some(d) => Destination::parse(&d).map_err(|m| self.bad("destination", m)),
+            None if need_destination => Err(ConfigError::Usage(format!(
+                "no destination: give --destination sqlite:PATH (or set destination in pipelines.{})",
+                self.name
+            ))),
+            None => Ok(Destination::Sqlite(PathBuf::from(PLACEHOLDER_DB))),
+        }
+    }
+
+    /// The resources named (each once, in the order given), else all.
+    fn resources(&self, p: &PipelineFile, over: &Overrides) -> Result<Vec<Resource>, ConfigError> {
+        let Some(list) = over.resources.clone().or_else(|| p.resources.clone()) else {
+            return Ok(Resource::ALL.to_vec());
+        };
+        let mut out = Vec::new();
+        for n in list {
+            let r: Resource = n.parse().map_err(|m| self.bad("resources", m))?;
+            if !out.contains(&r) {
+                out.push(r);
+            }
+        }
+        if out.is_empty() {
+            return Err(self.bad("resources", "is empty".into()));
+        }
+        Ok(out)
+    }
+
+    fn limit(&self, p: &PipelineFile, over: &Overrides) -> Result<u32, ConfigError> {
+        let limit = over.limit.or(p.limit).unwrap_or(defaults::PAGE_LIMIT);
+        if !(1..=defaults::MAX_PAGE_LIMIT).contains(&limit) {
+            return Err(self.bad(
+                "limit",
+                format!("{limit} is out of range 1..={}", defaults::MAX_PAGE_LIMIT),
+            ));
+        }
+        Ok(limit)
+    }
+
+    /// Requests per second, and the burst (one second's worth by default).
+    fn rate(&self, p: &PipelineFile) -> Result<(f64, u32), ConfigError> {
+        let rps = p
+            .requests_per_second
+            .unwrap_or(defaults::REQUESTS_PER_SECOND);
+        if !(rps.is_finite() && rps > 0.0 && rps <= MAX_REQUESTS_PER_SECOND) {
+            return Err(self.bad(
+                "requests_per_second",
+                format!("{rps} must be above 0 and at most {MAX_REQUESTS_PER_SECOND}"),
+            ));
+        }
+        let burst = p.burst.unwrap_or_else(|| defaults::burst(rps));
+        if burst == 0 {
+            return Err(self.bad("burst", "must be at least 1".into()));
+        }
+        Ok((rps, burst))
+    }
+
+    fn retries(&self, p: &PipelineFile) -> Result<u32, ConfigError> {
+        let retries = p.retries.unwrap_or(defaults::RETRIES);
+        if retries > MAX_RETRIES {
+            return Err(self.bad("retries", format!("{retries} is more than {MAX_RETRIES}")));
+        }
+        Ok(retries)
+    }
+}

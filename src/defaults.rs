@@ -1,0 +1,55 @@
+//! Every default the crate applies when neither `pipelines.toml` nor the
+//! command line says otherwise, defined once so that the config layer, the
+//! API client and the sync cannot drift apart. Bounds that only validate a
+//! value (such as "at most 100 retries") stay next to their check.
+
+/// The Org API's base URL.
+pub const BASE_URL: &str = "https://api.huntr.co/org";
+
+/// The environment variable holding the organization's access token.
+pub const TOKEN_ENV: &str = "HUNTR_ORG_TOKEN";
+
+/// The environment variable holding the webhook's signing secret.
+pub const WEBHOOK_SECRET_ENV: &str = "HUNTR_WEBHOOK_SECRET";
+
+/// The config file read when `--config` is not given; a missing one is
+/// fine as long as no pipeline is named.
+pub const CONFIG_FILE: &str = "pipelines.toml";
+
+/// Requests per second. Huntr publishes no limit: stay well below anything
+/// plausible.
+pub const REQUESTS_PER_SECOND: f64 = 5.0;
+
+/// The limiter's burst for a rate: one second's worth, at least 1.
+pub fn burst(requests_per_second: f64) -> u32 {
+    (requests_per_second.ceil() as u32).max(1)
+}
+
+/// Retries of one request before it counts as failed (attempts = retries + 1).
+pub const RETRIES: u32 = 8;
+
+/// Minutes re-read below a windowed resource's watermark, for records that
+/// arrive late.
+pub const LOOKBACK_MINUTES: u32 = 60;
+
+/// [`LOOKBACK_MINUTES`] in seconds, the unit the sync works in.
+pub const LOOKBACK_SECONDS: i64 = LOOKBACK_MINUTES as i64 * 60;
+
+/// The largest page the Org API serves (its documented bound of `limit`).
+pub const MAX_PAGE_LIMIT: u32 = 500;
+
+/// The page size asked for: the largest, so a sync needs the fewest requests.
+pub const PAGE_LIMIT: u32 = MAX_PAGE_LIMIT;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derived_values_follow_their_sources() {
+        assert_eq!(LOOKBACK_SECONDS, 3600);
+        assert_eq!(burst(REQUESTS_PER_SECOND), 5);
+        assert_eq!(burst(0.2), 1);
+        assert_eq!(burst(2.5), 3);
+    }
+}
