@@ -10,9 +10,8 @@ use anyhow::Context;
 use super::args::PipelineArgs;
 use super::exit::Failure;
 use crate::api::{Client, ClientConfig, Token};
-use crate::config::{ConfigFile, Destination, Overrides, Pipeline, Source};
+use crate::config::{ConfigFile, Overrides, Pipeline, Source};
 use crate::sandbox::{RunningSandbox, SandboxOptions};
-use crate::sync::Target;
 
 /// Loads the pipeline the arguments describe. A missing default config
 /// file is fine when no pipeline is named.
@@ -35,21 +34,10 @@ pub fn resolve_pipeline(
     )?)
 }
 
-/// Where the sync layer writes the pipeline's destination.
-pub fn target(p: &Pipeline, export_changes: bool) -> Target {
-    match &p.destination {
-        Destination::Sqlite(path) => Target::Sqlite(path.clone()),
-        Destination::Parquet(dir) => Target::Parquet {
-            dir: dir.clone(),
-            export_changes: export_changes || p.export_changes,
-        },
-    }
-}
-
 /// The SQLite file holding the destination's tables (for a Parquet
 /// destination, its merge state) and its sync state.
 pub fn state_db(p: &Pipeline) -> PathBuf {
-    target(p, false).state_db()
+    p.destination.state_db()
 }
 
 /// A client for the pipeline's source; for the sandbox source, also the

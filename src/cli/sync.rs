@@ -4,8 +4,8 @@
 
 use super::args::SyncArgs;
 use super::exit::{self, Failure};
-use super::pipeline::{connect, resolve_pipeline, target};
-use crate::config::{Destination, Overrides};
+use super::pipeline::{connect, resolve_pipeline};
+use crate::config::Overrides;
 use crate::sync::{SyncOptions, SyncReport, Target};
 
 pub async fn run(args: SyncArgs) -> Result<u8, Failure> {
@@ -15,12 +15,12 @@ pub async fn run(args: SyncArgs) -> Result<u8, Failure> {
         ..Default::default()
     };
     let p = resolve_pipeline(&args.pipeline, over, true)?;
-    if args.export_changes && !matches!(p.destination, Destination::Parquet(_)) {
+    let mut target = p.destination.clone();
+    if args.export_changes && target.export_changes().is_err() {
         return Err(Failure::usage(
             "--export-changes needs a parquet:DIR destination".into(),
         ));
     }
-    let target = target(&p, args.export_changes);
     let (client, sandbox) = connect(&p).await?;
     let opts = SyncOptions {
         resources: p.resources.clone(),

@@ -14,6 +14,7 @@ mod token;
 
 use std::path::PathBuf;
 
+use crate::destination::Target;
 use crate::resources::Resource;
 
 pub use file::{ConfigFile, PipelineFile, SandboxFile};
@@ -39,30 +40,6 @@ pub enum ConfigError {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Destination {
-    Sqlite(PathBuf),
-    Parquet(PathBuf),
-}
-
-impl Destination {
-    pub fn parse(s: &str) -> Result<Destination, String> {
-        let (kind, path) = s
-            .split_once(':')
-            .ok_or_else(|| format!("destination `{s}` must be sqlite:PATH or parquet:DIR"))?;
-        if path.is_empty() {
-            return Err(format!("destination `{s}` has no path"));
-        }
-        match kind {
-            "sqlite" => Ok(Destination::Sqlite(path.into())),
-            "parquet" => Ok(Destination::Parquet(path.into())),
-            _ => Err(format!(
-                "destination `{s}`: unknown kind `{kind}` (use sqlite:PATH or parquet:DIR)"
-            )),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
 pub enum Source {
     Api { base_url: String },
     Sandbox { seed: u64, scale: u32 },
@@ -75,14 +52,14 @@ pub struct Pipeline {
     pub source: Source,
     pub token_env: String,
     pub token_file: Option<PathBuf>,
-    pub destination: Destination,
+    /// Where to write, with the changes export already decided.
+    pub destination: Target,
     pub resources: Vec<Resource>,
     pub limit: u32,
     pub requests_per_second: f64,
     pub burst: u32,
     pub retries: u32,
     pub lookback_minutes: u32,
-    pub export_changes: bool,
     pub webhook_secret_env: String,
 }
 
@@ -149,7 +126,7 @@ mod tests {
         let p = file
             .resolve(Some("a"), Path::new("pipelines.toml"), &over, true)
             .unwrap();
-        assert_eq!(p.destination, Destination::Sqlite("b.db".into()));
+        assert_eq!(p.destination, Target::Sqlite("b.db".into()));
         assert_eq!(p.resources, vec![Resource::Jobs, Resource::Actions]);
         assert_eq!(p.limit, 100);
         assert_eq!(p.token_env, "HUNTR_ORG_TOKEN");
@@ -189,6 +166,6 @@ mod tests {
             )
             .unwrap();
         assert!(matches!(demo.source, Source::Sandbox { .. }));
-        assert_eq!(demo.destination, Destination::Sqlite("data/demo.db".into()));
+        assert_eq!(demo.destination, Target::Sqlite("data/demo.db".into()));
     }
 }

@@ -4,8 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{ConfigError, ConfigFile, Destination, Overrides, Pipeline, PipelineFile, Source};
+use super::{ConfigError, ConfigFile, Overrides, Pipeline, PipelineFile, Source};
 use crate::defaults;
+use crate::destination::Target;
 use crate::resources::Resource;
 
 /// The most retries of one request a config may ask for.
@@ -38,15 +39,14 @@ impl ConfigFile {
         };
         let source = at.source(p, over)?;
         let token_env = at.env_name("token_env", &p.token_env, defaults::TOKEN_ENV)?;
-        let destination = at.destination(p, over, need_destination)?;
+        let mut destination = at.destination(p, over, need_destination)?;
         let resources = at.resources(p, over)?;
         let limit = at.limit(p, over)?;
         let (requests_per_second, burst) = at.rate(p)?;
-        if p.export_changes == Some(true) && !matches!(destination, Destination::Parquet(_)) {
-            return Err(at.bad(
-                "export_changes",
-                "only applies to parquet:DIR destinations".into(),
-            ));
+        if p.export_changes == Some(true) {
+            destination
+                .export_changes()
+                .map_err(|m| at.bad("export_changes", m.into()))?;
         }
         let webhook_secret_env = at.env_name(
             "webhook_secret_env",
@@ -65,7 +65,6 @@ impl ConfigFile {
             burst,
             retries: at.retries(p)?,
             lookback_minutes: p.lookback_minutes.unwrap_or(defaults::LOOKBACK_MINUTES),
-            export_changes: p.export_changes.unwrap_or(false),
             webhook_secret_env,
         })
     }
@@ -166,14 +165,14 @@ impl Section<'_> {
         p: &PipelineFile,
         over: &Overrides,
         need_destination: bool,
-    ) -> Result<Destination, ConfigError> {
+    ) -> Result<Target, ConfigError> {
         match over.destination.clone().or_else(|| p.destination.clone()) {
-            Some(d) => Destination::parse(&d).map_err(|m| self.bad("destination", m)),
+            Some(d) => Target::parse(&d).map_err(|m| self.bad("destination", m)),
             None if need_destination => Err(ConfigError::Usage(format!(
                 "no destination: give --destination sqlite:PATH (or set destination in pipelines.{})",
                 self.name
             ))),
-            None => Ok(Destination::Sqlite(PathBuf::from(PLACEHOLDER_DB))),
+            None => Ok(Target::Sqlite(PathBuf::from(PLACEHOLDER_DB))),
         }
     }
 

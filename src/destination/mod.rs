@@ -24,6 +24,37 @@ pub enum Target {
 }
 
 impl Target {
+    /// Reads `sqlite:PATH` or `parquet:DIR` (the changes export off).
+    pub fn parse(s: &str) -> Result<Target, String> {
+        let (kind, path) = s
+            .split_once(':')
+            .ok_or_else(|| format!("destination `{s}` must be sqlite:PATH or parquet:DIR"))?;
+        if path.is_empty() {
+            return Err(format!("destination `{s}` has no path"));
+        }
+        match kind {
+            "sqlite" => Ok(Target::Sqlite(path.into())),
+            "parquet" => Ok(Target::Parquet {
+                dir: path.into(),
+                export_changes: false,
+            }),
+            _ => Err(format!(
+                "destination `{s}`: unknown kind `{kind}` (use sqlite:PATH or parquet:DIR)"
+            )),
+        }
+    }
+
+    /// Turns the changes export on; only a Parquet destination has one.
+    pub fn export_changes(&mut self) -> Result<(), &'static str> {
+        match self {
+            Target::Parquet { export_changes, .. } => {
+                *export_changes = true;
+                Ok(())
+            }
+            Target::Sqlite(_) => Err("only applies to parquet:DIR destinations"),
+        }
+    }
+
     /// The state database that holds the merge state (and, for SQLite, the
     /// tables).
     pub fn state_db(&self) -> PathBuf {
