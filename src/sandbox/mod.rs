@@ -8,6 +8,9 @@ mod render;
 pub mod server;
 pub mod truth;
 
+#[cfg(test)]
+mod digest_tests;
+
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
