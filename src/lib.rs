@@ -5,7 +5,7 @@
 //! parsed into, `flatten` turns it into rows of the tables
 //! declared in `schema/`, `load` writes them, `sync` runs one sync,
 //! `config` reads `pipelines.toml`, `cli` is the command line, and
-//! `sandbox` is the built-in fake organization.
+//! `sandbox` (the huntr-sandbox crate) is the built-in fake organization.
 
 pub mod api;
 pub mod cli;
@@ -18,7 +18,7 @@ pub mod lock;
 pub mod memory;
 pub mod progress;
 pub mod resources;
-pub mod sandbox;
+pub use huntr_sandbox as sandbox;
 pub mod schema;
 pub mod sync;
 pub use huntr_protocol::timefmt;

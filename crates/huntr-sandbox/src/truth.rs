@@ -7,8 +7,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::org::{ActionType, Ix, Org};
-use crate::timefmt::iso;
+use crate::org::{ActionType, Ix, Org};
+use huntr_protocol::timefmt::iso;
 
 pub type Rows = BTreeMap<String, BTreeMap<&'static str, Option<String>>>;
 

@@ -22,7 +22,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use rand::Rng;
 use serde_json::{json, Value};
 
-use super::org::{Index, Ix, Oid, Org};
+use crate::org::{Index, Ix, Oid, Org};
 
 /// Everything the handlers share.
 pub struct Shared {
@@ -608,7 +608,7 @@ pub async fn deliver(s: &Shared, url: &str, secret: &[u8]) -> reqwest::Result<us
         let org = s.org();
         let mut delivered = s.delivered.lock().unwrap_or_else(|e| e.into_inner());
         let from = (*delivered).min(org.actions.len());
-        let mut pending: Vec<&super::org::Action> = org.actions[from..].iter().collect();
+        let mut pending: Vec<&crate::org::Action> = org.actions[from..].iter().collect();
         pending.sort_by_key(|a| a.id);
         *delivered = org.actions.len();
         pending
@@ -619,10 +619,10 @@ pub async fn deliver(s: &Shared, url: &str, secret: &[u8]) -> reqwest::Result<us
     let http = reqwest::Client::new();
     let mut accepted = 0;
     for body in bodies {
-        let sig = crate::webhook::sign(secret, &body);
+        let sig = huntr_protocol::signature::sign(secret, &body);
         let resp = http
             .post(url)
-            .header(crate::webhook::SIGNATURE_HEADER, sig)
+            .header(huntr_protocol::signature::SIGNATURE_HEADER, sig)
             .body(body)
             .send()
             .await?;

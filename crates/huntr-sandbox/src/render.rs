@@ -4,7 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::org::{Action, ActionType, Activity, Ix, Job, Org};
+use crate::org::{Action, ActionType, Activity, Ix, Job, Org};
 
 fn ins(m: &mut Map<String, Value>, k: &str, v: impl Into<Value>) {
     m.insert(k.to_owned(), v.into());
@@ -152,7 +152,7 @@ impl Org {
                 .map(|a| Value::Object(self.activity_core(a)))
                 .collect::<Vec<_>>(),
         );
-        let cat = |a: &Activity| super::org::CATEGORIES[a.category as usize];
+        let cat = |a: &Activity| crate::org::CATEGORIES[a.category as usize];
         let interviews: Vec<Value> = acts
             .iter()
             .filter(|a| {
