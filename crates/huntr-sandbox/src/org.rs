@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use huntr_protocol::ActionType;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -136,46 +137,6 @@ pub struct Invitation {
     pub template: Option<Ix>,
     pub fields: Vec<(Ix, serde_json::Value)>,
     pub pending: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ActionType {
-    MemberCreated,
-    JobCreated,
-    JobUpdated,
-    JobDeleted,
-    JobMoved,
-    ActivityCreated,
-    ActivityUpdated,
-    ActivityDeleted,
-    NoteCreated,
-    NoteUpdated,
-    NoteDeleted,
-    ContactCreated,
-    ContactUpdated,
-    ContactDeleted,
-}
-
-impl ActionType {
-    pub fn name(self) -> &'static str {
-        use ActionType::*;
-        match self {
-            MemberCreated => "MEMBER_CREATED",
-            JobCreated => "JOB_CREATED",
-            JobUpdated => "JOB_UPDATED",
-            JobDeleted => "JOB_DELETED",
-            JobMoved => "JOB_MOVED",
-            ActivityCreated => "ACTIVITY_CREATED",
-            ActivityUpdated => "ACTIVITY_UPDATED",
-            ActivityDeleted => "ACTIVITY_DELETED",
-            NoteCreated => "NOTE_CREATED",
-            NoteUpdated => "NOTE_UPDATED",
-            NoteDeleted => "NOTE_DELETED",
-            ContactCreated => "CONTACT_CREATED",
-            ContactUpdated => "CONTACT_UPDATED",
-            ContactDeleted => "CONTACT_DELETED",
-        }
-    }
 }
 
 #[derive(Debug, Clone)]

@@ -2,9 +2,10 @@
 //! quirks included: `lat`/`lng` as strings, `location: {}`, repeated list
 //! template ids, member field values of several types, deprecated fields.
 
+use huntr_protocol::ActionType;
 use serde_json::{json, Map, Value};
 
-use crate::org::{Action, ActionType, Activity, Ix, Job, Org};
+use crate::org::{Action, Activity, Ix, Job, Org};
 
 fn ins(m: &mut Map<String, Value>, k: &str, v: impl Into<Value>) {
     m.insert(k.to_owned(), v.into());
@@ -189,7 +190,7 @@ impl Org {
     pub fn action_json(&self, a: &Action) -> Value {
         let mut m = Map::new();
         ins(&mut m, "id", a.id.hex());
-        ins(&mut m, "actionType", a.kind.name());
+        ins(&mut m, "actionType", a.kind.as_str());
         ins(&mut m, "date", a.id.created());
         ins(&mut m, "ownerMember", self.person_json(a.owner));
         ins(&mut m, "creatorMember", self.person_json(a.creator));

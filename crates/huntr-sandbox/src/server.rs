@@ -532,7 +532,7 @@ async fn actions(State(s): St, Query(q): Params) -> Response {
         let a = &org.actions[ix as usize];
         let job_of = a.job.map(|j| &org.jobs[j as usize]);
         let act = a.activity.map(|x| &org.activities[x as usize]);
-        action_type.as_ref().is_none_or(|t| t == a.kind.name())
+        action_type.as_ref().is_none_or(|t| t == a.kind.as_str())
             && owner.is_none_or(|o| o == Some(org.people[a.owner as usize].id))
             && creator.is_none_or(|c| c == Some(org.people[a.creator as usize].id))
             && job.is_none_or(|j| j.is_some() && j == job_of.map(|x| x.id))

@@ -7,8 +7,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::org::{ActionType, Ix, Org};
 use huntr_protocol::timefmt::iso;
+use huntr_protocol::ActionType;
+
+use crate::org::{Ix, Org};
 
 pub type Rows = BTreeMap<String, BTreeMap<&'static str, Option<String>>>;
 
@@ -186,7 +188,7 @@ impl Truth {
                 "actions",
                 a.id.hex(),
                 vec![
-                    ("action_type", s(a.kind.name())),
+                    ("action_type", s(a.kind.as_str())),
                     ("job_id", job),
                     ("date", s(iso(a.id.created()))),
                 ],
