@@ -3,7 +3,11 @@
 //! simulated days. It is the default source of the demo, the tests and the
 //! benchmarks (no real token exists on our machines).
 
+mod days;
+mod generate;
+mod jobs;
 pub mod org;
+mod people;
 mod render;
 pub mod server;
 pub mod truth;

@@ -349,9 +349,9 @@ fn page(
 ) -> Value {
     let mut upper = p.next.unwrap_or(Oid(u32::MAX, u64::MAX));
     if let Some(b) = p.before {
-        upper = upper.min(Oid::floor(b));
+        upper = upper.min(Oid::first_at(b));
     }
-    let lower = p.after.map(|a| Oid::floor(a + 1)).unwrap_or(Oid(0, 0));
+    let lower = p.after.map(|a| Oid::first_at(a + 1)).unwrap_or(Oid(0, 0));
     if upper <= lower {
         return json!({"data": [], "next": null});
     }
