@@ -5,7 +5,7 @@
 use huntr_protocol::ActionType;
 use serde_json::{json, Map, Value};
 
-use crate::org::{Action, Activity, Ix, Job, Org};
+use crate::org::{Action, Activity, Contact, Ix, Job, Org, CATEGORIES};
 
 fn ins(m: &mut Map<String, Value>, k: &str, v: impl Into<Value>) {
     m.insert(k.to_owned(), v.into());
@@ -14,6 +14,21 @@ fn ins(m: &mut Map<String, Value>, k: &str, v: impl Into<Value>) {
 fn opt<T: Into<Value>>(m: &mut Map<String, Value>, k: &str, v: Option<T>) {
     if let Some(v) = v {
         m.insert(k.to_owned(), v.into());
+    }
+}
+
+/// A job's location: a full place, or one of the two empty forms the
+/// reference shows.
+fn job_location(j: &Job) -> Value {
+    match &j.location {
+        Some((address, name, lat, lng)) => json!({
+            "address": address, "name": name, "placeId": "ChIJG7btXnJxhlQR62EUZuSVsOE",
+            "id": format!("loc{}", j.id.1), "url": "https://maps.google.com/?cid=1",
+            "lat": lat.to_string(), "lng": lng.to_string(),
+        }),
+        // Both empty forms occur in the reference.
+        None if j.id.1.is_multiple_of(2) => json!({}),
+        None => json!({"address": ""}),
     }
 }
 
@@ -124,22 +139,27 @@ impl Org {
         opt(&mut m, "salary", j.salary.clone());
         opt(&mut m, "url", j.url.clone());
         opt(&mut m, "deadline", j.deadline);
-        let location = match &j.location {
-            Some((address, name, lat, lng)) => json!({
-                "address": address, "name": name, "placeId": "ChIJG7btXnJxhlQR62EUZuSVsOE",
-                "id": format!("loc{}", j.id.1), "url": "https://maps.google.com/?cid=1",
-                "lat": lat.to_string(), "lng": lng.to_string(),
-            }),
-            // Both empty forms occur in the reference.
-            None if j.id.1.is_multiple_of(2) => json!({}),
-            None => json!({"address": ""}),
-        };
-        ins(&mut m, "location", location);
+        ins(&mut m, "location", job_location(j));
         ins(&mut m, "createdAt", j.id.created());
         ins(&mut m, "ownerMember", self.person_json(j.owner));
         ins(&mut m, "creatorMember", self.person_json(j.creator));
         ins(&mut m, "employer", self.employer_json(j.employer, false));
         ins(&mut m, "list", json!({"name": j.list}));
+        self.job_activities(&mut m, j);
+        if self.drift {
+            ins(&mut m, "remote", true);
+            // A timestamp that starts arriving as a string.
+            if let Some(d) = j.deadline {
+                ins(&mut m, "deadline", d.to_string());
+            }
+            ins(&mut m, "salary", json!({"min": 90000, "max": 120000}));
+        }
+        Value::Object(m)
+    }
+
+    /// A job's live activities, and the interview, application and offer
+    /// ones the API also names apart.
+    fn job_activities(&self, m: &mut Map<String, Value>, j: &Job) {
         let acts: Vec<&Activity> = j
             .activities
             .iter()
@@ -147,13 +167,13 @@ impl Org {
             .filter(|a| !a.deleted)
             .collect();
         ins(
-            &mut m,
+            m,
             "activities",
             acts.iter()
                 .map(|a| Value::Object(self.activity_core(a)))
                 .collect::<Vec<_>>(),
         );
-        let cat = |a: &Activity| crate::org::CATEGORIES[a.category as usize];
+        let cat = |a: &Activity| CATEGORIES[a.category as usize];
         let interviews: Vec<Value> = acts
             .iter()
             .filter(|a| {
@@ -165,7 +185,7 @@ impl Org {
             .map(|a| Value::Object(self.activity_core(a)))
             .collect();
         if !interviews.is_empty() {
-            ins(&mut m, "interviewActivities", interviews);
+            ins(m, "interviewActivities", interviews);
         }
         for (key, name) in [
             ("applicationActivity", "Apply"),
@@ -173,18 +193,9 @@ impl Org {
             ("offerAcceptedActivity", "Accept Offer"),
         ] {
             if let Some(a) = acts.iter().find(|a| cat(a) == name) {
-                ins(&mut m, key, Value::Object(self.activity_core(a)));
+                ins(m, key, Value::Object(self.activity_core(a)));
             }
         }
-        if self.drift {
-            ins(&mut m, "remote", true);
-            // A timestamp that starts arriving as a string.
-            if let Some(d) = j.deadline {
-                ins(&mut m, "deadline", d.to_string());
-            }
-            ins(&mut m, "salary", json!({"min": 90000, "max": 120000}));
-        }
-        Value::Object(m)
     }
 
     pub fn action_json(&self, a: &Action) -> Value {
@@ -231,29 +242,7 @@ impl Org {
             let ct = &self.contacts[c as usize];
             ins(&mut m, "contactId", ct.id.hex());
             if a.kind != ContactDeleted {
-                let profiles: Map<String, Value> = ct
-                    .profiles
-                    .iter()
-                    .map(|(k, v)| ((*k).to_owned(), json!(v)))
-                    .collect();
-                ins(
-                    &mut m,
-                    "contact",
-                    json!({"id": ct.id.hex(), "firstName": ct.first, "lastName": ct.last, "email": ct.email,
-                           "title": ct.title, "location": ct.location, "profiles": profiles}),
-                );
-                let jobs: Vec<Value> = ct
-                    .jobs
-                    .iter()
-                    .map(|j| self.job_core(&self.jobs[*j as usize]))
-                    .collect();
-                let employers: Vec<Value> = ct
-                    .jobs
-                    .iter()
-                    .map(|j| self.employer_json(self.jobs[*j as usize].employer, false))
-                    .collect();
-                ins(&mut m, "jobs", jobs);
-                ins(&mut m, "employers", employers);
+                self.contact_parts(&mut m, ct);
             }
         }
         if let Some(p) = a.member {
@@ -273,6 +262,33 @@ impl Org {
         ins(&mut m, "createdByWorkflow", a.workflow);
         ins(&mut m, "createdAt", a.id.created());
         Value::Object(m)
+    }
+
+    /// A contact as actions embed it, with its jobs and their employers.
+    fn contact_parts(&self, m: &mut Map<String, Value>, ct: &Contact) {
+        let profiles: Map<String, Value> = ct
+            .profiles
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), json!(v)))
+            .collect();
+        ins(
+            m,
+            "contact",
+            json!({"id": ct.id.hex(), "firstName": ct.first, "lastName": ct.last, "email": ct.email,
+                   "title": ct.title, "location": ct.location, "profiles": profiles}),
+        );
+        let jobs: Vec<Value> = ct
+            .jobs
+            .iter()
+            .map(|j| self.job_core(&self.jobs[*j as usize]))
+            .collect();
+        let employers: Vec<Value> = ct
+            .jobs
+            .iter()
+            .map(|j| self.employer_json(self.jobs[*j as usize].employer, false))
+            .collect();
+        ins(m, "jobs", jobs);
+        ins(m, "employers", employers);
     }
 
     pub fn invitation_json(&self, i: Ix) -> Value {
