@@ -37,6 +37,8 @@ pub(crate) const TITLES: [&str; 10] = [
 ];
 
 impl Org {
+    /// A new employer, named after a real company (numbered once every
+    /// name is taken).
     fn new_employer(&mut self, ts: i64) -> Ix {
         let base = self.pick(&COMPANIES);
         let id = self.oid(ts);
@@ -74,6 +76,8 @@ impl Org {
         ix
     }
 
+    /// Keeps an employer's application, interview and offer counts in step
+    /// with its jobs' activities.
     fn count_category(&mut self, employer: Ix, category: Ix, delta: i64) {
         let e = &mut self.employers[employer as usize];
         match CATEGORIES[category as usize] {
@@ -84,6 +88,7 @@ impl Org {
         }
     }
 
+    /// A new activity, on a job or on none, and its `ACTIVITY_CREATED`.
     pub(crate) fn new_activity(
         &mut self,
         ts: i64,
@@ -141,6 +146,8 @@ impl Org {
         }
     }
 
+    /// A new job on one of the first stages, sometimes at a new employer,
+    /// with its `JOB_CREATED` and the activity a workflow adds.
     pub(crate) fn new_job(&mut self, ts: i64, owner: Ix, creator: Ix) -> Ix {
         let employer = if self.employers.is_empty() || self.rng.random_bool(0.15) {
             self.new_employer(ts)
@@ -200,6 +207,8 @@ impl Org {
         ix
     }
 
+    /// Moves a job one or two stages on (not past the last), with its
+    /// `JOB_MOVED` and the activity a workflow adds.
     pub(crate) fn move_job(&mut self, ts: i64, job: Ix) {
         let from = self.jobs[job as usize].list.clone();
         let from = STAGES
@@ -224,6 +233,7 @@ impl Org {
         }
     }
 
+    /// A note on a job, and its `NOTE_CREATED`.
     pub(crate) fn note_for(&mut self, ts: i64, job: Ix) {
         let id = self.oid(ts);
         self.notes.push(Note {
@@ -238,6 +248,7 @@ impl Org {
         a.job = Some(job);
     }
 
+    /// A contact for a job, and its `CONTACT_CREATED`.
     pub(crate) fn contact_for(&mut self, ts: i64, job: Ix) {
         let (first, last) = self.name();
         let id = self.oid(ts);
@@ -269,6 +280,8 @@ impl Org {
         }
     }
 
+    /// Deletes an activity: off the listing and its job, its employer's
+    /// counts down, and an `ACTIVITY_DELETED`.
     pub(crate) fn delete_activity(&mut self, ts: i64, ax: Ix) {
         let act = &mut self.activities[ax as usize];
         act.deleted = true;

@@ -289,15 +289,18 @@ impl Org {
         }
     }
 
+    /// The next id, created at `ts`.
     pub(crate) fn oid(&mut self, ts: i64) -> Oid {
         self.counter += 1;
         Oid(ts as u32, self.counter)
     }
 
+    /// One of `items`, at random.
     pub(crate) fn pick<T: Copy>(&mut self, items: &[T]) -> T {
         items[self.rng.random_range(0..items.len())]
     }
 
+    /// A random second in `lo..hi` (`lo` when that is empty).
     pub(crate) fn ts_between(&mut self, lo: i64, hi: i64) -> i64 {
         if hi <= lo {
             lo
@@ -306,6 +309,7 @@ impl Org {
         }
     }
 
+    /// Records a new action and returns it to be filled in.
     pub(crate) fn action(
         &mut self,
         ts: i64,
@@ -335,6 +339,7 @@ impl Org {
         self.actions.last_mut().expect("just pushed")
     }
 
+    /// A category's index by name (the last, "Other", for any other name).
     pub(crate) fn category(name: &str) -> Ix {
         CATEGORIES
             .iter()

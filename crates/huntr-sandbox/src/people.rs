@@ -34,6 +34,7 @@ impl Org {
         (self.pick(&GIVEN).to_owned(), self.pick(&FAMILY).to_owned())
     }
 
+    /// A new person created at `ts`: a member (with field values) or not.
     pub(crate) fn new_person(&mut self, ts: i64, member: bool) -> Ix {
         let (given, family) = self.name();
         let id = self.oid(ts);
@@ -93,6 +94,7 @@ impl Org {
         out
     }
 
+    /// A pending invitation, to someone with a Huntr account or not.
     pub(crate) fn invitation(&mut self, ts: i64) -> Ix {
         let id = self.oid(ts);
         // Some invitees already have a Huntr account (`to`).
