@@ -21,7 +21,7 @@ pub mod json;
 pub mod memory;
 pub mod progress;
 pub mod resources;
-pub mod sandbox;
+pub use huntr_sandbox as sandbox;
 pub mod schema;
 pub mod store;
 pub mod sync;

@@ -2,11 +2,25 @@
 //! API over a deterministic synthetic organization that lives through
 //! simulated days. It is the default source of the demo, the tests and the
 //! benchmarks (no real token exists on our machines).
+//!
+//! `org` is the model; `generate` builds it from a seed and `days` lives
+//! one simulated day, both through the record changes of `people` and
+//! `jobs`; `render` turns records into the API's JSON, `truth` into the
+//! rows a sync must produce; `server` answers HTTP and `webhooks` delivers
+//! actions. This file starts and drives a sandbox.
 
+mod days;
+mod generate;
+mod jobs;
 pub mod org;
+mod people;
 mod render;
 pub mod server;
 pub mod truth;
+pub mod webhooks;
+
+#[cfg(test)]
+mod digest_tests;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -105,7 +119,7 @@ impl RunningSandbox {
     /// (all of them the first time) to a webhook `url`, signed with `secret`
     /// as Huntr signs. Returns how many were accepted (answered 200).
     pub async fn deliver(&self, url: &str, secret: &[u8]) -> reqwest::Result<usize> {
-        server::deliver(&self.shared, url, secret).await
+        webhooks::deliver(&self.shared, url, secret).await
     }
 
     /// Counts every existing action as delivered: the next delivery sends

@@ -7,8 +7,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::org::{ActionType, Ix, Org};
-use crate::timefmt::iso;
+use huntr_protocol::timefmt::iso;
+use huntr_protocol::ActionType;
+
+use crate::org::{Ix, Org};
 
 pub type Rows = BTreeMap<String, BTreeMap<&'static str, Option<String>>>;
 
@@ -28,20 +30,35 @@ fn b(v: bool) -> Option<String> {
     Some(if v { "1" } else { "0" }.into())
 }
 
+type Cols = Vec<(&'static str, Option<String>)>;
+
 impl Truth {
     pub fn of(org: &Org) -> Truth {
         let mut t = Truth::default();
-        let mut put =
-            |table: &'static str, key: String, cols: Vec<(&'static str, Option<String>)>| {
-                t.tables
-                    .entry(table)
-                    .or_default()
-                    .insert(key, cols.into_iter().collect());
-            };
-        let person_id = |p: Ix| org.people[p as usize].id.hex();
+        t.people(org);
+        t.catalog(org);
+        t.jobs_and_activities(org);
+        t.actions(org);
+        t.notes_contacts_events(org);
+        t
+    }
+
+    fn put(&mut self, table: &'static str, key: String, cols: Cols) {
+        self.tables
+            .entry(table)
+            .or_default()
+            .insert(key, cols.into_iter().collect());
+    }
+
+    fn mark_deleted(&mut self, table: &'static str, key: String) {
+        self.deleted.entry(table).or_default().insert(key);
+    }
+
+    /// Members and their field values, and everybody who appears anywhere.
+    fn people(&mut self, org: &Org) {
         for &m in org.members_ix.values() {
             let p = &org.people[m as usize];
-            put(
+            self.put(
                 "members",
                 p.id.hex(),
                 vec![
@@ -55,7 +72,7 @@ impl Truth {
                     serde_json::Value::String(x) => x.clone(),
                     other => other.to_string(),
                 };
-                put(
+                self.put(
                     "member_field_values",
                     format!("{}|{}", p.id.hex(), org.fields[*f as usize].id.hex()),
                     vec![("value", s(value))],
@@ -68,23 +85,27 @@ impl Truth {
         people.extend(org.invitations.iter().filter_map(|i| i.to));
         for p in people {
             let person = &org.people[p as usize];
-            put(
+            self.put(
                 "people",
-                person_id(p),
+                person.id.hex(),
                 vec![
                     ("email", s(&person.email)),
                     ("family_name", s(&person.family)),
                 ],
             );
         }
+    }
+
+    /// Member fields, board templates, invitations, employers, categories.
+    fn catalog(&mut self, org: &Org) {
         for f in &org.fields {
-            put(
+            self.put(
                 "member_fields",
                 f.id.hex(),
                 vec![("name", s(f.name)), ("field_type", s(f.field_type))],
             );
             for (i, c) in f.choices.iter().enumerate() {
-                put(
+                self.put(
                     "member_field_choices",
                     format!("{}|{i}", f.id.hex()),
                     vec![("choice", s(c))],
@@ -92,13 +113,13 @@ impl Truth {
             }
         }
         for bt in &org.templates {
-            put(
+            self.put(
                 "board_templates",
                 bt.id.hex(),
                 vec![("name", s(bt.name)), ("is_default", b(bt.is_default))],
             );
             for (i, (lid, name)) in bt.lists.iter().enumerate() {
-                put(
+                self.put(
                     "board_template_lists",
                     format!("{}|{i}", bt.id.hex()),
                     vec![("list_template_id", s(lid.hex())), ("name", s(name))],
@@ -107,21 +128,19 @@ impl Truth {
         }
         for &i in org.invitations_ix.values() {
             let inv = &org.invitations[i as usize];
-            put(
+            let template = inv.template.map(|t| org.templates[t as usize].id.hex());
+            self.put(
                 "organization_invitations",
                 inv.id.hex(),
                 vec![
                     ("to_email", s(&inv.to_email)),
-                    (
-                        "board_template_id",
-                        inv.template.map(|t| org.templates[t as usize].id.hex()),
-                    ),
+                    ("board_template_id", template),
                 ],
             );
         }
         for &e in org.employers_ix.values() {
             let emp = &org.employers[e as usize];
-            put(
+            self.put(
                 "employers",
                 emp.id.hex(),
                 vec![
@@ -131,26 +150,27 @@ impl Truth {
                 ],
             );
         }
-        for (c, (id, name)) in org.categories.iter().enumerate() {
-            let _ = c;
-            put("activity_categories", id.hex(), vec![("name", s(name))]);
+        for (id, name) in &org.categories {
+            self.put("activity_categories", id.hex(), vec![("name", s(name))]);
         }
+    }
+
+    fn jobs_and_activities(&mut self, org: &Org) {
+        let person_id = |p: Ix| org.people[p as usize].id.hex();
         for j in &org.jobs {
             if j.deleted {
-                t.deleted.entry("jobs").or_default().insert(j.id.hex());
+                self.mark_deleted("jobs", j.id.hex());
                 continue;
             }
-            put(
+            let employer = org.employers[j.employer as usize].id.hex();
+            self.put(
                 "jobs",
                 j.id.hex(),
                 vec![
                     ("title", s(&j.title)),
                     ("list_name", s(&j.list)),
                     ("salary", j.salary.clone()),
-                    (
-                        "employer_id",
-                        s(org.employers[j.employer as usize].id.hex()),
-                    ),
+                    ("employer_id", s(employer)),
                     ("owner_member_id", s(person_id(j.owner))),
                     ("creator_member_id", s(person_id(j.creator))),
                     ("created_at", s(iso(j.id.created()))),
@@ -159,13 +179,11 @@ impl Truth {
         }
         for a in &org.activities {
             if a.deleted {
-                t.deleted
-                    .entry("activities")
-                    .or_default()
-                    .insert(a.id.hex());
+                self.mark_deleted("activities", a.id.hex());
                 continue;
             }
-            put(
+            let category = org.categories[a.category as usize].0.hex();
+            self.put(
                 "activities",
                 a.id.hex(),
                 vec![
@@ -173,20 +191,21 @@ impl Truth {
                     ("completed", b(a.completed)),
                     ("completed_at", a.completed_at.map(iso)),
                     ("job_id", a.job.map(|j| org.jobs[j as usize].id.hex())),
-                    (
-                        "activity_category_id",
-                        s(org.categories[a.category as usize].0.hex()),
-                    ),
+                    ("activity_category_id", s(category)),
                 ],
             );
         }
+    }
+
+    /// Actions, and the jobs of the contacts they carry.
+    fn actions(&mut self, org: &Org) {
         for a in &org.actions {
             let job = a.job.map(|j| org.jobs[j as usize].id.hex());
-            put(
+            self.put(
                 "actions",
                 a.id.hex(),
                 vec![
-                    ("action_type", s(a.kind.name())),
+                    ("action_type", s(a.kind.as_str())),
                     ("job_id", job),
                     ("date", s(iso(a.id.created()))),
                 ],
@@ -194,7 +213,7 @@ impl Truth {
             if a.kind == ActionType::ContactCreated || a.kind == ActionType::ContactUpdated {
                 if let Some(c) = a.contact {
                     for (i, j) in org.contacts[c as usize].jobs.iter().enumerate() {
-                        put(
+                        self.put(
                             "action_jobs",
                             format!("{}|{i}", a.id.hex()),
                             vec![("job_id", s(org.jobs[*j as usize].id.hex()))],
@@ -203,33 +222,36 @@ impl Truth {
                 }
             }
         }
+    }
+
+    fn notes_contacts_events(&mut self, org: &Org) {
         for n in &org.notes {
             if n.deleted {
-                t.deleted.entry("notes").or_default().insert(n.id.hex());
+                self.mark_deleted("notes", n.id.hex());
             } else {
-                put("notes", n.id.hex(), vec![("text", s(&n.text))]);
+                self.put("notes", n.id.hex(), vec![("text", s(&n.text))]);
             }
         }
         for c in &org.contacts {
             if c.deleted {
-                t.deleted.entry("contacts").or_default().insert(c.id.hex());
-            } else {
-                put(
-                    "contacts",
-                    c.id.hex(),
-                    vec![("email", s(&c.email)), ("title", s(&c.title))],
+                self.mark_deleted("contacts", c.id.hex());
+                continue;
+            }
+            self.put(
+                "contacts",
+                c.id.hex(),
+                vec![("email", s(&c.email)), ("title", s(&c.title))],
+            );
+            for (net, handle) in &c.profiles {
+                self.put(
+                    "contact_profiles",
+                    format!("{}|{net}", c.id.hex()),
+                    vec![("handle", s(handle))],
                 );
-                for (net, handle) in &c.profiles {
-                    put(
-                        "contact_profiles",
-                        format!("{}|{net}", c.id.hex()),
-                        vec![("handle", s(handle))],
-                    );
-                }
             }
         }
         for e in &org.events {
-            put(
+            self.put(
                 "events",
                 e.id.hex(),
                 vec![
@@ -238,7 +260,6 @@ impl Truth {
                 ],
             );
         }
-        t
     }
 
     pub fn count(&self, table: &str) -> usize {

@@ -2,9 +2,10 @@
 //! quirks included: `lat`/`lng` as strings, `location: {}`, repeated list
 //! template ids, member field values of several types, deprecated fields.
 
+use huntr_protocol::ActionType;
 use serde_json::{json, Map, Value};
 
-use super::org::{Action, ActionType, Activity, Ix, Job, Org};
+use crate::org::{Action, Activity, Contact, Ix, Job, Org, CATEGORIES};
 
 fn ins(m: &mut Map<String, Value>, k: &str, v: impl Into<Value>) {
     m.insert(k.to_owned(), v.into());
@@ -13,6 +14,21 @@ fn ins(m: &mut Map<String, Value>, k: &str, v: impl Into<Value>) {
 fn opt<T: Into<Value>>(m: &mut Map<String, Value>, k: &str, v: Option<T>) {
     if let Some(v) = v {
         m.insert(k.to_owned(), v.into());
+    }
+}
+
+/// A job's location: a full place, or one of the two empty forms the
+/// reference shows.
+fn job_location(j: &Job) -> Value {
+    match &j.location {
+        Some((address, name, lat, lng)) => json!({
+            "address": address, "name": name, "placeId": "ChIJG7btXnJxhlQR62EUZuSVsOE",
+            "id": format!("loc{}", j.id.1), "url": "https://maps.google.com/?cid=1",
+            "lat": lat.to_string(), "lng": lng.to_string(),
+        }),
+        // Both empty forms occur in the reference.
+        None if j.id.1.is_multiple_of(2) => json!({}),
+        None => json!({"address": ""}),
     }
 }
 
@@ -123,58 +139,13 @@ impl Org {
         opt(&mut m, "salary", j.salary.clone());
         opt(&mut m, "url", j.url.clone());
         opt(&mut m, "deadline", j.deadline);
-        let location = match &j.location {
-            Some((address, name, lat, lng)) => json!({
-                "address": address, "name": name, "placeId": "ChIJG7btXnJxhlQR62EUZuSVsOE",
-                "id": format!("loc{}", j.id.1), "url": "https://maps.google.com/?cid=1",
-                "lat": lat.to_string(), "lng": lng.to_string(),
-            }),
-            // Both empty forms occur in the reference.
-            None if j.id.1.is_multiple_of(2) => json!({}),
-            None => json!({"address": ""}),
-        };
-        ins(&mut m, "location", location);
+        ins(&mut m, "location", job_location(j));
         ins(&mut m, "createdAt", j.id.created());
         ins(&mut m, "ownerMember", self.person_json(j.owner));
         ins(&mut m, "creatorMember", self.person_json(j.creator));
         ins(&mut m, "employer", self.employer_json(j.employer, false));
         ins(&mut m, "list", json!({"name": j.list}));
-        let acts: Vec<&Activity> = j
-            .activities
-            .iter()
-            .map(|a| &self.activities[*a as usize])
-            .filter(|a| !a.deleted)
-            .collect();
-        ins(
-            &mut m,
-            "activities",
-            acts.iter()
-                .map(|a| Value::Object(self.activity_core(a)))
-                .collect::<Vec<_>>(),
-        );
-        let cat = |a: &Activity| super::org::CATEGORIES[a.category as usize];
-        let interviews: Vec<Value> = acts
-            .iter()
-            .filter(|a| {
-                matches!(
-                    cat(a),
-                    "Phone Screen" | "Phone Interview" | "On Site Interview"
-                )
-            })
-            .map(|a| Value::Object(self.activity_core(a)))
-            .collect();
-        if !interviews.is_empty() {
-            ins(&mut m, "interviewActivities", interviews);
-        }
-        for (key, name) in [
-            ("applicationActivity", "Apply"),
-            ("offerActivity", "Offer Received"),
-            ("offerAcceptedActivity", "Accept Offer"),
-        ] {
-            if let Some(a) = acts.iter().find(|a| cat(a) == name) {
-                ins(&mut m, key, Value::Object(self.activity_core(a)));
-            }
-        }
+        self.job_activities(&mut m, j);
         if self.drift {
             ins(&mut m, "remote", true);
             // A timestamp that starts arriving as a string.
@@ -186,10 +157,51 @@ impl Org {
         Value::Object(m)
     }
 
+    /// A job's live activities, and the interview, application and offer
+    /// ones the API also names apart.
+    fn job_activities(&self, m: &mut Map<String, Value>, j: &Job) {
+        let acts: Vec<&Activity> = j
+            .activities
+            .iter()
+            .map(|a| &self.activities[*a as usize])
+            .filter(|a| !a.deleted)
+            .collect();
+        ins(
+            m,
+            "activities",
+            acts.iter()
+                .map(|a| Value::Object(self.activity_core(a)))
+                .collect::<Vec<_>>(),
+        );
+        let cat = |a: &Activity| CATEGORIES[a.category as usize];
+        let interviews: Vec<Value> = acts
+            .iter()
+            .filter(|a| {
+                matches!(
+                    cat(a),
+                    "Phone Screen" | "Phone Interview" | "On Site Interview"
+                )
+            })
+            .map(|a| Value::Object(self.activity_core(a)))
+            .collect();
+        if !interviews.is_empty() {
+            ins(m, "interviewActivities", interviews);
+        }
+        for (key, name) in [
+            ("applicationActivity", "Apply"),
+            ("offerActivity", "Offer Received"),
+            ("offerAcceptedActivity", "Accept Offer"),
+        ] {
+            if let Some(a) = acts.iter().find(|a| cat(a) == name) {
+                ins(m, key, Value::Object(self.activity_core(a)));
+            }
+        }
+    }
+
     pub fn action_json(&self, a: &Action) -> Value {
         let mut m = Map::new();
         ins(&mut m, "id", a.id.hex());
-        ins(&mut m, "actionType", a.kind.name());
+        ins(&mut m, "actionType", a.kind.as_str());
         ins(&mut m, "date", a.id.created());
         ins(&mut m, "ownerMember", self.person_json(a.owner));
         ins(&mut m, "creatorMember", self.person_json(a.creator));
@@ -230,29 +242,7 @@ impl Org {
             let ct = &self.contacts[c as usize];
             ins(&mut m, "contactId", ct.id.hex());
             if a.kind != ContactDeleted {
-                let profiles: Map<String, Value> = ct
-                    .profiles
-                    .iter()
-                    .map(|(k, v)| ((*k).to_owned(), json!(v)))
-                    .collect();
-                ins(
-                    &mut m,
-                    "contact",
-                    json!({"id": ct.id.hex(), "firstName": ct.first, "lastName": ct.last, "email": ct.email,
-                           "title": ct.title, "location": ct.location, "profiles": profiles}),
-                );
-                let jobs: Vec<Value> = ct
-                    .jobs
-                    .iter()
-                    .map(|j| self.job_core(&self.jobs[*j as usize]))
-                    .collect();
-                let employers: Vec<Value> = ct
-                    .jobs
-                    .iter()
-                    .map(|j| self.employer_json(self.jobs[*j as usize].employer, false))
-                    .collect();
-                ins(&mut m, "jobs", jobs);
-                ins(&mut m, "employers", employers);
+                self.contact_parts(&mut m, ct);
             }
         }
         if let Some(p) = a.member {
@@ -272,6 +262,33 @@ impl Org {
         ins(&mut m, "createdByWorkflow", a.workflow);
         ins(&mut m, "createdAt", a.id.created());
         Value::Object(m)
+    }
+
+    /// A contact as actions embed it, with its jobs and their employers.
+    fn contact_parts(&self, m: &mut Map<String, Value>, ct: &Contact) {
+        let profiles: Map<String, Value> = ct
+            .profiles
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), json!(v)))
+            .collect();
+        ins(
+            m,
+            "contact",
+            json!({"id": ct.id.hex(), "firstName": ct.first, "lastName": ct.last, "email": ct.email,
+                   "title": ct.title, "location": ct.location, "profiles": profiles}),
+        );
+        let jobs: Vec<Value> = ct
+            .jobs
+            .iter()
+            .map(|j| self.job_core(&self.jobs[*j as usize]))
+            .collect();
+        let employers: Vec<Value> = ct
+            .jobs
+            .iter()
+            .map(|j| self.employer_json(self.jobs[*j as usize].employer, false))
+            .collect();
+        ins(m, "jobs", jobs);
+        ins(m, "employers", employers);
     }
 
     pub fn invitation_json(&self, i: Ix) -> Value {

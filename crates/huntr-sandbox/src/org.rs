@@ -1,0 +1,371 @@
+//! The sandbox's organization as data: a deterministic model of members,
+//! advisors, employers, jobs, activities, actions and the rest, with the
+//! newest-first indexes the server pages over, and the few primitives
+//! every change goes through (ids, random draws, the action feed).
+//!
+//! Compact typed records (indices, not JSON) keep a million actions in
+//! little memory; `render.rs` builds JSON from them on demand, so nested
+//! snapshots always show current state, as a database join would. Building
+//! the organization is `generate.rs`, living a day is `days.rs`; both are
+//! made of the record changes in `people.rs` and `jobs.rs`.
+
+use std::collections::BTreeMap;
+
+use huntr_protocol::ActionType;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+/// Sandbox clock at generation: 2026-06-01T00:00:00Z.
+pub const START: i64 = 1_780_272_000;
+pub(crate) const DAY: i64 = 86_400;
+
+/// A Mongo-like object id: creation second, then a counter. Ordering ids
+/// orders by creation time, as the API's newest-first lists do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Oid(pub u32, pub u64);
+
+impl Oid {
+    pub fn hex(self) -> String {
+        format!("{:08x}{:016x}", self.0, self.1)
+    }
+    pub fn parse(s: &str) -> Option<Oid> {
+        if s.len() != 24 || !s.is_ascii() {
+            return None;
+        }
+        Some(Oid(
+            u32::from_str_radix(&s[..8], 16).ok()?,
+            u64::from_str_radix(&s[8..], 16).ok()?,
+        ))
+    }
+    pub fn created(self) -> i64 {
+        self.0 as i64
+    }
+    /// The smallest id created at second `ts`: every id of that second is
+    /// at or above it, every id of an earlier second below it.
+    pub fn first_at(ts: i64) -> Oid {
+        Oid(ts.clamp(0, u32::MAX as i64) as u32, 0)
+    }
+}
+
+pub type Ix = u32;
+
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub id: Oid,
+    pub given: String,
+    pub family: String,
+    pub email: String,
+    pub is_active: bool,
+    pub member: bool,
+    /// (member field index, value)
+    pub fields: Vec<(Ix, serde_json::Value)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Employer {
+    pub id: Oid,
+    pub name: String,
+    pub domain: String,
+    pub founded: Option<i64>,
+    pub description: String,
+    pub location: String,
+    pub is_partner: bool,
+    pub jobs: i64,
+    pub applications: i64,
+    pub interviews: i64,
+    pub offers: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: Oid,
+    pub title: String,
+    pub salary: Option<String>,
+    pub url: Option<String>,
+    pub html: Option<String>,
+    pub deadline: Option<i64>,
+    pub owner: Ix,
+    pub creator: Ix,
+    pub employer: Ix,
+    pub list: String,
+    /// (address, name, lat, lng); None renders `location: {}`.
+    pub location: Option<(String, String, f64, f64)>,
+    pub activities: Vec<Ix>,
+    pub deleted: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Activity {
+    pub id: Oid,
+    pub title: String,
+    pub note: Option<String>,
+    pub completed: bool,
+    pub completed_at: Option<i64>,
+    pub start_at: Option<i64>,
+    pub end_at: Option<i64>,
+    pub workflow: bool,
+    pub category: Ix,
+    pub job: Option<Ix>,
+    pub owner: Ix,
+    pub creator: Ix,
+    pub deleted: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Note {
+    pub id: Oid,
+    pub text: String,
+    pub deleted: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Contact {
+    pub id: Oid,
+    pub first: String,
+    pub last: String,
+    pub email: String,
+    pub title: String,
+    pub location: String,
+    pub profiles: Vec<(&'static str, String)>,
+    pub jobs: Vec<Ix>,
+    pub deleted: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Invitation {
+    pub id: Oid,
+    pub to_email: String,
+    pub board_name: String,
+    pub to: Option<Ix>,
+    pub template: Option<Ix>,
+    pub fields: Vec<(Ix, serde_json::Value)>,
+    pub pending: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Action {
+    pub id: Oid,
+    pub kind: ActionType,
+    pub workflow: bool,
+    pub owner: Ix,
+    pub creator: Ix,
+    pub job: Option<Ix>,
+    pub activity: Option<Ix>,
+    pub note: Option<Ix>,
+    pub contact: Option<Ix>,
+    pub member: Option<Ix>,
+    pub invitation: Option<Ix>,
+    pub from_list: Option<&'static str>,
+    pub to_list: Option<&'static str>,
+    pub update: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub id: Oid,
+    pub kind: &'static str,
+    pub date: Option<i64>,
+    pub member: Ix,
+    pub job: Ix,
+    pub from_list: Option<&'static str>,
+    pub to_list: Option<&'static str>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MemberField {
+    pub id: Oid,
+    pub name: &'static str,
+    pub field_type: &'static str,
+    pub choices: Vec<&'static str>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BoardTemplate {
+    pub id: Oid,
+    pub name: &'static str,
+    pub lists: Vec<(Oid, &'static str)>,
+    pub is_default: bool,
+}
+
+/// Newest-first listing order of a resource: id -> record index. Deleted
+/// records leave the index (they are no longer listed).
+pub type Index = BTreeMap<Oid, Ix>;
+
+pub const STAGES: [&str; 6] = [
+    "Wishlist",
+    "Applied",
+    "Phone Screen",
+    "On Site Interview",
+    "Offer",
+    "Rejected",
+];
+pub const CATEGORIES: [&str; 23] = [
+    "Email",
+    "Meeting",
+    "Phone Call",
+    "Reach Out",
+    "Get Reference",
+    "Prep Cover Letter",
+    "Prep Resume",
+    "Apply",
+    "Follow Up",
+    "Send Availability",
+    "Prep for Interview",
+    "Phone Screen",
+    "Phone Interview",
+    "Assignment",
+    "On Site Interview",
+    "Rejected",
+    "Offer Received",
+    "Decline Offer",
+    "Accept Offer",
+    "Send Thank You",
+    "Networking Event",
+    "Application Withdrawn",
+    "Other",
+];
+/// The whole organization, plus the listing indexes the server pages over.
+#[derive(Debug, Clone)]
+pub struct Org {
+    pub(crate) rng: SmallRng,
+    /// The last id's counter; some generated text shows it.
+    pub(crate) counter: u64,
+    /// The sandbox clock (unix seconds); the HTTP `Date` header shows it.
+    pub now: i64,
+    pub days: u32,
+    pub people: Vec<Person>,
+    pub advisors: Vec<Ix>,
+    pub employers: Vec<Employer>,
+    pub jobs: Vec<Job>,
+    pub activities: Vec<Activity>,
+    pub notes: Vec<Note>,
+    pub contacts: Vec<Contact>,
+    pub invitations: Vec<Invitation>,
+    pub actions: Vec<Action>,
+    pub events: Vec<Event>,
+    pub fields: Vec<MemberField>,
+    pub templates: Vec<BoardTemplate>,
+    pub categories: Vec<(Oid, &'static str)>,
+    pub members_ix: Index,
+    pub employers_ix: Index,
+    pub jobs_ix: Index,
+    pub activities_ix: Index,
+    pub actions_ix: Index,
+    pub events_ix: Index,
+    pub invitations_ix: Index,
+    /// Fault injection for drift tests: extra fields and changed types.
+    pub drift: bool,
+}
+
+impl Org {
+    /// An organization with nothing in it yet, its random draws seeded.
+    pub(crate) fn empty(seed: u64) -> Org {
+        Org {
+            rng: SmallRng::seed_from_u64(seed),
+            counter: 0,
+            now: START,
+            days: 0,
+            people: Vec::new(),
+            advisors: Vec::new(),
+            employers: Vec::new(),
+            jobs: Vec::new(),
+            activities: Vec::new(),
+            notes: Vec::new(),
+            contacts: Vec::new(),
+            invitations: Vec::new(),
+            actions: Vec::new(),
+            events: Vec::new(),
+            fields: Vec::new(),
+            templates: Vec::new(),
+            categories: Vec::new(),
+            members_ix: Index::new(),
+            employers_ix: Index::new(),
+            jobs_ix: Index::new(),
+            activities_ix: Index::new(),
+            actions_ix: Index::new(),
+            events_ix: Index::new(),
+            invitations_ix: Index::new(),
+            drift: false,
+        }
+    }
+
+    /// The next id, created at `ts`.
+    pub(crate) fn oid(&mut self, ts: i64) -> Oid {
+        self.counter += 1;
+        Oid(ts as u32, self.counter)
+    }
+
+    /// One of `items`, at random.
+    pub(crate) fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.rng.random_range(0..items.len())]
+    }
+
+    /// A random second in `lo..hi` (`lo` when that is empty).
+    pub(crate) fn ts_between(&mut self, lo: i64, hi: i64) -> i64 {
+        if hi <= lo {
+            lo
+        } else {
+            self.rng.random_range(lo..hi)
+        }
+    }
+
+    /// Records a new action and returns it to be filled in.
+    pub(crate) fn action(
+        &mut self,
+        ts: i64,
+        kind: ActionType,
+        owner: Ix,
+        creator: Ix,
+    ) -> &mut Action {
+        let id = self.oid(ts);
+        self.actions.push(Action {
+            id,
+            kind,
+            workflow: false,
+            owner,
+            creator,
+            job: None,
+            activity: None,
+            note: None,
+            contact: None,
+            member: None,
+            invitation: None,
+            from_list: None,
+            to_list: None,
+            update: None,
+        });
+        let ix = (self.actions.len() - 1) as Ix;
+        self.actions_ix.insert(id, ix);
+        self.actions.last_mut().expect("just pushed")
+    }
+
+    /// A category's index by name (the last, "Other", for any other name).
+    pub(crate) fn category(name: &str) -> Ix {
+        CATEGORIES
+            .iter()
+            .position(|c| *c == name)
+            .unwrap_or(CATEGORIES.len() - 1) as Ix
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_order_by_creation() {
+        let o = Oid(1_700_000_000, 5);
+        assert_eq!(Oid::parse(&o.hex()), Some(o));
+        assert!(Oid::first_at(1_700_000_001) > o);
+        assert!(Oid::parse("zz").is_none());
+    }
+
+    #[test]
+    fn the_first_id_of_a_second_is_below_every_other_id_of_it() {
+        let first = Oid::first_at(1_700_000_000);
+        assert_eq!(first, Oid(1_700_000_000, 0));
+        assert!(first < Oid(1_700_000_000, 1));
+        assert!(first > Oid(1_699_999_999, u64::MAX));
+        assert_eq!(Oid::first_at(-5), Oid(0, 0));
+    }
+}

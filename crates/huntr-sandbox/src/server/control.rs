@@ -1,0 +1,75 @@
+//! The control endpoints under `/_sandbox/`: let simulated days pass
+//! (delivering their actions to the webhook, if one is set), read the
+//! request counters, set the fault probability, an outage, or drift.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::{Params, St};
+use crate::webhooks::deliver;
+
+pub(super) async fn advance(State(s): St, Query(q): Params) -> Response {
+    let days: u32 = q
+        .get("days")
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(1)
+        .clamp(1, 365);
+    let (now, days_passed, total) = {
+        let mut org = s.org.write().unwrap_or_else(|e| e.into_inner());
+        let mut total: BTreeMap<&str, u32> = BTreeMap::new();
+        for _ in 0..days {
+            for (k, v) in org.advance_day() {
+                *total.entry(k).or_default() += v;
+            }
+        }
+        (org.now, org.days, total)
+    };
+    let hook = s.webhook.lock().map(|w| w.clone()).unwrap_or(None);
+    let delivered = match hook {
+        Some((url, secret)) => match deliver(&s, &url, &secret).await {
+            Ok(n) => json!(n),
+            Err(e) => json!(format!("delivery failed: {e}")),
+        },
+        None => Value::Null,
+    };
+    Json(json!({"now": now, "days": days_passed, "changes": total, "delivered": delivered}))
+        .into_response()
+}
+
+pub(super) async fn stats(State(s): St) -> Response {
+    let by = s.by_endpoint.lock().map(|m| m.clone()).unwrap_or_default();
+    Json(json!({
+        "requests": s.requests.load(Ordering::Relaxed),
+        "throttled": s.throttled.load(Ordering::Relaxed),
+        "faulted": s.faulted.load(Ordering::Relaxed),
+        "by_endpoint": by,
+    }))
+    .into_response()
+}
+
+pub(super) async fn set_faults(State(s): St, Query(q): Params) -> Response {
+    let p: f64 = q
+        .get("p")
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        .clamp(0.0, 1.0);
+    *s.faults.lock().unwrap_or_else(|e| e.into_inner()) = p;
+    Json(json!({ "faults": p })).into_response()
+}
+
+pub(super) async fn set_outage(State(s): St, Query(q): Params) -> Response {
+    let endpoint = q.get("endpoint").filter(|e| !e.is_empty()).cloned();
+    *s.outage.lock().unwrap_or_else(|e| e.into_inner()) = endpoint.clone();
+    Json(json!({ "outage": endpoint })).into_response()
+}
+
+pub(super) async fn set_drift(State(s): St, Query(q): Params) -> Response {
+    let on = q.get("on").map(|v| v == "true").unwrap_or(true);
+    s.org.write().unwrap_or_else(|e| e.into_inner()).drift = on;
+    Json(json!({ "drift": on })).into_response()
+}

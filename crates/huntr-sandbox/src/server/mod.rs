@@ -1,0 +1,158 @@
+//! The sandbox's HTTP face: the Org API as documented (Bearer auth, `limit`
+//! validation, newest-first `next` cursors, filters, the documented error
+//! JSON), plus what a test needs from a hostile world: a token bucket
+//! answering 429 with `Retry-After`, added latency, injected faults, and
+//! control endpoints under `/_sandbox/`.
+//!
+//! This module holds what the handlers share, the routes and the server;
+//! `gate.rs` is the middleware every API request goes through, `paging.rs`
+//! and `listing.rs` answer the API, `control.rs` the `/_sandbox/` endpoints.
+
+mod control;
+mod gate;
+mod listing;
+mod paging;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use serde_json::json;
+
+use crate::org::Org;
+
+/// Everything the handlers share.
+pub struct Shared {
+    pub org: RwLock<Org>,
+    pub token: String,
+    pub limiter: Option<DefaultDirectRateLimiter>,
+    pub latency: Duration,
+    /// Probability (0..1) that a request meets an injected fault.
+    pub faults: Mutex<f64>,
+    /// An endpoint (e.g. "activities") that answers 503 to every request.
+    pub outage: Mutex<Option<String>>,
+    /// Where `/_sandbox/advance` delivers the day's actions, and the secret.
+    pub webhook: Mutex<Option<(String, Vec<u8>)>>,
+    /// Actions delivered so far (a prefix of `org.actions`).
+    pub delivered: Mutex<usize>,
+    pub requests: AtomicU64,
+    /// 429s of the token bucket (not injected ones).
+    pub throttled: AtomicU64,
+    pub faulted: AtomicU64,
+    pub by_endpoint: Mutex<BTreeMap<String, u64>>,
+}
+
+impl Shared {
+    pub fn new(
+        org: Org,
+        token: String,
+        rps: Option<f64>,
+        latency: Duration,
+        faults: f64,
+    ) -> Shared {
+        let limiter = rps.map(|r| {
+            let period = Duration::from_secs_f64(1.0 / r.max(0.001));
+            let burst = NonZeroU32::new((r.ceil() as u32).max(1)).expect("max(1)");
+            RateLimiter::direct(
+                Quota::with_period(period)
+                    .expect("positive")
+                    .allow_burst(burst),
+            )
+        });
+        Shared {
+            org: RwLock::new(org),
+            token,
+            limiter,
+            latency,
+            faults: Mutex::new(faults),
+            outage: Mutex::new(None),
+            webhook: Mutex::new(None),
+            delivered: Mutex::new(0),
+            requests: AtomicU64::new(0),
+            throttled: AtomicU64::new(0),
+            faulted: AtomicU64::new(0),
+            by_endpoint: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    pub(crate) fn org(&self) -> std::sync::RwLockReadGuard<'_, Org> {
+        self.org.read().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+type St = State<Arc<Shared>>;
+/// A request's query parameters.
+type Params = Query<HashMap<String, String>>;
+
+/// An error answer in the documented format.
+pub fn api_error(status: StatusCode, message: &str, param: Option<(&str, &str, &str)>) -> Response {
+    let mut detail = json!({"message": message, "status": status.as_u16()});
+    if let Some((p, v, loc)) = param {
+        detail["param"] = json!(p);
+        detail["value"] = json!(v);
+        detail["location"] = json!(loc);
+    }
+    (
+        status,
+        Json(json!({"message": message, "error": detail, "errors": [detail]})),
+    )
+        .into_response()
+}
+
+pub fn router(shared: Arc<Shared>) -> Router {
+    let org = Router::new()
+        .route("/members", get(listing::members))
+        .route("/members/{id}", get(listing::member))
+        .route("/member-fields", get(listing::member_fields))
+        .route("/board-templates", get(listing::board_templates))
+        .route("/organization-invitations", get(listing::invitations))
+        .route("/employers", get(listing::employers))
+        .route("/jobs", get(listing::jobs))
+        .route("/jobs/{id}", get(listing::job))
+        .route("/activities", get(listing::activities))
+        .route("/activity-categories", get(listing::categories))
+        .route("/actions", get(listing::actions))
+        .route("/events", get(listing::events))
+        .fallback(|| async { api_error(StatusCode::NOT_FOUND, "Not Found", None) })
+        .layer(middleware::from_fn_with_state(shared.clone(), gate::gate));
+    let control = Router::new()
+        .route("/advance", post(control::advance))
+        .route("/stats", get(control::stats))
+        .route("/faults", post(control::set_faults))
+        .route("/outage", post(control::set_outage))
+        .route("/drift", post(control::set_drift));
+    Router::new()
+        .nest("/org", org)
+        .nest("/_sandbox", control)
+        .with_state(shared)
+}
+
+/// Binds and serves until `shutdown` resolves.
+pub async fn serve(
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    let app = router(shared);
+    let handle = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::error!("sandbox server stopped: {e}");
+        }
+    });
+    Ok((local, handle))
+}
