@@ -39,13 +39,15 @@ pub struct WriterConfig {
 }
 
 impl WriterConfig {
-    /// A sync's writer: stops at the first failed commit (the run fails
-    /// and the next one repairs it).
+    /// A sync's writer: one page a transaction (a page is hundreds of
+    /// records already; grouping pages would only free queue slots early
+    /// and hold more pages in memory), and it stops at the first failed
+    /// commit (the run fails and the next one repairs it).
     pub fn sync(run_id: RunId, queue: usize) -> Self {
         WriterConfig {
             run_id,
             queue,
-            group: queue,
+            group: 1,
             keep_going: false,
         }
     }
