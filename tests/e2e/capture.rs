@@ -173,3 +173,29 @@ async fn same_second_updates_delivered_in_either_order_then_a_sync_equal_the_tru
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quirks_are_off_by_default_and_set_through_the_control_endpoint() {
+    let sb = common::sandbox(10, 3).await;
+    let url = format!("http://{}/_sandbox/quirks", sb.addr);
+    let http = reqwest::Client::new();
+    let now: serde_json::Value = http.post(&url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        now,
+        serde_json::json!({"late_changes": 0, "same_second_pairs": 0})
+    );
+    let set: serde_json::Value = http
+        .post(format!("{url}?late_changes=3&same_second_pairs=2"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        set,
+        serde_json::json!({"late_changes": 3, "same_second_pairs": 2})
+    );
+    let quirks = sb.shared.org.read().unwrap().quirks.clone();
+    assert_eq!((quirks.late_changes, quirks.same_second_pairs), (3, 2));
+}
