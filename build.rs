@@ -63,7 +63,7 @@ fn column_names(t: &RawTable, parents: &HashSet<&str>) -> Vec<String> {
     let mut cols: Vec<String> = t.columns.iter().map(|c| c.name.clone()).collect();
     cols.push("_extra".into());
     if t.resource {
-        cols.extend(["_full".into(), "_as_of".into()]);
+        cols.extend(["_full".into(), "_as_of".into(), "_as_of_id".into()]);
     }
     if t.listed {
         cols.push("_seen_run".into());

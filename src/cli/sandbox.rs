@@ -23,6 +23,8 @@ pub async fn run(args: SandboxArgs) -> Result<u8, Failure> {
         latency: Duration::from_millis(args.latency_ms),
         faults: args.faults,
         webhook,
+        // Quirks are turned on through `/_sandbox/quirks`.
+        ..Default::default()
     })
     .await
     .with_context(|| format!("starting the sandbox on 127.0.0.1:{}", args.port))?;

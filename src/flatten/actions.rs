@@ -70,7 +70,7 @@ pub(super) fn action(obj: &Obj, as_of: i64, out: &mut Vec<Op>) {
     if let Some(inv) = nested(obj, "organizationInvitation") {
         invitation(inv, Mode::Partial, 0, out);
     }
-    capture(obj, &action_type, &links, date, out);
+    capture(obj, &id, &action_type, &links, date, out);
     let refresh = matches!(action_type, ActionType::JobMoved | ActionType::JobUpdated)
         || action_type.is_activity();
     if let (true, Some(job_id)) = (refresh, links.job) {
@@ -136,8 +136,15 @@ fn linked_rows(obj: &Obj, action_id: &str, out: &mut Vec<Op>) {
     }
 }
 
-/// The change an action of this type stands for.
-fn capture(obj: &Obj, action_type: &ActionType, links: &Links, date: i64, out: &mut Vec<Op>) {
+/// The change action `id` of this type stands for.
+fn capture(
+    obj: &Obj,
+    id: &str,
+    action_type: &ActionType,
+    links: &Links,
+    date: i64,
+    out: &mut Vec<Op>,
+) {
     let delete = |table: TableId, id: &Option<String>, out: &mut Vec<Op>| {
         if let Some(id) = id {
             out.push(Op::Delete {
@@ -154,12 +161,15 @@ fn capture(obj: &Obj, action_type: &ActionType, links: &Links, date: i64, out: &
         ActionType::ContactDeleted => delete(contacts::TABLE, &links.contact, out),
         ActionType::ActivityCreated | ActionType::ActivityUpdated => {
             if let Some(a) = nested(obj, "activity") {
-                let mode = if *action_type == ActionType::ActivityUpdated {
-                    Mode::Update
-                } else {
-                    Mode::Partial
-                };
-                activity_snapshot(obj, a, mode, links, date, out);
+                let update = *action_type == ActionType::ActivityUpdated;
+                let mode = if update { Mode::Update } else { Mode::Partial };
+                if let Some(mut snap) = activity_snapshot(obj, a, mode, links, date) {
+                    // An update's order key: its date, then the action's id.
+                    if update {
+                        snap.set(activities::AS_OF_ID, text(id));
+                    }
+                    out.push(Op::Upsert(snap));
+                }
             }
         }
         ActionType::NoteCreated | ActionType::NoteUpdated => {
@@ -178,15 +188,15 @@ fn capture(obj: &Obj, action_type: &ActionType, links: &Links, date: i64, out: &
 }
 
 /// The activity an ACTIVITY_CREATED or ACTIVITY_UPDATED action carries,
-/// completed from the action's own links where the snapshot lacks them.
+/// completed from the action's own links where the snapshot lacks them;
+/// None without an id.
 fn activity_snapshot(
     action: &Obj,
     activity: &Obj,
     mode: Mode,
     links: &Links,
     date: i64,
-    out: &mut Vec<Op>,
-) {
+) -> Option<Row> {
     let mut snap = record(activities::TABLE, activity, mode, date);
     if snap.get(activities::ID).is_null() {
         let id = links.activity.clone().map(text).unwrap_or(Val::Null);
@@ -206,7 +216,5 @@ fn activity_snapshot(
     ) {
         snap.set(activities::ACTIVITY_CATEGORY_ID, text(c));
     }
-    if !snap.get(activities::ID).is_null() {
-        out.push(Op::Upsert(snap));
-    }
+    (!snap.get(activities::ID).is_null()).then_some(snap)
 }

@@ -6,10 +6,13 @@
 //! added by editing the TOML file and nothing else.
 //!
 //! Besides the declared columns every table gets `_extra` (unknown API
-//! fields as JSON). Resource tables also get two bookkeeping columns used by
-//! the merge rules: `_full` (1 when the row was last written from the
-//! resource's own endpoint) and `_as_of` (unix time the written data was
-//! valid at: listing time, or the date of the action that carried it).
+//! fields as JSON). Resource tables also get three bookkeeping columns used
+//! by the merge rules: `_full` (1 when the row was last written from the
+//! resource's own endpoint), `_as_of` (unix time the written data was
+//! valid at: listing time, or the date of the action that carried it) and
+//! `_as_of_id` (the id of the action whose dated update last won; NULL
+//! when a listing or a full record wrote the row), so that
+//! `(_as_of, _as_of_id)` orders the updates of one second.
 //! Tables listed in full every run get `_seen_run`, the id of the last run
 //! whose listing contained the row. Every table gets `_ins_run` (the run
 //! that created the row) and `_upd_run` (the last run that changed it),
@@ -112,6 +115,7 @@ pub struct Table {
 pub const EXTRA: &str = "_extra";
 pub const FULL: &str = "_full";
 pub const AS_OF: &str = "_as_of";
+pub const AS_OF_ID: &str = "_as_of_id";
 pub const SEEN_RUN: &str = "_seen_run";
 pub const INS_RUN: &str = "_ins_run";
 pub const UPD_RUN: &str = "_upd_run";

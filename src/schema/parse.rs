@@ -6,8 +6,8 @@
 use serde::Deserialize;
 
 use super::{
-    ColType, Column, Names, Schema, Source, Table, AS_OF, CHILDREN, EXTRA, FULL, INS_RUN, SEEN_RUN,
-    UPD_RUN,
+    ColType, Column, Names, Schema, Source, Table, AS_OF, AS_OF_ID, CHILDREN, EXTRA, FULL, INS_RUN,
+    SEEN_RUN, UPD_RUN,
 };
 
 #[derive(Deserialize)]
@@ -119,6 +119,7 @@ fn columns(t: &mut RawTable) -> Vec<Column> {
     if t.resource {
         columns.push(hidden(FULL, ColType::Int));
         columns.push(hidden(AS_OF, ColType::Int));
+        columns.push(hidden(AS_OF_ID, ColType::Text));
     }
     if t.listed {
         columns.push(hidden(SEEN_RUN, ColType::Int));

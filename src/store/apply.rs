@@ -12,8 +12,9 @@ use super::recent::Recent;
 use super::sql::{delete_children, Stmt, TableSql};
 use super::{RunId, TableCounts};
 use crate::flatten::{Mode, Op, Row, Val};
+use crate::schema::tables::actions;
 use crate::schema::{
-    Table, TableId, AS_OF, CHILDREN, EXTRA, FULL, INS_RUN, SCHEMA, SEEN_RUN, UPD_RUN,
+    Table, TableId, AS_OF, AS_OF_ID, CHILDREN, EXTRA, FULL, INS_RUN, SCHEMA, SEEN_RUN, UPD_RUN,
 };
 use crate::timefmt::iso;
 
@@ -77,6 +78,10 @@ fn bind_values<'r>(t: &Table, row: &'r Row, run_id: RunId) -> Vec<ToSqlOutput<'r
             row.as_of
         };
         vals[t.col(AS_OF)] = int(as_of);
+        // Only a dated update carries its action's id (the order key).
+        if row.mode != Mode::Update {
+            vals[t.col(AS_OF_ID)] = ToSqlOutput::Owned(SqlValue::Null);
+        }
     }
     if t.listed && row.mode == Mode::Full {
         vals[t.col(SEEN_RUN)] = int(run_id);
@@ -128,6 +133,10 @@ struct Batch<'s, 'c> {
     /// The parent whose full write lost to a newer stored row, or changed
     /// nothing: its children in this batch are skipped.
     stale_parent: Option<(TableId, String)>,
+    /// The action last written was stored by an earlier run (or session):
+    /// the jobs it names were queued then, and stay queued until a read
+    /// covers them, so reading it again queues nothing.
+    action_known: bool,
 }
 
 /// Applies `ops` in order inside `tx`.
@@ -140,6 +149,7 @@ pub fn apply_ops(tx: &Transaction, ledger: Ledger<'_>, ops: &[Op]) -> rusqlite::
         },
         ledger,
         stale_parent: None,
+        action_known: false,
     };
     for op in ops {
         match op {
@@ -199,12 +209,19 @@ impl Batch<'_, '_> {
         let run_id = self.ledger.run_id;
         let vals = bind_values(t, row, run_id);
         let text = &self.ledger.sql[row.table].full;
-        let upd: Option<i64> = self
+        let runs: Option<(i64, Option<i64>)> = self
             .stmts
             .get(row.table, Stmt::Full, || text.clone())?
-            .query_row(rusqlite::params_from_iter(vals.iter()), |r| r.get(0))
+            .query_row(rusqlite::params_from_iter(vals.iter()), |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .optional()?;
-        let fresh = upd == Some(run_id);
+        if row.table == actions::TABLE {
+            // No row back: a newer copy of the action was already stored.
+            // (`_ins_run` is NULL in rows from before the column existed.)
+            self.action_known = runs.is_none_or(|(_, ins)| ins != Some(run_id));
+        }
+        let fresh = runs.is_some_and(|(upd, _)| upd == run_id);
         if fresh {
             self.ledger.changed.mark(row.table);
         }
@@ -255,11 +272,17 @@ impl Batch<'_, '_> {
         Ok(())
     }
 
+    /// Queues a job to re-read; a new queuing withdraws the claim of a
+    /// re-read under way (see `Store::pending_jobs`).
     fn refresh_job(&mut self, job_id: &str, date: i64) -> rusqlite::Result<()> {
+        if self.action_known {
+            return Ok(());
+        }
         self.tx
             .prepare_cached(
-                "INSERT INTO sync_pending_jobs (job_id, changed) VALUES (?, ?)
-                 ON CONFLICT (job_id) DO UPDATE SET changed = MAX(changed, excluded.changed)",
+                "INSERT INTO sync_pending_jobs (job_id, changed, claimed) VALUES (?, ?, 0)
+                 ON CONFLICT (job_id) DO UPDATE SET changed = MAX(changed, excluded.changed),
+                   claimed = 0",
             )?
             .execute(params![job_id, date])?;
         Ok(())

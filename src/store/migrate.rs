@@ -65,6 +65,12 @@ CREATE TABLE IF NOT EXISTS sync_published (
 );
 ",
     },
+    // 2: a job queued for a re-read is claimed by the run that re-reads
+    // it, and cleared once read only if no action queued it again since.
+    Migration {
+        version: 2,
+        sql: "ALTER TABLE sync_pending_jobs ADD COLUMN claimed INTEGER NOT NULL DEFAULT 0;",
+    },
 ];
 
 /// The version this build writes.

@@ -204,4 +204,6 @@ impl Store {
 }
 
 #[cfg(test)]
+mod order_tests;
+#[cfg(test)]
 mod tests;

@@ -2,7 +2,7 @@
 //! declared schema: one upsert per merge mode, the deletion and the
 //! replacement of a parent's children.
 
-use crate::schema::{Column, Table, AS_OF, FULL, INS_RUN, SEEN_RUN, UPD_RUN};
+use crate::schema::{Column, Table, AS_OF, AS_OF_ID, FULL, INS_RUN, SEEN_RUN, UPD_RUN};
 
 /// The statements a batch prepares, per table: what [`Stmts`] caches them
 /// under.
@@ -10,11 +10,11 @@ use crate::schema::{Column, Table, AS_OF, FULL, INS_RUN, SEEN_RUN, UPD_RUN};
 /// [`Stmts`]: super::apply::Stmts
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Stmt {
-    /// A record from its own endpoint (RETURNING `_upd_run`).
+    /// A record from its own endpoint (RETURNING `_upd_run`, `_ins_run`).
     Full,
     /// A nested snapshot: fills, never overwrites a full row.
     Partial,
-    /// A dated update (an action's snapshot): newer wins.
+    /// A dated update (an action's snapshot): the newer order key wins.
     Update,
     /// Mark a row deleted.
     Delete,
@@ -24,7 +24,8 @@ pub enum Stmt {
 
 /// Generated SQL for one table.
 pub struct TableSql {
-    /// Returns the row's `_upd_run`, or no row when the write was stale.
+    /// Returns the row's `_upd_run` and `_ins_run`, or no row when the
+    /// write was stale.
     pub full: String,
     pub partial: String,
     pub update: String,
@@ -33,7 +34,7 @@ pub struct TableSql {
 
 /// Bookkeeping that changes on every write and says nothing about data.
 fn is_stamp(c: &str) -> bool {
-    [FULL, AS_OF, SEEN_RUN, INS_RUN, UPD_RUN].contains(&c)
+    [FULL, AS_OF, AS_OF_ID, SEEN_RUN, INS_RUN, UPD_RUN].contains(&c)
 }
 
 /// `_upd_run` moves to this run only when a value really changes: `changes`
@@ -123,7 +124,7 @@ fn full_sql(u: &Upsert) -> String {
     if u.t.resource {
         sql += &format!(" WHERE excluded.{AS_OF} >= COALESCE({name}.{AS_OF}, 0)");
     }
-    sql + &format!(" RETURNING {UPD_RUN}")
+    sql + &format!(" RETURNING {UPD_RUN}, {INS_RUN}")
 }
 
 /// Sets every data column to `expr(column)`, plus `extra`, moving
@@ -159,23 +160,31 @@ fn partial_sql(u: &Upsert) -> String {
     merged(u, &expr, Vec::new()) + " WHERE " + &changed.join(" OR ")
 }
 
-/// Update: a dated snapshot; values newer than the row's win.
+/// Update: a dated snapshot; values newer than the row's win. "Newer" is
+/// the order key `(_as_of, _as_of_id)`: the action's date, then its id
+/// (ids grow within a second), so two updates of one second apply in
+/// their actions' order whichever arrives first, and an older one arriving
+/// later loses. A row a listing or a full record wrote has no id (NULL, as
+/// has a row from before the column existed): it loses a tie of dates to
+/// an update, as it did before ids were kept.
 fn update_sql(u: &Upsert) -> String {
     let name = &u.t.name;
+    let newer = format!(
+        "(excluded.{AS_OF}, COALESCE(excluded.{AS_OF_ID}, '')) >= \
+         (COALESCE({name}.{AS_OF}, 0), COALESCE({name}.{AS_OF_ID}, ''))"
+    );
     let expr = |c: &str| {
-        format!(
-            "CASE WHEN excluded.{AS_OF} >= COALESCE({name}.{AS_OF}, 0) \
-             THEN COALESCE(excluded.{c}, {name}.{c}) ELSE {name}.{c} END"
-        )
+        format!("CASE WHEN {newer} THEN COALESCE(excluded.{c}, {name}.{c}) ELSE {name}.{c} END")
     };
-    let as_of = if u.t.resource {
-        vec![format!(
-            "{AS_OF} = MAX(COALESCE({name}.{AS_OF}, 0), excluded.{AS_OF})"
-        )]
+    let key = if u.t.resource {
+        vec![
+            format!("{AS_OF} = MAX(COALESCE({name}.{AS_OF}, 0), excluded.{AS_OF})"),
+            format!("{AS_OF_ID} = CASE WHEN {newer} THEN excluded.{AS_OF_ID} ELSE {name}.{AS_OF_ID} END"),
+        ]
     } else {
         Vec::new()
     };
-    merged(u, &expr, as_of)
+    merged(u, &expr, key)
 }
 
 /// Marks a row deleted, creating a tombstone when it was never seen.

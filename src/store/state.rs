@@ -49,11 +49,20 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// Jobs changed after they were last read; obsolete entries are dropped.
+    /// Jobs changed after they were last read; obsolete entries are
+    /// dropped, the others are claimed for the re-read that follows.
+    ///
+    /// An action can reach the API minutes after its date, so a read made
+    /// after that date may still predate the change: a read covers a
+    /// queued change only when it was made at least `lookback` seconds
+    /// after the change's date (the API's promise, the same that the
+    /// windows' lookback relies on), or when it is the re-read this claim
+    /// is for ([`Store::jobs_reread`]).
+    ///
     /// A backfill records an entry for most jobs, nearly all obsolete by
     /// the end: the table is walked in key order a chunk at a time, so the
     /// memory this takes does not grow with the organization.
-    pub fn pending_jobs(&mut self) -> Result<Vec<String>, StoreError> {
+    pub fn pending_jobs(&mut self, lookback: i64) -> Result<Vec<String>, StoreError> {
         const CHUNK: i64 = 2000;
         let res = (|| -> rusqlite::Result<Vec<String>> {
             let tx = self.conn.transaction()?;
@@ -63,26 +72,51 @@ impl Store {
                 let chunk: Vec<(String, bool)> = tx
                     .prepare_cached(
                         "SELECT p.job_id, j.id IS NOT NULL AND (j.deleted_at IS NOT NULL
-                           OR (j._full = 1 AND j._as_of > p.changed))
+                           OR (j._full = 1 AND j._as_of - p.changed >= ?3))
                          FROM sync_pending_jobs p LEFT JOIN jobs j ON j.id = p.job_id
                          WHERE p.job_id > ?1 ORDER BY p.job_id LIMIT ?2",
                     )?
-                    .query_map(params![after, CHUNK], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .query_map(params![after, CHUNK, lookback.max(1)], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })?
                     .collect::<rusqlite::Result<_>>()?;
                 let Some((last, _)) = chunk.last() else { break };
                 after = last.clone();
                 let mut delete =
                     tx.prepare_cached("DELETE FROM sync_pending_jobs WHERE job_id = ?")?;
+                let mut claim =
+                    tx.prepare_cached("UPDATE sync_pending_jobs SET claimed = 1 WHERE job_id = ?")?;
                 for (id, obsolete) in chunk {
                     if obsolete {
                         delete.execute([&id])?;
                     } else {
+                        claim.execute([&id])?;
                         pending.push(id);
                     }
                 }
             }
             tx.commit()?;
             Ok(pending)
+        })();
+        res.map_err(|e| self.err(e))
+    }
+
+    /// Clears the claimed entries of jobs just re-read (their rows written
+    /// before this call): the read followed every action queued before
+    /// the claim. An entry queued again since is no longer claimed and
+    /// stays for the next run.
+    pub fn jobs_reread(&mut self, ids: &[String]) -> Result<(), StoreError> {
+        let res = (|| -> rusqlite::Result<()> {
+            let tx = self.conn.transaction()?;
+            {
+                let mut clear = tx.prepare_cached(
+                    "DELETE FROM sync_pending_jobs WHERE job_id = ? AND claimed = 1",
+                )?;
+                for id in ids {
+                    clear.execute([id])?;
+                }
+            }
+            tx.commit()
         })();
         res.map_err(|e| self.err(e))
     }

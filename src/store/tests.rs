@@ -352,7 +352,7 @@ fn pending_jobs_skip_those_read_after_the_change() {
     ];
     d.apply(&ops, 1, None).unwrap();
     assert_eq!(
-        d.pending_jobs().unwrap(),
+        d.pending_jobs(0).unwrap(),
         vec!["stale".to_string(), "unknown".to_string()]
     );
     d.apply(
@@ -361,7 +361,7 @@ fn pending_jobs_skip_those_read_after_the_change() {
         None,
     )
     .unwrap();
-    assert_eq!(d.pending_jobs().unwrap(), vec!["unknown".to_string()]);
+    assert_eq!(d.pending_jobs(0).unwrap(), vec!["unknown".to_string()]);
 }
 
 #[test]
@@ -379,7 +379,7 @@ fn pending_jobs_are_sorted_out_across_many_chunks() {
         });
     }
     d.apply(&ops, 1, None).unwrap();
-    let pending = d.pending_jobs().unwrap();
+    let pending = d.pending_jobs(0).unwrap();
     assert_eq!(pending.len(), 3000);
     assert!(pending.windows(2).all(|w| w[0] < w[1]));
     assert!(pending

@@ -9,7 +9,9 @@
 //!   `T` commits in the same transaction as the window's last page.
 //! - Change capture: loading an action records what it implies (deletions,
 //!   notes, contacts, activity snapshots, jobs to re-read) in the same
-//!   transaction; the run ends by re-reading the recorded jobs.
+//!   transaction; the run ends by re-reading the recorded jobs not read
+//!   at least the lookback after their change (a late action's change
+//!   may postdate a read made after its date).
 //!
 //! `run` holds the phases a run's fetchers share (one [`run::Run`]
 //! context), `windows` the windowed reading, and this file the start and

@@ -239,10 +239,12 @@ impl Run<'_> {
             .await
     }
 
-    /// Re-reads the jobs that actions changed after they were last read.
+    /// Re-reads the jobs that actions changed after they were last read
+    /// (see `Store::pending_jobs` for what counts as read after a change).
     /// A 404 means the job is gone: it is marked deleted.
     async fn refresh_jobs(&self) -> Result<u64, SyncError> {
-        let ids = self.writer.call(|s| s.pending_jobs()).await?;
+        let lookback = self.opts.lookback;
+        let ids = self.writer.call(move |s| s.pending_jobs(lookback)).await?;
         if ids.is_empty() {
             return Ok(0);
         }
@@ -253,12 +255,12 @@ impl Run<'_> {
             (id, res)
         }))
         .buffer_unordered(self.opts.refresh_concurrency.max(1));
-        let (mut n, mut first_err, mut ops) = (0u64, None, Vec::new());
+        let (mut first_err, mut ops, mut read) = (None, Vec::new(), Vec::new());
         while let Some((id, res)) = results.next().await {
             match res {
                 Ok(resp) => {
                     flatten::flatten(Resource::Jobs, &resp.body, self.t, &mut ops);
-                    n += 1;
+                    read.push(id);
                 }
                 Err(e) if e.status() == Some(404) => ops.push(Op::Delete {
                     table: tables::jobs::TABLE,
@@ -275,6 +277,9 @@ impl Run<'_> {
             }
         }
         self.writer.apply(ops, None).await?;
+        let n = read.len() as u64;
+        // After the rows: the writer applies in order.
+        self.writer.call(move |s| s.jobs_reread(&read)).await?;
         match first_err {
             Some(e) => Err(e.into()),
             None => Ok(n),

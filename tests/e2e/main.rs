@@ -4,6 +4,7 @@
 mod common;
 
 mod api_wiremock;
+mod capture;
 mod cli;
 mod crash;
 mod layout;

@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 use huntr_protocol::ActionType;
 use rand::Rng;
 
-use crate::jobs::TITLES;
 use crate::org::{Event, Ix, Org, DAY};
 
 /// How many changes of each kind a day made.
@@ -39,11 +38,14 @@ struct Day {
 
 impl Org {
     /// A simulated day: new and late records, moves, edits, deletions,
-    /// completions, accepted invitations, deactivations. Returns a short
-    /// description of what changed.
+    /// completions, accepted invitations, deactivations (and the quirks a
+    /// test turned on: the previous day's late changes first). Returns a
+    /// short description of what changed.
     pub fn advance_day(&mut self) -> Changes {
         let mut n = Changes::new();
+        self.release_late();
         let d = self.day_start();
+        let first_action = self.actions.len();
         self.add_jobs(&d, &mut n);
         self.change_jobs(&d, &mut n);
         self.change_activities(&d, &mut n);
@@ -52,6 +54,15 @@ impl Org {
         self.change_contacts(&d, &mut n);
         self.change_people(&d, &mut n);
         self.trickle_event(&d);
+        // Quirks, when a test turned them on (no draws otherwise).
+        if self.quirks.same_second_pairs > 0 {
+            let pairs = self.same_second_pairs(d.prev, d.end, &d.live_acts);
+            bump(&mut n, "same_second_pairs", pairs);
+        }
+        if self.quirks.late_changes > 0 {
+            let held = self.hold_late(first_action, d.end);
+            bump(&mut n, "late_changes", held);
+        }
         self.last_moment(d.end);
         self.now = d.end;
         self.days += 1;
@@ -134,15 +145,7 @@ impl Org {
                 continue;
             }
             let ts = self.ts_between(d.prev, d.end);
-            let salary = format!("${}k", self.rng.random_range(60..220));
-            let title = format!("{} II", self.pick(&TITLES));
-            let job = &mut self.jobs[j as usize];
-            job.salary = Some(salary.clone());
-            job.title = title.clone();
-            let owner = job.owner;
-            let a = self.action(ts, ActionType::JobUpdated, owner, owner);
-            a.job = Some(j);
-            a.update = Some(serde_json::json!({"title": title, "salary": salary}));
+            self.edit_job(ts, j);
             bump(n, "edited_jobs", 1);
         }
     }

@@ -233,6 +233,19 @@ impl Org {
         }
     }
 
+    /// A job gets a new title and salary, and its `JOB_UPDATED`.
+    pub(crate) fn edit_job(&mut self, ts: i64, j: Ix) {
+        let salary = format!("${}k", self.rng.random_range(60..220));
+        let title = format!("{} II", self.pick(&TITLES));
+        let job = &mut self.jobs[j as usize];
+        job.salary = Some(salary.clone());
+        job.title = title.clone();
+        let owner = job.owner;
+        let a = self.action(ts, ActionType::JobUpdated, owner, owner);
+        a.job = Some(j);
+        a.update = Some(serde_json::json!({"title": title, "salary": salary}));
+    }
+
     /// A note on a job, and its `NOTE_CREATED`.
     pub(crate) fn note_for(&mut self, ts: i64, job: Ix) {
         let id = self.oid(ts);

@@ -7,13 +7,15 @@
 //! one simulated day, both through the record changes of `people` and
 //! `jobs`; `render` turns records into the API's JSON, `truth` into the
 //! rows a sync must produce; `server` answers HTTP and `webhooks` delivers
-//! actions. This file starts and drives a sandbox.
+//! actions; `quirks` has the untidy behaviours a test can turn on. This
+//! file starts and drives a sandbox.
 
 mod days;
 mod generate;
 mod jobs;
 pub mod org;
 mod people;
+mod quirks;
 mod render;
 pub mod server;
 pub mod truth;
@@ -51,6 +53,10 @@ pub struct SandboxOptions {
     pub faults: f64,
     /// Deliver each simulated day's actions here, signed with the secret.
     pub webhook: Option<(String, Vec<u8>)>,
+    /// A day's last this-many job changes arrive late (see `quirks.rs`).
+    pub late_changes: u32,
+    /// Activities completed and reopened in one second, per day.
+    pub same_second_pairs: u32,
 }
 
 impl Default for SandboxOptions {
@@ -64,6 +70,8 @@ impl Default for SandboxOptions {
             latency: Duration::ZERO,
             faults: 0.0,
             webhook: None,
+            late_changes: 0,
+            same_second_pairs: 0,
         }
     }
 }
@@ -81,9 +89,11 @@ pub struct RunningSandbox {
 impl RunningSandbox {
     pub async fn start(opts: SandboxOptions) -> std::io::Result<RunningSandbox> {
         let (seed, scale) = (opts.seed, opts.scale);
-        let org = tokio::task::spawn_blocking(move || Org::generate(seed, scale))
+        let mut org = tokio::task::spawn_blocking(move || Org::generate(seed, scale))
             .await
             .map_err(std::io::Error::other)?;
+        org.quirks.late_changes = opts.late_changes;
+        org.quirks.same_second_pairs = opts.same_second_pairs;
         let shared = Arc::new(Shared::new(
             org,
             opts.token.clone(),
@@ -120,6 +130,12 @@ impl RunningSandbox {
     /// as Huntr signs. Returns how many were accepted (answered 200).
     pub async fn deliver(&self, url: &str, secret: &[u8]) -> reqwest::Result<usize> {
         webhooks::deliver(&self.shared, url, secret).await
+    }
+
+    /// [`deliver`](Self::deliver), newest first: the order a receiver
+    /// must not depend on.
+    pub async fn deliver_newest_first(&self, url: &str, secret: &[u8]) -> reqwest::Result<usize> {
+        webhooks::deliver_in(&self.shared, url, secret, true).await
     }
 
     /// Counts every existing action as delivered: the next delivery sends

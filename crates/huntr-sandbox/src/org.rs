@@ -158,6 +158,10 @@ pub struct Action {
     pub from_list: Option<&'static str>,
     pub to_list: Option<&'static str>,
     pub update: Option<serde_json::Value>,
+    /// The activity as this action left it, for an action that must not
+    /// show the activity's current state (each half of a same-second
+    /// pair); None renders the current state, as a database join would.
+    pub snapshot: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 #[derive(Debug, Clone)]
@@ -255,6 +259,25 @@ pub struct Org {
     pub invitations_ix: Index,
     /// Fault injection for drift tests: extra fields and changed types.
     pub drift: bool,
+    /// Quirks a test turns on (all off by default): see `quirks.rs`.
+    pub quirks: Quirks,
+}
+
+/// Behaviour of a less tidy API, off by default (the generated
+/// organization and its days do not change unless one is set).
+#[derive(Debug, Clone, Default)]
+pub struct Quirks {
+    /// A day's last this-many job changes arrive late: dated in the last
+    /// five minutes of the day, they (the job's change and its action)
+    /// become visible only when the next day begins.
+    pub late_changes: u32,
+    /// This many activities a day are completed and reopened in the same
+    /// second: two ACTIVITY_UPDATED actions with consecutive ids, each
+    /// carrying the activity as it left it.
+    pub same_second_pairs: u32,
+    /// Late changes waiting for the next day: (date, job, an edit rather
+    /// than a move).
+    pub(crate) held: Vec<(i64, Ix, bool)>,
 }
 
 impl Org {
@@ -286,6 +309,7 @@ impl Org {
             events_ix: Index::new(),
             invitations_ix: Index::new(),
             drift: false,
+            quirks: Quirks::default(),
         }
     }
 
@@ -333,6 +357,7 @@ impl Org {
             from_list: None,
             to_list: None,
             update: None,
+            snapshot: None,
         });
         let ix = (self.actions.len() - 1) as Ix;
         self.actions_ix.insert(id, ix);

@@ -223,7 +223,9 @@ impl Org {
             let act = &self.activities[ax as usize];
             ins(&mut m, "activityId", act.id.hex());
             if a.kind != ActivityDeleted {
-                ins(&mut m, "activity", Value::Object(self.activity_core(act)));
+                let snapshot = a.snapshot.clone();
+                let core = snapshot.unwrap_or_else(|| self.activity_core(act));
+                ins(&mut m, "activity", Value::Object(core));
             }
             ins(&mut m, "activityCategory", self.category_json(act.category));
         }

@@ -1,5 +1,6 @@
-//! Webhook delivery: the actions not delivered yet, oldest first, each
-//! POSTed as Huntr sends it, signed with the webhook secret.
+//! Webhook delivery: the actions not delivered yet, oldest first (or newest
+//! first, to test that order does not matter), each POSTed as Huntr sends
+//! it, signed with the webhook secret.
 
 use huntr_protocol::signature::{sign, SIGNATURE_HEADER};
 
@@ -8,12 +9,25 @@ use crate::server::Shared;
 
 /// Signs and POSTs the actions not yet delivered, oldest first.
 pub async fn deliver(s: &Shared, url: &str, secret: &[u8]) -> reqwest::Result<usize> {
+    deliver_in(s, url, secret, false).await
+}
+
+/// [`deliver`], oldest or newest first.
+pub async fn deliver_in(
+    s: &Shared,
+    url: &str,
+    secret: &[u8],
+    newest_first: bool,
+) -> reqwest::Result<usize> {
     let bodies: Vec<Vec<u8>> = {
         let org = s.org();
         let mut delivered = s.delivered.lock().unwrap_or_else(|e| e.into_inner());
         let from = (*delivered).min(org.actions.len());
         let mut pending: Vec<&Action> = org.actions[from..].iter().collect();
         pending.sort_by_key(|a| a.id);
+        if newest_first {
+            pending.reverse();
+        }
         *delivered = org.actions.len();
         pending
             .iter()

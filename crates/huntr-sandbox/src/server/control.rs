@@ -1,6 +1,7 @@
 //! The control endpoints under `/_sandbox/`: let simulated days pass
 //! (delivering their actions to the webhook, if one is set), read the
-//! request counters, set the fault probability, an outage, or drift.
+//! request counters, set the fault probability, an outage, drift, or the
+//! quirks of later days (late changes, same-second pairs).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
@@ -72,4 +73,20 @@ pub(super) async fn set_drift(State(s): St, Query(q): Params) -> Response {
     let on = q.get("on").map(|v| v == "true").unwrap_or(true);
     s.org.write().unwrap_or_else(|e| e.into_inner()).drift = on;
     Json(json!({ "drift": on })).into_response()
+}
+
+/// `?late_changes=N&same_second_pairs=M`: either, for the days to come;
+/// answers both values in force.
+pub(super) async fn set_quirks(State(s): St, Query(q): Params) -> Response {
+    let mut org = s.org.write().unwrap_or_else(|e| e.into_inner());
+    let number = |k: &str| q.get(k).and_then(|v| v.parse::<u32>().ok());
+    if let Some(n) = number("late_changes") {
+        org.quirks.late_changes = n.min(10_000);
+    }
+    if let Some(n) = number("same_second_pairs") {
+        org.quirks.same_second_pairs = n.min(10_000);
+    }
+    let (late, pairs) = (org.quirks.late_changes, org.quirks.same_second_pairs);
+    drop(org);
+    Json(json!({ "late_changes": late, "same_second_pairs": pairs })).into_response()
 }

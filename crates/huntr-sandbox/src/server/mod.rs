@@ -130,7 +130,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/stats", get(control::stats))
         .route("/faults", post(control::set_faults))
         .route("/outage", post(control::set_outage))
-        .route("/drift", post(control::set_drift));
+        .route("/drift", post(control::set_drift))
+        .route("/quirks", post(control::set_quirks));
     Router::new()
         .nest("/org", org)
         .nest("/_sandbox", control)
