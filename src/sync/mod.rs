@@ -9,12 +9,14 @@
 //!   `T` commits in the same transaction as the window's last page.
 //! - Change capture: loading an action records what it implies (deletions,
 //!   notes, contacts, activity snapshots, jobs to re-read) in the same
-//!   transaction; the run ends by re-reading the recorded jobs.
+//!   transaction; the run ends by re-reading the recorded jobs, one by one
+//!   or, when that takes fewer requests, by re-listing every job.
 //!
 //! `run` holds the phases a run's fetchers share (one [`run::Run`]
-//! context), `windows` the windowed reading, and this file the start and
-//! end of a run.
+//! context), `windows` the windowed reading, `refresh` the choice to
+//! re-list jobs, and this file the start and end of a run.
 
+mod refresh;
 mod run;
 pub mod windows;
 
