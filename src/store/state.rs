@@ -185,4 +185,17 @@ impl Store {
         })();
         res.map_err(|e| self.err(e))
     }
+
+    /// Jobs not marked deleted: about what a listing of every job returns
+    /// (a run estimates the cost of re-listing jobs from it).
+    pub fn live_jobs(&self) -> Result<u64, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM jobs WHERE deleted_at IS NULL",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(|e| self.err(e))
+    }
 }

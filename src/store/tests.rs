@@ -474,3 +474,21 @@ fn changed_tables_are_recorded_with_the_change_and_only_they_are_counted() {
     d.finish_run(run3, &end).unwrap();
     assert_eq!(d.counts["employers"].updated, 1);
 }
+
+#[test]
+fn live_jobs_count_the_jobs_not_marked_deleted() {
+    let (_t, mut d) = dest();
+    assert_eq!(d.live_jobs().unwrap(), 0);
+    let ops = vec![
+        upsert("jobs", json!({"id": "a"}), Mode::Full, 100),
+        upsert("jobs", json!({"id": "b"}), Mode::Full, 100),
+        upsert("jobs", json!({"id": "c"}), Mode::Partial, 100),
+        Op::Delete {
+            table: crate::schema::tables::jobs::TABLE,
+            id: "b".into(),
+            at: 120,
+        },
+    ];
+    d.apply(&ops, 1, None).unwrap();
+    assert_eq!(d.live_jobs().unwrap(), 2);
+}

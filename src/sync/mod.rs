@@ -11,12 +11,14 @@
 //!   notes, contacts, activity snapshots, jobs to re-read) in the same
 //!   transaction; the run ends by re-reading the recorded jobs not read
 //!   at least the lookback after their change (a late action's change
-//!   may postdate a read made after its date).
+//!   may postdate a read made after its date), one by one or, when that
+//!   takes fewer requests, by re-listing every job.
 //!
 //! `run` holds the phases a run's fetchers share (one [`run::Run`]
-//! context), `windows` the windowed reading, and this file the start and
-//! end of a run.
+//! context), `windows` the windowed reading, `refresh` the choice to
+//! re-list jobs, and this file the start and end of a run.
 
+mod refresh;
 mod run;
 pub mod windows;
 

@@ -239,15 +239,24 @@ impl Run<'_> {
             .await
     }
 
-    /// Re-reads the jobs that actions changed after they were last read
-    /// (see `Store::pending_jobs` for what counts as read after a change).
-    /// A 404 means the job is gone: it is marked deleted.
+    /// Re-reads the jobs that actions changed after they were last read:
+    /// one by one, or by re-listing every job when that takes fewer
+    /// requests (`refresh.rs`). Returns how many were read again.
     async fn refresh_jobs(&self) -> Result<u64, SyncError> {
         let lookback = self.opts.lookback;
         let ids = self.writer.call(move |s| s.pending_jobs(lookback)).await?;
         if ids.is_empty() {
             return Ok(0);
         }
+        match self.relisting(ids.len()).await? {
+            Some(plan) => self.relist_jobs(ids, plan).await,
+            None => self.reread_jobs(ids).await,
+        }
+    }
+
+    /// Re-reads each job of `ids` with `GET /jobs/<id>`. A 404 means the
+    /// job is gone: it is marked deleted.
+    pub(super) async fn reread_jobs(&self, ids: Vec<String>) -> Result<u64, SyncError> {
         tracing::info!("re-reading {} changed jobs", ids.len());
         let client = self.client;
         let mut results = stream::iter(ids.into_iter().map(|id| async move {

@@ -11,6 +11,7 @@ mod layout;
 mod operator;
 mod parquet;
 mod readme;
+mod relist;
 mod resilience;
 mod sandbox_api;
 mod sandbox_sync;

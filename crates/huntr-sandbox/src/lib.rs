@@ -7,9 +7,11 @@
 //! one simulated day, both through the record changes of `people` and
 //! `jobs`; `render` turns records into the API's JSON, `truth` into the
 //! rows a sync must produce; `server` answers HTTP and `webhooks` delivers
-//! actions; `quirks` has the untidy behaviours a test can turn on. This
-//! file starts and drives a sandbox.
+//! actions; `quirks` has the untidy behaviours a test can turn on, and
+//! `busy` makes a busy day on demand. This file starts and drives a
+//! sandbox.
 
+pub mod busy;
 mod days;
 mod generate;
 mod jobs;
@@ -31,6 +33,7 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
+pub use busy::{Busy, BusyDone};
 pub use org::Org;
 pub use server::Shared;
 pub use truth::Truth;
@@ -123,6 +126,13 @@ impl RunningSandbox {
         for _ in 0..days {
             org.advance_day();
         }
+    }
+
+    /// Lets one busy day pass: only what `busy` says happens (see
+    /// [`Busy`]); the ordinary days are not affected.
+    pub fn busy_day(&self, busy: Busy) -> BusyDone {
+        let mut org = self.shared.org.write().unwrap_or_else(|e| e.into_inner());
+        org.busy_day(busy)
     }
 
     /// Delivers, oldest first, every action created since the last delivery

@@ -1,7 +1,7 @@
 //! The control endpoints under `/_sandbox/`: let simulated days pass
-//! (delivering their actions to the webhook, if one is set), read the
-//! request counters, set the fault probability, an outage, drift, or the
-//! quirks of later days (late changes, same-second pairs).
+//! (delivering their actions to the webhook, if one is set) or a busy day,
+//! read the request counters, set the fault probability, an outage, drift,
+//! or the quirks of later days (late changes, same-second pairs).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
@@ -12,6 +12,7 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::{Params, St};
+use crate::busy::Busy;
 use crate::webhooks::deliver;
 
 pub(super) async fn advance(State(s): St, Query(q): Params) -> Response {
@@ -40,6 +41,22 @@ pub(super) async fn advance(State(s): St, Query(q): Params) -> Response {
     };
     Json(json!({"now": now, "days": days_passed, "changes": total, "delivered": delivered}))
         .into_response()
+}
+
+/// `POST /_sandbox/busy?moves=N&unlisted_deletions=M`: one busy day (no
+/// webhook delivery).
+pub(super) async fn busy(State(s): St, Query(q): Params) -> Response {
+    let n = |k: &str| q.get(k).and_then(|v| v.parse::<u32>().ok()).unwrap_or(0);
+    let busy = Busy {
+        moves: n("moves"),
+        unlisted_deletions: n("unlisted_deletions"),
+    };
+    let (now, done) = {
+        let mut org = s.org.write().unwrap_or_else(|e| e.into_inner());
+        let done = org.busy_day(busy);
+        (org.now, done)
+    };
+    Json(json!({"now": now, "moved": done.moved, "deleted": done.deleted})).into_response()
 }
 
 pub(super) async fn stats(State(s): St) -> Response {

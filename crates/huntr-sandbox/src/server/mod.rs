@@ -127,6 +127,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .layer(middleware::from_fn_with_state(shared.clone(), gate::gate));
     let control = Router::new()
         .route("/advance", post(control::advance))
+        .route("/busy", post(control::busy))
         .route("/stats", get(control::stats))
         .route("/faults", post(control::set_faults))
         .route("/outage", post(control::set_outage))

@@ -1,0 +1,182 @@
+//! Re-listing every job instead of re-reading changed jobs one by one,
+//! when that takes fewer requests (DESIGN: "re-list when cheaper").
+//!
+//! A run ends by re-reading the jobs that actions changed: one
+//! `GET /jobs/<id>` each. On a busy day (600 moved jobs among 2,000) that
+//! is 600 requests, where listing every job is 4 pages of 500. The cost of
+//! a listing is estimated from the live jobs the store holds, with a margin
+//! for jobs created since, and only once jobs have been read to the end
+//! (before that the store's count says nothing about the organization).
+//!
+//! A re-listing upserts what it reads (full records as of `T`, like any
+//! read), so the pending entries of the jobs it returned become obsolete by
+//! the same rule as after a re-read. It marks nothing by its absence: jobs
+//! are not a mirrored resource, deletions come from `JOB_DELETED` actions
+//! and 404s. A changed job the listing did not return (deleted since, its
+//! `JOB_DELETED` not listed yet) is re-read one by one, where a 404 marks
+//! it deleted.
+
+use std::collections::HashSet;
+
+use super::run::Run;
+use super::SyncError;
+use crate::api::Pager;
+use crate::flatten::{self, Op};
+use crate::json::Node;
+use crate::resources::Resource;
+
+/// A re-listing chosen over re-reads: the figures it was chosen on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Relist {
+    /// Live jobs in the store.
+    pub known: u64,
+    /// Pages the listing is expected to take.
+    pub pages: u64,
+}
+
+/// Pages a listing of every job takes: `known` jobs plus a margin for jobs
+/// created since they were counted (2%, and at least one), `limit` a page.
+pub(super) fn listing_pages(known: u64, limit: u32) -> u64 {
+    (known + known / 50 + 1).div_ceil(u64::from(limit.max(1)))
+}
+
+/// Re-list when the listing takes fewer requests than re-reading the
+/// `pending` jobs; never when the number of jobs is unknown (`None`:
+/// jobs were never read to the end).
+pub(super) fn choose(known: Option<u64>, pending: usize, limit: u32) -> Option<Relist> {
+    let known = known?;
+    let pages = listing_pages(known, limit);
+    (pages < pending as u64).then_some(Relist { known, pages })
+}
+
+/// `12345` as `12,345`, for log lines.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl Run<'_> {
+    /// Whether to re-list every job instead of re-reading `pending` ones.
+    pub(super) async fn relisting(&self, pending: usize) -> Result<Option<Relist>, SyncError> {
+        if pending < 2 {
+            // A listing is at least one page: one re-read is never dearer.
+            return Ok(None);
+        }
+        let known = self
+            .writer
+            .call(|s| match s.watermark(Resource::Jobs)? {
+                Some(_) => s.live_jobs().map(Some),
+                None => Ok(None),
+            })
+            .await?;
+        Ok(choose(known, pending, self.opts.limit))
+    }
+
+    /// Lists every job, loading each page; then re-reads one by one the
+    /// changed jobs (`ids`) the listing did not return. Returns how many
+    /// changed jobs were read again, either way.
+    pub(super) async fn relist_jobs(
+        &self,
+        ids: Vec<String>,
+        plan: Relist,
+    ) -> Result<u64, SyncError> {
+        tracing::info!(
+            "re-listing {} jobs in {} pages instead of {} re-reads",
+            thousands(plan.known),
+            thousands(plan.pages),
+            thousands(ids.len() as u64)
+        );
+        let total = ids.len() as u64;
+        let mut missing: HashSet<String> = ids.iter().cloned().collect();
+        let r = Resource::Jobs;
+        let mut pager = Pager::new(self.client, r.path(), Some(self.opts.limit), Vec::new())?;
+        let (mut pages, mut listed) = (0u64, 0u64);
+        while let Some(page) = pager.next_page().await? {
+            pages += 1;
+            listed += page.len() as u64;
+            let mut ops: Vec<Op> = Vec::with_capacity(page.len() * 4);
+            for item in page.nodes() {
+                match item {
+                    Ok(node) => {
+                        if let Some(id) = node.get("id").and_then(Node::as_str) {
+                            missing.remove(id);
+                        }
+                        flatten::flatten_node(r, &node, self.t, &mut ops);
+                    }
+                    Err(e) => tracing::warn!("{r}: skipped a list item that does not parse: {e}"),
+                }
+            }
+            drop(page);
+            flatten::dedup_snapshots(&mut ops);
+            self.writer.apply(ops, None).await?;
+        }
+        let found = total - missing.len() as u64;
+        tracing::info!(
+            "re-listed {} jobs in {} pages: {} of {} changed jobs among them",
+            thousands(listed),
+            thousands(pages),
+            thousands(found),
+            thousands(total)
+        );
+        // The listed ones are read: their claims clear (after their rows:
+        // the writer applies in order).
+        let read: Vec<String> = ids.into_iter().filter(|id| !missing.contains(id)).collect();
+        self.writer.call(move |s| s.jobs_reread(&read)).await?;
+        if missing.is_empty() {
+            return Ok(found);
+        }
+        // Deleted since they changed (a 404 marks them), or not listed for
+        // another reason: a re-read settles each.
+        let mut rest: Vec<String> = missing.into_iter().collect();
+        rest.sort_unstable();
+        Ok(found + self.reread_jobs(rest).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_listing_costs_its_pages_with_a_margin_for_new_jobs() {
+        assert_eq!(listing_pages(0, 500), 1);
+        assert_eq!(listing_pages(1_900, 500), 4);
+        assert_eq!(listing_pages(2_000, 500), 5, "2% more than 4 full pages");
+        assert_eq!(listing_pages(2_000, 100), 21);
+        assert_eq!(listing_pages(100_000, 500), 205);
+    }
+
+    #[test]
+    fn relisting_is_chosen_only_when_it_takes_fewer_requests() {
+        // A busy night: 600 changed jobs among 2,000.
+        assert_eq!(
+            choose(Some(2_000), 600, 500),
+            Some(Relist {
+                known: 2_000,
+                pages: 5
+            })
+        );
+        // A quiet night: a few.
+        assert_eq!(choose(Some(2_000), 3, 500), None);
+        // As many re-reads as pages: the re-reads (exact, no margin).
+        assert_eq!(choose(Some(2_000), 5, 500), None);
+        assert!(choose(Some(2_000), 6, 500).is_some());
+        // Jobs never read to the end: the store's count means nothing.
+        assert_eq!(choose(None, 600, 500), None);
+    }
+
+    #[test]
+    fn figures_are_grouped_by_thousands() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(600), "600");
+        assert_eq!(thousands(2_000), "2,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+}
