@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::transport::Cause;
+
 /// The documented error body: `{"message", "error": {message, param, value,
 /// location, status}, "errors": [...]}`.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
@@ -57,9 +59,11 @@ impl ErrorBody {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error("GET {endpoint}: HTTP 401: the token in {token_env} was refused{}; create a new Huntr access token in the organization's admin dashboard and export it as {token_env}", api_message.as_deref().map(|m| format!(" ({m})")).unwrap_or_default())]
+    #[error("{host} refused the token in {token_env} (HTTP 401 on GET {endpoint}{}); create a new Huntr access token in the organization's admin dashboard and export it as {token_env}", api_message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
     Unauthorized {
         endpoint: String,
+        /// The API's `host[:port]`.
+        host: String,
         token_env: String,
         api_message: Option<String>,
     },
@@ -71,11 +75,17 @@ pub enum ApiError {
         param: Option<String>,
         retry_after: Option<Duration>,
     },
-    #[error("GET {endpoint}: {detail}")]
+    #[error("{}{}", self.what(), self.fix().map(|f| format!("; {f}")).unwrap_or_default())]
     Transport {
         endpoint: String,
+        /// The API's `host[:port]`.
+        host: String,
+        cause: Cause,
+        /// The innermost error's text.
         detail: String,
-        timeout: bool,
+        /// The setting that holds the base URL (`--base-url`, or the
+        /// pipeline's `base_url`), named when the API was not reached.
+        setting: String,
     },
     #[error("GET {endpoint}: the response is not the documented JSON ({detail})")]
     InvalidBody { endpoint: String, detail: String },
@@ -83,14 +93,26 @@ pub enum ApiError {
     RepeatedCursor { endpoint: String, cursor: String },
     #[error("limit {0} is out of range: the Org API accepts 1 to 500")]
     LimitOutOfRange(u32),
-    #[error("GET {endpoint}: gave up after {attempts} attempts{}: {last}", if *budget { " (the run's retry budget is used up)" } else { "" })]
+    #[error("{}; gave up after {attempts} attempts in {}{}{}", last.what(), seconds(*elapsed), if *budget { " (the run's retry budget is used up)" } else { "" }, last.fix().map(|f| format!("; {f}")).unwrap_or_default())]
     Exhausted {
         endpoint: String,
         attempts: u32,
         /// The run's retry budget, not this request's, ran out.
         budget: bool,
+        /// From the first attempt to the last answer.
+        elapsed: Duration,
         last: Box<ApiError>,
     },
+}
+
+/// A duration as messages print it: "49 s", "0.4 s".
+pub(crate) fn seconds(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 10.0 {
+        format!("{s:.1} s")
+    } else {
+        format!("{s:.0} s")
+    }
 }
 
 impl ApiError {
@@ -111,6 +133,54 @@ impl ApiError {
             ApiError::Status { retry_after, .. } => *retry_after,
             _ => None,
         }
+    }
+    /// What went wrong, without what to do about it.
+    pub fn what(&self) -> String {
+        match self {
+            ApiError::Transport {
+                endpoint,
+                host,
+                cause,
+                detail,
+                ..
+            } => {
+                if cause.unreached() {
+                    format!("cannot connect to {host}: {}", cause.describe(detail))
+                } else {
+                    format!("GET {endpoint} on {host}: {}", cause.describe(detail))
+                }
+            }
+            ApiError::Exhausted { last, .. } => last.what(),
+            other => other.to_string(),
+        }
+    }
+    /// The setting to check when the API could not be reached.
+    pub fn fix(&self) -> Option<String> {
+        match self {
+            ApiError::Transport { cause, setting, .. } if cause.unreached() => {
+                Some(format!("check {setting}"))
+            }
+            _ => None,
+        }
+    }
+    /// The API could not be reached at all (refused, unresolved, TLS, no
+    /// connection): worth telling a person at once.
+    pub fn unreached(&self) -> bool {
+        match self {
+            ApiError::Transport { cause, .. } => cause.unreached(),
+            ApiError::Exhausted { last, .. } => last.unreached(),
+            _ => false,
+        }
+    }
+    /// The host name did not resolve.
+    pub fn unresolved(&self) -> bool {
+        matches!(
+            self,
+            ApiError::Transport {
+                cause: Cause::Unresolved,
+                ..
+            }
+        )
     }
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -154,6 +224,7 @@ mod tests {
         }
         let unauthorized = ApiError::Unauthorized {
             endpoint: "/jobs".into(),
+            host: "api.huntr.co".into(),
             token_env: "HUNTR_ORG_TOKEN".into(),
             api_message: None,
         };
