@@ -21,7 +21,7 @@ pub enum StoreError {
         path: PathBuf,
         error: rusqlite::Error,
     },
-    #[error("no space left for {path} ({why}): nothing was lost (what was committed before stays; this run is recorded as failed); make room and run again, the next run continues from there")]
+    #[error("no space left for {path} ({why}): nothing was lost (what was committed stays, the failed write was undone); make room and run again, the next run continues from there")]
     NoSpace { path: PathBuf, why: &'static str },
     #[error("{path} was written by a newer huntr-sync (state schema version {found}; this one knows up to {known}): upgrade huntr-sync, or sync into a new destination")]
     TooNew {

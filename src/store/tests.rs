@@ -502,7 +502,7 @@ fn a_full_disk_is_said_once_with_what_to_do_and_the_run_is_recorded() {
     assert_eq!(
         err.to_string(),
         format!(
-            "no space left for {} (the disk is full): nothing was lost (what was committed before stays; this run is recorded as failed); make room and run again, the next run continues from there",
+            "no space left for {} (the disk is full): nothing was lost (what was committed stays, the failed write was undone); make room and run again, the next run continues from there",
             d.path().display()
         )
     );

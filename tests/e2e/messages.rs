@@ -111,7 +111,7 @@ async fn a_disk_without_room_fails_the_run_loses_nothing_and_the_next_run_comple
     disk_full_at(&mut cmd, 200_000);
     let (code, line) = first_line(&cmd.output().await.unwrap());
     assert_eq!(code, Some(1), "{line}");
-    assert_eq!(line, "huntr-sync: error: no space left for org.db (the file size limit is reached): nothing was lost (what was committed before stays; this run is recorded as failed); make room and run again, the next run continues from there");
+    assert_eq!(line, "huntr-sync: error: no space left for org.db (the file size limit is reached): nothing was lost (what was committed stays, the failed write was undone); make room and run again, the next run continues from there");
     assert_eq!(
         common::count(
             &db,
