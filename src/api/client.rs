@@ -67,6 +67,8 @@ pub struct ClientConfig {
     pub token: Token,
     /// Named in the message when the token is refused.
     pub token_env: String,
+    /// Named instead when the token came from a file.
+    pub token_file: Option<std::path::PathBuf>,
     pub requests_per_second: f64,
     pub burst: u32,
     pub timeout: Duration,
@@ -87,6 +89,7 @@ impl ClientConfig {
             base_url: base_url.trim_end_matches('/').to_owned(),
             token,
             token_env: token_env.to_owned(),
+            token_file: None,
             requests_per_second: defaults::REQUESTS_PER_SECOND,
             burst: defaults::burst(defaults::REQUESTS_PER_SECOND),
             timeout: Duration::from_secs(60),
@@ -120,6 +123,7 @@ pub struct Client {
     notice: Notice,
     auth: HeaderValue,
     token_env: String,
+    token_file: Option<std::path::PathBuf>,
     limiter: Arc<Limiter>,
     in_flight: Arc<tokio::sync::Semaphore>,
     retry: RetryPolicy,
@@ -150,6 +154,7 @@ impl Client {
             notice: Arc::new(|line: &str| tracing::warn!("{line}")),
             auth: cfg.token.header()?,
             token_env: cfg.token_env.clone(),
+            token_file: cfg.token_file.clone(),
             limiter: Arc::new(Limiter::new(cfg.requests_per_second, cfg.burst)),
             in_flight: Arc::new(tokio::sync::Semaphore::new(cfg.max_in_flight.max(1))),
             retry: cfg.retry.clone(),
@@ -258,6 +263,7 @@ impl Client {
                 endpoint: endpoint.to_owned(),
                 host: self.host.clone(),
                 token_env: self.token_env.clone(),
+                token_file: self.token_file.clone(),
                 api_message: message,
             });
         }

@@ -59,12 +59,14 @@ impl ErrorBody {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error("{host} refused the token in {token_env} (HTTP 401 on GET {endpoint}{}); create a new Huntr access token in the organization's admin dashboard and export it as {token_env}", api_message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
+    #[error("{host} refused the token in {} (HTTP 401 on GET {endpoint}{}); create a new Huntr access token in the organization's admin dashboard and {}", token_file.as_ref().map_or_else(|| token_env.clone(), |f| format!("token_file {}", f.display())), api_message.as_deref().map(|m| format!(": {m}")).unwrap_or_default(), token_file.as_ref().map_or_else(|| format!("export it as {token_env}"), |f| format!("write it to {}", f.display())))]
     Unauthorized {
         endpoint: String,
         /// The API's `host[:port]`.
         host: String,
         token_env: String,
+        /// The file the token was read from, when not from `token_env`.
+        token_file: Option<std::path::PathBuf>,
         api_message: Option<String>,
     },
     #[error("GET {endpoint}: HTTP {status}: {}{}", message.as_deref().unwrap_or("no error message"), param.as_deref().map(|p| format!(" (parameter `{p}`)")).unwrap_or_default())]
@@ -226,9 +228,28 @@ mod tests {
             endpoint: "/jobs".into(),
             host: "api.huntr.co".into(),
             token_env: "HUNTR_ORG_TOKEN".into(),
+            token_file: None,
             api_message: None,
         };
         assert!(!unauthorized.retryable());
-        assert!(unauthorized.to_string().contains("HUNTR_ORG_TOKEN"));
+        assert_eq!(
+            unauthorized.to_string(),
+            "api.huntr.co refused the token in HUNTR_ORG_TOKEN (HTTP 401 on GET /jobs); \
+             create a new Huntr access token in the organization's admin dashboard and \
+             export it as HUNTR_ORG_TOKEN"
+        );
+        let from_file = ApiError::Unauthorized {
+            endpoint: "/jobs".into(),
+            host: "api.huntr.co".into(),
+            token_env: "HUNTR_ORG_TOKEN".into(),
+            token_file: Some("/etc/huntr/token".into()),
+            api_message: Some("jwt expired".into()),
+        };
+        assert_eq!(
+            from_file.to_string(),
+            "api.huntr.co refused the token in token_file /etc/huntr/token (HTTP 401 on GET /jobs: jwt expired); \
+             create a new Huntr access token in the organization's admin dashboard and \
+             write it to /etc/huntr/token"
+        );
     }
 }

@@ -331,6 +331,7 @@ mod tests {
                     endpoint: "/jobs".into(),
                     host: "api.huntr.co".into(),
                     token_env: "T".into(),
+                    token_file: None,
                     api_message: None,
                 }
             } else {

@@ -44,7 +44,10 @@ pub async fn run(args: PipelineArgs) -> Result<u8, Failure> {
         };
         println!("{:<26} {line}", r.path());
     }
-    println!("token: accepted ({})", p.token_env);
+    match &p.token_file {
+        Some(f) => println!("token: accepted (token_file {})", f.display()),
+        None => println!("token: accepted ({})", p.token_env),
+    }
     Ok(if failed { exit::FAILED } else { exit::OK })
 }
 

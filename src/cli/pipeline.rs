@@ -56,6 +56,7 @@ pub async fn connect(
         }
     };
     let mut cfg = ClientConfig::new(&base_url, token, &p.token_env);
+    cfg.token_file = p.token_file.clone().filter(|_| sandbox.is_none());
     cfg.requests_per_second = p.requests_per_second;
     cfg.burst = p.burst;
     cfg.retry.max_retries = p.retries as usize;
