@@ -24,9 +24,11 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-# HUNTR_SYNC_BIN runs another build (e.g. an older release, to compare).
-bin=${HUNTR_SYNC_BIN:-target/release/huntr-sync}
-[ -n "${HUNTR_SYNC_BIN:-}" ] || cargo build --release --quiet
+# The profiling profile: release optimizations with line tables, so perf
+# can attribute time. HUNTR_SYNC_BIN runs another build (e.g. an older
+# release, to compare).
+bin=${HUNTR_SYNC_BIN:-${CARGO_TARGET_DIR:-target}/profiling/huntr-sync}
+[ -n "${HUNTR_SYNC_BIN:-}" ] || cargo build --profile profiling --quiet
 work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 token=bench-token

@@ -10,9 +10,11 @@ cd "$(dirname "$0")/.."
 count=${1:-20000}
 concurrency=${2:-64}
 
-# HUNTR_SYNC_BIN runs another build (e.g. an older release, to compare).
-bin=${HUNTR_SYNC_BIN:-target/release/huntr-sync}
-[ -n "${HUNTR_SYNC_BIN:-}" ] || cargo build --release --quiet
+# The profiling profile: release optimizations with line tables, so perf
+# can attribute time. HUNTR_SYNC_BIN runs another build (e.g. an older
+# release, to compare).
+bin=${HUNTR_SYNC_BIN:-${CARGO_TARGET_DIR:-target}/profiling/huntr-sync}
+[ -n "${HUNTR_SYNC_BIN:-}" ] || cargo build --profile profiling --quiet
 work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export HUNTR_WEBHOOK_SECRET=bench-secret-5d1e

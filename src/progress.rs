@@ -1,6 +1,7 @@
 //! Progress display for people running a sync by hand: one bar per
 //! resource (rows, pages, rate) and a line of request and retry counts.
-//! Drawn only when stderr is a terminal; from cron it is silent.
+//! Drawn only when stderr is a terminal; from cron it is silent, and lines
+//! meant for a person ([`Progress::notice`]) go to the log instead.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -92,6 +93,20 @@ impl Progress {
         inner.status.set_message(format!(
             "{requests} requests, {retries} retries, {throttled} rate-limited (429)"
         ));
+    }
+
+    /// Where a line for the person running the sync goes: printed above
+    /// the bars on a terminal, a warning in the log otherwise.
+    pub fn notice(&self) -> crate::api::Notice {
+        let inner = self.inner.clone();
+        Arc::new(move |line: &str| match &inner {
+            Some(inner) => {
+                if inner.multi.println(format!("huntr-sync: {line}")).is_err() {
+                    eprintln!("huntr-sync: {line}");
+                }
+            }
+            None => tracing::warn!("{line}"),
+        })
     }
 
     pub fn clear(&self) {

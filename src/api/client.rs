@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::error::{ApiError, ErrorBody};
 use super::limiter::Limiter;
 use super::retry::{self, parse_retry_after, RetryPolicy, RetryStats};
+use super::transport::{self, Cause};
 use crate::defaults;
 
 /// An access token. Its `Debug` and `Display` never show the value.
@@ -66,10 +67,17 @@ pub struct ClientConfig {
     pub token: Token,
     /// Named in the message when the token is refused.
     pub token_env: String,
+    /// Named instead when the token came from a file.
+    pub token_file: Option<std::path::PathBuf>,
     pub requests_per_second: f64,
     pub burst: u32,
     pub timeout: Duration,
+    /// How long to wait for a connection.
+    pub connect_timeout: Duration,
     pub retry: RetryPolicy,
+    /// Where the base URL is set (`--base-url`, the pipeline's
+    /// `base_url`): named when the API cannot be reached.
+    pub base_url_setting: String,
     /// Requests in flight at once, all fetchers together: bounds the pages
     /// held in memory whatever the concurrency above.
     pub max_in_flight: usize,
@@ -81,10 +89,13 @@ impl ClientConfig {
             base_url: base_url.trim_end_matches('/').to_owned(),
             token,
             token_env: token_env.to_owned(),
+            token_file: None,
             requests_per_second: defaults::REQUESTS_PER_SECOND,
             burst: defaults::burst(defaults::REQUESTS_PER_SECOND),
             timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(15),
             retry: RetryPolicy::default(),
+            base_url_setting: "--base-url".into(),
             max_in_flight: 6,
         }
     }
@@ -98,12 +109,21 @@ pub struct Response {
     pub date: Option<i64>,
 }
 
+/// Told a line for a person: the first failed attempt of a run to reach
+/// the API, at once. The default logs it as a warning.
+pub type Notice = Arc<dyn Fn(&str) + Send + Sync>;
+
 #[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
     base: String,
+    /// `host[:port]` of the base URL, for messages.
+    host: String,
+    base_url_setting: String,
+    notice: Notice,
     auth: HeaderValue,
     token_env: String,
+    token_file: Option<std::path::PathBuf>,
     limiter: Arc<Limiter>,
     in_flight: Arc<tokio::sync::Semaphore>,
     retry: RetryPolicy,
@@ -112,21 +132,29 @@ pub struct Client {
 
 impl Client {
     pub fn new(cfg: &ClientConfig) -> Result<Client, ApiError> {
+        let host = transport::host_of(&cfg.base_url);
         let http = reqwest::Client::builder()
             .timeout(cfg.timeout)
-            .connect_timeout(Duration::from_secs(15))
+            .connect_timeout(cfg.connect_timeout)
+            .dns_resolver(Arc::new(transport::Resolver))
             .user_agent(concat!("huntr-sync/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ApiError::Transport {
                 endpoint: "(client)".into(),
+                host: host.clone(),
+                cause: Cause::Connect,
                 detail: e.to_string(),
-                timeout: false,
+                setting: cfg.base_url_setting.clone(),
             })?;
         Ok(Client {
             http,
             base: cfg.base_url.trim_end_matches('/').to_owned(),
+            host,
+            base_url_setting: cfg.base_url_setting.clone(),
+            notice: Arc::new(|line: &str| tracing::warn!("{line}")),
             auth: cfg.token.header()?,
             token_env: cfg.token_env.clone(),
+            token_file: cfg.token_file.clone(),
             limiter: Arc::new(Limiter::new(cfg.requests_per_second, cfg.burst)),
             in_flight: Arc::new(tokio::sync::Semaphore::new(cfg.max_in_flight.max(1))),
             retry: cfg.retry.clone(),
@@ -136,6 +164,12 @@ impl Client {
 
     pub fn base_url(&self) -> &str {
         &self.base
+    }
+
+    /// Where the first failed attempt of a run to reach the API is told
+    /// (by default: logged as a warning).
+    pub fn set_notice(&mut self, notice: Notice) {
+        self.notice = notice;
     }
 
     /// GET `path` with `query`, under the limiter and the retry policy.
@@ -156,7 +190,12 @@ impl Client {
         decode: impl Fn(Vec<u8>) -> Result<T, serde_json::Error>,
     ) -> Result<(T, Option<i64>), ApiError> {
         let endpoint = endpoint_name(path, query);
-        retry::run(&self.retry, &self.stats.retry, &endpoint, || {
+        let notice = |e: &ApiError, within: Duration| {
+            let fix = e.fix().map(|f| format!("; {f}")).unwrap_or_default();
+            let within = within.as_secs_f64().ceil().max(1.0);
+            (self.notice)(&format!("{}; retrying for up to {within} s{fix}", e.what()));
+        };
+        retry::run_with(&self.retry, &self.stats.retry, &endpoint, &notice, || {
             self.attempt(path, query, &endpoint, &decode)
         })
         .await
@@ -173,10 +212,15 @@ impl Client {
         self.limiter.wait().await;
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         let url = format!("{}/{}", self.base, path.trim_start_matches('/'));
-        let transport = |e: reqwest::Error| ApiError::Transport {
-            endpoint: endpoint.to_owned(),
-            detail: describe_transport(&e),
-            timeout: e.is_timeout(),
+        let transport = |e: reqwest::Error| {
+            let (cause, detail) = transport::classify(&e, self.base.starts_with("https:"));
+            ApiError::Transport {
+                endpoint: endpoint.to_owned(),
+                host: self.host.clone(),
+                cause,
+                detail,
+                setting: self.base_url_setting.clone(),
+            }
         };
         let resp = self
             .http
@@ -186,6 +230,7 @@ impl Client {
             .send()
             .await
             .map_err(transport)?;
+        self.stats.retry.answered.store(true, Ordering::Relaxed);
         let status = resp.status().as_u16();
         let date = resp
             .headers()
@@ -216,7 +261,9 @@ impl Client {
         if status == 401 {
             return Err(ApiError::Unauthorized {
                 endpoint: endpoint.to_owned(),
+                host: self.host.clone(),
                 token_env: self.token_env.clone(),
+                token_file: self.token_file.clone(),
                 api_message: message,
             });
         }
@@ -237,27 +284,6 @@ fn status_reason(status: u16) -> String {
         .and_then(|s| s.canonical_reason())
         .unwrap_or("unexpected status")
         .to_owned()
-}
-
-/// A reqwest error without the URL (which carries query parameters only,
-/// never the token, but is long) and with its cause chain.
-fn describe_transport(e: &reqwest::Error) -> String {
-    let mut out = if e.is_timeout() {
-        "request timed out".to_owned()
-    } else if e.is_connect() {
-        "could not connect".to_owned()
-    } else if e.is_body() || e.is_decode() {
-        "the response body was cut off".to_owned()
-    } else {
-        "request failed".to_owned()
-    };
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        src = s.source();
-    }
-    out
 }
 
 pub(crate) fn endpoint_name(path: &str, query: &[(&str, String)]) -> String {

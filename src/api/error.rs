@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::transport::Cause;
+
 /// The documented error body: `{"message", "error": {message, param, value,
 /// location, status}, "errors": [...]}`.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
@@ -57,10 +59,14 @@ impl ErrorBody {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error("GET {endpoint}: HTTP 401: the token in {token_env} was refused{}; create a new Huntr access token in the organization's admin dashboard and export it as {token_env}", api_message.as_deref().map(|m| format!(" ({m})")).unwrap_or_default())]
+    #[error("{host} refused the token in {} (HTTP 401 on GET {endpoint}{}); create a new Huntr access token in the organization's admin dashboard and {}", token_file.as_ref().map_or_else(|| token_env.clone(), |f| format!("token_file {}", f.display())), api_message.as_deref().map(|m| format!(": {m}")).unwrap_or_default(), token_file.as_ref().map_or_else(|| format!("export it as {token_env}"), |f| format!("write it to {}", f.display())))]
     Unauthorized {
         endpoint: String,
+        /// The API's `host[:port]`.
+        host: String,
         token_env: String,
+        /// The file the token was read from, when not from `token_env`.
+        token_file: Option<std::path::PathBuf>,
         api_message: Option<String>,
     },
     #[error("GET {endpoint}: HTTP {status}: {}{}", message.as_deref().unwrap_or("no error message"), param.as_deref().map(|p| format!(" (parameter `{p}`)")).unwrap_or_default())]
@@ -71,11 +77,17 @@ pub enum ApiError {
         param: Option<String>,
         retry_after: Option<Duration>,
     },
-    #[error("GET {endpoint}: {detail}")]
+    #[error("{}{}", self.what(), self.fix().map(|f| format!("; {f}")).unwrap_or_default())]
     Transport {
         endpoint: String,
+        /// The API's `host[:port]`.
+        host: String,
+        cause: Cause,
+        /// The innermost error's text.
         detail: String,
-        timeout: bool,
+        /// The setting that holds the base URL (`--base-url`, or the
+        /// pipeline's `base_url`), named when the API was not reached.
+        setting: String,
     },
     #[error("GET {endpoint}: the response is not the documented JSON ({detail})")]
     InvalidBody { endpoint: String, detail: String },
@@ -83,14 +95,26 @@ pub enum ApiError {
     RepeatedCursor { endpoint: String, cursor: String },
     #[error("limit {0} is out of range: the Org API accepts 1 to 500")]
     LimitOutOfRange(u32),
-    #[error("GET {endpoint}: gave up after {attempts} attempts{}: {last}", if *budget { " (the run's retry budget is used up)" } else { "" })]
+    #[error("{}; gave up after {attempts} attempts in {}{}{}", last.what(), seconds(*elapsed), if *budget { " (the run's retry budget is used up)" } else { "" }, last.fix().map(|f| format!("; {f}")).unwrap_or_default())]
     Exhausted {
         endpoint: String,
         attempts: u32,
         /// The run's retry budget, not this request's, ran out.
         budget: bool,
+        /// From the first attempt to the last answer.
+        elapsed: Duration,
         last: Box<ApiError>,
     },
+}
+
+/// A duration as messages print it: "49 s", "0.4 s".
+pub(crate) fn seconds(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 10.0 {
+        format!("{s:.1} s")
+    } else {
+        format!("{s:.0} s")
+    }
 }
 
 impl ApiError {
@@ -111,6 +135,54 @@ impl ApiError {
             ApiError::Status { retry_after, .. } => *retry_after,
             _ => None,
         }
+    }
+    /// What went wrong, without what to do about it.
+    pub fn what(&self) -> String {
+        match self {
+            ApiError::Transport {
+                endpoint,
+                host,
+                cause,
+                detail,
+                ..
+            } => {
+                if cause.unreached() {
+                    format!("cannot connect to {host}: {}", cause.describe(detail))
+                } else {
+                    format!("GET {endpoint} on {host}: {}", cause.describe(detail))
+                }
+            }
+            ApiError::Exhausted { last, .. } => last.what(),
+            other => other.to_string(),
+        }
+    }
+    /// The setting to check when the API could not be reached.
+    pub fn fix(&self) -> Option<String> {
+        match self {
+            ApiError::Transport { cause, setting, .. } if cause.unreached() => {
+                Some(format!("check {setting}"))
+            }
+            _ => None,
+        }
+    }
+    /// The API could not be reached at all (refused, unresolved, TLS, no
+    /// connection): worth telling a person at once.
+    pub fn unreached(&self) -> bool {
+        match self {
+            ApiError::Transport { cause, .. } => cause.unreached(),
+            ApiError::Exhausted { last, .. } => last.unreached(),
+            _ => false,
+        }
+    }
+    /// The host name did not resolve.
+    pub fn unresolved(&self) -> bool {
+        matches!(
+            self,
+            ApiError::Transport {
+                cause: Cause::Unresolved,
+                ..
+            }
+        )
     }
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -154,10 +226,30 @@ mod tests {
         }
         let unauthorized = ApiError::Unauthorized {
             endpoint: "/jobs".into(),
+            host: "api.huntr.co".into(),
             token_env: "HUNTR_ORG_TOKEN".into(),
+            token_file: None,
             api_message: None,
         };
         assert!(!unauthorized.retryable());
-        assert!(unauthorized.to_string().contains("HUNTR_ORG_TOKEN"));
+        assert_eq!(
+            unauthorized.to_string(),
+            "api.huntr.co refused the token in HUNTR_ORG_TOKEN (HTTP 401 on GET /jobs); \
+             create a new Huntr access token in the organization's admin dashboard and \
+             export it as HUNTR_ORG_TOKEN"
+        );
+        let from_file = ApiError::Unauthorized {
+            endpoint: "/jobs".into(),
+            host: "api.huntr.co".into(),
+            token_env: "HUNTR_ORG_TOKEN".into(),
+            token_file: Some("/etc/huntr/token".into()),
+            api_message: Some("jwt expired".into()),
+        };
+        assert_eq!(
+            from_file.to_string(),
+            "api.huntr.co refused the token in token_file /etc/huntr/token (HTTP 401 on GET /jobs: jwt expired); \
+             create a new Huntr access token in the organization's admin dashboard and \
+             write it to /etc/huntr/token"
+        );
     }
 }

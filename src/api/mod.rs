@@ -7,8 +7,9 @@ pub mod error;
 pub mod limiter;
 pub mod pager;
 pub mod retry;
+pub mod transport;
 
-pub use client::{Client, ClientConfig, Response, Stats, Token};
+pub use client::{Client, ClientConfig, Notice, Response, Stats, Token};
 pub use error::{ApiError, ErrorBody};
 pub use pager::{Page, Pager};
 pub use retry::RetryPolicy;

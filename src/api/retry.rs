@@ -1,10 +1,14 @@
 //! The retry policy shared by every request: exponential backoff with full
 //! jitter and a cap, `Retry-After` honoured when the server sends it, a
-//! per-request and a per-run budget. [`run`] is the only retry loop in the
-//! crate; what is worth retrying is decided by [`ApiError::retryable`].
+//! per-request and a per-run budget. [`run_with`] is the only retry loop in
+//! the crate; what is worth retrying is decided by [`ApiError::retryable`].
+//! A host name that does not resolve before the API ever answered (a typo
+//! in the base URL, most likely) is retried for [`RetryPolicy::unresolved_limit`]
+//! only, and the first failure to reach the API is told at once.
 
+use std::cell::Cell;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use backon::{BackoffBuilder, ExponentialBuilder, Retryable};
@@ -28,6 +32,9 @@ pub struct RetryPolicy {
     pub retry_after_cap: Duration,
     /// Retries allowed across the whole run, all requests together.
     pub run_budget: u64,
+    /// How long a host name that does not resolve is retried while the API
+    /// has not answered yet in this run.
+    pub unresolved_limit: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -40,6 +47,7 @@ impl Default for RetryPolicy {
             jitter: true,
             retry_after_cap: Duration::from_secs(300),
             run_budget: 2_000,
+            unresolved_limit: Duration::from_secs(60),
         }
     }
 }
@@ -78,6 +86,19 @@ impl RetryPolicy {
         }
     }
 
+    /// The longest the backoff can wait in all, from retry `done` (0-based)
+    /// to the last one.
+    pub fn longest_wait(&self, done: usize) -> Duration {
+        let (mut total, mut d) = (Duration::ZERO, self.base);
+        for i in 0..self.max_retries {
+            if i >= done {
+                total += d.min(self.cap).max(self.min_wait);
+            }
+            d = d.saturating_mul(2).min(self.cap);
+        }
+        total
+    }
+
     /// The wait before the next attempt: the server's `Retry-After` when it
     /// sent one (at least the minimum wait, so "0" is never a burst), else the
     /// backoff.
@@ -93,24 +114,51 @@ impl RetryPolicy {
 #[derive(Debug, Default)]
 pub struct RetryStats {
     pub retries: AtomicU64,
+    /// The API answered (any HTTP status) at least once in this run.
+    pub answered: AtomicBool,
+    /// The first failure to reach the API was told.
+    pub told: AtomicBool,
 }
 
-/// Runs `attempt` until it succeeds, fails for good, or a budget runs out.
-/// `endpoint` names the request in the final error.
+/// [`run_with`], telling nobody about failures to reach the API.
 pub async fn run<T, F, Fut>(
     policy: &RetryPolicy,
     stats: &RetryStats,
     endpoint: &str,
+    attempt: F,
+) -> Result<T, ApiError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ApiError>>,
+{
+    run_with(policy, stats, endpoint, &|_, _| {}, attempt).await
+}
+
+/// Runs `attempt` until it succeeds, fails for good, or a budget runs out.
+/// `endpoint` names the request in the final error. The run's first
+/// failure to reach the API goes to `notice`, with the longest time
+/// retries may go on.
+pub async fn run_with<T, F, Fut>(
+    policy: &RetryPolicy,
+    stats: &RetryStats,
+    endpoint: &str,
+    notice: &dyn Fn(&ApiError, Duration),
     mut attempt: F,
 ) -> Result<T, ApiError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, ApiError>>,
 {
-    let mut attempts = 0u32;
+    let started = tokio::time::Instant::now();
+    let attempts = Cell::new(0u32);
     let mut budget_spent = false;
+    // How long this error may still be retried, when less than the policy.
+    let limit = |e: &ApiError| {
+        (e.unresolved() && !stats.answered.load(Ordering::Relaxed))
+            .then(|| policy.unresolved_limit.saturating_sub(started.elapsed()))
+    };
     let result = (|| {
-        attempts += 1;
+        attempts.set(attempts.get() + 1);
         attempt()
     })
     .retry(policy.backoff())
@@ -125,17 +173,29 @@ where
         }
         true
     })
-    .adjust(|e, backoff| Some(policy.wait(e.retry_after(), backoff?)))
+    .adjust(|e, backoff| {
+        let wait = policy.wait(e.retry_after(), backoff?);
+        match limit(e) {
+            Some(left) if left.is_zero() => None,
+            Some(left) => Some(wait.min(left)),
+            None => Some(wait),
+        }
+    })
     .notify(|e, wait| {
         stats.retries.fetch_add(1, Ordering::Relaxed);
         tracing::debug!("retrying in {wait:?}: {e}");
+        if e.unreached() && !stats.told.swap(true, Ordering::Relaxed) {
+            let most = policy.longest_wait(attempts.get() as usize - 1);
+            notice(e, limit(e).map_or(most, |left| left.min(most)));
+        }
     })
     .await;
     match result {
         Err(e) if e.retryable() => Err(ApiError::Exhausted {
             endpoint: endpoint.to_owned(),
-            attempts,
+            attempts: attempts.get(),
             budget: budget_spent,
+            elapsed: started.elapsed(),
             last: Box::new(e),
         }),
         other => other,
@@ -180,6 +240,7 @@ mod tests {
             jitter: false,
             retry_after_cap: Duration::from_secs(60),
             run_budget: 1_000,
+            unresolved_limit: Duration::from_secs(60),
         }
     }
 
@@ -268,7 +329,9 @@ mod tests {
             let err = if code == 401 {
                 ApiError::Unauthorized {
                     endpoint: "/jobs".into(),
+                    host: "api.huntr.co".into(),
                     token_env: "T".into(),
+                    token_file: None,
                     api_message: None,
                 }
             } else {
@@ -296,6 +359,89 @@ mod tests {
         assert!(matches!(res, Err(ApiError::Exhausted { budget: true, .. })));
         assert_eq!(attempts.load(Ordering::Relaxed), 4);
         assert!(res.unwrap_err().to_string().contains("retry budget"));
+    }
+
+    fn unresolved() -> ApiError {
+        ApiError::Transport {
+            endpoint: "/activity-categories".into(),
+            host: "api.huntr.invalid".into(),
+            cause: crate::api::transport::Cause::Unresolved,
+            detail: "failed to lookup address information".into(),
+            setting: "--base-url".into(),
+        }
+    }
+
+    /// Attempts made and time spent (paused clock) failing with `err`
+    /// until the policy gives up; what `notice` was told.
+    async fn failing(
+        policy: &RetryPolicy,
+        stats: &RetryStats,
+        err: fn() -> ApiError,
+    ) -> (u32, Duration, Vec<Duration>) {
+        let told = Mutex::new(Vec::new());
+        let started = tokio::time::Instant::now();
+        let res: Result<(), ApiError> = run_with(
+            policy,
+            stats,
+            "/activity-categories",
+            &|_, within| told.lock().unwrap().push(within),
+            || async move { Err(err()) },
+        )
+        .await;
+        let Err(ApiError::Exhausted { attempts, .. }) = res else {
+            panic!("{res:?}")
+        };
+        (attempts, started.elapsed(), told.into_inner().unwrap())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unresolved_host_is_retried_for_a_minute_before_any_answer() {
+        let policy = RetryPolicy {
+            jitter: false,
+            ..RetryPolicy::default()
+        };
+        // The full budget: 0.5 s doubling to the 60 s cap, 8 retries.
+        assert_eq!(policy.longest_wait(0), Duration::from_millis(123_500));
+        let (attempts, spent, told) = failing(&policy, &RetryStats::default(), unresolved).await;
+        assert!(spent <= Duration::from_millis(60_010), "{spent:?}");
+        assert!(spent >= Duration::from_secs(59), "{spent:?}");
+        assert_eq!(attempts, 8, "0.5+1+2+4+8+16+28.5 s of waits");
+        assert_eq!(told, vec![Duration::from_secs(60)], "told once, at once");
+        // Once the API has answered in this run, the full budget applies.
+        let stats = RetryStats::default();
+        stats.answered.store(true, Ordering::Relaxed);
+        let (attempts, spent, _) = failing(&policy, &stats, unresolved).await;
+        assert_eq!(attempts, 9);
+        assert!(spent >= Duration::from_millis(123_500), "{spent:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_first_failure_to_reach_the_api_is_told_once_per_run() {
+        let policy = exact(3);
+        let stats = RetryStats::default();
+        let (_, _, told) = failing(&policy, &stats, || status(503, None)).await;
+        assert!(told.is_empty(), "an answer, even a 503, reached the API");
+        let (_, _, told) = failing(&policy, &stats, unresolved).await;
+        assert_eq!(told, vec![Duration::from_millis(100 + 200 + 400)]);
+        let (_, _, told) = failing(&policy, &stats, unresolved).await;
+        assert!(told.is_empty(), "told once per run: {told:?}");
+    }
+
+    #[test]
+    fn an_exhausted_request_says_it_in_one_line() {
+        let e = ApiError::Exhausted {
+            endpoint: "/activity-categories".into(),
+            attempts: 9,
+            budget: false,
+            elapsed: Duration::from_millis(49_200),
+            last: Box::new(unresolved()),
+        };
+        assert_eq!(
+            e.to_string(),
+            "cannot connect to api.huntr.invalid: the host name does not resolve \
+             (failed to lookup address information); gave up after 9 attempts in 49 s; \
+             check --base-url"
+        );
     }
 
     #[test]

@@ -8,11 +8,47 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::defaults;
 
+/// `--help` of the commands that call the Org API: what they read from
+/// the environment.
+const ENV_API: &str = "\
+Environment:
+  HUNTR_ORG_TOKEN  the organization's access token; a pipeline's token_env names
+                   another variable to read instead, and its token_file a file
+  RUST_LOG         log filter, overrides -v (e.g. RUST_LOG=huntr_sync=debug)";
+
+/// `--help` of `webhook serve`.
+const ENV_WEBHOOK: &str = "\
+Environment:
+  HUNTR_WEBHOOK_SECRET  the webhook's signing secret; a pipeline's
+                        webhook_secret_env names another variable to read instead
+  RUST_LOG              log filter, overrides -v (e.g. RUST_LOG=huntr_sync=debug)";
+
+/// `--help` of `sandbox`.
+const ENV_SANDBOX: &str = "\
+Environment:
+  HUNTR_WEBHOOK_SECRET  signs the deliveries of --webhook-url
+  RUST_LOG              log filter, overrides -v (e.g. RUST_LOG=huntr_sync=debug)";
+
+/// `--help` of the commands that only read files.
+const ENV_LOG: &str = "\
+Environment:
+  RUST_LOG  log filter, overrides -v (e.g. RUST_LOG=huntr_sync=debug)";
+
+/// `huntr-sync --help`: every variable any command reads.
+const ENV_ALL: &str = "\
+Environment:
+  HUNTR_ORG_TOKEN       the access token (sync, check); a pipeline's token_env
+                        names another variable, its token_file a file
+  HUNTR_WEBHOOK_SECRET  the webhook secret (webhook serve, sandbox --webhook-url);
+                        a pipeline's webhook_secret_env names another variable
+  RUST_LOG              log filter, overrides -v (e.g. RUST_LOG=huntr_sync=debug)";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "huntr-sync",
     version,
-    about = "Keeps a local, query-ready copy of a Huntr organization (SQLite or Parquet)."
+    about = "Keeps a local, query-ready copy of a Huntr organization (SQLite or Parquet).",
+    after_help = ENV_ALL
 )]
 pub struct Cli {
     /// More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
@@ -28,23 +64,29 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Sync the organization into the destination (incremental).
+    #[command(after_help = ENV_API)]
     Sync(SyncArgs),
     /// Serve the built-in sandbox organization over HTTP until Ctrl-C.
+    #[command(after_help = ENV_SANDBOX)]
     Sandbox(SandboxArgs),
     /// Receive Huntr's webhooks and apply each action as it happens.
+    #[command(after_help = ENV_WEBHOOK)]
     Webhook {
         #[command(subcommand)]
         action: WebhookAction,
     },
     /// Validate the configuration and the token, and report which
     /// endpoints answer, without loading anything.
+    #[command(after_help = ENV_API)]
     Check(PipelineArgs),
     /// Print shell completions.
+    #[command(after_help = ENV_LOG)]
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
     /// Show or reset the sync state (watermarks) of a destination.
+    #[command(after_help = ENV_LOG)]
     State {
         #[command(subcommand)]
         action: StateAction,
@@ -59,6 +101,7 @@ pub enum Command {
         limit: u32,
     },
     /// Print the table schema generated from schema/tables.toml.
+    #[command(after_help = ENV_LOG)]
     Schema {
         #[arg(long, value_enum, default_value_t = SchemaFormat::Markdown)]
         format: SchemaFormat,
@@ -143,6 +186,7 @@ pub struct SandboxArgs {
 #[derive(Debug, Subcommand)]
 pub enum WebhookAction {
     /// Serve the webhook endpoint (POST / or /webhook) until SIGTERM or Ctrl-C.
+    #[command(after_help = ENV_WEBHOOK)]
     Serve {
         #[command(flatten)]
         pipeline: PipelineArgs,
@@ -169,8 +213,10 @@ pub enum WebhookAction {
 #[derive(Debug, Subcommand)]
 pub enum StateAction {
     /// Print each resource's watermark and last complete listing.
+    #[command(after_help = ENV_LOG)]
     Show(PipelineArgs),
     /// Forget watermarks so the next sync re-reads from the beginning.
+    #[command(after_help = ENV_LOG)]
     Reset {
         #[command(flatten)]
         pipeline: PipelineArgs,
@@ -211,5 +257,43 @@ mod tests {
         let secret = format!("secret in {}", defaults::WEBHOOK_SECRET_ENV);
         assert!(help(&["sandbox"]).contains(&secret));
         assert!(help(&["webhook", "load"]).contains(&secret));
+    }
+
+    /// Each command's help lists the variables it reads, spelled as
+    /// `defaults.rs` spells them.
+    #[test]
+    fn help_lists_the_environment() {
+        for cmd in [&["sync"][..], &["check"]] {
+            let h = help(cmd);
+            assert!(
+                h.contains(defaults::TOKEN_ENV) && h.contains("token_env"),
+                "{h}"
+            );
+        }
+        let serve = help(&["webhook", "serve"]);
+        assert!(
+            serve.contains(defaults::WEBHOOK_SECRET_ENV) && serve.contains("webhook_secret_env")
+        );
+        assert!(help(&["sandbox"]).contains(defaults::WEBHOOK_SECRET_ENV));
+        let all = Cli::command().render_help().to_string();
+        for var in [
+            defaults::TOKEN_ENV,
+            defaults::WEBHOOK_SECRET_ENV,
+            "RUST_LOG",
+        ] {
+            assert!(all.contains(var), "{all}");
+        }
+        for cmd in [
+            &["sync"][..],
+            &["check"],
+            &["state"],
+            &["state", "show"],
+            &["schema"],
+            &["completions"],
+            &["webhook", "serve"],
+            &["sandbox"],
+        ] {
+            assert!(help(cmd).contains("RUST_LOG"), "{cmd:?}");
+        }
     }
 }

@@ -74,12 +74,41 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// The error and each of its causes, joined by ": ".
+/// The error and each of its causes, joined by ": ", on one line. A cause
+/// that the text already states (many errors both show their source and
+/// chain it) is left out, so each is said once.
 fn message(error: &anyhow::Error) -> String {
     let mut msg = error.to_string();
     for cause in error.chain().skip(1) {
-        msg.push_str(": ");
-        msg.push_str(&cause.to_string());
+        let cause = cause.to_string();
+        if !msg.contains(&cause) {
+            msg.push_str(": ");
+            msg.push_str(&cause);
+        }
     }
-    msg
+    msg.replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot read {path}: {source}")]
+    struct Shows {
+        path: &'static str,
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn a_cause_is_stated_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let e = anyhow::Error::new(Shows {
+            path: "a.toml",
+            source: io,
+        });
+        assert_eq!(message(&e), "cannot read a.toml: no such file");
+        let e = anyhow::Error::new(std::io::Error::other("disk says no")).context("writing x");
+        assert_eq!(message(&e), "writing x: disk says no");
+    }
 }

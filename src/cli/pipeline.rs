@@ -41,8 +41,13 @@ pub fn state_db(p: &Pipeline) -> PathBuf {
 }
 
 /// A client for the pipeline's source; for the sandbox source, also the
-/// sandbox, served in this process for as long as it is kept.
-pub async fn connect(p: &Pipeline) -> Result<(Client, Option<RunningSandbox>), Failure> {
+/// sandbox, served in this process for as long as it is kept. `adjust`
+/// may change the client's settings (`check` answers quickly).
+pub async fn connect(
+    p: &Pipeline,
+    args: &PipelineArgs,
+    adjust: impl FnOnce(&mut ClientConfig),
+) -> Result<(Client, Option<RunningSandbox>), Failure> {
     let (base_url, token, sandbox) = match &p.source {
         Source::Api { base_url } => (base_url.clone(), p.token()?, None),
         Source::Sandbox { seed, scale } => {
@@ -51,10 +56,24 @@ pub async fn connect(p: &Pipeline) -> Result<(Client, Option<RunningSandbox>), F
         }
     };
     let mut cfg = ClientConfig::new(&base_url, token, &p.token_env);
+    cfg.token_file = p.token_file.clone().filter(|_| sandbox.is_none());
     cfg.requests_per_second = p.requests_per_second;
     cfg.burst = p.burst;
     cfg.retry.max_retries = p.retries as usize;
+    cfg.base_url_setting = base_url_setting(args);
+    adjust(&mut cfg);
     Ok((Client::new(&cfg)?, sandbox))
+}
+
+/// The setting to change when the API cannot be reached.
+fn base_url_setting(args: &PipelineArgs) -> String {
+    match (&args.base_url, &args.pipeline) {
+        (None, Some(name)) => format!(
+            "base_url in [pipelines.{name}] of {}",
+            args.config.display()
+        ),
+        _ => "--base-url".into(),
+    }
 }
 
 /// The sandbox organization of a `source = "sandbox"` pipeline.

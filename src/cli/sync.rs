@@ -21,13 +21,17 @@ pub async fn run(args: SyncArgs) -> Result<u8, Failure> {
             "--export-changes needs a parquet:DIR destination".into(),
         ));
     }
-    let (client, sandbox) = connect(&p).await?;
+    let (mut client, sandbox) = connect(&p, &args.pipeline, |_| {}).await?;
+    let progress = crate::progress::Progress::for_stderr();
+    // The first failure to reach the API: a line at once on a terminal,
+    // a warning in the log otherwise.
+    client.set_notice(progress.notice());
     let opts = SyncOptions {
         resources: p.resources.clone(),
         limit: p.limit,
         lookback: p.lookback_minutes as i64 * 60,
         full_refresh: args.full_refresh,
-        progress: crate::progress::Progress::for_stderr(),
+        progress,
         ..Default::default()
     };
     let report = crate::sync::sync(&client, &target, &opts).await?;

@@ -51,9 +51,9 @@ pub struct SandboxFile {
 
 impl ConfigFile {
     pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
             path: path.to_owned(),
-            source,
+            error,
         })?;
         Self::parse(&text, path)
     }
@@ -62,12 +62,18 @@ impl ConfigFile {
     /// as an empty file when no pipeline is named: everything can then come
     /// from the command line.
     pub fn load_or_empty(path: &Path, pipeline: Option<&str>) -> Result<ConfigFile, ConfigError> {
+        let default = path == Path::new(defaults::CONFIG_FILE);
         if path.exists() {
             Self::load(path)
-        } else if pipeline.is_some() || path != Path::new(defaults::CONFIG_FILE) {
-            Err(ConfigError::Read {
+        } else if !default {
+            Err(ConfigError::Missing {
                 path: path.to_owned(),
-                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+                hint: "check --config".into(),
+            })
+        } else if let Some(name) = pipeline {
+            Err(ConfigError::Missing {
+                path: path.to_owned(),
+                hint: format!("--pipeline {name} is read from it; run huntr-sync in the directory that holds it, or pass --config FILE"),
             })
         } else {
             Ok(ConfigFile::default())
@@ -84,5 +90,13 @@ impl ConfigFile {
             file.resolve(Some(name), path, &Overrides::default(), false)?;
         }
         Ok(file)
+    }
+}
+
+/// " in DIR" for a relative path (where it was looked for), else nothing.
+pub(super) fn where_relative(path: &Path) -> String {
+    match std::env::current_dir() {
+        Ok(dir) if path.is_relative() => format!(" in {}", dir.display()),
+        _ => String::new(),
     }
 }

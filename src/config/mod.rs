@@ -22,11 +22,13 @@ pub use token::{read_token, TokenError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
+    #[error("cannot read config file {path}: {error}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
+    #[error("config file {} not found{}: {hint}", path.display(), file::where_relative(path))]
+    Missing { path: PathBuf, hint: String },
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
     #[error("{path}: no pipeline named `{name}` (defined: {known}); add a [pipelines.{name}] section or pick one of those")]
@@ -147,7 +149,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("mine.toml");
         let err = ConfigFile::load_or_empty(&path, None).unwrap_err();
-        assert!(matches!(err, ConfigError::Read { .. }), "{err}");
+        assert!(matches!(err, ConfigError::Missing { .. }), "{err}");
+        assert_eq!(
+            err.to_string(),
+            format!("config file {} not found: check --config", path.display())
+        );
     }
 
     #[test]

@@ -16,6 +16,8 @@ const MAX_REQUESTS_PER_SECOND: f64 = 10_000.0;
 /// Stands in while validating a file whose pipeline leaves the destination
 /// to the command line; never written.
 const PLACEHOLDER_DB: &str = "huntr.db";
+/// The name of the pipeline built from the command line alone.
+const COMMAND_LINE: &str = "command line";
 
 impl ConfigFile {
     /// Builds the pipeline `name` (or one from overrides alone).
@@ -35,7 +37,7 @@ impl ConfigFile {
         };
         let at = Section {
             path,
-            name: name.unwrap_or("command line"),
+            name: name.unwrap_or(COMMAND_LINE),
         };
         let source = at.source(p, over)?;
         let token_env = at.env_name("token_env", &p.token_env, defaults::TOKEN_ENV)?;
@@ -168,11 +170,24 @@ impl Section<'_> {
     ) -> Result<Target, ConfigError> {
         match over.destination.clone().or_else(|| p.destination.clone()) {
             Some(d) => Target::parse(&d).map_err(|m| self.bad("destination", m)),
-            None if need_destination => Err(ConfigError::Usage(format!(
-                "no destination: give --destination sqlite:PATH (or set destination in pipelines.{})",
-                self.name
-            ))),
+            None if need_destination => Err(ConfigError::Usage(self.no_destination())),
             None => Ok(Target::Sqlite(PathBuf::from(PLACEHOLDER_DB))),
+        }
+    }
+
+    /// What to do when neither the pipeline nor the command line names a
+    /// destination.
+    fn no_destination(&self) -> String {
+        let give = "--destination sqlite:PATH or parquet:DIR";
+        if self.name == COMMAND_LINE {
+            format!("no destination: pass {give}, or --pipeline NAME of a pipeline that sets destination")
+        } else {
+            format!(
+                "no destination for pipeline {}: set destination in [pipelines.{}] of {}, or pass {give}",
+                self.name,
+                self.name,
+                self.path.display()
+            )
         }
     }
 

@@ -95,14 +95,14 @@ impl Store {
     /// Opens (creating it and its directory when missing) and migrates.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
+            std::fs::create_dir_all(dir).map_err(|error| StoreError::Dir {
                 path: dir.to_owned(),
-                source,
+                error,
             })?;
         }
-        let conn = Connection::open(path).map_err(|source| StoreError::Open {
+        let conn = Connection::open(path).map_err(|error| StoreError::Open {
             path: path.to_owned(),
-            source,
+            error,
         })?;
         let mut store = Store {
             conn,
@@ -128,11 +128,11 @@ impl Store {
         &self.path
     }
 
-    fn err(&self, source: rusqlite::Error) -> StoreError {
-        StoreError::Sql {
-            path: self.path.clone(),
-            source,
-        }
+    fn err(&self, error: rusqlite::Error) -> StoreError {
+        // SAFETY: the handle is this store's open connection, used on this
+        // thread; reading its last system error changes nothing.
+        let errno = unsafe { rusqlite::ffi::sqlite3_system_errno(self.conn.handle()) };
+        StoreError::sqlite(&self.path, error, errno)
     }
 
     fn configure(&mut self) -> rusqlite::Result<()> {

@@ -492,3 +492,54 @@ fn live_jobs_count_the_jobs_not_marked_deleted() {
     d.apply(&ops, 1, None).unwrap();
     assert_eq!(d.live_jobs().unwrap(), 2);
 }
+
+#[test]
+fn a_full_disk_is_said_once_with_what_to_do_and_the_run_is_recorded() {
+    let (_dir, mut d) = dest();
+    let run = d.begin_run(1, "members").unwrap();
+    // No page beyond the current ones: the next insert needs one.
+    let pages: i64 = d
+        .conn
+        .query_row("PRAGMA page_count", [], |r| r.get(0))
+        .unwrap();
+    d.conn.pragma_update(None, "max_page_count", pages).unwrap();
+    let ops: Vec<Op> = (0..500)
+        .map(|i| {
+            let id = format!("m{i}");
+            let name = "x".repeat(500);
+            upsert(
+                "members",
+                json!({"id": id, "givenName": name, "email": "a@b.c", "createdAt": "2026-01-01T00:00:00Z"}),
+                Mode::Full,
+                1,
+            )
+        })
+        .collect();
+    let err = d.apply(&ops, run, None).unwrap_err();
+    assert!(matches!(err, StoreError::NoSpace { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "no space left for {} (the disk is full): nothing was lost (what was committed stays, the failed write was undone); make room and run again, the next run continues from there",
+            d.path().display()
+        )
+    );
+    assert_eq!(
+        one(&d, "SELECT COUNT(*) FROM members").as_deref(),
+        Some("0")
+    );
+    // The disk is still full: the run's row is updated in place.
+    let end = RunEnd {
+        finished: 2,
+        window_end: None,
+        status: RunStatus::Failed,
+        requests: 1,
+        retries: 0,
+        error: Some(err.to_string()),
+    };
+    d.finish_run(run, &end).unwrap();
+    assert_eq!(
+        one(&d, "SELECT status FROM sync_runs").as_deref(),
+        Some("failed")
+    );
+}
