@@ -66,8 +66,12 @@ pub struct ClientConfig {
     pub token: Token,
     /// Named in the message when the token is refused.
     pub token_env: String,
+    /// The rate; with `max_requests_per_second`, where an adaptive rate starts.
     pub requests_per_second: f64,
     pub burst: u32,
+    /// `Some(max)`: the rate adapts (`requests_per_second = "auto"`), from
+    /// `requests_per_second` up to `max`, and `burst` is not used.
+    pub max_requests_per_second: Option<f64>,
     pub timeout: Duration,
     pub retry: RetryPolicy,
     /// Requests in flight at once, all fetchers together: bounds the pages
@@ -83,6 +87,7 @@ impl ClientConfig {
             token_env: token_env.to_owned(),
             requests_per_second: defaults::REQUESTS_PER_SECOND,
             burst: defaults::burst(defaults::REQUESTS_PER_SECOND),
+            max_requests_per_second: None,
             timeout: Duration::from_secs(60),
             retry: RetryPolicy::default(),
             max_in_flight: 6,
@@ -127,7 +132,10 @@ impl Client {
             base: cfg.base_url.trim_end_matches('/').to_owned(),
             auth: cfg.token.header()?,
             token_env: cfg.token_env.clone(),
-            limiter: Arc::new(Limiter::new(cfg.requests_per_second, cfg.burst)),
+            limiter: Arc::new(match cfg.max_requests_per_second {
+                Some(max) => Limiter::adaptive(cfg.requests_per_second, max),
+                None => Limiter::new(cfg.requests_per_second, cfg.burst),
+            }),
             in_flight: Arc::new(tokio::sync::Semaphore::new(cfg.max_in_flight.max(1))),
             retry: cfg.retry.clone(),
             stats: Arc::new(Stats::default()),
@@ -136,6 +144,12 @@ impl Client {
 
     pub fn base_url(&self) -> &str {
         &self.base
+    }
+
+    /// Whether the rate limiter, not the answers' latency, bounds the run
+    /// now: reading more at once would only add requests.
+    pub fn rate_bound(&self) -> bool {
+        self.limiter.saturated()
     }
 
     /// GET `path` with `query`, under the limiter and the retry policy.
@@ -170,7 +184,7 @@ impl Client {
         decode: &impl Fn(Vec<u8>) -> Result<T, serde_json::Error>,
     ) -> Result<(T, Option<i64>), ApiError> {
         let _slot = self.in_flight.acquire().await.expect("never closed");
-        self.limiter.wait().await;
+        let sent = self.limiter.wait().await;
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         let url = format!("{}/{}", self.base, path.trim_start_matches('/'));
         let transport = |e: reqwest::Error| ApiError::Transport {
@@ -187,6 +201,11 @@ impl Client {
             .await
             .map_err(transport)?;
         let status = resp.status().as_u16();
+        if status == 429 {
+            self.limiter.throttled(sent);
+        } else {
+            self.limiter.answered();
+        }
         let date = resp
             .headers()
             .get(DATE)

@@ -53,6 +53,7 @@ pub async fn connect(p: &Pipeline) -> Result<(Client, Option<RunningSandbox>), F
     let mut cfg = ClientConfig::new(&base_url, token, &p.token_env);
     cfg.requests_per_second = p.requests_per_second;
     cfg.burst = p.burst;
+    cfg.max_requests_per_second = p.max_requests_per_second;
     cfg.retry.max_retries = p.retries as usize;
     Ok((Client::new(&cfg)?, sandbox))
 }
