@@ -2,13 +2,19 @@
 //! actions) over `[after, before)`, split into sub-windows fetched at once.
 //!
 //! A list answers newest first through a cursor, one page after another.
-//! To use a slow or rate-limited API at its limit during a backfill, a
-//! window whose page comes back full is split: what remains of it (records
-//! created up to the last one seen) becomes two fresh windows, halves of
-//! that time range, read concurrently up to `concurrency` at once. A small
-//! window that fits in one page is one request, as before. Rows commit as
-//! pages arrive (upserts are idempotent); the resource's watermark commits
-//! only after every sub-window has, so it never jumps over a gap.
+//! To use a slow API at its limit during a backfill, a window whose page
+//! comes back full is split: what remains of it (records created up to the
+//! last one seen) becomes two fresh windows, halves of that time range,
+//! read concurrently up to `concurrency` at once. A small window that fits
+//! in one page is one request, as before. Rows commit as pages arrive
+//! (upserts are idempotent); the resource's watermark commits only after
+//! every sub-window has, so it never jumps over a gap.
+//!
+//! A split costs requests: each sub-window ends with a partial page (and
+//! sometimes an empty one). It pays only while the answers' latency bounds
+//! the run; when the rate limiter does (requests already go out at nearly
+//! the allowed rate, [`Client::rate_bound`]), a full page is followed by
+//! the next page of the same window, as a sequential download would.
 
 use std::collections::VecDeque;
 
@@ -103,10 +109,11 @@ where
         let Some(page) = page? else { continue };
         let full = page.len() >= limit as usize && !w.pager.is_done();
         if full {
-            let idle = in_flight.len() + queue.len() + 1 < concurrency;
+            // One more window at once, if there is room for it and rate to spare.
+            let spare = in_flight.len() + queue.len() + 1 < concurrency && !client.rate_bound();
             match page.last_created() {
                 // Split what remains, (after, last], into two halves.
-                Some(last) if idle && last - lower_bound(w.after, last) > 2 => {
+                Some(last) if spare && last - lower_bound(w.after, last) > 2 => {
                     let lo = lower_bound(w.after, last);
                     let mid = lo + (last - lo) / 2;
                     queue.push_back(window(client, r, limit, Some(mid), last + 1)?);
