@@ -4,8 +4,9 @@
 //! A list answers newest first through a cursor, one page after another.
 //! To use a slow API at its limit during a backfill, a window whose page
 //! comes back full is split: what remains of it (records created up to the
-//! last one seen) becomes two fresh windows, halves of that time range,
-//! read concurrently up to `concurrency` at once. A small window that fits
+//! last one seen) becomes two fresh windows (halves of that time range,
+//! or split by the pages' density once a window has read a few, see
+//! [`split_point`]), read concurrently up to `concurrency` at once. A small window that fits
 //! in one page is one request, as before. Rows commit as pages arrive
 //! (upserts are idempotent); the resource's watermark commits only after
 //! every sub-window has, so it never jumps over a gap.
