@@ -6,8 +6,8 @@
 //! comes back full is split: what remains of it (records created up to the
 //! last one seen) becomes two fresh windows (halves of that time range,
 //! or split by the pages' density once a window has read a few, see
-//! `split_point`), read concurrently up to `concurrency` at once. A small window that fits
-//! in one page is one request, as before. Rows commit as pages arrive
+//! `split_point`), read concurrently up to `concurrency` at once. A small
+//! window that fits in one page is one request, as before. Rows commit as pages arrive
 //! (upserts are idempotent); the resource's watermark commits only after
 //! every sub-window has, so it never jumps over a gap.
 //!
