@@ -5,24 +5,37 @@
 # ratio to the floor (a plain sequential download of the same pages,
 # measured in the same run).
 #
-#   scripts/bench.sh [--scale N] [--latency-ms L] [--rps R]
+#   scripts/bench.sh [--scale N] [--latency-ms L] [--rps R [--auto]]
 #
 # --scale N      sandbox members (about 44 actions each; 23000 is ~1M actions)
 # --latency-ms L added latency per request, in the sandbox
 # --rps R        the sandbox's rate limit, and huntr-sync's limiter setting;
-#                the script then also prints the achieved requests/second
+#                the script then also prints the achieved requests/second and
+#                checks that the SQLite backfill makes at most 3% more
+#                requests than the floor, in at most 5% more than
+#                requests / R seconds
+# --auto         with --rps: huntr-sync runs with requests_per_second =
+#                "auto" (not told the limit); the script samples the
+#                sandbox's counters during the SQLite backfill and checks
+#                that its second half runs within 10% of R, with rate-limit
+#                429s under 5% of its requests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scale=23000 latency=0 rps=""
+scale=23000 latency=0 rps="" auto=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --scale) scale=$2; shift 2 ;;
     --latency-ms) latency=$2; shift 2 ;;
     --rps) rps=$2; shift 2 ;;
+    --auto) auto=1; shift ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
+if [ -n "$auto" ] && [ -z "$rps" ]; then
+  echo "--auto needs --rps R (the sandbox's limit, which huntr-sync is not told)" >&2
+  exit 2
+fi
 
 # The profiling profile: release optimizations with line tables, so perf
 # can attribute time. HUNTR_SYNC_BIN runs another build (e.g. an older
@@ -38,7 +51,7 @@ sandbox_args=(sandbox --port "$port" --scale "$scale" --token "$token" --latency
 started=$(date +%s.%N)
 "$bin" "${sandbox_args[@]}" > "$work/sandbox.log" 2>&1 &
 sandbox=$!
-trap 'kill $sandbox 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $sandbox ${sampler:-} 2>/dev/null; rm -rf "$work"' EXIT
 until grep -q "base URL" "$work/sandbox.log" 2>/dev/null; do
   kill -0 $sandbox 2>/dev/null || { cat "$work/sandbox.log"; exit 1; }
   sleep 0.2
@@ -48,6 +61,7 @@ url="http://127.0.0.1:$port/org"
 export HUNTR_ORG_TOKEN=$token
 
 client_rps=${rps:-10000}
+[ -n "$auto" ] && client_rps='"auto"'
 cat > "$work/pipelines.toml" <<EOF
 [pipelines.sqlite]
 base_url = "$url"
@@ -59,30 +73,40 @@ destination = "parquet:$work/pq"
 requests_per_second = $client_rps
 EOF
 
-requests() { curl -s "http://127.0.0.1:$port/_sandbox/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"])'; }
+# The sandbox's counters: "requests throttled" (throttled: its rate limit's 429s).
+counters() { curl -s "http://127.0.0.1:$port/_sandbox/stats" | python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["requests"], s["throttled"])'; }
 
-# measure NAME COMMAND...: wall seconds, peak RSS (KiB), requests, JSON out
+# measure NAME COMMAND...: wall seconds, peak RSS (KiB), requests, 429s, JSON out
 measure() {
   local name=$1; shift
-  local before; before=$(requests)
+  local before after
+  read -r -a before <<< "$(counters)"
   /usr/bin/time -f "%e %M" -o "$work/time" "$@" > "$work/$name.json" 2> "$work/$name.err" || { cat "$work/$name.err"; exit 1; }
-  local after; after=$(requests)
+  read -r -a after <<< "$(counters)"
   read -r wall rss < "$work/time"
-  echo "$name $wall $rss $((after - before))" >> "$work/results"
+  echo "$name $wall $rss $((after[0] - before[0])) $((after[1] - before[1]))" >> "$work/results"
+}
+
+# With --auto: the sandbox's counters every 0.2 s, with the time.
+sample() {
+  while :; do echo "$(date +%s.%N) $(curl -s "http://127.0.0.1:$port/_sandbox/stats")"; sleep 0.2; done
 }
 
 measure floor "$bin" floor --base-url "$url"
+if [ -n "$auto" ]; then sample > "$work/samples" & sampler=$!; fi
 measure sqlite "$bin" sync --config "$work/pipelines.toml" --pipeline sqlite --json
+if [ -n "$auto" ]; then kill "$sampler"; wait "$sampler" 2>/dev/null || true; fi
 measure nochange "$bin" sync --config "$work/pipelines.toml" --pipeline sqlite --json
 measure parquet "$bin" sync --config "$work/pipelines.toml" --pipeline parquet --json
 
-python3 - "$work" "$scale" "$latency" "${rps:-none}" "$(python3 -c "print(round($ready - $started, 2))")" <<'EOF'
+python3 - "$work" "$scale" "$latency" "${rps:-none}" "$(python3 -c "print(round($ready - $started, 2))")" "${auto:-0}" <<'EOF'
 import json, sys
-work, scale, latency, rps, startup = sys.argv[1:6]
-rows = {}
+work, scale, latency, rps, startup, auto = sys.argv[1:7]
+rows, throttled = {}, {}
 for line in open(f"{work}/results"):
-    name, wall, rss, req = line.split()
+    name, wall, rss, req, thr = line.split()
     rows[name] = (float(wall), int(rss), int(req))
+    throttled[name] = int(thr)
 def loaded(name):
     try:
         r = json.load(open(f"{work}/{name}.json"))
@@ -90,21 +114,55 @@ def loaded(name):
     except (ValueError, KeyError):
         return 0
 floor = rows["floor"][0]
-print(f"sandbox: scale {scale}, latency {latency} ms, rate limit {rps}; ready in {startup} s")
-print(f"{'run':<22} {'wall s':>8} {'rows/s':>10} {'peak RSS MiB':>13} {'requests':>9} {'x floor':>8} {'req/s':>7}")
+
+def settled_goals(limit):
+    """The SQLite backfill's second half, from the sandbox's counters."""
+    samples = []
+    for line in open(f"{work}/samples"):
+        at, _, text = line.partition(" ")
+        try:
+            c = json.loads(text)
+            samples.append((float(at), c["requests"], c["throttled"]))
+        except (ValueError, KeyError):
+            pass
+    # While it was requesting: up to the last sample that saw a new request.
+    active = [s for i, s in enumerate(samples) if i == 0 or s[1] > samples[i - 1][1]]
+    first, last = active[0], active[-1]
+    mid = next(s for s in samples if s[0] >= (first[0] + last[0]) / 2)
+    span = last[0] - mid[0]
+    answered = ((last[1] - last[2]) - (mid[1] - mid[2])) / span
+    sent = (last[1] - mid[1]) / span
+    req, thr = rows["sqlite"][2], throttled["sqlite"]
+    print(f"auto rate, second half of the backfill ({span:.1f} s): {answered:.1f} answered requests/s "
+          f"({sent:.1f} sent) against a limit of {limit:g}; rate-limit 429s: {thr} of {req} requests "
+          f"({100 * thr / req:.1f}%)")
+    return [("auto rate settles within 10% of the limit", abs(answered - limit) <= 0.1 * limit),
+            ("auto rate: rate-limit 429s under 5% of requests", thr < 0.05 * req)]
+
+client = "auto" if auto == "1" else (rps if rps != "none" else "unlimited")
+print(f"sandbox: scale {scale}, latency {latency} ms, rate limit {rps}; ready in {startup} s; huntr-sync's rate: {client}")
+print(f"{'run':<22} {'wall s':>8} {'rows/s':>10} {'peak RSS MiB':>13} {'requests':>9} {'429s':>5} {'x floor':>8} {'req/s':>7}")
 for name, label in [("floor", "floor (download only)"), ("sqlite", "full sync, SQLite"),
                     ("parquet", "full sync, Parquet"), ("nochange", "no-change run")]:
     wall, rss, req = rows[name]
     n = loaded(name) if name != "floor" else 0
     rate = f"{n / wall:,.0f}" if n else "-"
     ratio = f"{wall / floor:.2f}" if name in ("sqlite", "parquet") else "-"
-    print(f"{label:<22} {wall:>8.2f} {rate:>10} {rss / 1024:>13.1f} {req:>9} {ratio:>8} {req / wall:>7.1f}")
+    print(f"{label:<22} {wall:>8.2f} {rate:>10} {rss / 1024:>13.1f} {req:>9} {throttled[name]:>5} {ratio:>8} {req / wall:>7.1f}")
 goals = []
-if rps != "none":
+if rps != "none" and auto == "1":
+    goals += settled_goals(float(rps))
+elif rps != "none":
     wall, _, req = rows["sqlite"]
     share = req / wall / float(rps)
     print(f"backfill achieved {req / wall:.1f} requests/s against a limit of {rps} ({100 * share:.0f}%)")
     goals.append((f"backfill at >= 85% of the rate limit", share >= 0.85))
+    extra = req / rows["floor"][2]
+    ideal = req / float(rps)
+    print(f"backfill: {req} requests, {extra:.3f} of the floor's {rows['floor'][2]}; "
+          f"{wall:.2f} s, {wall / ideal:.3f} of {req} requests / {rps} per s = {ideal:.2f} s")
+    goals.append(("backfill requests at most 3% above the floor's", extra <= 1.03))
+    goals.append(("backfill wall within 5% of its requests / the limit", wall <= 1.05 * ideal))
 elif float(latency) == 0:
     goals.append(("SQLite sync within 2x the floor", rows["sqlite"][0] / floor <= 2.0))
     goals.append(("Parquet sync within 2.5x the floor", rows["parquet"][0] / floor <= 2.5))

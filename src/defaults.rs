@@ -20,6 +20,11 @@ pub const CONFIG_FILE: &str = "pipelines.toml";
 /// plausible.
 pub const REQUESTS_PER_SECOND: f64 = 5.0;
 
+/// With `requests_per_second = "auto"`, the highest rate it may reach
+/// unless `max_requests_per_second` says otherwise: ten times the default,
+/// still gentle for an API that serves browsers.
+pub const AUTO_MAX_REQUESTS_PER_SECOND: f64 = 50.0;
+
 /// The limiter's burst for a rate: one second's worth, at least 1.
 pub fn burst(requests_per_second: f64) -> u32 {
     (requests_per_second.ceil() as u32).max(1)

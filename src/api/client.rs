@@ -69,8 +69,12 @@ pub struct ClientConfig {
     pub token_env: String,
     /// Named instead when the token came from a file.
     pub token_file: Option<std::path::PathBuf>,
+    /// The rate; with `max_requests_per_second`, where an adaptive rate starts.
     pub requests_per_second: f64,
     pub burst: u32,
+    /// `Some(max)`: the rate adapts (`requests_per_second = "auto"`), from
+    /// `requests_per_second` up to `max`, and `burst` is not used.
+    pub max_requests_per_second: Option<f64>,
     pub timeout: Duration,
     /// How long to wait for a connection.
     pub connect_timeout: Duration,
@@ -92,6 +96,7 @@ impl ClientConfig {
             token_file: None,
             requests_per_second: defaults::REQUESTS_PER_SECOND,
             burst: defaults::burst(defaults::REQUESTS_PER_SECOND),
+            max_requests_per_second: None,
             timeout: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(15),
             retry: RetryPolicy::default(),
@@ -155,7 +160,10 @@ impl Client {
             auth: cfg.token.header()?,
             token_env: cfg.token_env.clone(),
             token_file: cfg.token_file.clone(),
-            limiter: Arc::new(Limiter::new(cfg.requests_per_second, cfg.burst)),
+            limiter: Arc::new(match cfg.max_requests_per_second {
+                Some(max) => Limiter::adaptive(cfg.requests_per_second, max),
+                None => Limiter::new(cfg.requests_per_second, cfg.burst),
+            }),
             in_flight: Arc::new(tokio::sync::Semaphore::new(cfg.max_in_flight.max(1))),
             retry: cfg.retry.clone(),
             stats: Arc::new(Stats::default()),
@@ -170,6 +178,12 @@ impl Client {
     /// (by default: logged as a warning).
     pub fn set_notice(&mut self, notice: Notice) {
         self.notice = notice;
+    }
+
+    /// Whether the rate limiter, not the answers' latency, bounds the run
+    /// now: reading more at once would only add requests.
+    pub fn rate_bound(&self) -> bool {
+        self.limiter.saturated()
     }
 
     /// GET `path` with `query`, under the limiter and the retry policy.
@@ -209,7 +223,7 @@ impl Client {
         decode: &impl Fn(Vec<u8>) -> Result<T, serde_json::Error>,
     ) -> Result<(T, Option<i64>), ApiError> {
         let _slot = self.in_flight.acquire().await.expect("never closed");
-        self.limiter.wait().await;
+        let sent = self.limiter.wait().await;
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         let url = format!("{}/{}", self.base, path.trim_start_matches('/'));
         let transport = |e: reqwest::Error| {
@@ -232,6 +246,11 @@ impl Client {
             .map_err(transport)?;
         self.stats.retry.answered.store(true, Ordering::Relaxed);
         let status = resp.status().as_u16();
+        if status == 429 {
+            self.limiter.throttled(sent);
+        } else {
+            self.limiter.answered();
+        }
         let date = resp
             .headers()
             .get(DATE)

@@ -2,6 +2,7 @@
 //! backoff, then a timeout) shared by every request of a run, and cursor
 //! paging on top of it.
 
+pub mod aimd;
 pub mod client;
 pub mod error;
 pub mod limiter;

@@ -54,6 +54,11 @@ impl Page {
         let last = Node::parse(self.raw().next_back()?).ok()?;
         last.get("createdAt").and_then(Node::as_i64)
     }
+    /// `createdAt` of the first item (the newest).
+    pub fn first_created(&self) -> Option<i64> {
+        let first = Node::parse(self.raw().next()?).ok()?;
+        first.get("createdAt").and_then(Node::as_i64)
+    }
 }
 
 /// What a list answer holds, told apart without building its items.

@@ -59,6 +59,7 @@ pub async fn connect(
     cfg.token_file = p.token_file.clone().filter(|_| sandbox.is_none());
     cfg.requests_per_second = p.requests_per_second;
     cfg.burst = p.burst;
+    cfg.max_requests_per_second = p.max_requests_per_second;
     cfg.retry.max_retries = p.retries as usize;
     cfg.base_url_setting = base_url_setting(args);
     adjust(&mut cfg);

@@ -30,7 +30,10 @@ pub struct PipelineFile {
     pub destination: Option<String>,
     pub resources: Option<Vec<String>>,
     pub limit: Option<u32>,
-    pub requests_per_second: Option<f64>,
+    /// A number, or `"auto"` (an adaptive rate).
+    pub requests_per_second: Option<RateFile>,
+    /// With `requests_per_second = "auto"`: the highest rate it may reach.
+    pub max_requests_per_second: Option<f64>,
     pub burst: Option<u32>,
     /// Retries of one request before it counts as failed.
     pub retries: Option<u32>,
@@ -47,6 +50,39 @@ pub struct PipelineFile {
 pub struct SandboxFile {
     pub seed: Option<u64>,
     pub scale: Option<u32>,
+}
+
+/// `requests_per_second` as written: a number, or a word (only `"auto"`
+/// is valid; the check, which names the key, is in `resolve`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum RateFile {
+    Number(f64),
+    Word(String),
+}
+
+impl<'de> Deserialize<'de> for RateFile {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<RateFile, D::Error> {
+        struct Visit;
+        impl serde::de::Visitor<'_> for Visit {
+            type Value = RateFile;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number of requests per second or \"auto\"")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<RateFile, E> {
+                Ok(RateFile::Number(v as f64))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<RateFile, E> {
+                Ok(RateFile::Number(v as f64))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<RateFile, E> {
+                Ok(RateFile::Number(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RateFile, E> {
+                Ok(RateFile::Word(v.to_owned()))
+            }
+        }
+        d.deserialize_any(Visit)
+    }
 }
 
 impl ConfigFile {

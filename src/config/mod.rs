@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use crate::destination::Target;
 use crate::resources::Resource;
 
-pub use file::{ConfigFile, PipelineFile, SandboxFile};
+pub use file::{ConfigFile, PipelineFile, RateFile, SandboxFile};
 pub use token::{read_token, TokenError};
 
 #[derive(Debug, thiserror::Error)]
@@ -58,8 +58,11 @@ pub struct Pipeline {
     pub destination: Target,
     pub resources: Vec<Resource>,
     pub limit: u32,
+    /// The rate; with `max_requests_per_second`, where an adaptive rate starts.
     pub requests_per_second: f64,
     pub burst: u32,
+    /// `Some(max)` for `requests_per_second = "auto"`: the rate adapts, up to `max`.
+    pub max_requests_per_second: Option<f64>,
     pub retries: u32,
     pub lookback_minutes: u32,
     pub webhook_secret_env: String,
@@ -113,6 +116,66 @@ mod tests {
             assert!(
                 err.contains(expect) && err.contains("pipelines.toml"),
                 "{line}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn auto_rate_starts_at_the_default_and_has_a_maximum() {
+        let path = Path::new("pipelines.toml");
+        let file = parse(
+            "[pipelines.a]\nrequests_per_second = \"auto\"\n\
+             [pipelines.b]\nrequests_per_second = \"auto\"\nmax_requests_per_second = 3\n\
+             [pipelines.c]\nrequests_per_second = 7.5\n",
+        )
+        .unwrap();
+        let over = Overrides::default();
+        let a = file.resolve(Some("a"), path, &over, false).unwrap();
+        assert_eq!(a.requests_per_second, defaults::REQUESTS_PER_SECOND);
+        assert_eq!(
+            a.max_requests_per_second,
+            Some(defaults::AUTO_MAX_REQUESTS_PER_SECOND)
+        );
+        let b = file.resolve(Some("b"), path, &over, false).unwrap();
+        assert_eq!(
+            (b.requests_per_second, b.max_requests_per_second),
+            (3.0, Some(3.0))
+        );
+        let c = file.resolve(Some("c"), path, &over, false).unwrap();
+        assert_eq!(
+            (c.requests_per_second, c.max_requests_per_second),
+            (7.5, None)
+        );
+    }
+
+    #[test]
+    fn bad_rate_settings_are_named() {
+        let cases = [
+            (
+                "requests_per_second = \"fast\"",
+                "pipelines.a.requests_per_second: `fast`",
+            ),
+            (
+                "max_requests_per_second = 9",
+                "pipelines.a.max_requests_per_second: only used",
+            ),
+            (
+                "requests_per_second = \"auto\"\nburst = 4",
+                "pipelines.a.burst: not used",
+            ),
+            (
+                "requests_per_second = \"auto\"\nmax_requests_per_second = 0.5",
+                "pipelines.a.max_requests_per_second: 0.5",
+            ),
+            ("requests_per_second = true", "requests_per_second"),
+        ];
+        for (lines, expect) in cases {
+            let err = parse(&format!("[pipelines.a]\n{lines}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(expect) && err.contains("pipelines.toml"),
+                "{lines}: {err}"
             );
         }
     }

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{ConfigError, ConfigFile, Overrides, Pipeline, PipelineFile, Source};
+use super::{ConfigError, ConfigFile, Overrides, Pipeline, PipelineFile, RateFile, Source};
 use crate::defaults;
 use crate::destination::Target;
 use crate::resources::Resource;
@@ -44,7 +44,7 @@ impl ConfigFile {
         let mut destination = at.destination(p, over, need_destination)?;
         let resources = at.resources(p, over)?;
         let limit = at.limit(p, over)?;
-        let (requests_per_second, burst) = at.rate(p)?;
+        let (requests_per_second, burst, max_requests_per_second) = at.rate(p)?;
         if p.export_changes == Some(true) {
             destination
                 .export_changes()
@@ -65,6 +65,7 @@ impl ConfigFile {
             limit,
             requests_per_second,
             burst,
+            max_requests_per_second,
             retries: at.retries(p)?,
             lookback_minutes: p.lookback_minutes.unwrap_or(defaults::LOOKBACK_MINUTES),
             webhook_secret_env,
@@ -220,22 +221,60 @@ impl Section<'_> {
         Ok(limit)
     }
 
-    /// Requests per second, and the burst (one second's worth by default).
-    fn rate(&self, p: &PipelineFile) -> Result<(f64, u32), ConfigError> {
-        let rps = p
-            .requests_per_second
-            .unwrap_or(defaults::REQUESTS_PER_SECOND);
+    /// Requests per second, the burst (one second's worth by default), and
+    /// for `"auto"` the highest rate the adaptive one may reach.
+    fn rate(&self, p: &PipelineFile) -> Result<(f64, u32, Option<f64>), ConfigError> {
+        let rps = match &p.requests_per_second {
+            None => defaults::REQUESTS_PER_SECOND,
+            Some(RateFile::Number(n)) => *n,
+            Some(RateFile::Word(w)) if w == "auto" => return self.auto_rate(p),
+            Some(RateFile::Word(w)) => {
+                return Err(self.bad(
+                    "requests_per_second",
+                    format!("`{w}` is not a number or \"auto\""),
+                ))
+            }
+        };
         if !(rps.is_finite() && rps > 0.0 && rps <= MAX_REQUESTS_PER_SECOND) {
             return Err(self.bad(
                 "requests_per_second",
                 format!("{rps} must be above 0 and at most {MAX_REQUESTS_PER_SECOND}"),
             ));
         }
+        if p.max_requests_per_second.is_some() {
+            return Err(self.bad(
+                "max_requests_per_second",
+                "only used with requests_per_second = \"auto\"".into(),
+            ));
+        }
         let burst = p.burst.unwrap_or_else(|| defaults::burst(rps));
         if burst == 0 {
             return Err(self.bad("burst", "must be at least 1".into()));
         }
-        Ok((rps, burst))
+        Ok((rps, burst, None))
+    }
+
+    /// `requests_per_second = "auto"`: starts at the default rate (or the
+    /// maximum, when lower); the burst follows the rate.
+    fn auto_rate(&self, p: &PipelineFile) -> Result<(f64, u32, Option<f64>), ConfigError> {
+        if p.burst.is_some() {
+            return Err(self.bad(
+                "burst",
+                "not used with requests_per_second = \"auto\" (the burst is one second's worth at the current rate)".into(),
+            ));
+        }
+        let max = p
+            .max_requests_per_second
+            .unwrap_or(defaults::AUTO_MAX_REQUESTS_PER_SECOND);
+        let lowest = crate::api::aimd::MIN_RATE;
+        if !(max.is_finite() && max >= lowest && max <= MAX_REQUESTS_PER_SECOND) {
+            return Err(self.bad(
+                "max_requests_per_second",
+                format!("{max} must be at least {lowest} and at most {MAX_REQUESTS_PER_SECOND}"),
+            ));
+        }
+        let start = defaults::REQUESTS_PER_SECOND.min(max);
+        Ok((start, defaults::burst(start), Some(max)))
     }
 
     fn retries(&self, p: &PipelineFile) -> Result<u32, ConfigError> {

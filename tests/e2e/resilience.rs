@@ -71,6 +71,40 @@ async fn a_sync_through_faults_and_a_rate_limit_loses_nothing() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_auto_rate_sync_finds_the_limit_and_loses_nothing() {
+    let sb = RunningSandbox::start(SandboxOptions {
+        scale: 12,
+        seed: 37,
+        rps: Some(10.0),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("org.db");
+    // Starts at twice the API's limit: only the 429s can bring it down.
+    let mut cfg = ClientConfig::new(
+        &sb.base_url,
+        Token::new(sb.token.clone()),
+        "HUNTR_ORG_TOKEN",
+    );
+    cfg.requests_per_second = 20.0;
+    cfg.max_requests_per_second = Some(50.0);
+    let client = Client::new(&cfg).unwrap();
+    let opts = SyncOptions {
+        limit: 40,
+        ..Default::default()
+    };
+    let report = sync_sqlite(&client, &db, &opts).await.unwrap();
+    assert!(report.complete(), "{:?}", report.incomplete);
+    common::assert_matches_truth(&db, &sb.truth());
+    let (requests, throttled) = (sb.requests(), sb.throttled());
+    eprintln!("{requests} requests, {throttled} rate-limit 429s");
+    assert!(throttled > 0, "the API's limit was met");
+    assert_eq!(report.throttled, throttled);
+}
+
 fn pipeline_file(dir: &std::path::Path, base_url: &str, extra: &str) {
     std::fs::write(
         dir.join("pipelines.toml"),
