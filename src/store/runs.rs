@@ -75,8 +75,21 @@ impl Store {
         Ok(self.conn.last_insert_rowid())
     }
 
+    /// Records how the run ended. When the disk is full, the record is
+    /// tried once more after moving the log's committed pages into the
+    /// database (a checkpoint), which can free the room one row needs.
     pub fn finish_run(&mut self, run_id: RunId, end: &RunEnd) -> Result<(), StoreError> {
         self.count_changes(run_id).map_err(|e| self.err(e))?;
+        match self.record_end(run_id, end) {
+            Err(StoreError::NoSpace { .. }) => {
+                let _ = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
+                self.record_end(run_id, end)
+            }
+            other => other,
+        }
+    }
+
+    fn record_end(&self, run_id: RunId, end: &RunEnd) -> Result<(), StoreError> {
         let rows = serde_json::to_string(&self.counts).unwrap_or_default();
         self.conn
             .execute(

@@ -38,10 +38,10 @@ pub struct Outcome {
 impl Outcome {
     /// The `sync_runs.error` text: the failure, or what is incomplete.
     pub fn error_text(&self, write_err: Option<&StoreError>) -> Option<String> {
-        self.fatal
-            .as_ref()
+        // The writer's own error first: fetchers only saw it stop.
+        write_err
             .map(|e| e.to_string())
-            .or_else(|| write_err.map(|e| e.to_string()))
+            .or_else(|| self.fatal.as_ref().map(|e| e.to_string()))
             .or_else(|| {
                 (!self.incomplete.is_empty()).then(|| {
                     let names: Vec<&str> = self.incomplete.keys().map(String::as_str).collect();

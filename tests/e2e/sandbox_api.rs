@@ -293,3 +293,39 @@ async fn injected_faults_happen_at_the_asked_rate() {
     let (status, _, _) = get(&sb, "member-fields").await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn endpoints_starting_with_org_are_counted_and_taken_down_by_their_name() {
+    let sb = RunningSandbox::start(SandboxOptions {
+        scale: 3,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let control = |path: String| async move {
+        reqwest::Client::new()
+            .post(path)
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    control(format!(
+        "http://{}/_sandbox/outage?endpoint=organization-invitations",
+        sb.addr
+    ))
+    .await;
+    let (status, _, _) = get(&sb, "organization-invitations").await;
+    assert_eq!(status, 503);
+    let (status, _, _) = get(&sb, "members").await;
+    assert_eq!(status, 200);
+    let stats: Value = reqwest::get(format!("http://{}/_sandbox/stats", sb.addr))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["by_endpoint"]["organization-invitations"], 1);
+}

@@ -70,7 +70,11 @@ pub(super) async fn gate(State(s): St, req: Request, next: Next) -> Response {
 /// returns its resource ("jobs").
 fn count_endpoint(s: &Shared, path: &str) -> String {
     // Nested under /org, the path here is relative: "/jobs/<id>".
-    let path = path.trim_start_matches("/org").trim_start_matches('/');
+    let path = match path.strip_prefix("/org") {
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => rest,
+        _ => path,
+    };
+    let path = path.trim_start_matches('/');
     let resource = path.split('/').next().unwrap_or("").to_owned();
     if let Ok(mut m) = s.by_endpoint.lock() {
         let key = if path.contains('/') {
