@@ -104,6 +104,9 @@ pub struct SyncReport {
     pub retries: u64,
     pub throttled: u64,
     pub jobs_reread: u64,
+    /// Pages read by re-listing every job, when that was cheaper than
+    /// re-reading the changed ones (0 otherwise).
+    pub jobs_relist_pages: u64,
     /// Tables (re)published by this run's publishers.
     pub published: Vec<String>,
     /// Rows written to the changes export.
@@ -158,6 +161,7 @@ pub async fn sync(
         t,
         id: run_id,
         opts,
+        relist_pages: Default::default(),
     };
     let outcome = run.fetch_all(probe, first).await;
     let (store, write_err) = thread.join();
@@ -213,6 +217,7 @@ async fn finish(
         retries,
         throttled,
         jobs_reread: outcome.jobs_reread,
+        jobs_relist_pages: outcome.jobs_relist_pages,
         published: published.tables,
         changes_exported: published.changes_exported,
         window_end: outcome.t,

@@ -117,6 +117,8 @@ impl Run<'_> {
             flatten::dedup_snapshots(&mut ops);
             self.writer.apply(ops, None).await?;
         }
+        self.relist_pages
+            .store(pages, std::sync::atomic::Ordering::Relaxed);
         let found = total - missing.len() as u64;
         tracing::info!(
             "re-listed {} jobs in {} pages: {} of {} changed jobs among them",

@@ -20,6 +20,8 @@ pub struct Run<'a> {
     pub t: i64,
     pub id: RunId,
     pub opts: &'a SyncOptions,
+    /// Pages read by re-listing every job (change capture), if it did.
+    pub relist_pages: std::sync::atomic::AtomicU64,
 }
 
 /// How the fetching phases went, for the run's end.
@@ -31,6 +33,8 @@ pub struct Outcome {
     /// An error that fails the whole run.
     pub fatal: Option<SyncError>,
     pub jobs_reread: u64,
+    /// Pages read by re-listing every job instead of re-reading.
+    pub jobs_relist_pages: u64,
     /// Requests, retries, throttled answers.
     pub stats: (u64, u64, u64),
 }
@@ -70,6 +74,7 @@ impl Run<'_> {
             incomplete: BTreeMap::new(),
             fatal: None,
             jobs_reread: 0,
+            jobs_relist_pages: 0,
             stats: (0, 0, 0),
         };
         let listed = self.fetch_resources(probe, first, &mut out).await;
@@ -91,6 +96,7 @@ impl Run<'_> {
         ticker.abort();
         self.opts.progress.clear();
         out.stats = self.client.stats.get();
+        out.jobs_relist_pages = self.relist_pages.load(std::sync::atomic::Ordering::Relaxed);
         out
     }
 
