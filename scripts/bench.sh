@@ -82,10 +82,10 @@ measure() {
   local name=$1; shift
   local before after
   read -r -a before <<< "$(counters)"
-  /usr/bin/time -f "%e %M" -o "$work/time" "$@" > "$work/$name.json" 2> "$work/$name.err" || { cat "$work/$name.err"; exit 1; }
+  /usr/bin/time -f "%e %M %U %S" -o "$work/time" "$@" > "$work/$name.json" 2> "$work/$name.err" || { cat "$work/$name.err"; exit 1; }
   read -r -a after <<< "$(counters)"
-  read -r wall rss < "$work/time"
-  echo "$name $wall $rss $((after[0] - before[0])) $((after[1] - before[1])) $((after[2] - before[2]))" >> "$work/results"
+  read -r wall rss user sys < "$work/time"
+  echo "$name $wall $rss $((after[0] - before[0])) $((after[1] - before[1])) $((after[2] - before[2])) $user $sys" >> "$work/results"
 }
 
 # With --auto: the sandbox's counters every 0.2 s, with the time.
@@ -104,9 +104,10 @@ python3 - "$work" "$scale" "$latency" "${rps:-none}" "$(python3 -c "print(round(
 import json, sys
 work, scale, latency, rps, startup, auto = sys.argv[1:7]
 rows, throttled = {}, {}
-reread = {}
+reread, cpu = {}, {}
 for line in open(f"{work}/results"):
-    name, wall, rss, req, thr, rereads = line.split()
+    name, wall, rss, req, thr, rereads, user, system = line.split()
+    cpu[name] = (float(user), float(system))
     rows[name] = (float(wall), int(rss), int(req))
     throttled[name] = int(thr)
     reread[name] = int(rereads)
@@ -144,14 +145,15 @@ def settled_goals(limit):
 
 client = "auto" if auto == "1" else (rps if rps != "none" else "unlimited")
 print(f"sandbox: scale {scale}, latency {latency} ms, rate limit {rps}; ready in {startup} s; huntr-sync's rate: {client}")
-print(f"{'run':<22} {'wall s':>8} {'rows/s':>10} {'peak RSS MiB':>13} {'requests':>9} {'429s':>5} {'x floor':>8} {'req/s':>7}")
+print(f"{'run':<22} {'wall s':>8} {'cpu s':>6} {'(sys)':>6} {'rows/s':>10} {'peak RSS MiB':>13} {'requests':>9} {'429s':>5} {'x floor':>8} {'req/s':>7}")
 for name, label in [("floor", "floor (download only)"), ("sqlite", "full sync, SQLite"),
                     ("parquet", "full sync, Parquet"), ("nochange", "no-change run")]:
     wall, rss, req = rows[name]
     n = loaded(name) if name != "floor" else 0
     rate = f"{n / wall:,.0f}" if n else "-"
     ratio = f"{wall / floor:.2f}" if name in ("sqlite", "parquet") else "-"
-    print(f"{label:<22} {wall:>8.2f} {rate:>10} {rss / 1024:>13.1f} {req:>9} {throttled[name]:>5} {ratio:>8} {req / wall:>7.1f}")
+    user, system = cpu[name]
+    print(f"{label:<22} {wall:>8.2f} {user + system:>6.2f} {system:>6.2f} {rate:>10} {rss / 1024:>13.1f} {req:>9} {throttled[name]:>5} {ratio:>8} {req / wall:>7.1f}")
 goals = []
 if rps != "none" and auto == "1":
     goals += settled_goals(float(rps))

@@ -180,6 +180,11 @@ impl Client {
         self.notice = notice;
     }
 
+    /// The requests per second the limiter allows now.
+    pub fn rate(&self) -> f64 {
+        self.limiter.rate()
+    }
+
     /// Whether the rate limiter, not the answers' latency, bounds the run
     /// now: reading more at once would only add requests.
     pub fn rate_bound(&self) -> bool {
