@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark huntr-sync against the sandbox organization (run in its own
 # process) and print, for a full sync into SQLite and into Parquet and for a
-# no-change run: wall time, rows per second, peak RSS, requests, and the
+# no-change run: wall time, CPU seconds (user + system, and the system
+# share), rows per second, peak RSS, requests, and the
 # ratio to the floor (a plain sequential download of the same pages,
 # measured in the same run).
 #
