@@ -31,7 +31,7 @@ use tokio::sync::oneshot;
 use crate::flatten;
 use crate::resources::Resource;
 use crate::store::writer::{self, Refused, Writer, WriterConfig, WriterThread};
-use crate::store::{RunEnd, RunStatus, Store};
+use crate::store::{RunEnd, RunId, RunStatus, Store};
 use crate::timefmt::now_unix;
 
 pub use huntr_protocol::signature::{sign, verify, SIGNATURE_HEADER};
@@ -115,7 +115,7 @@ async fn receive(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> 
 }
 
 /// Records the receiver's session as a run when the writer has stopped.
-fn finish(thread: WriterThread, run_id: i64) {
+fn finish(thread: WriterThread, run_id: RunId) {
     let (mut store, err) = thread.join();
     let end = RunEnd {
         finished: now_unix(),
@@ -135,7 +135,7 @@ pub struct Receiver {
     pub addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     server: tokio::task::JoinHandle<()>,
-    writer: Option<(WriterThread, i64)>,
+    writer: Option<(WriterThread, RunId)>,
 }
 
 impl Receiver {

@@ -4,7 +4,7 @@
 use rusqlite::params;
 use serde::Serialize;
 
-use super::{RunId, Store, StoreError};
+use super::{Rows, RunId, Store, StoreError};
 use crate::schema::{INS_RUN, SCHEMA, UPD_RUN};
 use crate::timefmt::iso;
 
@@ -140,14 +140,7 @@ impl Store {
         SCHEMA
             .tables
             .iter()
-            .map(|t| {
-                self.conn
-                    .query_row(&format!("SELECT COUNT(*) FROM {}", t.name), [], |r| {
-                        r.get(0)
-                    })
-                    .map(|n| (t.name.clone(), n))
-                    .map_err(|e| self.err(e))
-            })
+            .map(|t| Ok((t.name.clone(), self.count(t, Rows::All)? as i64)))
             .collect()
     }
 }

@@ -21,7 +21,6 @@ use std::collections::HashSet;
 use super::run::Run;
 use super::SyncError;
 use crate::api::Pager;
-use crate::flatten::{self, Op};
 use crate::json::Node;
 use crate::resources::Resource;
 
@@ -137,21 +136,12 @@ impl Run<'_> {
         while let Some(page) = pager.next_page().await? {
             pages += 1;
             listed += page.len() as u64;
-            let mut ops: Vec<Op> = Vec::with_capacity(page.len() * 4);
-            for item in page.nodes() {
-                match item {
-                    Ok(node) => {
-                        if let Some(id) = node.get("id").and_then(Node::as_str) {
-                            missing.remove(id);
-                        }
-                        flatten::flatten_node(r, &node, self.t, &mut ops);
-                    }
-                    Err(e) => tracing::warn!("{r}: skipped a list item that does not parse: {e}"),
+            self.load_page_seeing(r, page, None, |node| {
+                if let Some(id) = node.get("id").and_then(Node::as_str) {
+                    missing.remove(id);
                 }
-            }
-            drop(page);
-            flatten::dedup_snapshots(&mut ops);
-            self.writer.apply(ops, None).await?;
+            })
+            .await?;
         }
         self.relist_pages
             .store(pages, std::sync::atomic::Ordering::Relaxed);

@@ -8,6 +8,7 @@ use futures_util::stream::{self, StreamExt};
 use super::{windows, SyncError, SyncOptions};
 use crate::api::{ApiError, Client, Page, Pager};
 use crate::flatten::{self, Op};
+use crate::json::Node;
 use crate::resources::{Kind, Resource};
 use crate::schema::tables;
 use crate::store::{RunId, StateUpdate, StoreError, Writer};
@@ -146,10 +147,24 @@ impl Run<'_> {
         page: Page,
         state: Option<StateUpdate>,
     ) -> Result<(), SyncError> {
+        self.load_page_seeing(r, page, state, |_| {}).await
+    }
+
+    /// [`Run::load_page`], showing `seen` each item that parses.
+    pub(super) async fn load_page_seeing(
+        &self,
+        r: Resource,
+        page: Page,
+        state: Option<StateUpdate>,
+        mut seen: impl FnMut(&Node),
+    ) -> Result<(), SyncError> {
         let mut ops: Vec<Op> = Vec::with_capacity(page.len() * 4);
         for item in page.nodes() {
             match item {
-                Ok(node) => flatten::flatten_node(r, &node, self.t, &mut ops),
+                Ok(node) => {
+                    seen(&node);
+                    flatten::flatten_node(r, &node, self.t, &mut ops)
+                }
                 Err(e) => tracing::warn!("{r}: skipped a list item that does not parse: {e}"),
             }
         }

@@ -7,9 +7,9 @@
 //! last one seen) becomes two fresh windows (halves of that time range,
 //! or split by the pages' density once a window has read a few, see
 //! `split_point`), read concurrently up to `concurrency` at once. A small
-//! window that fits in one page is one request, as before. Rows commit as pages arrive
-//! (upserts are idempotent); the resource's watermark commits only after
-//! every sub-window has, so it never jumps over a gap.
+//! window that fits in one page is one request, as before. Rows commit as
+//! pages arrive (upserts are idempotent); the resource's watermark commits
+//! only after every sub-window has, so it never jumps over a gap.
 //!
 //! A split costs requests: each sub-window ends with a partial page (and
 //! sometimes an empty one). It pays only while the answers' latency bounds
