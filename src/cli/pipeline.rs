@@ -1,9 +1,6 @@
 //! What the commands that work on a pipeline share: turning the pipeline
-//! arguments into a checked [`Pipeline`], naming its destination for the
-//! sync layer, and connecting to its source (the API with its token, or
-//! the sandbox served in this process).
-
-use std::path::PathBuf;
+//! arguments into a checked [`Pipeline`] and connecting to its source (the
+//! API with its token, or the sandbox served in this process).
 
 use anyhow::Context;
 
@@ -32,12 +29,6 @@ pub fn resolve_pipeline(
         &over,
         need_destination,
     )?)
-}
-
-/// The SQLite file holding the destination's tables (for a Parquet
-/// destination, its merge state) and its sync state.
-pub fn state_db(p: &Pipeline) -> PathBuf {
-    p.destination.state_db()
 }
 
 /// A client for the pipeline's source; for the sandbox source, also the

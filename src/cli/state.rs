@@ -3,7 +3,7 @@
 
 use super::args::{PipelineArgs, StateAction};
 use super::exit::{self, Failure};
-use super::pipeline::{resolve_pipeline, state_db};
+use super::pipeline::resolve_pipeline;
 use crate::config::Overrides;
 use crate::resources::Resource;
 use crate::store::{lock_path, DestLock, Store};
@@ -18,7 +18,7 @@ pub fn run(action: StateAction) -> Result<u8, Failure> {
 
 fn show(args: &PipelineArgs) -> Result<u8, Failure> {
     let p = resolve_pipeline(args, Overrides::default(), true)?;
-    let db = &state_db(&p);
+    let db = &p.destination.state_db();
     if !db.exists() {
         println!(
             "{}: no sync has run yet (file does not exist)",
@@ -46,7 +46,7 @@ fn show(args: &PipelineArgs) -> Result<u8, Failure> {
 
 fn reset(args: &PipelineArgs, resource: Option<String>) -> Result<u8, Failure> {
     let p = resolve_pipeline(args, Overrides::default(), true)?;
-    let db = &state_db(&p);
+    let db = &p.destination.state_db();
     let resource = resource
         .map(|r| r.parse::<Resource>())
         .transpose()

@@ -9,7 +9,7 @@ use anyhow::Context;
 
 use super::args::{PipelineArgs, WebhookAction};
 use super::exit::{self, Failure};
-use super::pipeline::{resolve_pipeline, state_db};
+use super::pipeline::resolve_pipeline;
 use crate::config::{Overrides, Pipeline};
 use crate::defaults;
 use crate::webhook::{Receiver, ServeOptions};
@@ -35,7 +35,7 @@ pub async fn run(action: WebhookAction) -> Result<u8, Failure> {
 async fn serve(args: &PipelineArgs, listen: SocketAddr, queue: usize) -> Result<u8, Failure> {
     let p = resolve_pipeline(args, Overrides::default(), true)?;
     let secret = secret(&p)?;
-    let db = state_db(&p);
+    let db = p.destination.state_db();
     let receiver = Receiver::start(ServeOptions {
         listen,
         db: db.clone(),
