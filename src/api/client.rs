@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use reqwest::header::{HeaderValue, AUTHORIZATION, DATE, RETRY_AFTER};
+pub use reqwest::Method;
 use serde_json::Value;
 
 use super::error::{ApiError, ErrorBody};
@@ -208,29 +209,72 @@ impl Client {
         query: &[(&str, String)],
         decode: impl Fn(Vec<u8>) -> Result<T, serde_json::Error>,
     ) -> Result<(T, Option<i64>), ApiError> {
-        let endpoint = endpoint_name(path, query);
+        let req = Req {
+            method: Method::GET,
+            path,
+            query,
+            body: None,
+            endpoint: endpoint_name(path, query),
+        };
+        self.retried(&req, &self.retry, &decode).await
+    }
+
+    /// A write (`POST` or `PUT`) of the JSON `body` to `path`, under the
+    /// limiter. A `PUT` is idempotent and retried like a read. A `POST` is
+    /// retried only when it certainly did not reach the API's logic (a 429,
+    /// no connection at all): after a timeout, a dropped connection or a
+    /// 5xx it may have been applied, and the caller must find out before
+    /// sending it again ([`ApiError::maybe_applied`]).
+    pub async fn write(
+        &self,
+        method: Method,
+        path: &str,
+        body: &Value,
+    ) -> Result<Response, ApiError> {
+        let once = method == Method::POST;
+        let req = Req {
+            endpoint: format!("{method} /{}", path.trim_start_matches('/')),
+            method,
+            path,
+            query: &[],
+            body: Some(body),
+        };
+        let policy = RetryPolicy {
+            only_unapplied: once,
+            ..self.retry.clone()
+        };
+        let decode = |b: Vec<u8>| serde_json::from_slice::<Value>(&b);
+        let (body, date) = self.retried(&req, &policy, &decode).await?;
+        Ok(Response { body, date })
+    }
+
+    async fn retried<T>(
+        &self,
+        req: &Req<'_>,
+        policy: &RetryPolicy,
+        decode: &impl Fn(Vec<u8>) -> Result<T, serde_json::Error>,
+    ) -> Result<(T, Option<i64>), ApiError> {
         let notice = |e: &ApiError, within: Duration| {
             let fix = e.fix().map(|f| format!("; {f}")).unwrap_or_default();
             let within = within.as_secs_f64().ceil().max(1.0);
             (self.notice)(&format!("{}; retrying for up to {within} s{fix}", e.what()));
         };
-        retry::run_with(&self.retry, &self.stats.retry, &endpoint, &notice, || {
-            self.attempt(path, query, &endpoint, &decode)
+        retry::run_with(policy, &self.stats.retry, &req.endpoint, &notice, || {
+            self.attempt(req, decode)
         })
         .await
     }
 
     async fn attempt<T>(
         &self,
-        path: &str,
-        query: &[(&str, String)],
-        endpoint: &str,
+        req: &Req<'_>,
         decode: &impl Fn(Vec<u8>) -> Result<T, serde_json::Error>,
     ) -> Result<(T, Option<i64>), ApiError> {
+        let endpoint = req.endpoint.as_str();
         let _slot = self.in_flight.acquire().await.expect("never closed");
         let sent = self.limiter.wait().await;
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
-        let url = format!("{}/{}", self.base, path.trim_start_matches('/'));
+        let url = format!("{}/{}", self.base, req.path.trim_start_matches('/'));
         let transport = |e: reqwest::Error| {
             let (cause, detail) = transport::classify(&e, self.base.starts_with("https:"));
             ApiError::Transport {
@@ -241,14 +285,15 @@ impl Client {
                 setting: self.base_url_setting.clone(),
             }
         };
-        let resp = self
+        let mut builder = self
             .http
-            .get(&url)
-            .query(query)
-            .header(AUTHORIZATION, self.auth.clone())
-            .send()
-            .await
-            .map_err(transport)?;
+            .request(req.method.clone(), &url)
+            .query(req.query)
+            .header(AUTHORIZATION, self.auth.clone());
+        if let Some(body) = req.body {
+            builder = builder.json(body);
+        }
+        let resp = builder.send().await.map_err(transport)?;
         self.stats.retry.answered.store(true, Ordering::Relaxed);
         let status = resp.status().as_u16();
         if status == 429 {
@@ -269,7 +314,7 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_retry_after(v, SystemTime::now()));
         let body = resp.bytes().await.map_err(transport)?;
-        if status == 200 {
+        if status == 200 || (req.body.is_some() && (200..300).contains(&status)) {
             let len = body.len();
             let decoded = decode(body.into()).map_err(|e| ApiError::InvalidBody {
                 endpoint: endpoint.to_owned(),
@@ -280,26 +325,47 @@ impl Client {
         if status == 429 {
             self.stats.throttled.fetch_add(1, Ordering::Relaxed);
         }
-        let parsed = ErrorBody::parse(&body);
+        Err(self.refused(endpoint, status, &body, retry_after))
+    }
+
+    /// The error for an answer other than success.
+    fn refused(
+        &self,
+        endpoint: &str,
+        status: u16,
+        body: &[u8],
+        retry_after: Option<Duration>,
+    ) -> ApiError {
+        let parsed = ErrorBody::parse(body);
         let message = parsed.as_ref().and_then(|p| p.message()).map(str::to_owned);
         if status == 401 {
-            return Err(ApiError::Unauthorized {
+            return ApiError::Unauthorized {
                 endpoint: endpoint.to_owned(),
                 host: self.host.clone(),
                 token_env: self.token_env.clone(),
                 token_file: self.token_file.clone(),
                 api_message: message,
-            });
+            };
         }
-        Err(ApiError::Status {
+        ApiError::Status {
             endpoint: endpoint.to_owned(),
             status,
             message: message
                 .or_else(|| (!(200..300).contains(&status)).then(|| status_reason(status))),
             param: parsed.as_ref().and_then(|p| p.param()).map(str::to_owned),
             retry_after,
-        })
+        }
     }
+}
+
+/// One request as the retry loop repeats it.
+struct Req<'a> {
+    method: Method,
+    path: &'a str,
+    query: &'a [(&'a str, String)],
+    body: Option<&'a Value>,
+    /// How errors name it: `GET /jobs?limit=500`.
+    endpoint: String,
 }
 
 fn status_reason(status: u16) -> String {
@@ -310,8 +376,9 @@ fn status_reason(status: u16) -> String {
         .to_owned()
 }
 
+/// How errors name a GET: `GET /jobs?limit=5&next=a`.
 pub(crate) fn endpoint_name(path: &str, query: &[(&str, String)]) -> String {
-    let mut s = format!("/{}", path.trim_start_matches('/'));
+    let mut s = format!("GET /{}", path.trim_start_matches('/'));
     for (i, (k, v)) in query.iter().enumerate() {
         s.push(if i == 0 { '?' } else { '&' });
         s.push_str(k);
@@ -337,7 +404,7 @@ mod tests {
     fn endpoint_names_include_the_query() {
         assert_eq!(
             endpoint_name("jobs", &[("limit", "5".into()), ("next", "a".into())]),
-            "/jobs?limit=5&next=a"
+            "GET /jobs?limit=5&next=a"
         );
     }
 }

@@ -59,7 +59,7 @@ impl ErrorBody {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error("{host} refused the token in {} (HTTP 401 on GET {endpoint}{}); create a new Huntr access token in the organization's admin dashboard and {}", token_file.as_ref().map_or_else(|| token_env.clone(), |f| format!("token_file {}", f.display())), api_message.as_deref().map(|m| format!(": {m}")).unwrap_or_default(), token_file.as_ref().map_or_else(|| format!("export it as {token_env}"), |f| format!("write it to {}", f.display())))]
+    #[error("{host} refused the token in {} (HTTP 401 on {endpoint}{}); create a new Huntr access token in the organization's admin dashboard and {}", token_file.as_ref().map_or_else(|| token_env.clone(), |f| format!("token_file {}", f.display())), api_message.as_deref().map(|m| format!(": {m}")).unwrap_or_default(), token_file.as_ref().map_or_else(|| format!("export it as {token_env}"), |f| format!("write it to {}", f.display())))]
     Unauthorized {
         endpoint: String,
         /// The API's `host[:port]`.
@@ -69,7 +69,7 @@ pub enum ApiError {
         token_file: Option<std::path::PathBuf>,
         api_message: Option<String>,
     },
-    #[error("GET {endpoint}: HTTP {status}: {}{}", message.as_deref().unwrap_or("no error message"), param.as_deref().map(|p| format!(" (parameter `{p}`)")).unwrap_or_default())]
+    #[error("{endpoint}: HTTP {status}: {}{}", message.as_deref().unwrap_or("no error message"), param.as_deref().map(|p| format!(" (parameter `{p}`)")).unwrap_or_default())]
     Status {
         endpoint: String,
         status: u16,
@@ -89,9 +89,9 @@ pub enum ApiError {
         /// pipeline's `base_url`), named when the API was not reached.
         setting: String,
     },
-    #[error("GET {endpoint}: the response is not the documented JSON ({detail})")]
+    #[error("{endpoint}: the response is not the documented JSON ({detail})")]
     InvalidBody { endpoint: String, detail: String },
-    #[error("GET {endpoint}: the API returned cursor `{cursor}` a second time; stopping instead of looping forever")]
+    #[error("{endpoint}: the API returned cursor `{cursor}` a second time; stopping instead of looping forever")]
     RepeatedCursor { endpoint: String, cursor: String },
     #[error("limit {0} is out of range: the Org API accepts 1 to 500")]
     LimitOutOfRange(u32),
@@ -130,6 +130,19 @@ impl ApiError {
             _ => false,
         }
     }
+    /// A write that failed this way may still have been applied: no
+    /// answer came (a timeout, a dropped connection, a cut-off body) or the
+    /// server failed (5xx) after the request reached it. A 429, any other
+    /// status, or a connection that was never made means it was not.
+    pub fn maybe_applied(&self) -> bool {
+        match self {
+            ApiError::Status { status, .. } => (500..=599).contains(status),
+            ApiError::Transport { cause, .. } => !cause.unreached(),
+            ApiError::InvalidBody { .. } => true,
+            ApiError::Exhausted { last, .. } => last.maybe_applied(),
+            _ => false,
+        }
+    }
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             ApiError::Status { retry_after, .. } => *retry_after,
@@ -149,7 +162,7 @@ impl ApiError {
                 if cause.unreached() {
                     format!("cannot connect to {host}: {}", cause.describe(detail))
                 } else {
-                    format!("GET {endpoint} on {host}: {}", cause.describe(detail))
+                    format!("{endpoint} on {host}: {}", cause.describe(detail))
                 }
             }
             ApiError::Exhausted { last, .. } => last.what(),
@@ -212,7 +225,7 @@ mod tests {
     #[test]
     fn retry_classification() {
         let s = |status| ApiError::Status {
-            endpoint: "/jobs".into(),
+            endpoint: "GET /jobs".into(),
             status,
             message: None,
             param: None,
@@ -225,7 +238,7 @@ mod tests {
             assert!(!s(st).retryable(), "{st}");
         }
         let unauthorized = ApiError::Unauthorized {
-            endpoint: "/jobs".into(),
+            endpoint: "GET /jobs".into(),
             host: "api.huntr.co".into(),
             token_env: "HUNTR_ORG_TOKEN".into(),
             token_file: None,
@@ -239,7 +252,7 @@ mod tests {
              export it as HUNTR_ORG_TOKEN"
         );
         let from_file = ApiError::Unauthorized {
-            endpoint: "/jobs".into(),
+            endpoint: "GET /jobs".into(),
             host: "api.huntr.co".into(),
             token_env: "HUNTR_ORG_TOKEN".into(),
             token_file: Some("/etc/huntr/token".into()),

@@ -35,6 +35,9 @@ pub struct RetryPolicy {
     /// How long a host name that does not resolve is retried while the API
     /// has not answered yet in this run.
     pub unresolved_limit: Duration,
+    /// Retry only what certainly was not applied (a `POST`): see
+    /// [`ApiError::maybe_applied`].
+    pub only_unapplied: bool,
 }
 
 impl Default for RetryPolicy {
@@ -48,6 +51,7 @@ impl Default for RetryPolicy {
             retry_after_cap: Duration::from_secs(300),
             run_budget: 2_000,
             unresolved_limit: Duration::from_secs(60),
+            only_unapplied: false,
         }
     }
 }
@@ -164,7 +168,7 @@ where
     .retry(policy.backoff())
     .sleep(tokio::time::sleep)
     .when(|e: &ApiError| {
-        if !e.retryable() {
+        if !e.retryable() || (policy.only_unapplied && e.maybe_applied()) {
             return false;
         }
         if stats.retries.load(Ordering::Relaxed) >= policy.run_budget {
@@ -223,7 +227,7 @@ mod tests {
 
     fn status(code: u16, retry_after: Option<Duration>) -> ApiError {
         ApiError::Status {
-            endpoint: "/jobs".into(),
+            endpoint: "GET /jobs".into(),
             status: code,
             message: None,
             param: None,
@@ -241,6 +245,7 @@ mod tests {
             retry_after_cap: Duration::from_secs(60),
             run_budget: 1_000,
             unresolved_limit: Duration::from_secs(60),
+            only_unapplied: false,
         }
     }
 
@@ -292,6 +297,25 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_post_is_retried_only_when_it_was_certainly_not_applied() {
+        let once = RetryPolicy {
+            only_unapplied: true,
+            ..exact(3)
+        };
+        // A 429 never reached the API's logic: retried.
+        let script = vec![Err(status(429, None)), Ok(1)];
+        let (res, gaps) = scripted(&once, script).await;
+        assert_eq!((res.unwrap(), gaps.len()), (1, 1));
+        // A 500 may have been applied: handed back at once, as maybe applied.
+        let (res, gaps) = scripted(&once, vec![Err(status(500, None))]).await;
+        let err = res.unwrap_err();
+        assert!(gaps.is_empty() && err.maybe_applied(), "{err:?}");
+        // The same 500 is retried when the request is idempotent.
+        let (res, _) = scripted(&exact(3), vec![Err(status(500, None)), Ok(2)]).await;
+        assert_eq!(res.unwrap(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn jittered_waits_stay_within_their_bounds() {
         let policy = RetryPolicy {
             jitter: true,
@@ -328,7 +352,7 @@ mod tests {
         for code in [400, 401, 403, 404] {
             let err = if code == 401 {
                 ApiError::Unauthorized {
-                    endpoint: "/jobs".into(),
+                    endpoint: "GET /jobs".into(),
                     host: "api.huntr.co".into(),
                     token_env: "T".into(),
                     token_file: None,
@@ -363,7 +387,7 @@ mod tests {
 
     fn unresolved() -> ApiError {
         ApiError::Transport {
-            endpoint: "/activity-categories".into(),
+            endpoint: "GET /activity-categories".into(),
             host: "api.huntr.invalid".into(),
             cause: crate::api::transport::Cause::Unresolved,
             detail: "failed to lookup address information".into(),
@@ -430,7 +454,7 @@ mod tests {
     #[test]
     fn an_exhausted_request_says_it_in_one_line() {
         let e = ApiError::Exhausted {
-            endpoint: "/activity-categories".into(),
+            endpoint: "GET /activity-categories".into(),
             attempts: 9,
             budget: false,
             elapsed: Duration::from_millis(49_200),
