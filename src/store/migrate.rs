@@ -71,6 +71,27 @@ CREATE TABLE IF NOT EXISTS sync_published (
         version: 2,
         sql: "ALTER TABLE sync_pending_jobs ADD COLUMN claimed INTEGER NOT NULL DEFAULT 0;",
     },
+    // 3: the journal of `push`: each write is recorded before it is sent
+    // and again once answered, so a push killed at any point and run again
+    // sends nothing twice.
+    Migration {
+        version: 3,
+        sql: "
+CREATE TABLE IF NOT EXISTS push_log (
+  run INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  key TEXT NOT NULL,
+  line INTEGER,
+  state TEXT NOT NULL,
+  created_id TEXT,
+  error TEXT,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (run, kind, key)
+);
+CREATE INDEX IF NOT EXISTS push_log_state ON push_log (kind, state);
+",
+    },
 ];
 
 /// The version this build writes.

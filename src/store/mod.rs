@@ -21,6 +21,7 @@ mod apply;
 mod error;
 pub mod lock;
 pub mod migrate;
+mod push_log;
 mod read;
 mod recent;
 mod runs;
@@ -43,6 +44,7 @@ use sql::TableSql;
 
 pub use error::StoreError;
 pub use lock::{DestLock, LockError};
+pub use push_log::{Journal, WriteState};
 pub use read::{Cell, Rows};
 pub use runs::{RunEnd, RunStatus};
 pub use state::StateRow;
