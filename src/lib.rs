@@ -20,6 +20,7 @@ pub mod floor;
 pub mod json;
 pub mod memory;
 pub mod progress;
+pub mod push;
 pub mod resources;
 pub use huntr_sandbox as sandbox;
 pub mod schema;

@@ -75,6 +75,13 @@ pub enum Command {
         #[command(subcommand)]
         action: WebhookAction,
     },
+    /// Write to Huntr from a CSV or Parquet file: invitations, member field
+    /// values, member fields; each write exactly once.
+    #[command(after_help = ENV_API)]
+    Push {
+        #[command(subcommand)]
+        what: PushWhat,
+    },
     /// Validate the configuration and the token, and report which
     /// endpoints answer, without loading anything.
     #[command(after_help = ENV_API)]
@@ -155,6 +162,44 @@ pub struct SyncArgs {
     /// Parquet: also write this run's changes to DIR/_changes/run=<id>/.
     #[arg(long)]
     pub export_changes: bool,
+}
+
+/// What `push` writes.
+#[derive(Debug, Subcommand)]
+pub enum PushWhat {
+    /// Invite job seekers: `email`, optional `board_name`, `board_template`,
+    /// `advisor_email`; every other column is a member field.
+    Invitations(PushArgs),
+    /// Set member field values: `email` or `member_id`, then one column per
+    /// member field; an empty cell leaves the value alone.
+    FieldValues(PushArgs),
+    /// Create member fields: `name`, `field_type`, `choices` (`;`-separated).
+    Fields(PushArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+    /// The input: a .csv file with a header row, or a .parquet file.
+    #[arg(long, value_name = "FILE")]
+    pub from: PathBuf,
+    /// Print the plan (counts by outcome, the first rows); send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Send without asking (required when stdin is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Send the valid rows and report the invalid ones, instead of
+    /// sending nothing when any row is invalid.
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// Write one CSV line per input row: line, key, outcome, id, message.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Print the summary as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

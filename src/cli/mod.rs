@@ -7,7 +7,7 @@
 //! - `exit`: the exit codes and the error-to-code mapping;
 //! - `pipeline`: resolving a pipeline and connecting to its source;
 //! - one file per command: `sync`, `check`, `state`, `webhook`, `sandbox`,
-//!   `schema`, `completions` and the hidden `floor`.
+//!   `schema`, `push`, `completions` and the hidden `floor`.
 
 mod args;
 mod check;
@@ -16,6 +16,7 @@ pub mod exit;
 mod floor;
 mod logging;
 mod pipeline;
+mod push;
 mod sandbox;
 mod schema;
 mod state;
@@ -40,6 +41,7 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Sandbox(args) => sandbox::run(args).await,
         Command::State { action } => state::run(action),
         Command::Check(args) => check::run(args).await,
+        Command::Push { what } => push::run(what).await,
         Command::Completions { shell } => completions::run(shell),
         Command::Webhook { action } => webhook::run(action).await,
         Command::Floor { base_url, limit } => floor::run(&base_url, limit).await,

@@ -88,7 +88,15 @@ impl Store {
             .execute(
                 "UPDATE push_log SET state = ?, created_id = COALESCE(?, created_id), error = ?,
                    updated_at = ? WHERE run = ? AND kind = ? AND key = ?",
-                params![state.as_str(), created_id, error, iso(now_unix()), run, kind, key],
+                params![
+                    state.as_str(),
+                    created_id,
+                    error,
+                    iso(now_unix()),
+                    run,
+                    kind,
+                    key
+                ],
             )
             .map(drop)
             .map_err(|e| self.err(e))

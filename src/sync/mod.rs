@@ -55,6 +55,22 @@ pub struct SyncOptions {
     pub window_concurrency: usize,
     /// Progress bars (off unless the CLI turns them on).
     pub progress: crate::progress::Progress,
+    /// Shown every record read (`push` builds its view of the organization
+    /// from the run that also brings the destination up to date).
+    pub seen: Option<Seen>,
+}
+
+/// What [`Seen`] calls with each record and its resource.
+pub type SeenFn = dyn Fn(Resource, &crate::json::Node) + Send + Sync;
+
+/// A function shown each record a run reads, with its resource.
+#[derive(Clone)]
+pub struct Seen(pub std::sync::Arc<SeenFn>);
+
+impl std::fmt::Debug for Seen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Seen(..)")
+    }
 }
 
 impl Default for SyncOptions {
@@ -68,6 +84,7 @@ impl Default for SyncOptions {
             refresh_concurrency: 4,
             window_concurrency: 4,
             progress: Default::default(),
+            seen: None,
         }
     }
 }
@@ -226,7 +243,7 @@ async fn finish(
 }
 
 /// Runs the target's publishers over the store, off the async threads.
-async fn publish(
+pub(crate) async fn publish(
     store: Store,
     target: &Target,
     run_id: RunId,

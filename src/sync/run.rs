@@ -163,6 +163,9 @@ impl Run<'_> {
             match item {
                 Ok(node) => {
                     seen(&node);
+                    if let Some(all) = &self.opts.seen {
+                        (all.0)(r, &node);
+                    }
                     flatten::flatten_node(r, &node, self.t, &mut ops)
                 }
                 Err(e) => tracing::warn!("{r}: skipped a list item that does not parse: {e}"),

@@ -1,0 +1,231 @@
+//! `push`: writes to Huntr from a file. Reads the input, brings the
+//! destination up to date with the parts of the organization the push
+//! depends on (and sees them), settles earlier pushes' writes in doubt,
+//! validates and plans every row, asks (or is told `--yes`), then sends
+//! each write exactly once and reports every row.
+
+use std::io::IsTerminal;
+
+use super::args::{PushArgs, PushWhat};
+use super::exit::{self, Failure};
+use super::pipeline::{connect, resolve_pipeline};
+use crate::config::Overrides;
+use crate::push::report::{self, RowOutcome, Summary};
+use crate::push::send::{self, Item, Sender};
+use crate::push::{orgview, Outcome, Plan, PushKind};
+use crate::store::{lock_path, DestLock, RunEnd, RunStatus};
+use crate::sync::{SyncError, SyncOptions};
+use crate::timefmt::now_unix;
+
+pub async fn run(what: PushWhat) -> Result<u8, Failure> {
+    let (kind, args) = match what {
+        PushWhat::Invitations(a) => (PushKind::Invitations, a),
+        PushWhat::FieldValues(a) => (PushKind::FieldValues, a),
+        PushWhat::Fields(a) => (PushKind::Fields, a),
+    };
+    let input = crate::push::read_input(&args.from).map_err(|e| Failure::usage(e.to_string()))?;
+    let p = resolve_pipeline(&args.pipeline, Overrides::default(), true)?;
+    let (mut client, sandbox) = connect(&p, &args.pipeline, |_| {}).await?;
+    let progress = crate::progress::Progress::for_stderr();
+    client.set_notice(progress.notice());
+    // The organization as it is now; the destination is updated with it.
+    let collector = std::sync::Arc::new(orgview::Collector::default());
+    let opts = SyncOptions {
+        resources: orgview::resources(kind),
+        limit: p.limit,
+        seen: Some(collector.seen()),
+        progress,
+        ..Default::default()
+    };
+    let target = p.destination.clone();
+    let read = crate::sync::sync(&client, &target, &opts).await?;
+    if !read.complete() {
+        let names: Vec<&str> = read.incomplete.keys().map(String::as_str).collect();
+        return Err(Failure::from(anyhow::anyhow!(
+            "could not read {} from the API, so the file cannot be checked against the organization; nothing was sent",
+            names.join(", ")
+        )));
+    }
+    let mut org = collector.take();
+    if kind == PushKind::Invitations {
+        org.advisors = orgview::advisors(&client).await.map_err(SyncError::from)?;
+    }
+    let settled = {
+        let store = target.open_store().map_err(SyncError::from)?;
+        send::settle_earlier(&store, kind, &org).map_err(SyncError::from)?
+    };
+    let plan = crate::push::plan(kind, &input, &org).map_err(|e| Failure::usage(e.to_string()))?;
+    let code = decide_and_send(&client, &target, plan, &args, settled).await;
+    if let Some(sb) = sandbox {
+        sb.stop().await;
+    }
+    code
+}
+
+/// Refuses, previews or sends the plan; reports; the exit code.
+async fn decide_and_send(
+    client: &crate::api::Client,
+    target: &crate::sync::Target,
+    plan: Plan,
+    args: &PushArgs,
+    settled: usize,
+) -> Result<u8, Failure> {
+    let (rows, mut summary) = report::build(&plan, None, args.dry_run);
+    summary.settled_from_earlier = settled;
+    if summary.invalid > 0 && !args.skip_invalid {
+        report::print_invalid(&rows);
+        finish_report(args, &rows, &summary, client)?;
+        eprintln!(
+            "huntr-sync: {} of {} rows are invalid; nothing was sent. Fix them, or pass --skip-invalid to send the valid rows",
+            summary.invalid, summary.rows
+        );
+        return Ok(exit::USAGE);
+    }
+    report::print_invalid(&rows);
+    let writes = items(&plan);
+    if args.dry_run || writes.is_empty() {
+        if args.dry_run && !args.json {
+            print!("{}", report::preview(&rows, 20));
+        }
+        finish_report(args, &rows, &summary, client)?;
+        return Ok(exit::OK);
+    }
+    if !args.yes && !confirm(&rows, &summary, writes.len())? {
+        return Ok(exit::USAGE);
+    }
+    let ended = send_all(client, target, &plan, writes).await?;
+    let (rows, mut summary) = report::build(&plan, Some(&ended), false);
+    summary.settled_from_earlier = settled;
+    finish_report(args, &rows, &summary, client)?;
+    for r in rows
+        .iter()
+        .filter(|r| r.outcome == RowOutcome::Failed)
+        .take(20)
+    {
+        eprintln!(
+            "huntr-sync: line {} ({}): failed: {}",
+            r.line, r.key, r.message
+        );
+    }
+    if summary.failed > 0 {
+        eprintln!(
+            "huntr-sync: {} rows failed; run the same push again to finish them (nothing is sent twice)",
+            summary.failed
+        );
+        return Ok(exit::PARTIAL);
+    }
+    Ok(exit::OK)
+}
+
+/// The planned writes, in file order.
+fn items(plan: &Plan) -> Vec<Item> {
+    let mut items = Vec::new();
+    for (i, row) in plan.rows.iter().enumerate() {
+        if let Outcome::Send(writes) = &row.outcome {
+            for w in writes {
+                items.push(Item {
+                    row: i,
+                    line: row.line,
+                    write: w.clone(),
+                });
+            }
+        }
+    }
+    items
+}
+
+/// Asks on a terminal; refuses (false) without one.
+fn confirm(rows: &[report::RowReport], s: &Summary, writes: usize) -> Result<bool, Failure> {
+    if !std::io::stdin().is_terminal() {
+        eprintln!(
+            "huntr-sync: refusing to send {writes} write(s) without confirmation: stdin is not a terminal; check the plan with --dry-run, then pass --yes"
+        );
+        return Ok(false);
+    }
+    eprintln!("{}", report::summary_text(s));
+    eprint!("{}", report::preview(rows, 20));
+    eprint!("Send {writes} write(s) to Huntr now? [y/N] ");
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    let yes = matches!(answer.trim().to_lowercase().as_str(), "y" | "yes");
+    if !yes {
+        eprintln!("huntr-sync: nothing was sent");
+    }
+    Ok(yes)
+}
+
+/// Sends under the destination's lock, as a run of its own, then
+/// publishes what the answers changed.
+async fn send_all(
+    client: &crate::api::Client,
+    target: &crate::sync::Target,
+    plan: &Plan,
+    writes: Vec<Item>,
+) -> Result<std::collections::HashMap<String, send::Ended>, Failure> {
+    let kind_name = report::kind_name(plan.kind);
+    let _lock = DestLock::acquire(&lock_path(&target.state_db())).map_err(SyncError::from)?;
+    let mut store = target.open_store().map_err(SyncError::from)?;
+    let run_id = store
+        .begin_run(now_unix(), &format!("push {kind_name}"))
+        .map_err(SyncError::from)?;
+    let journal = store.journal(kind_name).map_err(SyncError::from)?;
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(writes.len() as u64),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    let mut sender = Sender {
+        client,
+        store,
+        journal,
+        run_id,
+        kind: plan.kind,
+        concurrency: 4,
+        rounds: 5,
+        bar,
+    };
+    let sent = sender.send(writes).await;
+    sender.bar.finish_and_clear();
+    let (store, published) = crate::sync::publish(sender.store, target, run_id).await;
+    let (requests, retries, _) = client.stats.get();
+    let mut store = store;
+    let end = RunEnd {
+        finished: now_unix(),
+        window_end: None,
+        status: if sent.is_ok() {
+            RunStatus::Complete
+        } else {
+            RunStatus::Failed
+        },
+        requests,
+        retries,
+        error: sent.as_ref().err().map(|e| e.to_string()),
+    };
+    store.finish_run(run_id, &end).map_err(SyncError::from)?;
+    published.map_err(SyncError::from)?;
+    Ok(sent.map_err(anyhow::Error::from)?)
+}
+
+/// The report file, then the summary on stdout.
+fn finish_report(
+    args: &PushArgs,
+    rows: &[report::RowReport],
+    s: &Summary,
+    client: &crate::api::Client,
+) -> Result<(), Failure> {
+    let mut s = s.clone();
+    s.requests = client.stats.get().0;
+    if let Some(path) = &args.report {
+        report::write_csv(path, rows).map_err(|e| {
+            Failure::from(anyhow::anyhow!(
+                "cannot write the report {}: {e}",
+                path.display()
+            ))
+        })?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string(&s).unwrap_or_default());
+    } else {
+        println!("{}", report::summary_text(&s));
+    }
+    Ok(())
+}

@@ -1,0 +1,317 @@
+//! Sending a plan's writes exactly once.
+//!
+//! Each write is journalled as `sending` (committed, `synchronous=FULL`)
+//! before its request leaves and as `sent`, `unknown` or `failed` once it
+//! is answered. A `PUT` is idempotent and retried by the client like a
+//! read. A `POST` is not: when its answer is lost (timeout, dropped
+//! connection, 5xx) or the API says the invitation or field already
+//! exists, the listings are read again and the write counts as done only
+//! if its record is there; otherwise it is sent again, at most `rounds`
+//! times. Every answer (and every record found so) is written to the
+//! destination at once, so it shows what was written without a sync.
+
+use std::collections::HashMap;
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use serde_json::Value;
+
+use super::{orgview, Method, PushKind, Write};
+use crate::api::{ApiError, Client};
+use crate::flatten;
+use crate::resources::Resource;
+use crate::store::{Journal, RunId, Store, StoreError, WriteState};
+use crate::timefmt::now_unix;
+
+/// One write of a planned row, as the sender carries it.
+#[derive(Debug, Clone)]
+pub struct Item {
+    /// Index of the row in the plan.
+    pub row: usize,
+    pub line: usize,
+    pub write: Write,
+}
+
+/// How one write ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ended {
+    /// Applied; the id the API gave (or the listing showed).
+    Sent(Option<String>),
+    Failed(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What a push's sending needs; owns the destination for its duration.
+pub struct Sender<'a> {
+    pub client: &'a Client,
+    pub store: Store,
+    pub journal: Journal,
+    /// The destination run the answers are written under.
+    pub run_id: RunId,
+    pub kind: PushKind,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// Times a write whose fate was in doubt and that was not found
+    /// applied is sent again.
+    pub rounds: usize,
+    pub bar: indicatif::ProgressBar,
+}
+
+/// The resource a write's answer is a record of.
+fn answer_resource(kind: PushKind) -> Resource {
+    match kind {
+        PushKind::Invitations => Resource::OrganizationInvitations,
+        PushKind::Fields => Resource::MemberFields,
+        PushKind::FieldValues => Resource::Members,
+    }
+}
+
+fn id_of(v: &Value) -> Option<String> {
+    v.get("id").and_then(Value::as_str).map(str::to_owned)
+}
+
+/// The API refused a POST as a duplicate ("a pending invitation already
+/// exists", "a field with this name exists"): applied by an earlier
+/// attempt, perhaps, which only the listing can tell.
+fn says_duplicate(e: &ApiError) -> bool {
+    let e = match e {
+        ApiError::Exhausted { last, .. } => last,
+        other => other,
+    };
+    match e {
+        ApiError::Status {
+            status: 400 | 409,
+            message,
+            ..
+        } => message
+            .as_deref()
+            .is_some_and(|m| m.to_lowercase().contains("exist")),
+        _ => false,
+    }
+}
+
+impl Sender<'_> {
+    /// Sends every item; returns how each write ended, by journal key.
+    pub async fn send(&mut self, items: Vec<Item>) -> Result<HashMap<String, Ended>, SendError> {
+        self.store.set_durable()?;
+        let mut ended = HashMap::new();
+        let mut batch = items;
+        for round in 0.. {
+            let doubt = self.send_batch(batch, &mut ended).await?;
+            if doubt.is_empty() {
+                break;
+            }
+            let absent = match self.look_for(&doubt, &mut ended).await {
+                Ok(absent) => absent,
+                Err(e @ ApiError::Unauthorized { .. }) => return Err(e.into()),
+                Err(e) => {
+                    let why = format!("no answer, and the listings could not be read to check ({e}); the next push checks again");
+                    for item in doubt {
+                        ended.insert(item.write.key.clone(), Ended::Failed(why.clone()));
+                    }
+                    break;
+                }
+            };
+            if absent.is_empty() {
+                break;
+            }
+            if round + 1 >= self.rounds {
+                for item in absent {
+                    let why = "no answer after every attempt, and not found in the listings: not applied; run the push again".to_owned();
+                    self.end(&item, WriteState::Failed, None, Some(&why))?;
+                    ended.insert(item.write.key.clone(), Ended::Failed(why));
+                }
+                break;
+            }
+            batch = absent;
+        }
+        Ok(ended)
+    }
+
+    /// Sends a batch, `concurrency` at a time; returns the writes whose
+    /// fate is in doubt.
+    async fn send_batch(
+        &mut self,
+        items: Vec<Item>,
+        ended: &mut HashMap<String, Ended>,
+    ) -> Result<Vec<Item>, SendError> {
+        let client = self.client;
+        let mut queue = items.into_iter();
+        let mut inflight = FuturesUnordered::new();
+        let mut doubt = Vec::new();
+        loop {
+            while inflight.len() < self.concurrency.max(1) {
+                let Some(item) = queue.next() else { break };
+                self.store
+                    .journal_sending(&self.journal, &item.write.key, item.line)?;
+                inflight.push(async move {
+                    let method = match item.write.method {
+                        Method::Post => crate::api::client::Method::POST,
+                        Method::Put => crate::api::client::Method::PUT,
+                    };
+                    let res = client
+                        .write(method, &item.write.path, &item.write.body)
+                        .await;
+                    (item, res)
+                });
+            }
+            let Some((item, res)) = inflight.next().await else {
+                break;
+            };
+            match res {
+                Ok(resp) => {
+                    let id = id_of(&resp.body);
+                    self.end(&item, WriteState::Sent, id.as_deref(), None)?;
+                    self.apply(answer_resource(self.kind), &resp.body)?;
+                    ended.insert(item.write.key.clone(), Ended::Sent(id));
+                    self.bar.inc(1);
+                }
+                Err(e @ ApiError::Unauthorized { .. }) => return Err(e.into()),
+                Err(e)
+                    if item.write.method == Method::Post
+                        && (e.maybe_applied() || says_duplicate(&e)) =>
+                {
+                    tracing::info!("{}: in doubt, will look for it: {e}", item.write.key);
+                    self.end(&item, WriteState::Unknown, None, Some(&e.to_string()))?;
+                    doubt.push(item);
+                }
+                Err(e) => {
+                    let why = e.to_string();
+                    self.end(&item, WriteState::Failed, None, Some(&why))?;
+                    ended.insert(item.write.key.clone(), Ended::Failed(why));
+                    self.bar.inc(1);
+                }
+            }
+        }
+        Ok(doubt)
+    }
+
+    /// Reads the listings again: a write in doubt whose record is there is
+    /// done; returns the others (not applied: safe to send again).
+    async fn look_for(
+        &mut self,
+        doubt: &[Item],
+        ended: &mut HashMap<String, Ended>,
+    ) -> Result<Vec<Item>, ApiError> {
+        let found = orgview::applied(self.client, self.kind, true).await?;
+        let mut absent = Vec::new();
+        for item in doubt {
+            match found.get(&item.write.key) {
+                Some((resource, record)) => {
+                    let id = id_of(record);
+                    let note = "confirmed in the listing after a lost answer";
+                    let landed = self
+                        .end(item, WriteState::Sent, id.as_deref(), Some(note))
+                        .and_then(|_| self.apply(*resource, record));
+                    if let Err(e) = landed {
+                        tracing::warn!("recording {}: {e}", item.write.key);
+                    }
+                    ended.insert(item.write.key.clone(), Ended::Sent(id));
+                    self.bar.inc(1);
+                }
+                None => absent.push(item.clone()),
+            }
+        }
+        Ok(absent)
+    }
+
+    fn end(
+        &self,
+        item: &Item,
+        state: WriteState,
+        id: Option<&str>,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let j = &self.journal;
+        self.store
+            .journal_end(j.run, &j.kind, &item.write.key, state, id, error)
+    }
+
+    /// Writes a record the API answered (or listed) to the destination.
+    fn apply(&mut self, resource: Resource, record: &Value) -> Result<(), StoreError> {
+        let mut ops = Vec::new();
+        flatten::flatten(resource, record, now_unix(), &mut ops);
+        self.store.apply(&ops, self.run_id, None)
+    }
+}
+
+/// Settles the writes of earlier pushes that were left in doubt (killed
+/// before the answer, or the answer lost), using `org` as read at the start
+/// of this push: a record that is there was applied; one that is not was
+/// not, and this push's plan sends it again if it is still wanted. A value
+/// (`PUT`) is simply compared again by the plan. Returns how many were
+/// found applied.
+pub fn settle_earlier(
+    store: &Store,
+    kind: PushKind,
+    org: &super::OrgSnapshot,
+) -> Result<usize, StoreError> {
+    let name = super::report::kind_name(kind);
+    let mut there: HashMap<String, String> = HashMap::new();
+    for m in &org.members {
+        there.insert(
+            format!("invitation:{}", m.email.trim().to_lowercase()),
+            m.id.clone(),
+        );
+    }
+    for p in &org.pending {
+        there.insert(
+            format!("invitation:{}", p.email.trim().to_lowercase()),
+            p.id.clone(),
+        );
+    }
+    for f in &org.fields {
+        there.insert(format!("field:{}", f.name.trim()), f.id.clone());
+    }
+    let mut found = 0;
+    for (run, key) in store.journal_in_doubt(name)? {
+        let (state, id, note) = match there.get(&key) {
+            Some(id) if kind != PushKind::FieldValues => {
+                found += 1;
+                (
+                    WriteState::Sent,
+                    Some(id.as_str()),
+                    "found applied by a later push",
+                )
+            }
+            _ => (
+                WriteState::Failed,
+                None,
+                "not applied: not found by a later push, which decides again",
+            ),
+        };
+        store.journal_end(run, name, &key, state, id, Some(note))?;
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicates_are_told_by_the_api_message() {
+        let dup = ApiError::Status {
+            endpoint: "POST /organization-invitations".into(),
+            status: 400,
+            message: Some("A pending invitation already exists for this email".into()),
+            param: Some("email".into()),
+            retry_after: None,
+        };
+        assert!(says_duplicate(&dup) && !dup.maybe_applied());
+        let other = ApiError::Status {
+            endpoint: "POST /organization-invitations".into(),
+            status: 400,
+            message: Some("email is not valid".into()),
+            param: Some("email".into()),
+            retry_after: None,
+        };
+        assert!(!says_duplicate(&other));
+    }
+}
