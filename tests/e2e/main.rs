@@ -11,6 +11,7 @@ mod layout;
 mod messages;
 mod operator;
 mod parquet;
+mod push;
 mod reach;
 mod readme;
 mod relist;
