@@ -35,7 +35,7 @@ use tokio::sync::oneshot;
 
 pub use busy::{Busy, BusyDone};
 pub use org::Org;
-pub use server::Shared;
+pub use server::{Shared, WriteLog};
 pub use truth::Truth;
 
 pub const DEFAULT_SEED: u64 = 42;
@@ -167,6 +167,15 @@ impl RunningSandbox {
 
     pub fn set_faults(&self, p: f64) {
         *self.shared.faults.lock().unwrap_or_else(|e| e.into_inner()) = p;
+    }
+
+    /// What the API's writes did since start.
+    pub fn writes(&self) -> WriteLog {
+        self.shared
+            .writes
+            .lock()
+            .map(|w| w.clone())
+            .unwrap_or_default()
     }
 
     /// Makes every request to `endpoint` (e.g. "activities") answer 503;
