@@ -18,13 +18,14 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
 
+use super::write_faults::KINDS;
 use super::{api_error, Shared, St};
 use crate::org::{Ix, Oid, Org, FIELD_TYPES};
 use crate::people::NewInvitation;
 
 /// What the API's writes did since start, for tests: how often each email
 /// was invited and each field name created, how many field values were
-/// set, and the write faults met, by kind (none yet).
+/// set, and the write faults met, by kind.
 #[derive(Debug, Clone, Default)]
 pub struct WriteLog {
     pub invitations_by_email: BTreeMap<String, u64>,
@@ -34,13 +35,18 @@ pub struct WriteLog {
 }
 
 impl WriteLog {
-    /// The log as `GET /_sandbox/writes` answers it.
+    /// The log as `GET /_sandbox/writes` answers it; every fault kind is
+    /// there, zero when it never happened.
     pub fn to_json(&self) -> Value {
+        let faults: BTreeMap<&str, u64> = KINDS
+            .iter()
+            .map(|k| (*k, self.write_faults.get(k).copied().unwrap_or(0)))
+            .collect();
         json!({
             "invitations_by_email": self.invitations_by_email,
             "fields_by_name": self.fields_by_name,
             "field_value_puts": self.field_value_puts,
-            "write_faults": self.write_faults,
+            "write_faults": faults,
         })
     }
 }
