@@ -438,4 +438,24 @@ mod tests {
         assert!(first > Oid(1_699_999_999, u64::MAX));
         assert_eq!(Oid::first_at(-5), Oid(0, 0));
     }
+
+    #[test]
+    fn a_field_takes_only_values_of_its_type() {
+        let field = |field_type| MemberField {
+            id: Oid(0, 0),
+            name: "f".into(),
+            field_type,
+            choices: vec!["a".into(), "b".into()],
+        };
+        use serde_json::json;
+        let choice = field("MULTIPLE_CHOICE");
+        assert!(choice.accepts(&json!("a")) && choice.accepts(&json!(["a", "b"])));
+        assert!(!choice.accepts(&json!("c")) && !choice.accepts(&json!(["a", 1])));
+        assert!(field("NUMBER").accepts(&json!(2.5)) && !field("NUMBER").accepts(&json!("2")));
+        assert!(field("DATE").accepts(&json!(1_780_000_000)));
+        assert!(
+            !field("DATE").accepts(&json!(1.5)) && !field("DATE").accepts(&json!("2026-12-15"))
+        );
+        assert!(field("TEXT").accepts(&json!("x")) && !field("TEXT").accepts(&json!(null)));
+    }
 }

@@ -163,3 +163,62 @@ async fn writes_meet_auth_and_the_token_bucket() {
     assert!(sb.throttled() >= 1);
     assert!(!pending(&sb, "anon@example.com"));
 }
+
+#[tokio::test]
+async fn a_field_value_put_whose_answer_was_dropped_stays_set() {
+    let (sb, http) = sandbox(SandboxOptions {
+        write_faults: 1.0,
+        ..SandboxOptions::default()
+    })
+    .await;
+    let (m, age) = {
+        let org = sb.shared.org();
+        let m = *org.members_ix.values().next().unwrap();
+        (
+            m,
+            org.fields.iter().position(|f| f.name == "Age").unwrap() as u32,
+        )
+    };
+    let (mid, fid) = {
+        let org = sb.shared.org();
+        (
+            org.people[m as usize].id.hex(),
+            org.fields[age as usize].id.hex(),
+        )
+    };
+    let url = format!("{}/members/{mid}/member-fields/{fid}", sb.base_url);
+    let value = |org: &crate::Org| {
+        org.people[m as usize]
+            .fields
+            .iter()
+            .find(|f| f.0 == age)
+            .map(|f| f.1.clone())
+    };
+    // Applied writes are counted, whatever the client saw.
+    let mut applied = 0;
+    for n in 100..400 {
+        let before = sb.writes().write_faults;
+        let old = value(&sb.shared.org());
+        let got = http
+            .put(&url)
+            .bearer_auth(&sb.token)
+            .json(&json!({"value": n}))
+            .send()
+            .await;
+        match new_kind(&before, &sb).unwrap() {
+            "applied_then_dropped" => {
+                // No answer at all, yet the value is set.
+                assert!(got.is_err());
+                assert_eq!(value(&sb.shared.org()), Some(json!(n)));
+                assert_eq!(sb.writes().field_value_puts, applied + 1);
+                return;
+            }
+            "applied_then_500" => {
+                assert_eq!(value(&sb.shared.org()), Some(json!(n)));
+                applied += 1;
+            }
+            _ => assert_eq!(value(&sb.shared.org()), old),
+        }
+    }
+    panic!("no applied_then_dropped in 300 faulty writes");
+}
