@@ -219,9 +219,13 @@ pub struct SandboxArgs {
     /// Added latency per request, in milliseconds.
     #[arg(long, default_value_t = 0)]
     pub latency_ms: u64,
-    /// Probability (0 to 1) of an injected fault per request.
+    /// Probability (0 to 1) of an injected fault per read (GET) request.
     #[arg(long, default_value_t = 0.0)]
     pub faults: f64,
+    /// Probability (0 to 1) of an injected fault per write (POST, PUT),
+    /// some of them after the write is applied.
+    #[arg(long, default_value_t = 0.0)]
+    pub write_faults: f64,
     /// Deliver each simulated day's actions to this webhook URL, signed
     /// with the secret in HUNTR_WEBHOOK_SECRET.
     #[arg(long)]

@@ -22,6 +22,7 @@ pub async fn run(args: SandboxArgs) -> Result<u8, Failure> {
         rps: args.rps,
         latency: Duration::from_millis(args.latency_ms),
         faults: args.faults,
+        write_faults: args.write_faults,
         webhook,
         // Quirks are turned on through `/_sandbox/quirks`.
         ..Default::default()
@@ -39,11 +40,15 @@ pub async fn run(args: SandboxArgs) -> Result<u8, Failure> {
 /// Refuses impossible options; returns the webhook URL and its secret
 /// when deliveries were asked for.
 fn check(args: &SandboxArgs) -> Result<Option<(String, Vec<u8>)>, Failure> {
-    if !(0.0..=1.0).contains(&args.faults) {
-        return Err(Failure::usage(format!(
-            "--faults {} must be between 0 and 1",
-            args.faults
-        )));
+    for (flag, p) in [
+        ("--faults", args.faults),
+        ("--write-faults", args.write_faults),
+    ] {
+        if !(0.0..=1.0).contains(&p) {
+            return Err(Failure::usage(format!(
+                "{flag} {p} must be between 0 and 1"
+            )));
+        }
     }
     if args.rps.is_some_and(|r| r.is_nan() || r <= 0.0) {
         return Err(Failure::usage("--rps must be above 0".into()));

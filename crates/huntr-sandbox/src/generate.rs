@@ -62,9 +62,9 @@ impl Org {
             let id = self.oid(t0 - 300 * DAY);
             self.fields.push(MemberField {
                 id,
-                name,
+                name: name.to_owned(),
                 field_type,
-                choices: choices.to_vec(),
+                choices: choices.iter().map(|c| (*c).to_owned()).collect(),
             });
         }
         for (i, name) in ["Tech Jobs", "Spring 2026"].into_iter().enumerate() {

@@ -35,7 +35,7 @@ use tokio::sync::oneshot;
 
 pub use busy::{Busy, BusyDone};
 pub use org::Org;
-pub use server::Shared;
+pub use server::{Shared, WriteLog};
 pub use truth::Truth;
 
 pub const DEFAULT_SEED: u64 = 42;
@@ -53,7 +53,10 @@ pub struct SandboxOptions {
     pub port: u16,
     pub rps: Option<f64>,
     pub latency: Duration,
+    /// Probability (0..1) that a read (GET) meets an injected fault.
     pub faults: f64,
+    /// Probability (0..1) that a write (POST, PUT) meets a write fault.
+    pub write_faults: f64,
     /// Deliver each simulated day's actions here, signed with the secret.
     pub webhook: Option<(String, Vec<u8>)>,
     /// A day's last this-many job changes arrive late (see `quirks.rs`).
@@ -72,6 +75,7 @@ impl Default for SandboxOptions {
             rps: None,
             latency: Duration::ZERO,
             faults: 0.0,
+            write_faults: 0.0,
             webhook: None,
             late_changes: 0,
             same_second_pairs: 0,
@@ -103,6 +107,7 @@ impl RunningSandbox {
             opts.rps,
             opts.latency,
             opts.faults,
+            opts.write_faults,
         ));
         let (stop, rx) = oneshot::channel::<()>();
         let addr: SocketAddr = ([127, 0, 0, 1], opts.port).into();
@@ -167,6 +172,24 @@ impl RunningSandbox {
 
     pub fn set_faults(&self, p: f64) {
         *self.shared.faults.lock().unwrap_or_else(|e| e.into_inner()) = p;
+    }
+
+    /// How often a write (POST, PUT) meets a write fault.
+    pub fn set_write_faults(&self, p: f64) {
+        *self
+            .shared
+            .write_faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = p;
+    }
+
+    /// What the API's writes did since start.
+    pub fn writes(&self) -> WriteLog {
+        self.shared
+            .writes
+            .lock()
+            .map(|w| w.clone())
+            .unwrap_or_default()
     }
 
     /// Makes every request to `endpoint` (e.g. "activities") answer 503;

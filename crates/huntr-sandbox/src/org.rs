@@ -140,6 +140,9 @@ pub struct Invitation {
     pub template: Option<Ix>,
     pub fields: Vec<(Ix, serde_json::Value)>,
     pub pending: bool,
+    /// The advisor assigned to the member (`advisorEmail`); only written
+    /// invitations have one, and the listing does not show it.
+    pub advisor: Option<Ix>,
 }
 
 #[derive(Debug, Clone)]
@@ -178,9 +181,36 @@ pub struct Event {
 #[derive(Debug, Clone)]
 pub struct MemberField {
     pub id: Oid,
-    pub name: &'static str,
+    pub name: String,
+    /// One of [`FIELD_TYPES`].
     pub field_type: &'static str,
-    pub choices: Vec<&'static str>,
+    pub choices: Vec<String>,
+}
+
+/// The member field types a field can be created with.
+pub const FIELD_TYPES: [&str; 4] = ["MULTIPLE_CHOICE", "TEXT", "NUMBER", "DATE"];
+
+impl MemberField {
+    /// Whether a value fits this field's type: MULTIPLE_CHOICE takes one
+    /// of the choices or an array of them, NUMBER a JSON number, DATE
+    /// integer Unix seconds, TEXT a string.
+    pub fn accepts(&self, v: &serde_json::Value) -> bool {
+        use serde_json::Value;
+        let choice = |c: &Value| {
+            c.as_str()
+                .is_some_and(|c| self.choices.iter().any(|x| x == c))
+        };
+        match self.field_type {
+            "MULTIPLE_CHOICE" => match v {
+                Value::Array(items) => items.iter().all(choice),
+                other => choice(other),
+            },
+            "NUMBER" => v.is_number(),
+            "DATE" => v.is_i64() || v.is_u64(),
+            "TEXT" => v.is_string(),
+            _ => false,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -234,6 +264,10 @@ pub struct Org {
     pub(crate) rng: SmallRng,
     /// The last id's counter; some generated text shows it.
     pub(crate) counter: u64,
+    /// The last written record's counter: records the Org API's writes
+    /// create take their ids from here, so writes leave the generated
+    /// ids, texts and random draws of later days as they were.
+    pub(crate) write_counter: u64,
     /// The sandbox clock (unix seconds); the HTTP `Date` header shows it.
     pub now: i64,
     pub days: u32,
@@ -286,6 +320,7 @@ impl Org {
         Org {
             rng: SmallRng::seed_from_u64(seed),
             counter: 0,
+            write_counter: 0,
             now: START,
             days: 0,
             people: Vec::new(),
@@ -317,6 +352,16 @@ impl Org {
     pub(crate) fn oid(&mut self, ts: i64) -> Oid {
         self.counter += 1;
         Oid(ts as u32, self.counter)
+    }
+
+    /// The next id of a record a write creates, at the sandbox clock: its
+    /// counter has the top bit set, apart from every generated id.
+    pub(crate) fn write_oid(&mut self) -> Oid {
+        self.write_counter += 1;
+        Oid(
+            self.now.clamp(0, u32::MAX as i64) as u32,
+            (1 << 63) | self.write_counter,
+        )
     }
 
     /// One of `items`, at random.
@@ -392,5 +437,25 @@ mod tests {
         assert!(first < Oid(1_700_000_000, 1));
         assert!(first > Oid(1_699_999_999, u64::MAX));
         assert_eq!(Oid::first_at(-5), Oid(0, 0));
+    }
+
+    #[test]
+    fn a_field_takes_only_values_of_its_type() {
+        let field = |field_type| MemberField {
+            id: Oid(0, 0),
+            name: "f".into(),
+            field_type,
+            choices: vec!["a".into(), "b".into()],
+        };
+        use serde_json::json;
+        let choice = field("MULTIPLE_CHOICE");
+        assert!(choice.accepts(&json!("a")) && choice.accepts(&json!(["a", "b"])));
+        assert!(!choice.accepts(&json!("c")) && !choice.accepts(&json!(["a", 1])));
+        assert!(field("NUMBER").accepts(&json!(2.5)) && !field("NUMBER").accepts(&json!("2")));
+        assert!(field("DATE").accepts(&json!(1_780_000_000)));
+        assert!(
+            !field("DATE").accepts(&json!(1.5)) && !field("DATE").accepts(&json!("2026-12-15"))
+        );
+        assert!(field("TEXT").accepts(&json!("x")) && !field("TEXT").accepts(&json!(null)));
     }
 }

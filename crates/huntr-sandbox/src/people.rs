@@ -1,11 +1,13 @@
 //! People: members, advisors and invitees, their member field values,
 //! and invitations, sent and accepted. Generation and simulated days add
-//! and change people only through these.
+//! and change people only through these; so do the Org API's writes
+//! (invitations, member fields and field values), which draw nothing
+//! random and take their ids from their own counter.
 
 use huntr_protocol::ActionType;
 use rand::Rng;
 
-use crate::org::{Invitation, Ix, Org, Person, DAY};
+use crate::org::{Invitation, Ix, MemberField, Org, Person, DAY};
 
 const GIVEN: [&str; 16] = [
     "Graciela", "Nicole", "Roberto", "Rennie", "John", "Zoë", "José", "Anaïs", "Łukasz", "Mei",
@@ -119,6 +121,7 @@ impl Org {
             template,
             fields,
             pending: true,
+            advisor: None,
         });
         let ix = (self.invitations.len() - 1) as Ix;
         self.invitations_ix.insert(id, ix);
@@ -146,5 +149,81 @@ impl Org {
         let a = self.action(ts, ActionType::MemberCreated, member, member);
         a.member = Some(member);
         a.invitation = Some(inv);
+    }
+}
+
+/// A written invitation, validated by the server.
+#[derive(Debug, Clone)]
+pub(crate) struct NewInvitation {
+    pub email: String,
+    pub board_name: String,
+    pub template: Option<Ix>,
+    pub advisor: Option<Ix>,
+    pub fields: Vec<(Ix, serde_json::Value)>,
+}
+
+impl Org {
+    /// Whether `email` has a pending invitation (emails compared without
+    /// regard to ASCII case).
+    pub(crate) fn has_pending_invitation(&self, email: &str) -> bool {
+        self.invitations_ix.values().any(|i| {
+            self.invitations[*i as usize]
+                .to_email
+                .eq_ignore_ascii_case(email)
+        })
+    }
+
+    /// The person whose email is `email`, if anybody has it.
+    pub(crate) fn person_by_email(&self, email: &str) -> Option<Ix> {
+        self.people
+            .iter()
+            .position(|p| p.email.eq_ignore_ascii_case(email))
+            .map(|p| p as Ix)
+    }
+
+    /// A pending invitation the API was asked for, created now; `to` is
+    /// whoever already has the email.
+    pub(crate) fn write_invitation(&mut self, new: NewInvitation) -> Ix {
+        let id = self.write_oid();
+        let to = self.person_by_email(&new.email);
+        self.invitations.push(Invitation {
+            id,
+            to_email: new.email,
+            board_name: new.board_name,
+            to,
+            template: new.template,
+            fields: new.fields,
+            pending: true,
+            advisor: new.advisor,
+        });
+        let ix = (self.invitations.len() - 1) as Ix;
+        self.invitations_ix.insert(id, ix);
+        ix
+    }
+
+    /// A member field the API was asked for.
+    pub(crate) fn write_field(
+        &mut self,
+        name: String,
+        field_type: &'static str,
+        choices: Vec<String>,
+    ) -> Ix {
+        let id = self.write_oid();
+        self.fields.push(MemberField {
+            id,
+            name,
+            field_type,
+            choices,
+        });
+        (self.fields.len() - 1) as Ix
+    }
+
+    /// Sets (replaces) member `m`'s value of field `f`.
+    pub(crate) fn write_field_value(&mut self, m: Ix, f: Ix, value: serde_json::Value) {
+        let fields = &mut self.people[m as usize].fields;
+        match fields.iter_mut().find(|(x, _)| *x == f) {
+            Some(slot) => slot.1 = value,
+            None => fields.push((f, value)),
+        }
     }
 }

@@ -45,6 +45,23 @@ impl Org {
         Value::Object(m)
     }
 
+    /// An advisor as `GET /advisors` lists them. The sandbox does not
+    /// follow advisors' visits: `lastSeenAt` is a few hours before the
+    /// sandbox clock, fixed per advisor.
+    pub fn advisor_json(&self, p: Ix) -> Value {
+        let person = &self.people[p as usize];
+        let last_seen = (self.now - (person.id.1 % 48) as i64 * 3600).max(person.id.created());
+        json!({
+            "id": person.id.hex(),
+            "fullName": format!("{} {}", person.given, person.family),
+            "givenName": person.given,
+            "familyName": person.family,
+            "email": person.email,
+            "createdAt": person.id.created(),
+            "lastSeenAt": last_seen,
+        })
+    }
+
     fn field_values_json(&self, values: &[(Ix, Value)]) -> Value {
         Value::Array(
             values

@@ -102,7 +102,7 @@ impl Truth {
             self.put(
                 "member_fields",
                 f.id.hex(),
-                vec![("name", s(f.name)), ("field_type", s(f.field_type))],
+                vec![("name", s(&f.name)), ("field_type", s(f.field_type))],
             );
             for (i, c) in f.choices.iter().enumerate() {
                 self.put(

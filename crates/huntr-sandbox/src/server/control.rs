@@ -1,7 +1,8 @@
 //! The control endpoints under `/_sandbox/`: let simulated days pass
 //! (delivering their actions to the webhook, if one is set) or a busy day,
-//! read the request counters, set the fault probability, an outage, drift,
-//! or the quirks of later days (late changes, same-second pairs).
+//! read the request counters, set the fault probabilities (of reads and of
+//! writes), an outage, drift, or the quirks of later days (late changes,
+//! same-second pairs), and read what the API's writes did.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
@@ -78,6 +79,24 @@ pub(super) async fn set_faults(State(s): St, Query(q): Params) -> Response {
         .clamp(0.0, 1.0);
     *s.faults.lock().unwrap_or_else(|e| e.into_inner()) = p;
     Json(json!({ "faults": p })).into_response()
+}
+
+/// `POST /_sandbox/write_faults?p=P`: how often a write meets a fault.
+pub(super) async fn set_write_faults(State(s): St, Query(q): Params) -> Response {
+    let p: f64 = q
+        .get("p")
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|p| !p.is_nan())
+        .unwrap_or(0.0)
+        .clamp(0.0, 1.0);
+    *s.write_faults.lock().unwrap_or_else(|e| e.into_inner()) = p;
+    Json(json!({ "write_faults": p })).into_response()
+}
+
+/// `GET /_sandbox/writes`: the write log (see [`super::WriteLog`]).
+pub(super) async fn writes(State(s): St) -> Response {
+    let log = s.writes.lock().unwrap_or_else(|e| e.into_inner()).to_json();
+    Json(log).into_response()
 }
 
 pub(super) async fn set_outage(State(s): St, Query(q): Params) -> Response {

@@ -1,20 +1,22 @@
 //! The middleware every API request goes through, in this order: counting
 //! (total and per endpoint), added latency, the `Date` header from the
 //! sandbox clock, Bearer auth, the token bucket (429 with `Retry-After`),
-//! an endpoint's outage (503), then injected faults (error statuses,
-//! resets, truncated or invalid bodies, slow answers). Drift is not here:
-//! the rendering shows it.
+//! an endpoint's outage (503), then injected faults: for reads (GET),
+//! error statuses, resets, truncated or invalid bodies, slow answers; for
+//! writes (POST, PUT), the write faults of `write_faults.rs`, drawn with
+//! their own probability. Drift is not here: the rendering shows it.
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, UNIX_EPOCH};
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rand::Rng;
 
+use super::write_faults::{draw as draw_write_fault, dropped, faulty_write};
 use super::{api_error, Shared, St};
 
 #[derive(Clone, Copy)]
@@ -31,7 +33,8 @@ enum Fault {
 /// Counting, latency, auth, rate limit and faults, in that order.
 pub(super) async fn gate(State(s): St, req: Request, next: Next) -> Response {
     s.requests.fetch_add(1, Ordering::Relaxed);
-    let resource = count_endpoint(&s, req.uri().path());
+    let write = is_write(req.method());
+    let resource = count_endpoint(&s, req.uri().path(), req.method());
     let outage = s
         .outage
         .lock()
@@ -54,6 +57,11 @@ pub(super) async fn gate(State(s): St, req: Request, next: Next) -> Response {
             api_error(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable", None),
             HeaderValue::from_static("0"),
         )
+    } else if write {
+        match draw_write_fault(&s) {
+            Some(f) => faulty_write(f, req, next).await,
+            None => next.run(req).await,
+        }
     } else {
         match draw_fault(&s) {
             Some(f) => faulty(f, req, next).await,
@@ -66,9 +74,15 @@ pub(super) async fn gate(State(s): St, req: Request, next: Next) -> Response {
     resp
 }
 
-/// Counts a request to `path` for its endpoint ("jobs", "jobs/<id>") and
-/// returns its resource ("jobs").
-fn count_endpoint(s: &Shared, path: &str) -> String {
+/// Whether a request writes (and meets write faults, not read faults).
+fn is_write(m: &Method) -> bool {
+    [Method::POST, Method::PUT, Method::PATCH, Method::DELETE].contains(m)
+}
+
+/// Counts a request to `path` for its endpoint ("jobs", "jobs/<id>"; a
+/// write's with its method: "POST organization-invitations") and returns
+/// its resource ("jobs").
+fn count_endpoint(s: &Shared, path: &str, method: &Method) -> String {
     // Nested under /org, the path here is relative: "/jobs/<id>".
     let path = match path.strip_prefix("/org") {
         Some(rest) if rest.is_empty() || rest.starts_with('/') => rest,
@@ -77,11 +91,14 @@ fn count_endpoint(s: &Shared, path: &str) -> String {
     let path = path.trim_start_matches('/');
     let resource = path.split('/').next().unwrap_or("").to_owned();
     if let Ok(mut m) = s.by_endpoint.lock() {
-        let key = if path.contains('/') {
+        let mut key = if path.contains('/') {
             format!("{resource}/<id>")
         } else {
             resource.clone()
         };
+        if is_write(method) {
+            key = format!("{method} {key}");
+        }
         *m.entry(key).or_default() += 1;
     }
     resource
@@ -155,15 +172,7 @@ async fn faulty(fault: Fault, req: Request, next: Next) -> Response {
                 .into_response(),
             HeaderValue::from_static("0"),
         ),
-        Fault::Reset => {
-            let stream = futures_util::stream::once(async {
-                Err::<Bytes, std::io::Error>(std::io::Error::new(
-                    std::io::ErrorKind::ConnectionReset,
-                    "injected reset",
-                ))
-            });
-            Response::new(Body::from_stream(stream))
-        }
+        Fault::Reset => dropped("injected reset"),
         Fault::Truncated => truncated(next.run(req).await, false).await,
         Fault::InvalidJson => truncated(next.run(req).await, true).await,
         Fault::Slow => {

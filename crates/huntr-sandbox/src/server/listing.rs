@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::paging::{oid_param, page, paging, Paging};
 use super::{api_error, Params, St};
-use crate::org::{Ix, Oid};
+use crate::org::{Index, Ix, Oid};
 
 macro_rules! paged {
     ($s:expr, $q:expr) => {
@@ -44,6 +44,18 @@ pub(super) async fn members(State(s): St, Query(q): Params) -> Response {
                 .is_none_or(|e| m.email.eq_ignore_ascii_case(e))
     };
     Json(page(&org.members_ix, &p, keep, |ix| org.member_json(ix))).into_response()
+}
+
+/// The organization's advisors, paged as members are.
+pub(super) async fn advisors(State(s): St, Query(q): Params) -> Response {
+    let p = paged!(s, q);
+    let org = s.org();
+    let index: Index = org
+        .advisors
+        .iter()
+        .map(|&a| (org.people[a as usize].id, a))
+        .collect();
+    Json(page(&index, &p, |_| true, |a| org.advisor_json(a))).into_response()
 }
 
 pub(super) async fn member(State(s): St, Path(id): Path<String>) -> Response {

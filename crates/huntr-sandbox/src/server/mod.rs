@@ -6,12 +6,28 @@
 //!
 //! This module holds what the handlers share, the routes and the server;
 //! `gate.rs` is the middleware every API request goes through, `paging.rs`
-//! and `listing.rs` answer the API, `control.rs` the `/_sandbox/` endpoints.
+//! and `listing.rs` answer the API's reads, `writes.rs` its writes (with
+//! their own faults, `write_faults.rs`), `control.rs` the `/_sandbox/`
+//! endpoints.
 
 mod control;
 mod gate;
 mod listing;
 mod paging;
+mod write_faults;
+mod writes;
+
+#[cfg(test)]
+mod field_write_tests;
+#[cfg(test)]
+mod test_client;
+#[cfg(test)]
+mod write_fault_tests;
+#[cfg(test)]
+mod write_tests;
+
+pub use write_faults::KINDS as WRITE_FAULT_KINDS;
+pub use writes::WriteLog;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -24,7 +40,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde_json::json;
@@ -37,8 +53,12 @@ pub struct Shared {
     pub token: String,
     pub limiter: Option<DefaultDirectRateLimiter>,
     pub latency: Duration,
-    /// Probability (0..1) that a request meets an injected fault.
+    /// Probability (0..1) that a read (GET) meets an injected fault.
     pub faults: Mutex<f64>,
+    /// Probability (0..1) that a write (POST, PUT) meets a write fault.
+    pub write_faults: Mutex<f64>,
+    /// What the API's writes did, for tests.
+    pub writes: Mutex<WriteLog>,
     /// An endpoint (e.g. "activities") that answers 503 to every request.
     pub outage: Mutex<Option<String>>,
     /// Where `/_sandbox/advance` delivers the day's actions, and the secret.
@@ -59,6 +79,7 @@ impl Shared {
         rps: Option<f64>,
         latency: Duration,
         faults: f64,
+        write_faults: f64,
     ) -> Shared {
         let limiter = rps.map(|r| {
             let period = Duration::from_secs_f64(1.0 / r.max(0.001));
@@ -75,6 +96,8 @@ impl Shared {
             limiter,
             latency,
             faults: Mutex::new(faults),
+            write_faults: Mutex::new(write_faults),
+            writes: Mutex::new(WriteLog::default()),
             outage: Mutex::new(None),
             webhook: Mutex::new(None),
             delivered: Mutex::new(0),
@@ -113,9 +136,20 @@ pub fn router(shared: Arc<Shared>) -> Router {
     let org = Router::new()
         .route("/members", get(listing::members))
         .route("/members/{id}", get(listing::member))
-        .route("/member-fields", get(listing::member_fields))
+        .route(
+            "/members/{id}/member-fields/{field}",
+            put(writes::put_field_value),
+        )
+        .route("/advisors", get(listing::advisors))
+        .route(
+            "/member-fields",
+            get(listing::member_fields).post(writes::create_field),
+        )
         .route("/board-templates", get(listing::board_templates))
-        .route("/organization-invitations", get(listing::invitations))
+        .route(
+            "/organization-invitations",
+            get(listing::invitations).post(writes::create_invitation),
+        )
         .route("/employers", get(listing::employers))
         .route("/jobs", get(listing::jobs))
         .route("/jobs/{id}", get(listing::job))
@@ -130,6 +164,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/busy", post(control::busy))
         .route("/stats", get(control::stats))
         .route("/faults", post(control::set_faults))
+        .route("/write_faults", post(control::set_write_faults))
+        .route("/writes", get(control::writes))
         .route("/outage", post(control::set_outage))
         .route("/drift", post(control::set_drift))
         .route("/quirks", post(control::set_quirks));
