@@ -1,0 +1,209 @@
+//! `push fields`: creates member fields, one `POST member-fields` per row.
+//! The API cannot change a field once made, so a field that exists is
+//! skipped, and said to differ when its type or choices are not the row's.
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde_json::{json, Map, Value};
+
+use super::columns::{missing, Layout};
+use super::values::{split_list, FIELD_TYPES, MULTIPLE_CHOICE};
+use super::{
+    FieldDef, InputError, InputTable, Method, OrgSnapshot, Outcome, PlannedRow, Problem,
+    SkipReason, Write,
+};
+
+const NAME: &str = "name";
+const FIELD_TYPE: &str = "field_type";
+const CHOICES: &str = "choices";
+const OWN: [&str; 3] = [NAME, FIELD_TYPE, CHOICES];
+
+/// A field as a row describes it.
+struct NewField<'r> {
+    name: &'r str,
+    field_type: &'static str,
+    choices: Vec<&'r str>,
+}
+
+pub(super) fn plan(input: &InputTable, org: &OrgSnapshot) -> Result<Vec<PlannedRow>, InputError> {
+    for column in [NAME, FIELD_TYPE] {
+        if input.column(column).is_none() {
+            return Err(missing(
+                input,
+                column,
+                "a fields file has the columns name, field_type and choices",
+            ));
+        }
+    }
+    let layout = Layout::new(input, &OWN, None, "fields files");
+    // Lowercased name -> line of the first valid row creating it.
+    let mut claimed: HashMap<String, usize> = HashMap::new();
+    let mut rows = Vec::new();
+    for (line, cells) in &input.rows {
+        let name = layout.cell(cells, NAME);
+        let outcome = match new_field(&layout, cells) {
+            Err(problems) => Outcome::Invalid(problems),
+            Ok(field) => match existing(&org.fields, &field) {
+                Some(reason) => Outcome::Skip(reason),
+                None => match claimed.get(&name.to_lowercase()) {
+                    Some(first_line) => Outcome::Skip(SkipReason::RepeatedInFile {
+                        first_line: *first_line,
+                    }),
+                    None => {
+                        claimed.insert(name.to_lowercase(), *line);
+                        Outcome::Send(vec![write(&field)])
+                    }
+                },
+            },
+        };
+        rows.push(PlannedRow {
+            line: *line,
+            key: format!("field:{name}"),
+            outcome,
+        });
+    }
+    Ok(rows)
+}
+
+/// The field a row describes, or every problem in it.
+fn new_field<'r>(layout: &Layout, cells: &'r [String]) -> Result<NewField<'r>, Vec<Problem>> {
+    let mut problems = Vec::new();
+    layout.field_values(cells, &mut problems);
+    let name = layout.cell(cells, NAME);
+    if name.is_empty() {
+        problems.push(Problem::new(
+            NAME,
+            name,
+            "the name is empty; every field needs one",
+        ));
+    }
+    let types = FIELD_TYPES.join(", ");
+    let written = layout.cell(cells, FIELD_TYPE);
+    let field_type = FIELD_TYPES
+        .iter()
+        .find(|t| t.eq_ignore_ascii_case(written))
+        .copied();
+    match field_type {
+        None if written.is_empty() => problems.push(Problem::new(
+            FIELD_TYPE,
+            written,
+            format!("the field type is empty; use one of {types}"),
+        )),
+        None => problems.push(Problem::new(
+            FIELD_TYPE,
+            written,
+            format!("`{written}` is not a field type; use one of {types}"),
+        )),
+        Some(_) => {}
+    }
+    let cell = layout.cell(cells, CHOICES);
+    let choices = split_list(cell);
+    choice_problems(field_type, cell, &choices, &mut problems);
+    match field_type {
+        Some(field_type) if problems.is_empty() => Ok(NewField {
+            name,
+            field_type,
+            choices,
+        }),
+        _ => Err(problems),
+    }
+}
+
+fn choice_problems(
+    field_type: Option<&str>,
+    cell: &str,
+    choices: &[&str],
+    problems: &mut Vec<Problem>,
+) {
+    match field_type {
+        Some(MULTIPLE_CHOICE) if choices.is_empty() => problems.push(Problem::new(
+            CHOICES,
+            cell,
+            "a MULTIPLE_CHOICE field needs choices, separated by `;`",
+        )),
+        Some(MULTIPLE_CHOICE) | None => {}
+        Some(other) if !cell.is_empty() => problems.push(Problem::new(
+            CHOICES,
+            cell,
+            format!("a {other} field takes no choices; empty this cell or make it MULTIPLE_CHOICE"),
+        )),
+        Some(_) => {}
+    }
+    for (i, choice) in choices.iter().enumerate() {
+        let lower = choice.to_lowercase();
+        if choices[..i].iter().any(|c| c.to_lowercase() == lower) {
+            problems.push(Problem::new(
+                CHOICES,
+                cell,
+                format!("`{choice}` is listed twice"),
+            ));
+        }
+    }
+}
+
+/// Why an existing field stops the row, if one does: same name exactly,
+/// or ignoring case.
+fn existing(fields: &[FieldDef], new: &NewField) -> Option<SkipReason> {
+    let lower = new.name.to_lowercase();
+    let old = fields
+        .iter()
+        .find(|f| f.name == new.name)
+        .or_else(|| fields.iter().find(|f| f.name.to_lowercase() == lower))?;
+    let mut differs = Vec::new();
+    if old.name != new.name {
+        differs.push(format!("is named `{}` in Huntr", old.name));
+    }
+    if !old.field_type.eq_ignore_ascii_case(new.field_type) {
+        differs.push(format!(
+            "is {} in Huntr, not {}",
+            old.field_type, new.field_type
+        ));
+    } else if new.field_type == MULTIPLE_CHOICE {
+        let huntr: BTreeSet<&str> = old.choices.iter().map(String::as_str).collect();
+        let file: BTreeSet<&str> = new.choices.iter().copied().collect();
+        let only = |a: &BTreeSet<&str>, b: &BTreeSet<&str>| {
+            a.difference(b)
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if huntr != file {
+            let (missing, extra) = (only(&file, &huntr), only(&huntr, &file));
+            let mut choices = Vec::new();
+            if !missing.is_empty() {
+                choices.push(format!("lacks the choices {missing}"));
+            }
+            if !extra.is_empty() {
+                choices.push(format!("has the choices {extra}, which the file does not"));
+            }
+            differs.push(format!("in Huntr {}", choices.join(" and ")));
+        }
+    }
+    Some(match differs.is_empty() {
+        true => SkipReason::FieldExists {
+            field_id: old.id.clone(),
+        },
+        false => SkipReason::FieldDiffers {
+            field_id: old.id.clone(),
+            detail: differs.join(", and "),
+        },
+    })
+}
+
+fn write(field: &NewField) -> Write {
+    let mut body = Map::new();
+    body.insert("name".into(), json!(field.name));
+    body.insert("fieldType".into(), json!(field.field_type));
+    let mut summary = format!("create the {} field {}", field.field_type, field.name);
+    if !field.choices.is_empty() {
+        body.insert("choices".into(), json!(field.choices));
+        summary.push_str(&format!(" ({})", field.choices.join(", ")));
+    }
+    Write {
+        key: format!("field:{}", field.name),
+        method: Method::Post,
+        path: "member-fields".to_string(),
+        body: Value::Object(body),
+        summary,
+    }
+}

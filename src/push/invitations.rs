@@ -1,0 +1,181 @@
+//! `push invitations`: one `POST organization-invitations` per row, unless
+//! the person is already a member, already invited, or invited by an
+//! earlier row. The API refuses a second pending invitation, so skipping
+//! those here keeps a rerun quiet.
+
+use std::collections::HashMap;
+
+use serde_json::{json, Map, Value};
+
+use super::columns::{missing, Layout};
+use super::values::email;
+use super::{
+    Advisor, InputError, InputTable, Method, OrgSnapshot, Outcome, PlannedRow, Problem, SkipReason,
+    Template, Write,
+};
+
+const EMAIL: &str = "email";
+const BOARD_NAME: &str = "board_name";
+const BOARD_TEMPLATE: &str = "board_template";
+const ADVISOR_EMAIL: &str = "advisor_email";
+const OWN: [&str; 4] = [EMAIL, BOARD_NAME, BOARD_TEMPLATE, ADVISOR_EMAIL];
+
+pub(super) fn plan(input: &InputTable, org: &OrgSnapshot) -> Result<Vec<PlannedRow>, InputError> {
+    if input.column(EMAIL).is_none() {
+        return Err(missing(
+            input,
+            EMAIL,
+            "an invitations file names who to invite",
+        ));
+    }
+    let layout = Layout::new(input, &OWN, Some(&org.fields), "invitations");
+    // Lowercased email -> line of the first valid row inviting it.
+    let mut claimed: HashMap<String, usize> = HashMap::new();
+    let mut rows = Vec::new();
+    for (line, cells) in &input.rows {
+        let lowered = layout.cell(cells, EMAIL).to_lowercase();
+        let outcome = match invitation(&layout, org, cells) {
+            Err(problems) => Outcome::Invalid(problems),
+            Ok(write) => match skip(org, &lowered, *line, &mut claimed) {
+                Some(reason) => Outcome::Skip(reason),
+                None => Outcome::Send(vec![write]),
+            },
+        };
+        rows.push(PlannedRow {
+            line: *line,
+            key: format!("invitation:{lowered}"),
+            outcome,
+        });
+    }
+    Ok(rows)
+}
+
+/// Why a valid invitation is not sent, if it is not; claims the email for
+/// `line` otherwise.
+fn skip(
+    org: &OrgSnapshot,
+    lowered: &str,
+    line: usize,
+    claimed: &mut HashMap<String, usize>,
+) -> Option<SkipReason> {
+    if let Some(member) = org.members.iter().find(|m| same_email(&m.email, lowered)) {
+        return Some(SkipReason::AlreadyMember {
+            member_id: member.id.clone(),
+        });
+    }
+    if let Some(pending) = org.pending.iter().find(|p| same_email(&p.email, lowered)) {
+        return Some(SkipReason::AlreadyInvited {
+            invitation_id: pending.id.clone(),
+        });
+    }
+    if let Some(first_line) = claimed.get(lowered) {
+        return Some(SkipReason::RepeatedInFile {
+            first_line: *first_line,
+        });
+    }
+    claimed.insert(lowered.to_string(), line);
+    None
+}
+
+fn same_email(known: &str, lowered: &str) -> bool {
+    known.trim().to_lowercase() == lowered
+}
+
+/// The request a row makes, or every problem in it.
+fn invitation(layout: &Layout, org: &OrgSnapshot, cells: &[String]) -> Result<Write, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let mut body = Map::new();
+    let to = layout.cell(cells, EMAIL);
+    match email(to) {
+        Ok(_) => {
+            body.insert("email".into(), json!(to));
+        }
+        Err(message) => problems.push(Problem::new(EMAIL, to, message)),
+    }
+    let board_name = layout.cell(cells, BOARD_NAME);
+    if !board_name.is_empty() {
+        body.insert("boardName".into(), json!(board_name));
+    }
+    let template = layout.cell(cells, BOARD_TEMPLATE);
+    if !template.is_empty() {
+        match board_template(&org.templates, template) {
+            Ok(t) => {
+                body.insert("boardTemplateId".into(), json!(t.id));
+            }
+            Err(message) => problems.push(Problem::new(BOARD_TEMPLATE, template, message)),
+        }
+    }
+    let advisor_email = layout.cell(cells, ADVISOR_EMAIL);
+    if !advisor_email.is_empty() {
+        match advisor(org.advisors.as_deref(), advisor_email) {
+            Ok(a) => {
+                body.insert("advisorEmail".into(), json!(a.email));
+            }
+            Err(message) => problems.push(Problem::new(ADVISOR_EMAIL, advisor_email, message)),
+        }
+    }
+    let values = layout.field_values(cells, &mut problems);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let mut summary = format!("invite {to}");
+    if !values.is_empty() {
+        let names: Vec<&str> = values.iter().map(|(f, _)| f.name.as_str()).collect();
+        summary.push_str(&format!(" with {}", names.join(", ")));
+        let values: Vec<Value> = values
+            .iter()
+            .map(|(field, value)| json!({"fieldId": field.id, "value": value}))
+            .collect();
+        body.insert("memberFieldValues".into(), Value::Array(values));
+    }
+    Ok(Write {
+        key: format!("invitation:{}", to.to_lowercase()),
+        method: Method::Post,
+        path: "organization-invitations".to_string(),
+        body: Value::Object(body),
+        summary,
+    })
+}
+
+/// A template by id, else by its name ignoring case (one only).
+fn board_template<'a>(templates: &'a [Template], cell: &str) -> Result<&'a Template, String> {
+    if let Some(template) = templates.iter().find(|t| t.id == cell) {
+        return Ok(template);
+    }
+    let lower = cell.to_lowercase();
+    let named: Vec<&Template> = templates
+        .iter()
+        .filter(|t| t.name.trim().to_lowercase() == lower)
+        .collect();
+    match named.as_slice() {
+        [one] => Ok(one),
+        [] => {
+            let names: Vec<String> = templates.iter().map(|t| format!("`{}`", t.name)).collect();
+            let known = if names.is_empty() {
+                "the organization has none".to_string()
+            } else {
+                format!("the templates are {}", names.join(", "))
+            };
+            Err(format!("no board template named `{cell}`; {known}"))
+        }
+        many => {
+            let ids: Vec<&str> = many.iter().map(|t| t.id.as_str()).collect();
+            Err(format!(
+                "{} board templates are named `{cell}`; use the id ({})",
+                many.len(),
+                ids.join(", ")
+            ))
+        }
+    }
+}
+
+fn advisor<'a>(advisors: Option<&'a [Advisor]>, cell: &str) -> Result<&'a Advisor, String> {
+    let lowered = email(cell)?;
+    let Some(advisors) = advisors else {
+        return Err("cannot check advisors: the API did not list them".to_string());
+    };
+    advisors
+        .iter()
+        .find(|a| same_email(&a.email, &lowered))
+        .ok_or_else(|| format!("no advisor of the organization has the email `{cell}`"))
+}

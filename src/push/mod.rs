@@ -1,0 +1,319 @@
+//! The write side's pure half: what `huntr-sync push` would send, decided
+//! from an input file and a snapshot of the organization, with no network
+//! and no database. Every row is checked before anything is sent, so a dry
+//! run shows the whole plan and a bad file changes nothing.
+//!
+//! `input` reads the file into strings, `values` turns a cell into the JSON
+//! a member field takes (and compares it with the current one), `columns`
+//! maps the file's columns onto fields, and one file per kind plans rows.
+
+mod columns;
+mod field_values;
+mod fields;
+mod input;
+mod invitations;
+mod values;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+pub use input::{read_input, InputError, InputTable};
+
+/// What a push writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushKind {
+    Invitations,
+    FieldValues,
+    Fields,
+}
+
+impl PushKind {
+    /// The name on the command line (`push field-values`).
+    pub fn name(self) -> &'static str {
+        match self {
+            PushKind::Invitations => "invitations",
+            PushKind::FieldValues => "field-values",
+            PushKind::Fields => "fields",
+        }
+    }
+}
+
+/// A member field as the API lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FieldDef {
+    pub id: String,
+    pub name: String,
+    /// `MULTIPLE_CHOICE`, `TEXT`, `NUMBER` or `DATE`.
+    pub field_type: String,
+    /// Empty unless `MULTIPLE_CHOICE`.
+    pub choices: Vec<String>,
+}
+
+/// A board template an invitation may name.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Template {
+    pub id: String,
+    pub name: String,
+}
+
+/// A member and its current field values.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MemberState {
+    pub id: String,
+    pub email: String,
+    pub is_active: bool,
+    /// Field id -> current value.
+    pub values: BTreeMap<String, serde_json::Value>,
+}
+
+/// A pending organization invitation.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Pending {
+    pub id: String,
+    pub email: String,
+}
+
+/// An advisor an invitation may name.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Advisor {
+    pub id: String,
+    pub email: String,
+}
+
+/// The organization as read at the start of a push.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OrgSnapshot {
+    pub fields: Vec<FieldDef>,
+    pub templates: Vec<Template>,
+    pub members: Vec<MemberState>,
+    pub pending: Vec<Pending>,
+    /// None: the API did not list advisors.
+    pub advisors: Option<Vec<Advisor>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Post,
+    Put,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Post => "POST",
+            Method::Put => "PUT",
+        }
+    }
+}
+
+/// One request to send. `key` identifies it across runs (journal key):
+/// invitations `invitation:<lowercased email>`, fields `field:<name>`,
+/// values `value:<member id>/<field id>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Write {
+    pub key: String,
+    pub method: Method,
+    /// Relative to the API's base (`organization-invitations`).
+    pub path: String,
+    pub body: serde_json::Value,
+    /// What the request does, for people: `set Location to "Seattle" (was
+    /// "Miami")`.
+    pub summary: String,
+}
+
+/// Why a valid row sends nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkipReason {
+    AlreadyMember {
+        member_id: String,
+    },
+    AlreadyInvited {
+        invitation_id: String,
+    },
+    /// An earlier row (its line) already plans the same thing.
+    RepeatedInFile {
+        first_line: usize,
+    },
+    /// Every value in the row is already the member's.
+    Unchanged,
+    FieldExists {
+        field_id: String,
+    },
+    /// A field of that name exists but is not the one the row describes;
+    /// the API cannot change a field.
+    FieldDiffers {
+        field_id: String,
+        detail: String,
+    },
+}
+
+impl SkipReason {
+    pub fn describe(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SkipReason::AlreadyMember { member_id } => {
+                write!(f, "already a member (member {member_id})")
+            }
+            SkipReason::AlreadyInvited { invitation_id } => {
+                write!(f, "already invited (invitation {invitation_id})")
+            }
+            SkipReason::RepeatedInFile { first_line } => {
+                write!(f, "repeats line {first_line}, which is planned instead")
+            }
+            SkipReason::Unchanged => write!(f, "unchanged: every value is already set"),
+            SkipReason::FieldExists { field_id } => {
+                write!(f, "the field exists already (field {field_id})")
+            }
+            SkipReason::FieldDiffers { field_id, detail } => write!(
+                f,
+                "a field of this name exists (field {field_id}) but {detail}; \
+                 the API cannot change a field: change it in Huntr or rename this one"
+            ),
+        }
+    }
+}
+
+/// What is wrong with one cell of a row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub column: String,
+    /// The cell as written.
+    pub value: String,
+    pub message: String,
+}
+
+impl Problem {
+    pub(crate) fn new(column: &str, value: &str, message: impl Into<String>) -> Problem {
+        Problem {
+            column: column.to_string(),
+            value: value.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.column, self.message)
+    }
+}
+
+/// What becomes of one row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Send(Vec<Write>),
+    Skip(SkipReason),
+    /// Every problem found in the row.
+    Invalid(Vec<Problem>),
+}
+
+impl Outcome {
+    pub fn describe(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Outcome::Send(writes) => {
+                let summaries: Vec<&str> = writes.iter().map(|w| w.summary.as_str()).collect();
+                write!(f, "{}", summaries.join("; "))
+            }
+            Outcome::Skip(reason) => write!(f, "skip: {reason}"),
+            Outcome::Invalid(problems) => {
+                let each: Vec<String> = problems.iter().map(Problem::to_string).collect();
+                write!(f, "invalid: {}", each.join("; "))
+            }
+        }
+    }
+}
+
+/// One input row and what becomes of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedRow {
+    /// The file's line (CSV) or row index + 2 (Parquet).
+    pub line: usize,
+    /// What the row is about: `invitation:<email>`, `member:<id>`,
+    /// `field:<name>`.
+    pub key: String,
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub kind: PushKind,
+    pub rows: Vec<PlannedRow>,
+}
+
+/// Rows by outcome, and the requests the sending rows make.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub send: usize,
+    pub writes: usize,
+    pub skip: usize,
+    pub invalid: usize,
+}
+
+impl fmt::Display for Counts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let requests = if self.writes == 1 {
+            "request"
+        } else {
+            "requests"
+        };
+        write!(
+            f,
+            "{} to send ({} {requests}), {} skipped, {} invalid",
+            self.send, self.writes, self.skip, self.invalid
+        )
+    }
+}
+
+impl Plan {
+    pub fn counts(&self) -> Counts {
+        let mut counts = Counts::default();
+        for row in &self.rows {
+            match &row.outcome {
+                Outcome::Send(writes) => {
+                    counts.send += 1;
+                    counts.writes += writes.len();
+                }
+                Outcome::Skip(_) => counts.skip += 1,
+                Outcome::Invalid(_) => counts.invalid += 1,
+            }
+        }
+        counts
+    }
+
+    /// Whether any row is invalid (then nothing should be sent).
+    pub fn has_invalid(&self) -> bool {
+        self.rows
+            .iter()
+            .any(|r| matches!(r.outcome, Outcome::Invalid(_)))
+    }
+
+    /// Every request, in file order.
+    pub fn writes(&self) -> impl Iterator<Item = &Write> {
+        self.rows.iter().flat_map(|r| match &r.outcome {
+            Outcome::Send(writes) => writes.as_slice(),
+            _ => &[],
+        })
+    }
+}
+
+/// Checks every row of `input` against `org` and says what to send. Err
+/// only for file-level problems, e.g. no `email` column.
+pub fn plan(kind: PushKind, input: &InputTable, org: &OrgSnapshot) -> Result<Plan, InputError> {
+    let rows = match kind {
+        PushKind::Invitations => invitations::plan(input, org)?,
+        PushKind::FieldValues => field_values::plan(input, org)?,
+        PushKind::Fields => fields::plan(input, org)?,
+    };
+    Ok(Plan { kind, rows })
+}
