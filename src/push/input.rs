@@ -3,7 +3,6 @@
 //! which format the operator exported and every message can name a line.
 
 use std::fs::File;
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use arrow_array::cast::AsArray;
@@ -108,15 +107,21 @@ fn open(path: &Path) -> Result<File, InputError> {
 /// The header and the rows, lines counted as the file's physical lines
 /// (a quoted cell may span several).
 fn read_csv(path: &Path) -> Result<(Vec<String>, Rows), InputError> {
+    let data = std::fs::read(path).map_err(|source| InputError::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(BufReader::new(open(path)?));
+        .from_reader(data.as_slice());
+    let mut lines = LineCounter::default();
     let mut header = None;
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| csv_error(path, e))?;
-        let line = record.position().map_or(0, |p| p.line() as usize);
+        let byte = record.position().map_or(0, |p| p.byte() as usize);
+        let line = lines.line_at(&data, byte);
         let cells: Vec<String> = record.iter().map(str::to_string).collect();
         if header.is_none() {
             header = Some(cells);
@@ -131,6 +136,33 @@ fn read_csv(path: &Path) -> Result<(Vec<String>, Rows), InputError> {
         *first = first.trim_start_matches('\u{feff}').to_string();
     }
     Ok((header, rows))
+}
+
+/// Line numbers from byte offsets. The csv crate's own line count misses
+/// newlines inside quoted cells, and a record's offset may point at the
+/// end of the line before it (the `\n` of a `\r\n`), so the record is
+/// taken to start at the first byte that ends no line.
+#[derive(Default)]
+struct LineCounter {
+    counted: usize,
+    newlines: usize,
+}
+
+impl LineCounter {
+    /// The line of the record at `byte`; offsets must not decrease.
+    fn line_at(&mut self, data: &[u8], byte: usize) -> usize {
+        let start = data[byte.min(data.len())..]
+            .iter()
+            .position(|b| *b != b'\r' && *b != b'\n')
+            .map_or(data.len(), |skip| byte + skip);
+        let start = start.max(self.counted);
+        self.newlines += data[self.counted..start]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
+        self.counted = start;
+        self.newlines + 1
+    }
 }
 
 fn csv_error(path: &Path, error: csv::Error) -> InputError {
@@ -281,4 +313,158 @@ fn table(path: &Path, header: Vec<String>, rows: Rows) -> Result<InputTable, Inp
             .collect();
     }
     Ok(table)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{
+        BooleanArray, Date32Array, Float32Array, Float64Array, Int64Array, RecordBatch, StringArray,
+    };
+    use arrow_schema::{Field, Schema};
+    use parquet::arrow::ArrowWriter;
+
+    use super::*;
+
+    fn csv(text: &[u8]) -> Result<InputTable, InputError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.csv");
+        std::fs::write(&path, text).unwrap();
+        read_input(&path)
+    }
+
+    fn row(line: usize, cells: &[&str]) -> (usize, Vec<String>) {
+        (line, cells.iter().map(|c| c.to_string()).collect())
+    }
+
+    #[test]
+    fn a_byte_order_mark_crlf_and_padded_headers_are_tolerated() {
+        let table = csv(b"\xEF\xBB\xBFemail , Location\r\nann@example.org,Seattle\r\n").unwrap();
+        assert_eq!(table.columns, ["email", "Location"]);
+        assert_eq!(table.rows, [row(2, &["ann@example.org", "Seattle"])]);
+    }
+
+    #[test]
+    fn lines_count_the_newlines_inside_quoted_cells() {
+        let text = "email,Nickname\na@x.org,\"two\nlines\"\r\nb@x.org,\"say \"\"hi\"\"\"\n\nc@x.org,\"x\r\ny\r\nz\"\nd@x.org,last\n";
+        let table = csv(text.as_bytes()).unwrap();
+        let lines: Vec<usize> = table.rows.iter().map(|(l, _)| *l).collect();
+        assert_eq!(lines, [2, 4, 6, 9]);
+        assert_eq!(table.rows[0].1[1], "two\nlines");
+        assert_eq!(table.rows[1].1[1], "say \"hi\"");
+    }
+
+    #[test]
+    fn short_rows_are_padded_and_empty_rows_left_out() {
+        let table = csv(b"email,Location,Age\na@x.org\n,,\nb@x.org,Miami,3,,\n").unwrap();
+        assert_eq!(
+            table.rows,
+            [
+                row(2, &["a@x.org", "", ""]),
+                row(4, &["b@x.org", "Miami", "3"])
+            ]
+        );
+    }
+
+    #[test]
+    fn unnamed_columns_are_dropped_while_empty() {
+        let table = csv(b"email,,Age,\na@x.org,,3,\n").unwrap();
+        assert_eq!(table.columns, ["email", "Age"]);
+        assert_eq!(table.rows, [row(2, &["a@x.org", "3"])]);
+        let err = csv(b"email,\na@x.org,oops\n").unwrap_err().to_string();
+        assert!(
+            err.contains("column 2 has no name in the header but line 2 has a value"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn file_level_problems_name_the_file_and_the_fix() {
+        let err = csv(b"email,Age\na@x.org,1,2\n").unwrap_err().to_string();
+        assert!(
+            err.contains("in.csv: line 2 has 3 cells but the header names 2 columns"),
+            "{err}"
+        );
+        let err = csv(b" email,Age,email\n").unwrap_err().to_string();
+        assert!(
+            err.contains("in.csv: the header names `email` twice; rename or delete"),
+            "{err}"
+        );
+        let err = csv(b"").unwrap_err().to_string();
+        assert!(err.contains("in.csv: the file is empty"), "{err}");
+        let err = csv(b"email\n\xFF\xFE@x.org\n").unwrap_err().to_string();
+        assert!(
+            err.contains("line 2: the text is not UTF-8; save the file as \"CSV UTF-8\""),
+            "{err}"
+        );
+        let err = read_input(Path::new("people.xlsx"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("people.xlsx: cannot tell the file's format from its name; name it .csv or .parquet"), "{err}");
+        let err = read_input(Path::new("/nonexistent/people.csv"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("cannot open /nonexistent/people.csv:"),
+            "{err}"
+        );
+    }
+
+    fn parquet(batch: RecordBatch) -> Result<InputTable, InputError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.Parquet");
+        let mut writer =
+            ArrowWriter::try_new(File::create(&path).unwrap(), batch.schema(), None).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        read_input(&path)
+    }
+
+    #[test]
+    fn parquet_cells_become_strings() {
+        let schema = Schema::new(vec![
+            Field::new(" email ", DataType::Utf8, true),
+            Field::new("Age", DataType::Int64, true),
+            Field::new("Score", DataType::Float64, true),
+            Field::new("Active", DataType::Boolean, true),
+            Field::new("Graduation", DataType::Date32, true),
+        ]);
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(vec![
+                Some("a@x.org"),
+                Some("b@x.org"),
+                None,
+            ])),
+            Arc::new(Int64Array::from(vec![Some(30), None, Some(-1)])),
+            Arc::new(Float64Array::from(vec![Some(3.0), Some(2.5), None])),
+            Arc::new(BooleanArray::from(vec![Some(true), Some(false), None])),
+            Arc::new(Date32Array::from(vec![Some(19875), None, Some(0)])),
+        ];
+        let table = parquet(RecordBatch::try_new(Arc::new(schema), columns).unwrap()).unwrap();
+        assert_eq!(
+            table.columns,
+            ["email", "Age", "Score", "Active", "Graduation"]
+        );
+        assert_eq!(
+            table.rows,
+            [
+                row(2, &["a@x.org", "30", "3", "true", "2024-06-01"]),
+                row(3, &["b@x.org", "", "2.5", "false", ""]),
+                row(4, &["", "-1", "", "", "1970-01-01"]),
+            ]
+        );
+    }
+
+    #[test]
+    fn parquet_columns_of_other_types_are_named() {
+        let schema = Schema::new(vec![Field::new("Weight", DataType::Float32, false)]);
+        let columns: Vec<ArrayRef> = vec![Arc::new(Float32Array::from(vec![1.5]))];
+        let err = parquet(RecordBatch::try_new(Arc::new(schema), columns).unwrap()).unwrap_err();
+        let err = err.to_string();
+        assert!(
+            err.contains("column `Weight` has type Float32, which cannot be read"),
+            "{err}"
+        );
+    }
 }
