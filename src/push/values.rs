@@ -242,3 +242,221 @@ pub(super) fn closest<'a>(
 ) -> Option<&'a str> {
     candidates.into_iter().min_by_key(|c| levenshtein(name, c))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn field(field_type: &str, choices: &[&str]) -> FieldDef {
+        FieldDef {
+            id: "f".into(),
+            name: "Location".into(),
+            field_type: field_type.into(),
+            choices: choices.iter().map(|c| c.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn emails_are_checked_pragmatically_and_lowercased() {
+        assert_eq!(
+            email("  Ann.Lee+x@Example.ORG "),
+            Ok("ann.lee+x@example.org".into())
+        );
+        assert_eq!(email(" "), Err("the email is empty".into()));
+        for bad in [
+            "ann",
+            "@example.org",
+            "ann@example",
+            "ann@@example.org",
+            "a@b@c.org",
+            "ann lee@example.org",
+            "ann@.org",
+            "ann@example.",
+        ] {
+            assert_eq!(
+                email(bad),
+                Err(format!(
+                    "`{bad}` is not an email address (name@example.org)"
+                )),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn choices_are_matched_exactly_then_ignoring_case() {
+        let location = field(
+            MULTIPLE_CHOICE,
+            &["Seattle", "New York", "new york", "Miami"],
+        );
+        assert_eq!(convert(&location, " seattle "), Ok(Some(json!("Seattle"))));
+        assert_eq!(convert(&location, "new york"), Ok(Some(json!("new york"))));
+        assert_eq!(
+            convert(&location, "MIAMI; Seattle ;;miami"),
+            Ok(Some(json!(["Miami", "Seattle"])))
+        );
+        assert_eq!(convert(&location, " ; "), Ok(None));
+        let err = convert(&location, "NEW YORK").unwrap_err();
+        assert!(
+            err.starts_with("`NEW YORK` is not a choice of `Location`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_wrong_choice_lists_at_most_five_the_closest_first() {
+        let location = field(
+            MULTIPLE_CHOICE,
+            &[
+                "Vancouver",
+                "Seattle",
+                "New York",
+                "Montreal",
+                "Miami",
+                "Boston",
+                "Toronto",
+            ],
+        );
+        assert_eq!(
+            convert(&location, "Bostn;Seattle;Nowhere"),
+            Err(
+                "`Bostn`, `Nowhere` are not choices of `Location`; its choices include \
+                 `Boston`, `Miami`, `Toronto`, `Seattle`, `Montreal` (2 more)"
+                    .into()
+            )
+        );
+        let few = field(MULTIPLE_CHOICE, &["Seattle", "Miami"]);
+        assert_eq!(
+            convert(&few, "Bostn"),
+            Err(
+                "`Bostn` is not a choice of `Location`; its choices include `Seattle`, `Miami`"
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn numbers_are_finite_and_whole_ones_integers() {
+        let age = FieldDef {
+            name: "Age".into(),
+            ..field(NUMBER, &[])
+        };
+        assert_eq!(convert(&age, " 3 "), Ok(Some(json!(3))));
+        assert_eq!(convert(&age, "3.0"), Ok(Some(json!(3))));
+        assert_eq!(convert(&age, "-2.5"), Ok(Some(json!(-2.5))));
+        assert_eq!(convert(&age, "1e3"), Ok(Some(json!(1000))));
+        for bad in ["abc", "inf", "NaN", "1,5"] {
+            assert_eq!(
+                convert(&age, bad),
+                Err(format!("`{bad}` is not a number (`Age` is a NUMBER field)"))
+            );
+        }
+    }
+
+    #[test]
+    fn dates_are_a_day_or_unix_seconds() {
+        let graduation = FieldDef {
+            name: "Graduation".into(),
+            ..field(DATE, &[])
+        };
+        assert_eq!(
+            convert(&graduation, "2024-06-01"),
+            Ok(Some(json!(1717200000)))
+        );
+        assert_eq!(
+            convert(&graduation, "1717200000"),
+            Ok(Some(json!(1717200000)))
+        );
+        for bad in ["2024-13-01", "01/06/2024", "2024-06-01T10:00", "soon"] {
+            assert_eq!(
+                convert(&graduation, bad),
+                Err(format!(
+                    "`{bad}` is not a date: `Graduation` takes YYYY-MM-DD (midnight UTC) or Unix seconds"
+                ))
+            );
+        }
+    }
+
+    #[test]
+    fn text_is_any_string_and_unknown_types_are_refused() {
+        assert_eq!(
+            convert(&field(TEXT, &[]), " Annie; A. "),
+            Ok(Some(json!("Annie; A.")))
+        );
+        assert_eq!(convert(&field(TEXT, &[]), "  "), Ok(None));
+        assert_eq!(
+            convert(&field("RATING", &[]), "5"),
+            Err("`Location` is a RATING field, which huntr-sync cannot write".into())
+        );
+    }
+
+    #[test]
+    fn current_values_compare_by_meaning() {
+        let choice = field(MULTIPLE_CHOICE, &[]);
+        assert!(same_value(
+            &choice,
+            Some(&json!(["Seattle"])),
+            &json!("Seattle")
+        ));
+        assert!(same_value(
+            &choice,
+            Some(&json!("Seattle")),
+            &json!(["Seattle"])
+        ));
+        assert!(same_value(
+            &choice,
+            Some(&json!(["iOS", "Web"])),
+            &json!(["Web", "iOS"])
+        ));
+        assert!(!same_value(
+            &choice,
+            Some(&json!(["iOS"])),
+            &json!(["Web", "iOS"])
+        ));
+        assert!(!same_value(&choice, None, &json!("Seattle")));
+        assert!(!same_value(&choice, Some(&json!(null)), &json!("Seattle")));
+        let number = field(NUMBER, &[]);
+        assert!(same_value(&number, Some(&json!(3.0)), &json!(3)));
+        assert!(same_value(&number, Some(&json!("3")), &json!(3)));
+        assert!(!same_value(&number, Some(&json!(3.5)), &json!(3)));
+        let date = field(DATE, &[]);
+        assert!(same_value(
+            &date,
+            Some(&json!(1717200000)),
+            &json!(1717200000)
+        ));
+        assert!(same_value(
+            &date,
+            Some(&json!("1717200000")),
+            &json!(1717200000)
+        ));
+        assert!(!same_value(
+            &date,
+            Some(&json!(1717200001)),
+            &json!(1717200000)
+        ));
+        let text = field(TEXT, &[]);
+        assert!(same_value(&text, Some(&json!("Annie")), &json!("Annie")));
+        assert!(!same_value(&text, Some(&json!("annie")), &json!("Annie")));
+    }
+
+    #[test]
+    fn the_closest_name_ignores_case() {
+        assert_eq!(levenshtein("kitten", "sitting"), 3);
+        assert_eq!(levenshtein("", "abc"), 3);
+        assert_eq!(levenshtein("LOCATION", "location"), 0);
+        assert_eq!(
+            closest("locaton", ["Program", "Location", "Nickname"]),
+            Some("Location")
+        );
+        assert_eq!(closest("x", []), None);
+    }
+
+    #[test]
+    fn lists_are_split_on_semicolons_and_trimmed() {
+        assert_eq!(split_list(" a ; b;;c ;"), ["a", "b", "c"]);
+        assert!(split_list(" ").is_empty());
+    }
+}
