@@ -179,3 +179,234 @@ fn advisor<'a>(advisors: Option<&'a [Advisor]>, cell: &str) -> Result<&'a Adviso
         .find(|a| same_email(&a.email, &lowered))
         .ok_or_else(|| format!("no advisor of the organization has the email `{cell}`"))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::fixture::{org, table};
+    use super::super::{plan as plan_kind, PushKind};
+    use super::*;
+
+    fn outcomes(input: &InputTable, org: &OrgSnapshot) -> Vec<Outcome> {
+        let plan = plan_kind(PushKind::Invitations, input, org).unwrap();
+        plan.rows.into_iter().map(|r| r.outcome).collect()
+    }
+
+    fn problems(outcome: &Outcome) -> Vec<(&str, &str)> {
+        match outcome {
+            Outcome::Invalid(problems) => problems
+                .iter()
+                .map(|p| (p.column.as_str(), p.message.as_str()))
+                .collect(),
+            other => panic!("not invalid: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_full_row_makes_one_invitation() {
+        let input = table(
+            &[
+                "email",
+                "board_name",
+                "board_template",
+                "advisor_email",
+                "Location",
+                "Graduation",
+                "Nickname",
+            ],
+            &[&[
+                " New@Example.org ",
+                "Fall",
+                "tech JOBS",
+                "advisor@example.org",
+                "seattle;Miami",
+                "2025-01-15",
+                "Nu",
+            ]],
+        );
+        let plan = plan_kind(PushKind::Invitations, &input, &org()).unwrap();
+        assert_eq!(plan.rows[0].key, "invitation:new@example.org");
+        let Outcome::Send(writes) = &plan.rows[0].outcome else {
+            panic!("{:?}", plan.rows[0])
+        };
+        assert_eq!(
+            writes,
+            &[Write {
+                key: "invitation:new@example.org".into(),
+                method: Method::Post,
+                path: "organization-invitations".into(),
+                body: json!({
+                    "email": "New@Example.org",
+                    "boardName": "Fall",
+                    "boardTemplateId": "t-tech",
+                    "advisorEmail": "Advisor@Example.org",
+                    "memberFieldValues": [
+                        {"fieldId": "f-loc", "value": ["Seattle", "Miami"]},
+                        {"fieldId": "f-grad", "value": 1736899200},
+                        {"fieldId": "f-nick", "value": "Nu"},
+                    ],
+                }),
+                summary: "invite New@Example.org with Location, Graduation, Nickname".into(),
+            }]
+        );
+    }
+
+    #[test]
+    fn absent_and_empty_cells_leave_keys_out() {
+        let input = table(
+            &["email", "board_name", "Location"],
+            &[&["new@example.org", " ", ""]],
+        );
+        let Outcome::Send(writes) = &outcomes(&input, &org())[0] else {
+            panic!()
+        };
+        assert_eq!(writes[0].body, json!({"email": "new@example.org"}));
+        let input = table(
+            &["email", "board_template"],
+            &[&["new@example.org", "t-fall-2"]],
+        );
+        let Outcome::Send(writes) = &outcomes(&input, &org())[0] else {
+            panic!()
+        };
+        assert_eq!(
+            writes[0].body,
+            json!({"email": "new@example.org", "boardTemplateId": "t-fall-2"})
+        );
+    }
+
+    #[test]
+    fn members_invited_people_and_repeats_are_skipped() {
+        let input = table(
+            &["email", "Age"],
+            &[
+                &["BOB@example.org", ""],
+                &["ann@example.org", ""],
+                &["carol@EXAMPLE.org ", ""],
+                &["new@example.org", "old"],
+                &["New@example.org", "30"],
+                &["new@example.org", ""],
+            ],
+        );
+        let got = outcomes(&input, &org());
+        let skip = |reason| Outcome::Skip(reason);
+        assert_eq!(
+            got[0],
+            skip(SkipReason::AlreadyMember {
+                member_id: "m-bob".into()
+            })
+        );
+        assert_eq!(
+            got[1],
+            skip(SkipReason::AlreadyMember {
+                member_id: "m-ann".into()
+            })
+        );
+        assert_eq!(
+            got[2],
+            skip(SkipReason::AlreadyInvited {
+                invitation_id: "i-carol".into()
+            })
+        );
+        assert!(
+            matches!(got[3], Outcome::Invalid(_)),
+            "an invalid row claims nothing"
+        );
+        assert!(matches!(got[4], Outcome::Send(_)));
+        assert_eq!(got[5], skip(SkipReason::RepeatedInFile { first_line: 6 }));
+    }
+
+    #[test]
+    fn every_problem_of_a_row_is_listed() {
+        let input = table(
+            &[
+                "email",
+                "board_template",
+                "advisor_email",
+                "Locaton",
+                "Age",
+                "Graduation",
+            ],
+            &[&[
+                "not-an-email",
+                "Fall 2020",
+                "nobody@example.org",
+                "Seattle",
+                "old",
+                "June",
+            ]],
+        );
+        let got = outcomes(&input, &org());
+        assert_eq!(
+            problems(&got[0]),
+            [
+                ("email", "`not-an-email` is not an email address (name@example.org)"),
+                ("board_template", "2 board templates are named `Fall 2020`; use the id (t-fall-1, t-fall-2)"),
+                ("advisor_email", "no advisor of the organization has the email `nobody@example.org`"),
+                ("Locaton", "no member field named `Locaton`; the closest is `Location`"),
+                ("Age", "`old` is not a number (`Age` is a NUMBER field)"),
+                (
+                    "Graduation",
+                    "`June` is not a date: `Graduation` takes YYYY-MM-DD (midnight UTC) or Unix seconds"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_templates_and_unlisted_advisors_are_invalid() {
+        let mut org = org();
+        org.advisors = None;
+        let input = table(
+            &["email", "board_template", "advisor_email", "Program"],
+            &[&["", "Sales", "advisor@example.org", "Cooking"]],
+        );
+        assert_eq!(
+            problems(&outcomes(&input, &org)[0]),
+            [
+                ("email", "the email is empty"),
+                (
+                    "board_template",
+                    "no board template named `Sales`; the templates are `Tech Jobs`, `Fall 2020`, `fall 2020`"
+                ),
+                ("advisor_email", "cannot check advisors: the API did not list them"),
+                (
+                    "Program",
+                    "`Cooking` is not a choice of `Program`; its choices include `Web Design`, `iOS`, `Data Science`"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unknown_column_only_matters_where_it_has_values() {
+        let input = table(
+            &["email", "Boardname"],
+            &[&["a@example.org", ""], &["b@example.org", "x"]],
+        );
+        let got = outcomes(&input, &org());
+        assert!(matches!(got[0], Outcome::Send(_)));
+        assert_eq!(
+            problems(&got[1]),
+            [(
+                "Boardname",
+                "no member field named `Boardname`; the closest is `board_name`"
+            )]
+        );
+    }
+
+    #[test]
+    fn a_file_without_an_email_column_is_refused() {
+        let err = plan_kind(PushKind::Invitations, &table(&["Email"], &[]), &org()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the file has no `email` column; an invitations file names who to invite: \
+             rename the column `Email` to `email`"
+        );
+        let err = plan_kind(PushKind::Invitations, &table(&["who"], &[]), &org()).unwrap_err();
+        assert!(
+            err.to_string().ends_with("add a column named `email`"),
+            "{err}"
+        );
+    }
+}

@@ -317,3 +317,6 @@ pub fn plan(kind: PushKind, input: &InputTable, org: &OrgSnapshot) -> Result<Pla
     };
     Ok(Plan { kind, rows })
 }
+
+#[cfg(test)]
+mod fixture;
