@@ -207,3 +207,182 @@ fn write(field: &NewField) -> Write {
         summary,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::{org, table};
+    use super::super::{plan as plan_kind, PushKind};
+    use super::*;
+
+    const COLUMNS: [&str; 3] = ["name", "field_type", "choices"];
+
+    fn outcomes(rows: &[&[&str]]) -> Vec<Outcome> {
+        let plan = plan_kind(PushKind::Fields, &table(&COLUMNS, rows), &org()).unwrap();
+        plan.rows.into_iter().map(|r| r.outcome).collect()
+    }
+
+    fn messages(outcome: &Outcome) -> Vec<(&str, &str)> {
+        match outcome {
+            Outcome::Invalid(problems) => problems
+                .iter()
+                .map(|p| (p.column.as_str(), p.message.as_str()))
+                .collect(),
+            other => panic!("not invalid: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_new_field_is_created() {
+        let input = table(
+            &COLUMNS,
+            &[
+                &[" Cohort ", "multiple_choice", "YVR-001; TRT-001"],
+                &["Notes", "text", ""],
+            ],
+        );
+        let plan = plan_kind(PushKind::Fields, &input, &org()).unwrap();
+        assert_eq!(plan.rows[0].key, "field:Cohort");
+        let Outcome::Send(writes) = &plan.rows[0].outcome else {
+            panic!()
+        };
+        assert_eq!(
+            writes,
+            &[Write {
+                key: "field:Cohort".into(),
+                method: Method::Post,
+                path: "member-fields".into(),
+                body: json!({"name": "Cohort", "fieldType": "MULTIPLE_CHOICE", "choices": ["YVR-001", "TRT-001"]}),
+                summary: "create the MULTIPLE_CHOICE field Cohort (YVR-001, TRT-001)".into(),
+            }]
+        );
+        let Outcome::Send(writes) = &plan.rows[1].outcome else {
+            panic!()
+        };
+        assert_eq!(
+            writes[0].body,
+            json!({"name": "Notes", "fieldType": "TEXT"})
+        );
+    }
+
+    #[test]
+    fn existing_fields_are_skipped_and_differences_told() {
+        let got = outcomes(&[
+            &["Program", "MULTIPLE_CHOICE", "iOS;Data Science;Web Design"],
+            &["Nickname", "TEXT", ""],
+            &["Nickname", "DATE", ""],
+            &["Program", "MULTIPLE_CHOICE", "iOS;Web Design;Design"],
+            &["age", "NUMBER", ""],
+        ]);
+        let exists = |id: &str| {
+            Outcome::Skip(SkipReason::FieldExists {
+                field_id: id.into(),
+            })
+        };
+        let differs = |id: &str, detail: &str| {
+            Outcome::Skip(SkipReason::FieldDiffers {
+                field_id: id.into(),
+                detail: detail.into(),
+            })
+        };
+        assert_eq!(got[0], exists("f-prog"));
+        assert_eq!(got[1], exists("f-nick"));
+        assert_eq!(got[2], differs("f-nick", "is TEXT in Huntr, not DATE"));
+        assert_eq!(
+            got[3],
+            differs(
+                "f-prog",
+                "in Huntr lacks the choices `Design` and has the choices `Data Science`, which the file does not"
+            )
+        );
+        assert_eq!(got[4], differs("f-age", "is named `Age` in Huntr"));
+    }
+
+    #[test]
+    fn a_name_repeated_in_the_file_is_planned_once() {
+        let got = outcomes(&[
+            &["Cohort", "bogus", ""],
+            &["Cohort", "TEXT", ""],
+            &["cohort", "NUMBER", ""],
+        ]);
+        assert!(matches!(got[0], Outcome::Invalid(_)));
+        assert!(matches!(got[1], Outcome::Send(_)));
+        assert_eq!(
+            got[2],
+            Outcome::Skip(SkipReason::RepeatedInFile { first_line: 3 })
+        );
+    }
+
+    #[test]
+    fn each_row_problem_is_told() {
+        let got = outcomes(&[
+            &[" ", "", ""],
+            &["Cohort", "MULTIPLE_CHOICE", " ; "],
+            &["Notes", "TEXT", "a;b"],
+            &["Tags", "MULTIPLE_CHOICE", "a;b;A"],
+        ]);
+        let types = "MULTIPLE_CHOICE, TEXT, NUMBER, DATE";
+        assert_eq!(
+            messages(&got[0]),
+            [
+                ("name", "the name is empty; every field needs one"),
+                (
+                    "field_type",
+                    format!("the field type is empty; use one of {types}").as_str()
+                ),
+            ]
+        );
+        assert_eq!(
+            messages(&got[1]),
+            [(
+                "choices",
+                "a MULTIPLE_CHOICE field needs choices, separated by `;`"
+            )]
+        );
+        assert_eq!(
+            messages(&got[2]),
+            [(
+                "choices",
+                "a TEXT field takes no choices; empty this cell or make it MULTIPLE_CHOICE"
+            )]
+        );
+        assert_eq!(messages(&got[3]), [("choices", "`A` is listed twice")]);
+        let got = outcomes(&[&["Cohort", "LIST", ""]]);
+        assert_eq!(
+            messages(&got[0]),
+            [(
+                "field_type",
+                format!("`LIST` is not a field type; use one of {types}").as_str()
+            )]
+        );
+    }
+
+    #[test]
+    fn other_columns_are_refused_where_they_have_values() {
+        let input = table(
+            &["name", "field_type", "choice"],
+            &[&["Notes", "TEXT", ""], &["Cohort", "MULTIPLE_CHOICE", "a"]],
+        );
+        let plan = plan_kind(PushKind::Fields, &input, &org()).unwrap();
+        assert!(matches!(plan.rows[0].outcome, Outcome::Send(_)));
+        assert_eq!(
+            messages(&plan.rows[1].outcome),
+            [
+                (
+                    "choice",
+                    "fields files have no column `choice`; the closest is `choices` (the columns are name, field_type, choices)"
+                ),
+                ("choices", "a MULTIPLE_CHOICE field needs choices, separated by `;`"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_file_without_name_or_type_is_refused() {
+        let err = plan_kind(PushKind::Fields, &table(&["name"], &[]), &org()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the file has no `field_type` column; a fields file has the columns name, field_type \
+             and choices: add a column named `field_type`"
+        );
+    }
+}

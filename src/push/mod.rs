@@ -320,3 +320,78 @@ pub fn plan(kind: PushKind, input: &InputTable, org: &OrgSnapshot) -> Result<Pla
 
 #[cfg(test)]
 mod fixture;
+
+#[cfg(test)]
+mod tests {
+    use super::fixture::{org, table};
+    use super::*;
+
+    #[test]
+    fn a_plan_counts_rows_by_outcome_and_describes_them() {
+        let input = table(
+            &["email", "Age"],
+            &[
+                &["new@example.org", "3"],
+                &["bob@example.org", ""],
+                &["x", "old"],
+                &["new@example.org", ""],
+            ],
+        );
+        let plan = plan(PushKind::Invitations, &input, &org()).unwrap();
+        let counts = plan.counts();
+        assert_eq!(
+            counts,
+            Counts {
+                send: 1,
+                writes: 1,
+                skip: 2,
+                invalid: 1
+            }
+        );
+        assert_eq!(
+            counts.to_string(),
+            "1 to send (1 request), 2 skipped, 1 invalid"
+        );
+        assert!(plan.has_invalid());
+        assert_eq!(plan.writes().count(), 1);
+        let described: Vec<String> = plan.rows.iter().map(|r| r.outcome.describe()).collect();
+        assert_eq!(
+            described,
+            [
+                "invite new@example.org with Age",
+                "skip: already a member (member m-bob)",
+                "invalid: email: `x` is not an email address (name@example.org); \
+                 Age: `old` is not a number (`Age` is a NUMBER field)",
+                "skip: repeats line 2, which is planned instead",
+            ]
+        );
+    }
+
+    #[test]
+    fn every_skip_reason_reads_as_a_sentence() {
+        let described = [
+            SkipReason::AlreadyInvited {
+                invitation_id: "i-1".into(),
+            },
+            SkipReason::Unchanged,
+            SkipReason::FieldExists {
+                field_id: "f-1".into(),
+            },
+            SkipReason::FieldDiffers {
+                field_id: "f-1".into(),
+                detail: "is TEXT in Huntr, not DATE".into(),
+            },
+        ]
+        .map(|r| r.describe());
+        assert_eq!(
+            described,
+            [
+                "already invited (invitation i-1)",
+                "unchanged: every value is already set",
+                "the field exists already (field f-1)",
+                "a field of this name exists (field f-1) but is TEXT in Huntr, not DATE; \
+                 the API cannot change a field: change it in Huntr or rename this one",
+            ]
+        );
+    }
+}
