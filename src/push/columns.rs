@@ -24,13 +24,11 @@ pub(super) struct Layout<'a> {
 
 impl<'a> Layout<'a> {
     /// `own`: the kind's columns; every other column names a member field
-    /// of `fields` (None: the kind takes no other column, `kind` says
-    /// which columns it takes).
+    /// of `fields` (None: the kind takes no other column).
     pub fn new(
         input: &'a InputTable,
         own: &[&'static str],
         fields: Option<&'a [FieldDef]>,
-        kind: &str,
     ) -> Layout<'a> {
         let mut layout = Layout {
             own: Vec::new(),
@@ -43,7 +41,7 @@ impl<'a> Layout<'a> {
             }
             let field = match fields {
                 Some(fields) => member_field(name, fields, own),
-                None => Err(unknown_column(name, own, kind)),
+                None => Err(unknown_column(name, own)),
             };
             layout.others.push(OtherColumn { index, name, field });
         }
@@ -66,7 +64,8 @@ impl<'a> Layout<'a> {
 
     /// The values a row's field columns give, in column order; a problem
     /// for each cell that cannot be its field's value and for each value
-    /// in a column that names no field.
+    /// in a column that names no field (every other column, for a kind
+    /// without field columns).
     pub fn field_values(
         &self,
         cells: &[String],
@@ -114,10 +113,10 @@ fn member_field<'a>(
     })
 }
 
-fn unknown_column(name: &str, own: &[&'static str], kind: &str) -> String {
+fn unknown_column(name: &str, own: &[&'static str]) -> String {
     let near = closest(name, own.iter().copied()).unwrap_or_default();
     format!(
-        "{kind} have no column `{name}`; the closest is `{near}` (the columns are {})",
+        "unknown column `{name}`; the closest is `{near}` (the columns are {})",
         own.join(", ")
     )
 }

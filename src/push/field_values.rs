@@ -30,7 +30,7 @@ pub(super) fn plan(input: &InputTable, org: &OrgSnapshot) -> Result<Vec<PlannedR
             "a field-values file names each member in an `email` or a `member_id` column",
         ));
     }
-    let layout = Layout::new(input, &OWN, Some(&org.fields), "field-values");
+    let layout = Layout::new(input, &OWN, Some(&org.fields));
     let mut given = Given::new();
     let rows = input
         .rows

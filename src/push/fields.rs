@@ -35,7 +35,7 @@ pub(super) fn plan(input: &InputTable, org: &OrgSnapshot) -> Result<Vec<PlannedR
             ));
         }
     }
-    let layout = Layout::new(input, &OWN, None, "fields files");
+    let layout = Layout::new(input, &OWN, None);
     // Lowercased name -> line of the first valid row creating it.
     let mut claimed: HashMap<String, usize> = HashMap::new();
     let mut rows = Vec::new();
@@ -68,6 +68,7 @@ pub(super) fn plan(input: &InputTable, org: &OrgSnapshot) -> Result<Vec<PlannedR
 /// The field a row describes, or every problem in it.
 fn new_field<'r>(layout: &Layout, cells: &'r [String]) -> Result<NewField<'r>, Vec<Problem>> {
     let mut problems = Vec::new();
+    // A fields file has no field columns: this only refuses other columns.
     layout.field_values(cells, &mut problems);
     let name = layout.cell(cells, NAME);
     if name.is_empty() {
@@ -369,7 +370,7 @@ mod tests {
             [
                 (
                     "choice",
-                    "fields files have no column `choice`; the closest is `choices` (the columns are name, field_type, choices)"
+                    "unknown column `choice`; the closest is `choices` (the columns are name, field_type, choices)"
                 ),
                 ("choices", "a MULTIPLE_CHOICE field needs choices, separated by `;`"),
             ]

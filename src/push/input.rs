@@ -229,37 +229,38 @@ fn readable(data_type: &DataType) -> bool {
 
 /// One column's cells as strings (null: empty). Only for `readable` types.
 fn cells(array: &ArrayRef) -> Vec<String> {
-    let text = |i: usize, f: &dyn Fn(usize) -> String| {
-        if array.is_null(i) {
-            String::new()
-        } else {
-            f(i)
-        }
-    };
-    let each = |f: &dyn Fn(usize) -> String| (0..array.len()).map(|i| text(i, f)).collect();
+    (0..array.len())
+        .map(|i| match array.is_null(i) {
+            true => String::new(),
+            false => cell(array, i),
+        })
+        .collect()
+}
+
+fn cell(array: &ArrayRef, i: usize) -> String {
     match array.data_type() {
-        DataType::Utf8 => each(&|i| array.as_string::<i32>().value(i).to_string()),
-        DataType::LargeUtf8 => each(&|i| array.as_string::<i64>().value(i).to_string()),
-        DataType::Utf8View => each(&|i| array.as_string_view().value(i).to_string()),
-        DataType::Int32 => each(&|i| array.as_primitive::<Int32Type>().value(i).to_string()),
-        DataType::Int64 => each(&|i| array.as_primitive::<Int64Type>().value(i).to_string()),
-        // Display prints a whole f64 without `.0`.
-        DataType::Float64 => each(&|i| array.as_primitive::<Float64Type>().value(i).to_string()),
-        DataType::Boolean => each(&|i| array.as_boolean().value(i).to_string()),
-        DataType::Date32 => each(&|i| date(array.as_primitive::<Date32Type>().value(i))),
+        DataType::Utf8 => array.as_string::<i32>().value(i).to_string(),
+        DataType::LargeUtf8 => array.as_string::<i64>().value(i).to_string(),
+        DataType::Utf8View => array.as_string_view().value(i).to_string(),
+        DataType::Int32 => array.as_primitive::<Int32Type>().value(i).to_string(),
+        DataType::Int64 => array.as_primitive::<Int64Type>().value(i).to_string(),
+        // Display writes a whole f64 without `.0`.
+        DataType::Float64 => array.as_primitive::<Float64Type>().value(i).to_string(),
+        DataType::Boolean => array.as_boolean().value(i).to_string(),
+        DataType::Date32 => date(array.as_primitive::<Date32Type>().value(i)),
         other => unreachable!("{other} is not readable"),
     }
 }
 
 /// Days since 1970-01-01 as `YYYY-MM-DD`.
 fn date(days: i32) -> String {
-    let day = time::Date::from_calendar_date(1970, time::Month::January, 1)
-        .ok()
-        .and_then(|epoch| epoch.checked_add(time::Duration::days(days.into())));
+    let day = time::OffsetDateTime::UNIX_EPOCH
+        .date()
+        .checked_add(time::Duration::days(days.into()));
     match day {
         Some(day) => day
             .format(time::macros::format_description!("[year]-[month]-[day]"))
-            .unwrap_or_default(),
+            .unwrap_or_else(|_| days.to_string()),
         None => days.to_string(),
     }
 }

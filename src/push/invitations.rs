@@ -28,7 +28,7 @@ pub(super) fn plan(input: &InputTable, org: &OrgSnapshot) -> Result<Vec<PlannedR
             "an invitations file names who to invite",
         ));
     }
-    let layout = Layout::new(input, &OWN, Some(&org.fields), "invitations");
+    let layout = Layout::new(input, &OWN, Some(&org.fields));
     // Lowercased email -> line of the first valid row inviting it.
     let mut claimed: HashMap<String, usize> = HashMap::new();
     let mut rows = Vec::new();
@@ -108,6 +108,7 @@ fn invitation(layout: &Layout, org: &OrgSnapshot, cells: &[String]) -> Result<Wr
     let advisor_email = layout.cell(cells, ADVISOR_EMAIL);
     if !advisor_email.is_empty() {
         match advisor(org.advisors.as_deref(), advisor_email) {
+            // The advisor's email as Huntr spells it.
             Ok(a) => {
                 body.insert("advisorEmail".into(), json!(a.email));
             }

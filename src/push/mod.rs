@@ -182,7 +182,8 @@ impl fmt::Display for SkipReason {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     pub column: String,
-    /// The cell as written.
+    /// The cell as written (for two rows giving one member's field two
+    /// values, the value this row gives).
     pub value: String,
     pub message: String,
 }
