@@ -48,9 +48,13 @@ fn row(
     given: &mut Given,
 ) -> PlannedRow {
     let mut problems = Vec::new();
-    let member = member(layout, org, cells)
-        .map_err(|p| problems.push(p))
-        .ok();
+    let member = match member(layout, org, cells) {
+        Ok(member) => Some(member),
+        Err(problem) => {
+            problems.push(problem);
+            None
+        }
+    };
     let key = match member {
         Some(m) => format!("member:{}", m.id),
         None => format!("member:{}", who(layout, cells).to_lowercase()),
@@ -85,9 +89,13 @@ fn member<'o>(
             .ok_or_else(|| Problem::new(MEMBER_ID, id, format!("no member has the id `{id}`")));
     }
     let cell = layout.cell(cells, EMAIL);
-    if cell.is_empty() && layout.has(MEMBER_ID) {
-        let message = "no member: both email and member_id are empty";
-        return Err(Problem::new(EMAIL, cell, message));
+    if cell.is_empty() {
+        let (column, message) = match (layout.has(EMAIL), layout.has(MEMBER_ID)) {
+            (true, true) => (EMAIL, "no member: both email and member_id are empty"),
+            (true, false) => (EMAIL, "the email is empty"),
+            (false, _) => (MEMBER_ID, "member_id is empty; every row needs one"),
+        };
+        return Err(Problem::new(column, "", message));
     }
     let lowered = email(cell).map_err(|message| Problem::new(EMAIL, cell, message))?;
     let found: Vec<&MemberState> = org
@@ -128,7 +136,7 @@ fn changes(
     for (field, value) in &values {
         let pair = (member.id.clone(), field.id.clone());
         match given.get(&pair) {
-            Some((first, earlier)) if earlier != value => {
+            Some((first, earlier)) if !same_value(field, Some(earlier), value) => {
                 let message = format!(
                     "line {first} gives this member's `{}` another value, {}; keep one",
                     field.name,
@@ -375,6 +383,28 @@ mod tests {
         assert!(
             matches!(got[3].outcome, Outcome::Send(_)),
             "the invalid row claimed nothing"
+        );
+    }
+
+    #[test]
+    fn rows_naming_members_by_id_alone_need_an_id() {
+        let input = table(
+            &["member_id", "Program"],
+            &[
+                &["m-bob", "iOS;Web Design"],
+                &["m-bob", "web design; ios"],
+                &["", "iOS"],
+            ],
+        );
+        let got = rows(&input);
+        assert!(matches!(got[0].outcome, Outcome::Send(_)));
+        assert_eq!(
+            got[1].outcome,
+            Outcome::Skip(SkipReason::RepeatedInFile { first_line: 2 })
+        );
+        assert_eq!(
+            messages(&got[2].outcome),
+            ["member_id is empty; every row needs one"]
         );
     }
 
