@@ -369,6 +369,47 @@ mod tests {
     }
 
     #[test]
+    fn a_csv_file_is_planned_with_its_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("values.csv");
+        let text = "\u{feff}email,Nickname,Graduation\r\n\
+                    ann@example.org,\"Annie\",2024-06-01\r\n\
+                    bob@example.org,\"Bob\r\nthe second\",1736899200\r\n\
+                    nobody@example.org,N,\r\n";
+        std::fs::write(&path, text).unwrap();
+        let input = read_input(&path).unwrap();
+        let plan = plan(PushKind::FieldValues, &input, &org()).unwrap();
+        let lines: Vec<(usize, &str)> =
+            plan.rows.iter().map(|r| (r.line, r.key.as_str())).collect();
+        assert_eq!(
+            lines,
+            [
+                (2, "member:m-ann"),
+                (3, "member:m-bob"),
+                (5, "member:nobody@example.org")
+            ]
+        );
+        assert_eq!(plan.rows[0].outcome, Outcome::Skip(SkipReason::Unchanged));
+        let bodies: Vec<&serde_json::Value> = plan.writes().map(|w| &w.body).collect();
+        assert_eq!(
+            bodies,
+            [
+                &serde_json::json!({"value": "Bob\r\nthe second"}),
+                &serde_json::json!({"value": 1736899200})
+            ]
+        );
+        assert_eq!(
+            plan.counts(),
+            Counts {
+                send: 1,
+                writes: 2,
+                skip: 1,
+                invalid: 1
+            }
+        );
+    }
+
+    #[test]
     fn every_skip_reason_reads_as_a_sentence() {
         let described = [
             SkipReason::AlreadyInvited {
