@@ -5,7 +5,8 @@
 //! parsed into, `flatten` turns it into rows of the tables declared in
 //! `schema/`, `store` owns the state database and writes them (one writer
 //! for every caller), `destination` publishes the store to other formats,
-//! `sync` runs one sync, `webhook` applies actions as they happen,
+//! `sync` runs one sync, `webhook` applies actions as they happen, `push`
+//! writes to the organization from a CSV or Parquet file, exactly once,
 //! `config` reads `pipelines.toml` (and the token), `defaults` holds every
 //! default value once, `cli` is the command line, and `sandbox` (its own
 //! crate) is the built-in fake organization.

@@ -162,7 +162,7 @@ async fn send_all(
     plan: &Plan,
     writes: Vec<Item>,
 ) -> Result<std::collections::HashMap<String, send::Ended>, Failure> {
-    let kind_name = report::kind_name(plan.kind);
+    let kind_name = plan.kind.name();
     let _lock = DestLock::acquire(&lock_path(&target.state_db())).map_err(SyncError::from)?;
     let mut store = target.open_store().map_err(SyncError::from)?;
     let run_id = store

@@ -109,16 +109,22 @@ fn pending(v: &Value) -> Option<Pending> {
     })
 }
 
-/// Every record of a listing, as values.
-async fn list_all(client: &Client, r: Resource) -> Result<Vec<Value>, ApiError> {
+/// Every record of a listing, as values, each with the server's clock
+/// when its page was answered (what it is current as of).
+async fn list_all(client: &Client, r: Resource) -> Result<Vec<(Value, i64)>, ApiError> {
     let limit = r.paged().then_some(crate::defaults::PAGE_LIMIT);
     let mut pager = Pager::new(client, r.path(), limit, Vec::new())?;
     let mut all = Vec::new();
     while let Some(page) = pager.next_page().await? {
-        all.extend(page.values());
+        let as_of = page.date.unwrap_or_else(crate::timefmt::now_unix);
+        all.extend(page.values().into_iter().map(|v| (v, as_of)));
     }
     Ok(all)
 }
+
+/// A record found in a listing: its resource, the record, and the
+/// server's clock when it was listed.
+pub type Found = (Resource, Value, i64);
 
 /// The organization's advisors (`GET /advisors`), or None when the API
 /// does not list them (404: an older API).
@@ -145,40 +151,37 @@ pub async fn advisors(client: &Client) -> Result<Option<Vec<Advisor>>, ApiError>
     }
 }
 
-/// What a write of `kind` leaves in the listings, by journal key, with the
-/// record and the resource it belongs to: pending invitations and members
+/// What a write of `kind` leaves in the listings, by journal key: pending invitations and members
 /// by `invitation:<email>`, fields by `field:<name>`. Read when a write's
 /// fate is in doubt; `members` only when asked (a paged listing).
 pub async fn applied(
     client: &Client,
     kind: PushKind,
     members: bool,
-) -> Result<HashMap<String, (Resource, Value)>, ApiError> {
+) -> Result<HashMap<String, Found>, ApiError> {
     let mut found = HashMap::new();
     match kind {
         PushKind::Invitations => {
-            let mut add = |r: Resource, email_key: &str, v: Value| {
+            let mut add = |r: Resource, email_key: &str, (v, as_of): (Value, i64)| {
                 if let Some(email) = text(&v, email_key) {
                     let key = format!("invitation:{}", email.trim().to_lowercase());
-                    found.entry(key).or_insert((r, v));
+                    found.entry(key).or_insert((r, v, as_of));
                 }
             };
-            for v in list_all(client, Resource::OrganizationInvitations).await? {
-                add(Resource::OrganizationInvitations, "toEmail", v);
+            for item in list_all(client, Resource::OrganizationInvitations).await? {
+                add(Resource::OrganizationInvitations, "toEmail", item);
             }
             if members {
-                for v in list_all(client, Resource::Members).await? {
-                    add(Resource::Members, "email", v);
+                for item in list_all(client, Resource::Members).await? {
+                    add(Resource::Members, "email", item);
                 }
             }
         }
         PushKind::Fields => {
-            for v in list_all(client, Resource::MemberFields).await? {
+            for (v, as_of) in list_all(client, Resource::MemberFields).await? {
                 if let Some(name) = text(&v, "name") {
-                    found.insert(
-                        format!("field:{}", name.trim()),
-                        (Resource::MemberFields, v),
-                    );
+                    let key = format!("field:{}", name.trim());
+                    found.insert(key, (Resource::MemberFields, v, as_of));
                 }
             }
         }

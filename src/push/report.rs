@@ -9,7 +9,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::send::Ended;
-use super::{Outcome, Plan, PlannedRow, Problem, PushKind, SkipReason};
+use super::{Outcome, Plan, PlannedRow, Problem, SkipReason};
 
 /// A row's outcome, as the report spells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -139,7 +139,7 @@ pub fn build(
 ) -> (Vec<RowReport>, Summary) {
     let rows: Vec<RowReport> = plan.rows.iter().map(|r| row_report(r, ended)).collect();
     let mut s = Summary {
-        kind: kind_name(plan.kind).to_owned(),
+        kind: plan.kind.name().to_owned(),
         dry_run,
         rows: rows.len(),
         ..Default::default()
@@ -158,14 +158,6 @@ pub fn build(
         }
     }
     (rows, s)
-}
-
-pub fn kind_name(kind: PushKind) -> &'static str {
-    match kind {
-        PushKind::Invitations => "invitations",
-        PushKind::FieldValues => "field-values",
-        PushKind::Fields => "fields",
-    }
 }
 
 /// Writes the `--report` CSV.

@@ -168,7 +168,8 @@ impl Sender<'_> {
                 Ok(resp) => {
                     let id = id_of(&resp.body);
                     self.end(&item, WriteState::Sent, id.as_deref(), None)?;
-                    self.apply(answer_resource(self.kind), &resp.body)?;
+                    let as_of = resp.date.unwrap_or_else(now_unix);
+                    self.apply(answer_resource(self.kind), &resp.body, as_of)?;
                     ended.insert(item.write.key.clone(), Ended::Sent(id));
                     self.bar.inc(1);
                 }
@@ -203,12 +204,12 @@ impl Sender<'_> {
         let mut absent = Vec::new();
         for item in doubt {
             match found.get(&item.write.key) {
-                Some((resource, record)) => {
+                Some((resource, record, as_of)) => {
                     let id = id_of(record);
                     let note = "confirmed in the listing after a lost answer";
                     let landed = self
                         .end(item, WriteState::Sent, id.as_deref(), Some(note))
-                        .and_then(|_| self.apply(*resource, record));
+                        .and_then(|_| self.apply(*resource, record, *as_of));
                     if let Err(e) = landed {
                         tracing::warn!("recording {}: {e}", item.write.key);
                     }
@@ -233,10 +234,11 @@ impl Sender<'_> {
             .journal_end(j.run, &j.kind, &item.write.key, state, id, error)
     }
 
-    /// Writes a record the API answered (or listed) to the destination.
-    fn apply(&mut self, resource: Resource, record: &Value) -> Result<(), StoreError> {
+    /// Writes a record the API answered (or listed) to the destination,
+    /// as of the server's clock when it did (as a sync would).
+    fn apply(&mut self, resource: Resource, record: &Value, as_of: i64) -> Result<(), StoreError> {
         let mut ops = Vec::new();
-        flatten::flatten(resource, record, now_unix(), &mut ops);
+        flatten::flatten(resource, record, as_of, &mut ops);
         self.store.apply(&ops, self.run_id, None)
     }
 }
@@ -252,7 +254,7 @@ pub fn settle_earlier(
     kind: PushKind,
     org: &super::OrgSnapshot,
 ) -> Result<usize, StoreError> {
-    let name = super::report::kind_name(kind);
+    let name = kind.name();
     let mut there: HashMap<String, String> = HashMap::new();
     for m in &org.members {
         there.insert(

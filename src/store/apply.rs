@@ -209,20 +209,25 @@ impl Batch<'_, '_> {
         let run_id = self.ledger.run_id;
         let vals = bind_values(t, row, run_id);
         let text = &self.ledger.sql[row.table].full;
-        let runs: Option<(i64, Option<i64>)> = self
+        let back: Option<(i64, Option<i64>, Option<i64>)> = self
             .stmts
             .get(row.table, Stmt::Full, || text.clone())?
             .query_row(rusqlite::params_from_iter(vals.iter()), |r| {
-                Ok((r.get(0)?, r.get(1)?))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })
             .optional()?;
+        // A listed table answers a stale copy too, with the newer `_as_of`
+        // it kept: that is no write of this row's data.
+        let runs = back.filter(|(_, _, kept)| kept.is_none_or(|k| k == row.as_of));
+        let runs = runs.map(|(upd, ins, _)| (upd, ins));
         if row.table == actions::TABLE {
             // No row back: a newer copy of the action was already stored.
             // (`_ins_run` is NULL in rows from before the column existed.)
             self.action_known = runs.is_none_or(|(_, ins)| ins != Some(run_id));
         }
         let fresh = runs.is_some_and(|(upd, _)| upd == run_id);
-        if fresh {
+        // (A stale copy moves `_upd_run` only by bringing a row back.)
+        if fresh || back.is_some_and(|(upd, _, _)| upd == run_id) {
             self.ledger.changed.mark(row.table);
         }
         if !t.has_col(CHILDREN) {

@@ -24,8 +24,9 @@ pub enum Stmt {
 
 /// Generated SQL for one table.
 pub struct TableSql {
-    /// Returns the row's `_upd_run` and `_ins_run`, or no row when the
-    /// write was stale.
+    /// Returns the row's `_upd_run`, `_ins_run` and `_as_of` (NULL outside
+    /// resource tables), or no row when the write was stale (in a listed
+    /// table: the kept, newer `_as_of`).
     pub full: String,
     pub partial: String,
     pub update: String,
@@ -105,6 +106,11 @@ impl<'t> Upsert<'t> {
 
 /// Full: every column, lifecycle `deleted_at` excepted; guarded by age; the
 /// loader learns from RETURNING whether the write changed the row.
+///
+/// In a table listed in full, an older copy (the listing read before a
+/// newer write from an action or a push answer) still proves the row is
+/// there: it sets `_seen_run` and clears `removed_at`, and nothing else,
+/// so the run's mirror does not mark a live row removed.
 fn full_sql(u: &Upsert) -> String {
     let name = &u.t.name;
     let cols: Vec<&str> = u
@@ -113,18 +119,62 @@ fn full_sql(u: &Upsert) -> String {
         .filter(|c| c.name != "deleted_at")
         .map(|c| c.name.as_str())
         .collect();
-    let mut sets: Vec<String> = cols.iter().map(|c| format!("{c} = excluded.{c}")).collect();
+    let fresh = format!("excluded.{AS_OF} >= COALESCE({name}.{AS_OF}, 0)");
+    let listed = u.t.resource && u.t.listed;
+    let mut sets: Vec<String> = cols
+        .iter()
+        .map(|c| {
+            if !listed || *c == SEEN_RUN || *c == "removed_at" {
+                format!("{c} = excluded.{c}")
+            } else {
+                format!("{c} = CASE WHEN {fresh} THEN excluded.{c} ELSE {name}.{c} END")
+            }
+        })
+        .collect();
     let changes: Vec<(String, &str)> = cols
         .iter()
         .filter(|c| !is_stamp(c))
         .map(|c| (format!("excluded.{c}"), *c))
         .collect();
-    sets.push(upd_run(name, &changes));
+    sets.push(if listed {
+        // A row listed again after it was marked removed changes either way.
+        let back = cols
+            .contains(&"removed_at")
+            .then(|| format!("excluded.removed_at IS NOT {name}.removed_at"));
+        upd_run_if(name, &fresh, &changes, back)
+    } else {
+        upd_run(name, &changes)
+    });
     let mut sql = u.head() + &sets.join(", ");
-    if u.t.resource {
-        sql += &format!(" WHERE excluded.{AS_OF} >= COALESCE({name}.{AS_OF}, 0)");
+    if u.t.resource && !listed {
+        sql += &format!(" WHERE {fresh}");
     }
-    sql + &format!(" RETURNING {UPD_RUN}, {INS_RUN}")
+    // `_as_of` back tells a stale copy (kept the newer one) from a fresh one.
+    let as_of = if u.t.resource { AS_OF } else { "NULL" };
+    sql + &format!(" RETURNING {UPD_RUN}, {INS_RUN}, {as_of}")
+}
+
+/// [`upd_run`] for a write that changes data only when `fresh` holds (or
+/// when `always` does).
+fn upd_run_if(
+    name: &str,
+    fresh: &str,
+    changes: &[(String, &str)],
+    always: Option<String>,
+) -> String {
+    let any: Vec<String> = changes
+        .iter()
+        .map(|(new, col)| format!("({new}) IS NOT {name}.{col}"))
+        .collect();
+    let changed = if any.is_empty() {
+        "0".to_owned()
+    } else {
+        any.join(" OR ")
+    };
+    let always = always.map(|a| format!(" OR ({a})")).unwrap_or_default();
+    format!(
+        "{UPD_RUN} = CASE WHEN (({fresh}) AND ({changed})){always} THEN excluded.{UPD_RUN} ELSE {name}.{UPD_RUN} END"
+    )
 }
 
 /// Sets every data column to `expr(column)`, plus `extra`, moving

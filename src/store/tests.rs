@@ -543,3 +543,42 @@ fn a_full_disk_is_said_once_with_what_to_do_and_the_run_is_recorded() {
         Some("failed")
     );
 }
+
+#[test]
+fn an_older_listing_still_shows_a_listed_row_is_there() {
+    let (_t, mut d) = dest();
+    let member = |name: &str, as_of| {
+        upsert(
+            "members",
+            json!({"id": "m1", "givenName": name}),
+            Mode::Full,
+            as_of,
+        )
+    };
+    // Written from a newer source (a push's answer), then listed by a
+    // run whose listing is older: the newer data stays, and the mirror
+    // does not take the row for gone.
+    d.apply(&[member("New", 20)], 1, None).unwrap();
+    d.apply(&[member("Old", 15)], 2, None).unwrap();
+    d.mirror(&[crate::resources::Resource::Members], 2, 30)
+        .unwrap();
+    assert_eq!(
+        one(
+            &d,
+            "SELECT given_name || ' ' || COALESCE(removed_at, '-') || ' ' || _upd_run FROM members"
+        ),
+        Some("New - 1".into())
+    );
+    // A row marked removed and listed again (even by an older copy) is back.
+    d.mirror(&[crate::resources::Resource::Members], 3, 40)
+        .unwrap();
+    assert!(one(&d, "SELECT removed_at FROM members").is_some());
+    d.apply(&[member("Old", 18)], 4, None).unwrap();
+    assert_eq!(
+        one(
+            &d,
+            "SELECT given_name || ' ' || COALESCE(removed_at, '-') || ' ' || _upd_run FROM members"
+        ),
+        Some("New - 4".into())
+    );
+}

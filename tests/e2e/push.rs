@@ -323,7 +323,7 @@ async fn pushes_killed_at_random_points_never_send_twice() {
 fn cell(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
-        Value::Array(a) => a.iter().map(|c| cell(c)).collect::<Vec<_>>().join(";"),
+        Value::Array(a) => a.iter().map(cell).collect::<Vec<_>>().join(";"),
         other => other.to_string(),
     }
 }
