@@ -54,7 +54,8 @@ pub async fn run(what: PushWhat) -> Result<u8, Failure> {
         let store = target.open_store().map_err(SyncError::from)?;
         send::settle_earlier(&store, kind, &org).map_err(SyncError::from)?
     };
-    let plan = crate::push::plan(kind, &input, &org).map_err(|e| Failure::usage(e.to_string()))?;
+    let plan = crate::push::plan(kind, &input, &org)
+        .map_err(|e| Failure::usage(format!("{}: {e}", args.from.display())))?;
     let code = decide_and_send(&client, &target, plan, &args, settled).await;
     if let Some(sb) = sandbox {
         sb.stop().await;

@@ -98,11 +98,7 @@ fn row_report(row: &PlannedRow, ended: Option<&HashMap<String, Ended>>) -> RowRe
         Outcome::Skip(r) => (RowOutcome::Skipped, skip_id(r), r.describe()),
         Outcome::Invalid(p) => (RowOutcome::Invalid, String::new(), problems_text(p)),
         Outcome::Send(writes) => match ended {
-            None => (
-                RowOutcome::Planned,
-                String::new(),
-                format!("{} write(s)", writes.len()),
-            ),
+            None => (RowOutcome::Planned, String::new(), row.outcome.describe()),
             Some(ended) => {
                 let mut ids = Vec::new();
                 let mut errors = Vec::new();

@@ -208,6 +208,9 @@ async fn invitations_are_sent_exactly_once_through_faults() {
     assert!(matches!(out.status.code(), Some(0 | 3)), "{}", stderr(&out));
     let faults = writes(&sb).await["write_faults"].clone();
     eprintln!("write faults met: {faults}");
+    let applied = faults["applied_then_dropped"].as_u64().unwrap()
+        + faults["applied_then_500"].as_u64().unwrap();
+    assert!(applied > 0, "no write was applied and then lost: {faults}");
     set_write_faults(&sb, 0.0).await;
     // A rerun finishes whatever failed and sends nothing twice.
     let out = push(
