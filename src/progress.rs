@@ -66,8 +66,9 @@ impl Progress {
             let bar = inner.multi.add(ProgressBar::new_spinner());
             bar.set_style(
                 ProgressStyle::with_template(
-                    "{spinner} {prefix:<26} {pos:>9} rows  {msg:>6} pages  {per_sec:>12}",
+                    "{spinner} {prefix:<26} {pos:>9} rows  {msg:>6} pages  {rate:>12}",
                 )
+                .map(|style| style.with_key("rate", rows_per_second))
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             );
             bar.set_prefix(r.path());
@@ -115,4 +116,10 @@ impl Progress {
             let _ = inner.multi.clear();
         }
     }
+}
+
+/// `12,345/s`: indicatif's own `{per_sec}` prints every decimal.
+fn rows_per_second(state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write) {
+    let rate = indicatif::HumanCount(state.per_sec().round() as u64);
+    let _ = write!(w, "{rate}/s");
 }

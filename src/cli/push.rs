@@ -91,6 +91,7 @@ async fn decide_and_send(
         finish_report(args, &rows, &summary, client)?;
         return Ok(exit::OK);
     }
+    summary.requests = client.stats.get().0;
     if !args.yes && !confirm(&rows, &summary, writes.len())? {
         return Ok(exit::USAGE);
     }

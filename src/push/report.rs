@@ -194,6 +194,8 @@ pub fn print_invalid(rows: &[RowReport]) {
 
 /// The summary as lines for a person.
 pub fn summary_text(s: &Summary) -> String {
+    // Before sending (a dry run, the confirmation) rows are only planned.
+    let planning = s.dry_run || s.planned > 0;
     let mut out = format!(
         "huntr-sync: push {}{}: {} rows: {} {}, {} skipped, {} invalid, {} failed; {} requests",
         s.kind,
@@ -203,8 +205,8 @@ pub fn summary_text(s: &Summary) -> String {
             ""
         },
         s.rows,
-        if s.dry_run { s.planned } else { s.sent },
-        if s.dry_run { "to send" } else { "sent" },
+        if planning { s.planned } else { s.sent },
+        if planning { "to send" } else { "sent" },
         s.skipped.values().sum::<usize>(),
         s.invalid,
         s.failed,

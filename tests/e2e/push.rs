@@ -467,3 +467,49 @@ async fn fields_are_created_once_and_conflicts_reported() {
     let sql = "SELECT COUNT(*) FROM member_fields WHERE name IN ('Cohort', 'Nickname') AND removed_at IS NULL";
     assert_eq!(common::count(&db, sql), 2);
 }
+
+/// Runs a push on a terminal (`script` gives it one), answering `answer`.
+async fn push_on_a_terminal(
+    dir: &Path,
+    sb: &RunningSandbox,
+    answer: &str,
+) -> (Option<i32>, String) {
+    use tokio::io::AsyncWriteExt;
+    let cmd = format!(
+        "{} push invitations --from t.csv --base-url {} --destination sqlite:org.db",
+        env!("CARGO_BIN_EXE_huntr-sync"),
+        sb.base_url
+    );
+    let mut child = tokio::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .current_dir(dir)
+        .env("HUNTR_ORG_TOKEN", &sb.token)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(answer.as_bytes()).await.unwrap();
+    let out = child.wait_with_output().await.unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_terminal_the_plan_is_shown_and_confirmation_asked() {
+    let sb = common::sandbox(10, 9).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("t.csv"), "email\ntty@example.org\n").unwrap();
+    let (code, shown) = push_on_a_terminal(dir.path(), &sb, "n\n").await;
+    assert_eq!(code, Some(2), "{shown}");
+    assert!(
+        shown.contains("invite tty@example.org") && shown.contains("[y/N]"),
+        "{shown}"
+    );
+    assert!(invited(&sb).await.is_empty());
+    let (code, shown) = push_on_a_terminal(dir.path(), &sb, "y\n").await;
+    assert_eq!(code, Some(0), "{shown}");
+    assert_eq!(invited(&sb).await.get("tty@example.org"), Some(&1));
+}
