@@ -82,6 +82,9 @@ pub enum Command {
         #[command(subcommand)]
         what: PushWhat,
     },
+    /// Write the destination's tables as CSV files or an Excel workbook,
+    /// for spreadsheets.
+    Export(ExportArgs),
     /// Validate the configuration and the token, and report which
     /// endpoints answer, without loading anything.
     #[command(after_help = ENV_API)]
@@ -162,6 +165,24 @@ pub struct SyncArgs {
     /// Parquet: also write this run's changes to DIR/_changes/run=<id>/.
     #[arg(long)]
     pub export_changes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+    /// csv: one file per table in the directory --to; xlsx: one workbook.
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+    /// A directory (csv) or a .xlsx file (xlsx).
+    #[arg(long, value_name = "PATH")]
+    pub to: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    Csv,
+    Xlsx,
 }
 
 /// What `push` writes.

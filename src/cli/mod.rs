@@ -7,12 +7,13 @@
 //! - `exit`: the exit codes and the error-to-code mapping;
 //! - `pipeline`: resolving a pipeline and connecting to its source;
 //! - one file per command: `sync`, `check`, `state`, `webhook`, `sandbox`,
-//!   `schema`, `push`, `completions` and the hidden `floor`.
+//!   `schema`, `push`, `export`, `completions` and the hidden `floor`.
 
 mod args;
 mod check;
 mod completions;
 pub mod exit;
+mod export;
 mod floor;
 mod logging;
 mod pipeline;
@@ -42,6 +43,7 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::State { action } => state::run(action),
         Command::Check(args) => check::run(args).await,
         Command::Push { what } => push::run(what).await,
+        Command::Export(args) => export::run(args),
         Command::Completions { shell } => completions::run(shell),
         Command::Webhook { action } => webhook::run(action).await,
         Command::Floor { base_url, limit } => floor::run(&base_url, limit).await,

@@ -6,6 +6,7 @@
 //! plugs in here (a variant, its state file, its publisher) and nowhere
 //! else.
 
+pub mod export;
 pub mod parquet;
 
 use std::path::PathBuf;
