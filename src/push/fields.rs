@@ -211,7 +211,7 @@ fn write(field: &NewField) -> Write {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fixture::{org, table};
+    use super::super::fixture::{org, problems, table};
     use super::super::{plan as plan_kind, PushKind};
     use super::*;
 
@@ -220,16 +220,6 @@ mod tests {
     fn outcomes(rows: &[&[&str]]) -> Vec<Outcome> {
         let plan = plan_kind(PushKind::Fields, &table(&COLUMNS, rows), &org()).unwrap();
         plan.rows.into_iter().map(|r| r.outcome).collect()
-    }
-
-    fn messages(outcome: &Outcome) -> Vec<(&str, &str)> {
-        match outcome {
-            Outcome::Invalid(problems) => problems
-                .iter()
-                .map(|p| (p.column.as_str(), p.message.as_str()))
-                .collect(),
-            other => panic!("not invalid: {other:?}"),
-        }
     }
 
     #[test]
@@ -323,7 +313,7 @@ mod tests {
         ]);
         let types = "MULTIPLE_CHOICE, TEXT, NUMBER, DATE";
         assert_eq!(
-            messages(&got[0]),
+            problems(&got[0]),
             [
                 ("name", "the name is empty; every field needs one"),
                 (
@@ -333,23 +323,23 @@ mod tests {
             ]
         );
         assert_eq!(
-            messages(&got[1]),
+            problems(&got[1]),
             [(
                 "choices",
                 "a MULTIPLE_CHOICE field needs choices, separated by `;`"
             )]
         );
         assert_eq!(
-            messages(&got[2]),
+            problems(&got[2]),
             [(
                 "choices",
                 "a TEXT field takes no choices; empty this cell or make it MULTIPLE_CHOICE"
             )]
         );
-        assert_eq!(messages(&got[3]), [("choices", "`A` is listed twice")]);
+        assert_eq!(problems(&got[3]), [("choices", "`A` is listed twice")]);
         let got = outcomes(&[&["Cohort", "LIST", ""]]);
         assert_eq!(
-            messages(&got[0]),
+            problems(&got[0]),
             [(
                 "field_type",
                 format!("`LIST` is not a field type; use one of {types}").as_str()
@@ -366,7 +356,7 @@ mod tests {
         let plan = plan_kind(PushKind::Fields, &input, &org()).unwrap();
         assert!(matches!(plan.rows[0].outcome, Outcome::Send(_)));
         assert_eq!(
-            messages(&plan.rows[1].outcome),
+            problems(&plan.rows[1].outcome),
             [
                 (
                     "choice",

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use super::{Advisor, FieldDef, InputTable, MemberState, OrgSnapshot, Pending, Template};
+use super::{Advisor, FieldDef, InputTable, MemberState, OrgSnapshot, Outcome, Pending, Template};
 
 fn field(id: &str, name: &str, field_type: &str, choices: &[&str]) -> FieldDef {
     FieldDef {
@@ -98,5 +98,16 @@ pub(super) fn table(columns: &[&str], rows: &[&[&str]]) -> InputTable {
             .enumerate()
             .map(|(i, row)| (i + 2, row.iter().map(|c| c.to_string()).collect()))
             .collect(),
+    }
+}
+
+/// An invalid row's problems as (column, message).
+pub fn problems(outcome: &Outcome) -> Vec<(&str, &str)> {
+    match outcome {
+        Outcome::Invalid(problems) => problems
+            .iter()
+            .map(|p| (p.column.as_str(), p.message.as_str()))
+            .collect(),
+        other => panic!("not invalid: {other:?}"),
     }
 }

@@ -185,23 +185,13 @@ fn advisor<'a>(advisors: Option<&'a [Advisor]>, cell: &str) -> Result<&'a Adviso
 mod tests {
     use serde_json::json;
 
-    use super::super::fixture::{org, table};
+    use super::super::fixture::{org, problems, table};
     use super::super::{plan as plan_kind, PushKind};
     use super::*;
 
     fn outcomes(input: &InputTable, org: &OrgSnapshot) -> Vec<Outcome> {
         let plan = plan_kind(PushKind::Invitations, input, org).unwrap();
         plan.rows.into_iter().map(|r| r.outcome).collect()
-    }
-
-    fn problems(outcome: &Outcome) -> Vec<(&str, &str)> {
-        match outcome {
-            Outcome::Invalid(problems) => problems
-                .iter()
-                .map(|p| (p.column.as_str(), p.message.as_str()))
-                .collect(),
-            other => panic!("not invalid: {other:?}"),
-        }
     }
 
     #[test]
