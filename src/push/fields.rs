@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use serde_json::{json, Map, Value};
 
 use super::columns::{missing, Layout};
-use super::values::{split_list, FIELD_TYPES, MULTIPLE_CHOICE};
+use super::values::{has_choices, split_list, FIELD_TYPES};
 use super::{
     FieldDef, InputError, InputTable, Method, OrgSnapshot, Outcome, PlannedRow, Problem,
     SkipReason, Write,
@@ -117,12 +117,13 @@ fn choice_problems(
     problems: &mut Vec<Problem>,
 ) {
     match field_type {
-        Some(MULTIPLE_CHOICE) if choices.is_empty() => problems.push(Problem::new(
+        Some(t) if has_choices(t) && choices.is_empty() => problems.push(Problem::new(
             CHOICES,
             cell,
-            "a MULTIPLE_CHOICE field needs choices, separated by `;`",
+            format!("a {t} field needs choices, separated by `;`"),
         )),
-        Some(MULTIPLE_CHOICE) | None => {}
+        Some(t) if has_choices(t) => {}
+        None => {}
         Some(other) if !cell.is_empty() => problems.push(Problem::new(
             CHOICES,
             cell,
@@ -159,7 +160,7 @@ fn existing(fields: &[FieldDef], new: &NewField) -> Option<SkipReason> {
             "is {} in Huntr, not {}",
             old.field_type, new.field_type
         ));
-    } else if new.field_type == MULTIPLE_CHOICE {
+    } else if has_choices(new.field_type) {
         let huntr: BTreeSet<&str> = old.choices.iter().map(String::as_str).collect();
         let file: BTreeSet<&str> = new.choices.iter().copied().collect();
         let only = |a: &BTreeSet<&str>, b: &BTreeSet<&str>| {
@@ -311,7 +312,7 @@ mod tests {
             &["Notes", "TEXT", "a;b"],
             &["Tags", "MULTIPLE_CHOICE", "a;b;A"],
         ]);
-        let types = "MULTIPLE_CHOICE, TEXT, NUMBER, DATE";
+        let types = "MULTIPLE_CHOICE, MULTIPLE_SELECT, TEXT, NUMBER, DATE";
         assert_eq!(
             problems(&got[0]),
             [

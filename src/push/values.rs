@@ -11,11 +11,18 @@ use time::macros::format_description;
 use super::FieldDef;
 
 pub(super) const MULTIPLE_CHOICE: &str = "MULTIPLE_CHOICE";
+/// Several choices per member (the current reference).
+pub(super) const MULTIPLE_SELECT: &str = "MULTIPLE_SELECT";
 pub(super) const TEXT: &str = "TEXT";
 pub(super) const NUMBER: &str = "NUMBER";
 pub(super) const DATE: &str = "DATE";
 /// Every field type the API knows.
-pub(super) const FIELD_TYPES: [&str; 4] = [MULTIPLE_CHOICE, TEXT, NUMBER, DATE];
+pub(super) const FIELD_TYPES: [&str; 5] = [MULTIPLE_CHOICE, MULTIPLE_SELECT, TEXT, NUMBER, DATE];
+
+/// Whether a field of this type has choices.
+pub(super) fn has_choices(field_type: &str) -> bool {
+    field_type == MULTIPLE_CHOICE || field_type == MULTIPLE_SELECT
+}
 
 /// How many choices a "not a choice" message lists.
 const CHOICES_SHOWN: usize = 5;
@@ -59,6 +66,13 @@ pub(super) fn convert(field: &FieldDef, cell: &str) -> Result<Option<Value>, Str
     }
     match field.field_type.as_str() {
         MULTIPLE_CHOICE => choices(field, cell),
+        // Always an array: a member may hold several.
+        MULTIPLE_SELECT => choices(field, cell).map(|v| {
+            v.map(|v| match v {
+                Value::String(one) => Value::Array(vec![Value::String(one)]),
+                many => many,
+            })
+        }),
         TEXT => Ok(Some(Value::String(cell.to_string()))),
         NUMBER => number(cell).map(Some).ok_or_else(|| {
             format!(
@@ -256,6 +270,20 @@ mod tests {
             field_type: field_type.into(),
             choices: choices.iter().map(|c| c.to_string()).collect(),
         }
+    }
+
+    #[test]
+    fn a_multiple_select_value_is_always_an_array() {
+        let f = field(MULTIPLE_SELECT, &["AWS", "GCP"]);
+        assert_eq!(
+            convert(&f, "aws").unwrap(),
+            Some(serde_json::json!(["AWS"]))
+        );
+        assert_eq!(
+            convert(&f, "AWS; GCP").unwrap(),
+            Some(serde_json::json!(["AWS", "GCP"]))
+        );
+        assert!(convert(&f, "Azure").is_err());
     }
 
     #[test]
