@@ -128,7 +128,8 @@ fn enrollment(obj: &Obj, date: i64, out: &mut Vec<Op>) {
         return;
     }
     let mut row = record(goal_enrollments::TABLE, obj, Mode::Full, date);
-    let start = str_of(obj, "startingGoalIntervalId").or_else(|| id_of(obj, "startingGoalInterval"));
+    let start =
+        str_of(obj, "startingGoalIntervalId").or_else(|| id_of(obj, "startingGoalInterval"));
     if let Some(s) = start {
         row.set(goal_enrollments::STARTING_GOAL_INTERVAL_ID, text(s));
     }

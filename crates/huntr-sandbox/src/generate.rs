@@ -48,6 +48,8 @@ impl Org {
             org.invitation(ts);
         }
         org.last_moment(START);
+        // Goals, documents and the employer portal (own random stream).
+        org.side_history();
         org
     }
 

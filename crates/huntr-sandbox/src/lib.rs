@@ -14,6 +14,8 @@
 pub mod busy;
 mod days;
 mod generate;
+pub mod goals;
+mod goals_json;
 mod jobs;
 pub mod org;
 mod people;
