@@ -153,11 +153,12 @@ impl Side {
     }
 }
 
-const GOALS: [(&str, &str, i64, bool); 4] = [
+const GOALS: [(&str, &str, i64, bool); 5] = [
     ("Weekly Application Goal", "Activity", 5, true),
     ("Save 10 jobs", "Job", 10, false),
     ("Interview Goal", "Activity", 1, true),
     ("Grow your network", "Contact", 3, false),
+    ("Last year's onboarding", "Job", 2, false),
 ];
 
 /// The state of one simulated day of this module: its clock.
@@ -167,9 +168,9 @@ struct Clock {
 }
 
 impl Org {
-    /// The goals, and a week of goal, document and portal history before
-    /// the sandbox clock.
-    pub(crate) fn side_history(&mut self) {
+    /// The goals, and (`with_actions`) a week of goal, document and portal
+    /// history before the sandbox clock.
+    pub(crate) fn side_history(&mut self, with_actions: bool) {
         if off() {
             return;
         }
@@ -191,6 +192,9 @@ impl Org {
                 interval,
                 start: t0 + i as i64 * DAY,
             });
+        }
+        if !with_actions {
+            return;
         }
         for day in (3..10).rev() {
             let prev = START - day * DAY;
@@ -272,7 +276,8 @@ impl Org {
         let active: Vec<usize> = (0..self.side.goals.len())
             .filter(|g| self.side.goals[*g].active)
             .collect();
-        let goal = active[self.side.rng.random_range(0..active.len())];
+        // Each active goal in turn.
+        let goal = active[self.side.enrollments.len() % active.len()];
         let id = self.side.oid(clock.ts + 1);
         let e = self.side.enrollments.len();
         self.side.enrollments.push(Enrollment {
@@ -473,7 +478,8 @@ impl Org {
             })
         };
         if let Some(v) = pending(&self.side, true) {
-            let approve = self.side.rng.random_bool(0.7);
+            // Two requests in three are approved.
+            let approve = v % 3 != 1;
             let req = &mut self.side.requests[v];
             req.status = if approve { "APPROVED" } else { "REJECTED" };
             req.decided = Some(clock.ts + 1);
