@@ -262,3 +262,7 @@ pub(super) fn capture(
         }
     }
 }
+
+#[cfg(test)]
+#[path = "goals_tests.rs"]
+mod tests;
