@@ -401,6 +401,11 @@ fn employer_portal_actions_write_requests_and_partnerships() {
             Some("APPROVED")
         );
     }
+}
+
+#[test]
+fn partnership_actions_write_partnerships() {
+    let employer = fixture("action")["employer"].clone();
     let a = action(
         "ORGANIZATION_EMPLOYER_PARTNERSHIP_CREATED",
         json!({"organizationEmployerPartnership": current("employer_partnership"), "employer": employer}),

@@ -120,7 +120,7 @@ pub enum Carried {
 
 #[derive(Debug, Clone)]
 pub struct Side {
-    rng: SmallRng,
+    pub(crate) rng: SmallRng,
     counter: u64,
     pub goals: Vec<Goal>,
     pub enrollments: Vec<Enrollment>,
@@ -147,7 +147,7 @@ impl Side {
         }
     }
 
-    fn oid(&mut self, ts: i64) -> Oid {
+    pub(crate) fn oid(&mut self, ts: i64) -> Oid {
         self.counter += 1;
         Oid(ts as u32, SIDE | self.counter)
     }
@@ -162,9 +162,9 @@ const GOALS: [(&str, &str, i64, bool); 5] = [
 ];
 
 /// The state of one simulated day of this module: its clock.
-struct Clock {
-    ts: i64,
-    end: i64,
+pub(crate) struct Clock {
+    pub(crate) ts: i64,
+    pub(crate) end: i64,
 }
 
 impl Org {
@@ -204,7 +204,13 @@ impl Org {
     }
 
     /// Records an action of this module carrying `what`.
-    fn side_action(&mut self, clock: &mut Clock, kind: ActionType, owner: Ix, what: Carried) {
+    pub(crate) fn side_action(
+        &mut self,
+        clock: &mut Clock,
+        kind: ActionType,
+        owner: Ix,
+        what: Carried,
+    ) {
         let step = self.side.rng.random_range(30..400);
         clock.ts = (clock.ts + step).min(clock.end - 1);
         let id = self.side.oid(clock.ts);
@@ -228,7 +234,7 @@ impl Org {
             return;
         }
         let mut clock = Clock { ts: prev, end };
-        let scale = (members.len() / 15).clamp(1, 12);
+        let scale = (members.len() / 10).clamp(2, 12);
         self.goal_changes(&mut clock, n);
         for _ in 0..scale {
             let m = members[self.side.rng.random_range(0..members.len())];
@@ -259,7 +265,7 @@ impl Org {
                 name: format!("Goal {k}"),
                 instructions: "<p>New goal</p>".into(),
                 active: true,
-                recurring: k % 2 == 0,
+                recurring: k.is_multiple_of(2),
                 entity: "Activity",
                 target: 3,
                 owner,
@@ -322,7 +328,8 @@ impl Org {
         let open: Vec<usize> = (0..self.side.progresses.len())
             .filter(|p| self.side.progresses[*p].status == "IN_PROGRESS")
             .collect();
-        for (k, &p) in open.iter().enumerate() {
+        let mut progressed = 0;
+        for &p in &open {
             let (e, end) = (
                 self.side.progresses[p].enrollment,
                 self.side.progresses[p].end,
@@ -337,7 +344,8 @@ impl Org {
                 self.side_action(clock, kind, m, Carried::Progress(p));
                 continue;
             }
-            if k % 2 == 1 || k / 2 >= scale * 2 {
+            // Two in three open progresses move, up to a cap.
+            if self.side.rng.random_range(0..3) == 0 || progressed >= scale * 2 {
                 continue;
             }
             let entity = self.side.goals[g].entity;
@@ -354,6 +362,7 @@ impl Org {
                 ActionType::GoalProgressUpdated
             };
             self.side_action(clock, kind, m, Carried::Progress(p));
+            progressed += 1;
             *n.entry("goal_progress").or_default() += 1;
         }
         let active: Vec<usize> = (0..self.side.enrollments.len())
@@ -394,205 +403,8 @@ impl Org {
             _ => self.contacts[i].id,
         })
     }
-
-    /// A document uploaded, one renamed and (among enough) one deleted.
-    fn document_day(&mut self, clock: &mut Clock, members: &[Ix], n: &mut Changes) {
-        let m = members[self.side.rng.random_range(0..members.len())];
-        let live: Vec<Ix> = self.jobs_ix.values().copied().collect();
-        let mut jobs = Vec::new();
-        for _ in 0..self.side.rng.random_range(0..3usize).min(live.len()) {
-            let j = live[self.side.rng.random_range(0..live.len())];
-            if !jobs.contains(&j) {
-                jobs.push(j);
-            }
-        }
-        let (ext, category) =
-            [("pdf", "Resume"), ("docx", "Cover Letter")][self.side.rng.random_range(0..2usize)];
-        let id = self.side.oid(clock.ts + 1);
-        let d = self.side.documents.len();
-        self.side.documents.push(Document {
-            id,
-            title: category.to_owned(),
-            name: format!("{}-{d}.{ext}", category.replace(' ', "")),
-            extension: ext,
-            category,
-            owner: m,
-            jobs,
-            deleted: false,
-        });
-        self.side_action(clock, ActionType::DocumentCreated, m, Carried::Document(d));
-        *n.entry("documents").or_default() += 1;
-        let live: Vec<usize> = (0..self.side.documents.len())
-            .filter(|d| !self.side.documents[*d].deleted)
-            .collect();
-        let u = live[self.side.rng.random_range(0..live.len())];
-        self.side.documents[u].title = format!("{} (v{})", self.side.documents[u].category, u + 2);
-        let owner = self.side.documents[u].owner;
-        self.side_action(
-            clock,
-            ActionType::DocumentUpdated,
-            owner,
-            Carried::Document(u),
-        );
-        if live.len() > 3 {
-            let x = live[self.side.rng.random_range(0..live.len())];
-            if x != u {
-                self.side.documents[x].deleted = true;
-                let owner = self.side.documents[x].owner;
-                let kind = ActionType::DocumentDeleted;
-                self.side_action(clock, kind, owner, Carried::Document(x));
-            }
-        }
-    }
-
-    /// An employer asks to join the talent portal; a pending request is
-    /// verified; a verified one is decided (an approval makes a partner).
-    fn portal_day(&mut self, clock: &mut Clock, n: &mut Changes) {
-        let employers: Vec<Ix> = self.employers_ix.values().copied().collect();
-        if employers.is_empty() {
-            return;
-        }
-        let owner = self.advisors[0];
-        let id = self.side.oid(clock.ts + 1);
-        let r = self.side.requests.len();
-        let utm = self.side.rng.random_bool(0.5);
-        self.side.requests.push(Request {
-            id,
-            email: format!("talent{r}@employer.example"),
-            status: "PENDING",
-            decided: None,
-            employer: None,
-            utm,
-        });
-        use ActionType::*;
-        self.side_action(
-            clock,
-            OrganizationEmployerRequestCreated,
-            owner,
-            Carried::Request(r),
-        );
-        *n.entry("employer_requests").or_default() += 1;
-        let pending = |s: &Side, verified: bool| {
-            (0..s.requests.len()).find(|r| {
-                s.requests[*r].status == "PENDING" && s.requests[*r].employer.is_some() == verified
-            })
-        };
-        if let Some(v) = pending(&self.side, true) {
-            // Two requests in three are approved.
-            let approve = v % 3 != 1;
-            let req = &mut self.side.requests[v];
-            req.status = if approve { "APPROVED" } else { "REJECTED" };
-            req.decided = Some(clock.ts + 1);
-            let kind = if approve {
-                OrganizationEmployerRequestApproved
-            } else {
-                OrganizationEmployerRequestDeclined
-            };
-            self.side_action(clock, kind, owner, Carried::Request(v));
-            if approve {
-                let employer = req_employer(&self.side, v);
-                let pid = self.side.oid(clock.ts + 1);
-                let p = self.side.partnerships.len();
-                let browse = self.side.rng.random_bool(0.5);
-                self.side.partnerships.push(Partnership {
-                    id: pid,
-                    employer,
-                    post_jobs: true,
-                    browse,
-                });
-                let kind = OrganizationEmployerPartnershipCreated;
-                self.side_action(clock, kind, owner, Carried::Partnership(p));
-            }
-        }
-        if let Some(v) = pending(&self.side, false) {
-            let e = employers[self.side.rng.random_range(0..employers.len())];
-            self.side.requests[v].employer = Some(e);
-            let kind = OrganizationEmployerRequestVerified;
-            self.side_action(clock, kind, owner, Carried::Request(v));
-        }
-    }
-}
-
-fn req_employer(s: &Side, r: usize) -> Ix {
-    s.requests[r]
-        .employer
-        .expect("a verified request has an employer")
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Everything the organization answered before this module existed.
-    fn rest(org: &Org) -> Vec<String> {
-        let mut out = Vec::new();
-        for &m in org.members_ix.values() {
-            out.push(org.member_json(m).to_string());
-        }
-        for &e in org.employers_ix.values() {
-            out.push(org.employer_json(e, true).to_string());
-        }
-        for &j in org.jobs_ix.values() {
-            out.push(org.job_json(j).to_string());
-        }
-        for &a in org.activities_ix.values() {
-            out.push(org.activity_json(a).to_string());
-        }
-        for &i in org.invitations_ix.values() {
-            out.push(org.invitation_json(i).to_string());
-        }
-        for &e in org.events_ix.values() {
-            out.push(org.event_json(e).to_string());
-        }
-        for (id, &a) in &org.actions_ix {
-            if !is_side(id) {
-                out.push(org.action_json(&org.actions[a as usize]).to_string());
-            }
-        }
-        out
-    }
-
-    #[test]
-    fn goals_documents_and_the_portal_change_nothing_else() {
-        let mut with = Org::generate(42, 30);
-        OFF.with(|o| o.set(true));
-        let mut without = Org::generate(42, 30);
-        assert_eq!(rest(&with), rest(&without));
-        for _ in 0..3 {
-            without.advance_day();
-        }
-        OFF.with(|o| o.set(false));
-        for _ in 0..3 {
-            with.advance_day();
-        }
-        assert_eq!(rest(&with), rest(&without));
-        assert!(without.side.goals.is_empty());
-        let kinds: std::collections::BTreeSet<&str> = with
-            .actions
-            .iter()
-            .filter(|a| is_side(&a.id))
-            .map(|a| a.kind.as_str())
-            .collect();
-        for k in [
-            "GOAL_CREATED",
-            "GOAL_UPDATED",
-            "GOAL_ENROLLMENT_CREATED",
-            "GOAL_ENROLLMENT_CONCLUDED",
-            "GOAL_PROGRESS_IN_PROGRESS",
-            "GOAL_PROGRESS_UPDATED",
-            "GOAL_PROGRESS_COMPLETED",
-            "GOAL_PROGRESS_INCOMPLETE",
-            "GOAL_PROGRESS_UNENROLLED",
-            "DOCUMENT_CREATED",
-            "DOCUMENT_UPDATED",
-            "DOCUMENT_DELETED",
-            "ORGANIZATION_EMPLOYER_REQUEST_CREATED",
-            "ORGANIZATION_EMPLOYER_REQUEST_VERIFIED",
-            "ORGANIZATION_EMPLOYER_REQUEST_APPROVED",
-            "ORGANIZATION_EMPLOYER_REQUEST_DECLINED",
-            "ORGANIZATION_EMPLOYER_PARTNERSHIP_CREATED",
-        ] {
-            assert!(kinds.contains(k), "{k} never happens: {kinds:?}");
-        }
-    }
-}
+#[path = "goals_tests.rs"]
+mod tests;

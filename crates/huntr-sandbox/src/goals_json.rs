@@ -258,8 +258,7 @@ fn s(v: impl ToString) -> Option<String> {
     Some(v.to_string())
 }
 
-/// The rows of goals, their children and intervals, and the goal
-/// enrollments and progresses the actions carried.
+/// The rows of goals, their children and intervals.
 pub(crate) fn goal_truth(t: &mut Truth, org: &Org) {
     for (g, goal) in org.side.goals.iter().enumerate() {
         let v = org.goal_json(g);
@@ -324,6 +323,10 @@ pub(crate) fn goal_truth(t: &mut Truth, org: &Org) {
             );
         }
     }
+}
+
+/// The goal enrollments and progresses the actions carried.
+pub(crate) fn enrollment_truth(t: &mut Truth, org: &Org) {
     for e in 0..org.side.enrollments.len() {
         let v = org.enrollment_json(e);
         let text = |k: &str| v[k].as_str().map(str::to_owned);

@@ -16,6 +16,7 @@ mod days;
 mod generate;
 pub mod goals;
 mod goals_json;
+mod goals_portal;
 mod jobs;
 pub mod org;
 mod people;
