@@ -255,7 +255,8 @@ impl Org {
             self.side_action(clock, ActionType::GoalUpdated, owner, Carried::Goal(g));
             *n.entry("updated_goals").or_default() += 1;
         }
-        if self.side.rng.random_bool(0.1) {
+        // A new goal every fifth day.
+        if (clock.ts - START).div_euclid(DAY).rem_euclid(5) == 0 {
             let id = self.side.oid(clock.ts + 1);
             let interval = self.side.oid(clock.ts + 1);
             let owner = self.advisors[0];
