@@ -287,3 +287,34 @@ async fn a_day_of_delivered_goal_actions_lands_before_any_sync() {
     ];
     common::assert_matches_truth(&db, &only(&sb.truth(), &carried));
 }
+
+/// The README's goal-completion recipe.
+fn readme_goal_query() -> String {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let after = &readme[readme.find("<!-- goal-completion -->").expect("marker")..];
+    let start = after.find("```sql").unwrap() + 6;
+    let end = start + after[start..].find("```").unwrap();
+    after[start..end].to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_goal_completion_recipe_answers() {
+    let sb = common::sandbox(30, 5).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("org.db");
+    let client = common::fast_client(&sb.base_url, &sb.token);
+    sync_sqlite(&client, &db, &Default::default())
+        .await
+        .unwrap();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let mut stmt = conn.prepare(&readme_goal_query()).unwrap();
+    let rows: Vec<(String, i64, i64)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(!rows.is_empty());
+    assert!(rows.iter().all(|(_, enrolled, done)| enrolled >= done));
+    assert!(rows.iter().any(|(_, _, done)| *done > 0), "{rows:?}");
+}
