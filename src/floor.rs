@@ -39,7 +39,7 @@ pub async fn download_all(
     for r in Resource::ALL {
         let mut next: Option<String> = None;
         loop {
-            let mut query: Vec<(&str, String)> = Vec::new();
+            let mut query: Vec<(&str, String)> = r.query();
             if r.paged() {
                 query.push(("limit", limit.to_string()));
             }

@@ -31,11 +31,13 @@ pub enum Resource {
     Jobs,
     Activities,
     Actions,
+    // Goals (#17, slice C)
+    Goals,
     Events,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 10] = [
+    pub const ALL: [Resource; 11] = [
         Resource::ActivityCategories,
         Resource::MemberFields,
         Resource::BoardTemplates,
@@ -45,6 +47,7 @@ impl Resource {
         Resource::Jobs,
         Resource::Activities,
         Resource::Actions,
+        Resource::Goals,
         Resource::Events,
     ];
 
@@ -61,6 +64,7 @@ impl Resource {
             Resource::Jobs => "jobs",
             Resource::Activities => "activities",
             Resource::Actions => "actions",
+            Resource::Goals => "goals",
             Resource::Events => "events",
         }
     }
@@ -77,6 +81,7 @@ impl Resource {
             Resource::Jobs => tables::jobs::TABLE,
             Resource::Activities => tables::activities::TABLE,
             Resource::Actions => tables::actions::TABLE,
+            Resource::Goals => tables::goals::TABLE,
             Resource::Events => tables::events::TABLE,
         }
     }
@@ -97,7 +102,23 @@ impl Resource {
                 | Resource::BoardTemplates
                 | Resource::OrganizationInvitations
                 | Resource::ActivityCategories
+                | Resource::Goals
         )
+    }
+
+    /// Endpoints added by the current reference (#17): an organization's
+    /// API may not serve them (404, or 403 for a product it has not bought).
+    pub fn optional(self) -> bool {
+        matches!(self, Resource::Goals)
+    }
+
+    /// Query parameters the resource is always read with: `/goals` lists
+    /// only active goals unless asked for the inactive ones too.
+    pub fn query(self) -> Vec<(&'static str, String)> {
+        match self {
+            Resource::Goals => vec![("includeInactive", "true".to_owned())],
+            _ => Vec::new(),
+        }
     }
 }
 

@@ -72,11 +72,10 @@ fn fail(e: ApiError) -> Failure {
 /// Asks for the first record of `r` (the whole answer when it is not
 /// paged); returns how many records came back.
 async fn probe(client: &Client, r: Resource) -> Result<usize, ApiError> {
-    let query: Vec<(&str, String)> = if r.paged() {
-        vec![("limit", "1".into())]
-    } else {
-        Vec::new()
-    };
+    let mut query: Vec<(&str, String)> = r.query();
+    if r.paged() {
+        query.push(("limit", "1".into()));
+    }
     let resp = client.get(r.path(), &query).await?;
     Ok(resp
         .body

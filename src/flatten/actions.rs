@@ -56,6 +56,9 @@ pub(super) fn action(obj: &Obj, as_of: i64, out: &mut Vec<Op>) {
             row.set(col, text(v));
         }
     }
+    // Goals, documents and the employer portal (#17).
+    let side = super::goals::SideLinks::of(obj);
+    side.set(&mut row);
     let action_type = ActionType::parse(row.get(actions::ACTION_TYPE).as_str().unwrap_or(""));
     let date = match (row.get(actions::DATE), row.get(actions::CREATED_AT)) {
         (Val::Ts(d), _) | (Val::Null, Val::Ts(d)) => *d,
@@ -71,6 +74,8 @@ pub(super) fn action(obj: &Obj, as_of: i64, out: &mut Vec<Op>) {
         invitation(inv, Mode::Partial, 0, out);
     }
     capture(obj, &id, &action_type, &links, date, out);
+    let employer = links.employer.as_deref();
+    super::goals::capture(obj, &action_type, &side, employer, date, out);
     let refresh = matches!(action_type, ActionType::JobMoved | ActionType::JobUpdated)
         || action_type.is_activity();
     if let (true, Some(job_id)) = (refresh, links.job) {

@@ -17,6 +17,7 @@
 mod actions;
 pub mod convert;
 mod fields;
+mod goals;
 mod records;
 
 use std::collections::HashSet;
@@ -156,6 +157,7 @@ pub fn flatten_node(resource: Resource, value: &Node, as_of: i64, out: &mut Vec<
         Resource::Activities => records::activity(obj, Mode::Full, as_of, out),
         Resource::Actions => actions::action(obj, as_of, out),
         Resource::Events => records::event(obj, as_of, out),
+        Resource::Goals => goals::goal(obj, Mode::Full, as_of, out),
     }
     hash_children(&mut out[start..]);
 }

@@ -224,7 +224,7 @@ impl Run<'_> {
     /// passes below the window).
     async fn fetch_pages(&self, r: Resource, lower: Option<i64>) -> Result<(), SyncError> {
         let limit = r.paged().then_some(self.opts.limit);
-        let mut pager = Pager::new(self.client, r.path(), limit, Vec::new())?;
+        let mut pager = Pager::new(self.client, r.path(), limit, r.query())?;
         let mut pending: Option<Page> = None;
         loop {
             let page = match pager.next_page().await {

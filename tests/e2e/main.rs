@@ -3,6 +3,7 @@
 
 mod common;
 
+mod api_goals;
 mod api_wiremock;
 mod capture;
 mod cli;

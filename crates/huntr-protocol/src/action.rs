@@ -60,6 +60,24 @@ action_types! {
     ContactDeleted => "CONTACT_DELETED",
     OrganizationCompanyCreated => "ORGANIZATION_COMPANY_CREATED",
     OrganizationCompanyUpdated => "ORGANIZATION_COMPANY_UPDATED",
+    // Goals, documents and the employer portal (#17).
+    GoalCreated => "GOAL_CREATED",
+    GoalUpdated => "GOAL_UPDATED",
+    GoalEnrollmentCreated => "GOAL_ENROLLMENT_CREATED",
+    GoalEnrollmentConcluded => "GOAL_ENROLLMENT_CONCLUDED",
+    GoalProgressUpdated => "GOAL_PROGRESS_UPDATED",
+    GoalProgressCompleted => "GOAL_PROGRESS_COMPLETED",
+    GoalProgressIncomplete => "GOAL_PROGRESS_INCOMPLETE",
+    GoalProgressInProgress => "GOAL_PROGRESS_IN_PROGRESS",
+    GoalProgressUnenrolled => "GOAL_PROGRESS_UNENROLLED",
+    DocumentCreated => "DOCUMENT_CREATED",
+    DocumentUpdated => "DOCUMENT_UPDATED",
+    DocumentDeleted => "DOCUMENT_DELETED",
+    OrganizationEmployerRequestCreated => "ORGANIZATION_EMPLOYER_REQUEST_CREATED",
+    OrganizationEmployerRequestVerified => "ORGANIZATION_EMPLOYER_REQUEST_VERIFIED",
+    OrganizationEmployerRequestApproved => "ORGANIZATION_EMPLOYER_REQUEST_APPROVED",
+    OrganizationEmployerRequestDeclined => "ORGANIZATION_EMPLOYER_REQUEST_DECLINED",
+    OrganizationEmployerPartnershipCreated => "ORGANIZATION_EMPLOYER_PARTNERSHIP_CREATED",
 }
 
 impl ActionType {

@@ -54,6 +54,8 @@ impl Org {
         self.change_contacts(&d, &mut n);
         self.change_people(&d, &mut n);
         self.trickle_event(&d);
+        // Goals, documents and the employer portal (own random stream).
+        self.side_day(d.prev, d.end, &mut n);
         // Quirks, when a test turned them on (no draws otherwise).
         if self.quirks.same_second_pairs > 0 {
             let pairs = self.same_second_pairs(d.prev, d.end, &d.live_acts);
@@ -88,7 +90,8 @@ impl Org {
             newest: self
                 .actions_ix
                 .keys()
-                .next_back()
+                .rev()
+                .find(|o| !crate::goals::is_side(o))
                 .map(|o| o.created())
                 .unwrap_or(prev - 1),
         }

@@ -7,7 +7,7 @@
 use super::{RunningSandbox, SandboxOptions};
 
 /// Every list endpoint, and a few filtered or windowed listings.
-const LISTS: [&str; 14] = [
+const LISTS: [&str; 16] = [
     "members",
     "member-fields",
     "board-templates",
@@ -22,6 +22,9 @@ const LISTS: [&str; 14] = [
     "members?active=false",
     "jobs?created_after=1775000000",
     "activities?limit=37&created_before=1778000000",
+    // Goals (#17).
+    "goals",
+    "goals?includeInactive=true",
 ];
 
 /// 64-bit FNV-1a.
@@ -98,9 +101,9 @@ async fn seed_42_scale_30_answers_the_same_before_and_after_two_days() {
     assert_eq!(
         (generated, h.0, advanced),
         (
-            11889144263032255405,
-            3077129350539547904,
-            10312292379699790460
+            9027297979295414541,
+            15689593512945974732,
+            12729073788529167201
         ),
         "the sandbox's answers changed"
     );

@@ -32,6 +32,13 @@ const FIELDS: [(&str, &str, &[&str]); 4] = [
 impl Org {
     /// Generates the organization: `scale` members and their history.
     pub fn generate(seed: u64, scale: u32) -> Org {
+        Org::generate_with(seed, scale, true)
+    }
+
+    /// [`Org::generate`]; without `goal_history` the goals exist but no
+    /// goal, document or portal action happened before the sandbox clock
+    /// (an organization that started using them after an upgrade).
+    pub fn generate_with(seed: u64, scale: u32, goal_history: bool) -> Org {
         let mut org = Org::empty(seed);
         let t0 = START - HISTORY_DAYS * DAY;
         org.catalog(t0);
@@ -48,6 +55,8 @@ impl Org {
             org.invitation(ts);
         }
         org.last_moment(START);
+        // Goals, documents and the employer portal (own random stream).
+        org.side_history(goal_history);
         org
     }
 

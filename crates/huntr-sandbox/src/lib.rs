@@ -14,6 +14,9 @@
 pub mod busy;
 mod days;
 mod generate;
+pub mod goals;
+mod goals_json;
+mod goals_portal;
 mod jobs;
 pub mod org;
 mod people;
@@ -63,6 +66,9 @@ pub struct SandboxOptions {
     pub late_changes: u32,
     /// Activities completed and reopened in one second, per day.
     pub same_second_pairs: u32,
+    /// Goal, document and employer portal actions before the sandbox
+    /// clock (false: an organization that started using them later).
+    pub goal_history: bool,
 }
 
 impl Default for SandboxOptions {
@@ -79,6 +85,7 @@ impl Default for SandboxOptions {
             webhook: None,
             late_changes: 0,
             same_second_pairs: 0,
+            goal_history: true,
         }
     }
 }
@@ -95,8 +102,8 @@ pub struct RunningSandbox {
 
 impl RunningSandbox {
     pub async fn start(opts: SandboxOptions) -> std::io::Result<RunningSandbox> {
-        let (seed, scale) = (opts.seed, opts.scale);
-        let mut org = tokio::task::spawn_blocking(move || Org::generate(seed, scale))
+        let (seed, scale, history) = (opts.seed, opts.scale, opts.goal_history);
+        let mut org = tokio::task::spawn_blocking(move || Org::generate_with(seed, scale, history))
             .await
             .map_err(std::io::Error::other)?;
         org.quirks.late_changes = opts.late_changes;

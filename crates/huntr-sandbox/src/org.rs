@@ -295,6 +295,8 @@ pub struct Org {
     pub drift: bool,
     /// Quirks a test turns on (all off by default): see `quirks.rs`.
     pub quirks: Quirks,
+    /// Goals, documents and the employer portal (#17): `goals.rs`.
+    pub side: crate::goals::Side,
 }
 
 /// Behaviour of a less tidy API, off by default (the generated
@@ -345,6 +347,7 @@ impl Org {
             invitations_ix: Index::new(),
             drift: false,
             quirks: Quirks::default(),
+            side: crate::goals::Side::new(seed),
         }
     }
 
@@ -387,6 +390,17 @@ impl Org {
         creator: Ix,
     ) -> &mut Action {
         let id = self.oid(ts);
+        self.action_at(id, kind, owner, creator)
+    }
+
+    /// Records a new action with id `id` and returns it to be filled in.
+    pub(crate) fn action_at(
+        &mut self,
+        id: Oid,
+        kind: ActionType,
+        owner: Ix,
+        creator: Ix,
+    ) -> &mut Action {
         self.actions.push(Action {
             id,
             kind,

@@ -40,6 +40,10 @@ impl Truth {
         t.jobs_and_activities(org);
         t.actions(org);
         t.notes_contacts_events(org);
+        // Goals, documents and the employer portal (#17).
+        crate::goals_json::goal_truth(&mut t, org);
+        crate::goals_json::enrollment_truth(&mut t, org);
+        crate::goals_json::portal_truth(&mut t, org);
         t
     }
 

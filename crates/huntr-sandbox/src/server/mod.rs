@@ -157,6 +157,9 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/activity-categories", get(listing::categories))
         .route("/actions", get(listing::actions))
         .route("/events", get(listing::events))
+        // Goals (#17).
+        .route("/goals", get(crate::goals_json::list))
+        .route("/goals/{id}", get(crate::goals_json::one))
         .fallback(|| async { api_error(StatusCode::NOT_FOUND, "Not Found", None) })
         .layer(middleware::from_fn_with_state(shared.clone(), gate::gate));
     let control = Router::new()
