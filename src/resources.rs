@@ -31,11 +31,14 @@ pub enum Resource {
     Jobs,
     Activities,
     Actions,
+    // Job posts and candidates (#17, slice B).
+    JobPosts,
+    Candidates,
     Events,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 10] = [
+    pub const ALL: [Resource; 12] = [
         Resource::ActivityCategories,
         Resource::MemberFields,
         Resource::BoardTemplates,
@@ -45,6 +48,8 @@ impl Resource {
         Resource::Jobs,
         Resource::Activities,
         Resource::Actions,
+        Resource::JobPosts,
+        Resource::Candidates,
         Resource::Events,
     ];
 
@@ -61,6 +66,8 @@ impl Resource {
             Resource::Jobs => "jobs",
             Resource::Activities => "activities",
             Resource::Actions => "actions",
+            Resource::JobPosts => "job-posts",
+            Resource::Candidates => "candidates",
             Resource::Events => "events",
         }
     }
@@ -77,6 +84,8 @@ impl Resource {
             Resource::Jobs => tables::jobs::TABLE,
             Resource::Activities => tables::activities::TABLE,
             Resource::Actions => tables::actions::TABLE,
+            Resource::JobPosts => tables::job_posts::TABLE,
+            Resource::Candidates => tables::candidates::TABLE,
             Resource::Events => tables::events::TABLE,
         }
     }
@@ -98,6 +107,13 @@ impl Resource {
                 | Resource::OrganizationInvitations
                 | Resource::ActivityCategories
         )
+    }
+
+    /// Endpoints newer than the reference huntr-sync was first built from:
+    /// an organization may not be served them (404, or 403 for a product it
+    /// has not bought, such as the talent portal's candidates).
+    pub fn optional(self) -> bool {
+        matches!(self, Resource::JobPosts | Resource::Candidates)
     }
 }
 

@@ -61,6 +61,7 @@ pub(super) fn action(obj: &Obj, as_of: i64, out: &mut Vec<Op>) {
         (Val::Ts(d), _) | (Val::Null, Val::Ts(d)) => *d,
         _ => as_of,
     };
+    super::portal_actions::link(obj, &mut row);
     out.push(Op::Upsert(row));
     linked_rows(obj, &id, out);
     activity_context(obj, out);
@@ -71,6 +72,7 @@ pub(super) fn action(obj: &Obj, as_of: i64, out: &mut Vec<Op>) {
         invitation(inv, Mode::Partial, 0, out);
     }
     capture(obj, &id, &action_type, &links, date, out);
+    super::portal_actions::capture(obj, &id, &action_type, date, out);
     let refresh = matches!(action_type, ActionType::JobMoved | ActionType::JobUpdated)
         || action_type.is_activity();
     if let (true, Some(job_id)) = (refresh, links.job) {

@@ -60,6 +60,13 @@ action_types! {
     ContactDeleted => "CONTACT_DELETED",
     OrganizationCompanyCreated => "ORGANIZATION_COMPANY_CREATED",
     OrganizationCompanyUpdated => "ORGANIZATION_COMPANY_UPDATED",
+    // Job posts and the talent portal (#17, slice B).
+    JobPostCreated => "JOB_POST_CREATED",
+    JobPostUpdated => "JOB_POST_UPDATED",
+    JobPostDeleted => "JOB_POST_DELETED",
+    BulkJobPostUpdated => "BULK_JOB_POST_UPDATED",
+    CandidateProfileViewed => "CANDIDATE_PROFILE_VIEWED",
+    CandidateSearchRan => "CANDIDATE_SEARCH_RAN",
 }
 
 impl ActionType {
