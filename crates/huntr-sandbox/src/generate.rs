@@ -48,6 +48,8 @@ impl Org {
             org.invitation(ts);
         }
         org.last_moment(START);
+        // Last, from its own stream: the job and talent portals (#17).
+        org.generate_portal(scale);
         org
     }
 

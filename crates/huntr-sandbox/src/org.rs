@@ -295,6 +295,8 @@ pub struct Org {
     pub drift: bool,
     /// Quirks a test turns on (all off by default): see `quirks.rs`.
     pub quirks: Quirks,
+    /// The job and talent portals (#17): see `portal.rs`.
+    pub portal: crate::portal::Portal,
 }
 
 /// Behaviour of a less tidy API, off by default (the generated
@@ -345,6 +347,7 @@ impl Org {
             invitations_ix: Index::new(),
             drift: false,
             quirks: Quirks::default(),
+            portal: crate::portal::Portal::new(seed),
         }
     }
 

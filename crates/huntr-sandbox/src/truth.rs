@@ -12,6 +12,9 @@ use huntr_protocol::ActionType;
 
 use crate::org::{Ix, Org};
 
+#[path = "portal_truth.rs"]
+mod portal_truth;
+
 pub type Rows = BTreeMap<String, BTreeMap<&'static str, Option<String>>>;
 
 #[derive(Debug, Default, Clone)]
@@ -40,6 +43,8 @@ impl Truth {
         t.jobs_and_activities(org);
         t.actions(org);
         t.notes_contacts_events(org);
+        // After the older tables: it adds columns to their rows.
+        t.portal(org);
         t
     }
 

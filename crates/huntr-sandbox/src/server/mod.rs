@@ -14,6 +14,7 @@ mod control;
 mod gate;
 mod listing;
 mod paging;
+mod portal;
 mod write_faults;
 mod writes;
 
@@ -157,6 +158,15 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/activity-categories", get(listing::categories))
         .route("/actions", get(listing::actions))
         .route("/events", get(listing::events))
+        // Job and talent portals (#17, slice B).
+        .route("/job-posts", get(portal::job_posts))
+        .route("/job-posts/{id}", get(portal::job_post))
+        .route("/candidates", get(portal::candidates))
+        .route("/candidates/{id}", get(portal::candidate))
+        .route(
+            "/candidates/{id}/action-metrics",
+            get(portal::candidate_metrics),
+        )
         .fallback(|| async { api_error(StatusCode::NOT_FOUND, "Not Found", None) })
         .layer(middleware::from_fn_with_state(shared.clone(), gate::gate));
     let control = Router::new()
