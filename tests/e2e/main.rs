@@ -3,6 +3,7 @@
 
 mod common;
 
+mod api_portal;
 mod api_wiremock;
 mod capture;
 mod cli;

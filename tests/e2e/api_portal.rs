@@ -1,0 +1,175 @@
+//! Job posts and candidates (#17) end to end: the sandbox's endpoints and
+//! filters, syncs equal to the truth (SQLite and Parquet, full and after
+//! simulated days), and what the per-candidate reads cost.
+
+use crate::common;
+
+use huntr_sync::destination::parquet::table_file;
+use huntr_sync::sync::{sync, sync_sqlite, SyncOptions, Target};
+use serde_json::Value;
+
+const TABLES: [&str; 9] = [
+    "job_posts",
+    "job_post_locations",
+    "job_post_tags",
+    "job_post_member_groups",
+    "candidates",
+    "candidate_profiles",
+    "candidate_skills",
+    "candidate_action_metrics",
+    "action_job_posts",
+];
+
+async fn get(sb: &huntr_sync::sandbox::RunningSandbox, path: &str) -> (u16, Value) {
+    let resp = reqwest::Client::new()
+        .get(format!("{}/{path}", sb.base_url))
+        .bearer_auth(&sb.token)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sandbox_serves_job_posts_and_candidates_as_documented() {
+    let sb = common::sandbox(30, 3).await;
+    let (status, page) = get(&sb, "job-posts?limit=2").await;
+    assert_eq!(status, 200);
+    let posts = page["data"].as_array().unwrap();
+    assert_eq!(posts.len(), 2);
+    assert!(
+        posts[0]["id"].as_str() > posts[1]["id"].as_str(),
+        "newest first"
+    );
+    let next = page["next"].as_str().unwrap();
+    let (_, second) = get(&sb, &format!("job-posts?limit=2&next={next}")).await;
+    assert!(second["data"][0]["id"].as_str() < posts[1]["id"].as_str());
+    let id = posts[0]["id"].as_str().unwrap();
+    let (status, one) = get(&sb, &format!("job-posts/{id}")).await;
+    assert_eq!((status, &one["id"]), (200, &posts[0]["id"]));
+    assert!(one["jobPostStatus"]["name"].is_string() && one["locations"].is_array());
+    assert_eq!(get(&sb, "job-posts/0123456789abcdef01234567").await.0, 404);
+
+    let (_, all) = get(&sb, "candidates?limit=500").await;
+    let cands = all["data"].as_array().unwrap();
+    assert!(!cands.is_empty());
+    // The listing is lean: the full profile is read one by one.
+    assert!(cands[0].get("headline").is_none());
+    let email = cands[0]["email"].as_str().unwrap();
+    let query = email.replace('+', "%2B").replace('@', "%40");
+    let (_, by_email) = get(&sb, &format!("candidates?email={query}")).await;
+    assert_eq!(by_email["data"].as_array().unwrap().len(), 1);
+    let member = cands[0]["memberId"].as_str().unwrap();
+    let (_, by_member) = get(&sb, &format!("candidates?memberId={member}")).await;
+    assert_eq!(by_member["data"][0]["id"], cands[0]["id"]);
+    let (_, none) = get(&sb, "candidates?email=nobody@example.com").await;
+    assert!(none["data"].as_array().unwrap().is_empty());
+    let cid = cands[0]["id"].as_str().unwrap();
+    let (status, full) = get(&sb, &format!("candidates/{cid}")).await;
+    assert_eq!(status, 200);
+    assert!(full["headline"].is_string() && full["skillNames"].is_array());
+    let (status, metrics) = get(&sb, &format!("candidates/{cid}/action-metrics")).await;
+    assert_eq!(status, 200);
+    assert!(metrics["CANDIDATE_PROFILE_VIEWED"]["totalCt"].is_number());
+    sb.stop().await;
+}
+
+/// Per-candidate requests (`candidates/<id>` counts both the profile and
+/// the action metrics).
+fn candidate_reads(sb: &huntr_sync::sandbox::RunningSandbox) -> u64 {
+    sb.requests_by_endpoint()
+        .get("candidates/<id>")
+        .copied()
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_new_or_viewed_candidates_are_read_one_by_one() {
+    let sb = common::sandbox(30, 8).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("org.db");
+    let client = common::fast_client(&sb.base_url, &sb.token);
+    let opts = SyncOptions::default();
+    let truth = sb.truth();
+    for t in TABLES {
+        assert!(truth.count(t) > 0, "the sandbox has {t}");
+    }
+    sync_sqlite(&client, &db, &opts).await.unwrap();
+    common::assert_matches_truth(&db, &truth);
+    let candidates = truth.count("candidates") as u64;
+    assert_eq!(
+        candidate_reads(&sb),
+        2 * candidates,
+        "each read once in full"
+    );
+
+    // A night without changes reads no candidate.
+    let before = candidate_reads(&sb);
+    let report = sync_sqlite(&client, &db, &opts).await.unwrap();
+    assert!(report.complete());
+    assert_eq!(candidate_reads(&sb), before);
+
+    for day in 1..=3 {
+        let old = sb.truth();
+        sb.advance_days(1);
+        let new = sb.truth();
+        // New candidates and those viewed (their metrics changed).
+        let changed = new.tables["candidate_action_metrics"]
+            .iter()
+            .filter(|(k, v)| old.tables["candidate_action_metrics"].get(*k) != Some(*v))
+            .count() as u64;
+        let before = candidate_reads(&sb);
+        let report = sync_sqlite(&client, &db, &opts).await.unwrap();
+        assert!(report.complete(), "{:?}", report.incomplete);
+        assert_eq!(candidate_reads(&sb) - before, 2 * changed, "day {day}");
+        let problems = common::diff(&db, &new);
+        assert!(
+            problems.is_empty(),
+            "after day {day}:\n{}",
+            problems.join("\n")
+        );
+    }
+    let deleted =
+        "SELECT COUNT(*) FROM job_posts WHERE deleted_at IS NOT NULL AND removed_at IS NOT NULL";
+    assert!(common::count(&db, deleted) > 0, "a deleted post is marked");
+    let linked = "SELECT COUNT(*) FROM jobs WHERE job_post_id IN (SELECT id FROM job_posts)";
+    assert!(common::count(&db, linked) > 0, "jobs resolve their post");
+    let viewed = "SELECT COUNT(*) FROM actions WHERE action_type = 'CANDIDATE_PROFILE_VIEWED' \
+                  AND candidate_id IN (SELECT id FROM candidates)";
+    assert!(common::count(&db, viewed) > 0);
+    sb.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parquet_portal_tables_equal_the_truth_across_days() {
+    let sb = common::sandbox(25, 17).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("pq");
+    let target = Target::Parquet {
+        dir: out.clone(),
+        export_changes: false,
+    };
+    let client = common::fast_client(&sb.base_url, &sb.token);
+    let opts = SyncOptions {
+        limit: 50,
+        ..Default::default()
+    };
+    for day in 0..3 {
+        if day > 0 {
+            sb.advance_days(1);
+        }
+        let report = sync(&client, &target, &opts).await.unwrap();
+        assert!(report.complete(), "{:?}", report.incomplete);
+        let read = dir.path().join(format!("day{day}.db"));
+        common::parquet_to_sqlite(|t| table_file(&out, t), &read);
+        let truth = sb.truth();
+        let problems = common::diff(&read, &truth);
+        assert!(problems.is_empty(), "day {day}:\n{}", problems.join("\n"));
+        for t in TABLES {
+            let n = common::count(&read, &format!("SELECT COUNT(*) FROM {t}"));
+            assert!(n > 0, "{t} published");
+        }
+    }
+    sb.stop().await;
+}
