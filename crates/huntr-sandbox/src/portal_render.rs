@@ -74,7 +74,7 @@ impl Org {
             "timezone": "America/Los_Angeles",
             "totalWorkExperienceYears": cand.years,
             "skillNames": cand.skills,
-            "willingToRelocate": c % 2 == 0,
+            "willingToRelocate": c.is_multiple_of(2),
             "isVisibleToAllEmployers": true,
             "isPublicProfile": false,
             "workExperiences": [{"isCurrentPosition": true, "jobTitle": cand.headline,
