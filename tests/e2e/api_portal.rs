@@ -173,3 +173,45 @@ async fn parquet_portal_tables_equal_the_truth_across_days() {
     }
     sb.stop().await;
 }
+
+/// The cost at 2,000 members (`--ignored`: a few minutes in a debug
+/// build): a no-change night's requests, by endpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn a_no_change_night_at_2000_members_costs_a_page_per_500_posts_or_candidates() {
+    let sb = common::sandbox(2000, 21).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("org.db");
+    let client = common::fast_client(&sb.base_url, &sb.token);
+    let opts = SyncOptions::default();
+    sync_sqlite(&client, &db, &opts).await.unwrap();
+    sb.advance_days(1);
+    sync_sqlite(&client, &db, &opts).await.unwrap();
+    let before = sb.requests_by_endpoint();
+    sync_sqlite(&client, &db, &opts).await.unwrap();
+    let after = sb.requests_by_endpoint();
+    let used: Vec<(String, u64)> = after
+        .iter()
+        .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0)))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    let truth = sb.truth();
+    eprintln!(
+        "no-change night, {} posts, {} candidates: {used:?}",
+        truth.count("job_posts"),
+        truth.count("candidates")
+    );
+    let of = |k: &str| {
+        used.iter()
+            .find(|(e, _)| e == k)
+            .map(|(_, n)| *n)
+            .unwrap_or(0)
+    };
+    assert_eq!(of("candidates/<id>"), 0);
+    // A page per 500, and one more when the last full page carries `next`
+    // (the API's documented quirk, as for every paged listing).
+    let pages = |n: usize| (n.div_ceil(500) + 1) as u64;
+    assert!(of("job-posts") <= pages(truth.count("job_posts")));
+    assert!(of("candidates") <= pages(truth.count("candidates")));
+    sb.stop().await;
+}

@@ -166,7 +166,7 @@ impl Org {
     /// them), candidates for about half the members, a few views.
     pub(crate) fn generate_portal(&mut self, scale: u32) {
         let t0 = self.now - 150 * DAY;
-        for _ in 0..(scale / 3).max(4) {
+        for _ in 0..(scale / 20).max(12) {
             let ts = self.portal.ts_between(t0, self.now - 130 * DAY);
             self.new_post(ts, false);
         }
