@@ -215,3 +215,57 @@ async fn a_no_change_night_at_2000_members_costs_a_page_per_500_posts_or_candida
     assert!(of("candidates") <= pages(truth.count("candidates")));
     sb.stop().await;
 }
+
+/// Webhook deliveries land the portal's actions and what they imply (a
+/// deleted post marked, bulk updates' posts named, views' candidates), as
+/// a sync would; the nightly sync then reads the viewed candidates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivered_portal_actions_are_captured_like_synced_ones() {
+    use huntr_sync::webhook::{Receiver, ServeOptions};
+    const SECRET: &[u8] = b"whsec-portal";
+    let sb = common::sandbox(20, 62).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("org.db");
+    let client = common::fast_client(&sb.base_url, &sb.token);
+    sync_sqlite(&client, &db, &SyncOptions::default())
+        .await
+        .unwrap();
+    let rx = Receiver::start(ServeOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        db: db.clone(),
+        secret: SECRET.to_vec(),
+        queue: 256,
+        batch: 64,
+    })
+    .await
+    .unwrap();
+    let url = format!("http://{}/webhook", rx.addr);
+    sb.skip_undelivered();
+    sb.advance_days(6);
+    sb.deliver(&url, SECRET).await.unwrap();
+    let truth = sb.truth();
+    let deleted = truth.deleted.get("job_posts").map(|d| d.len()).unwrap_or(0);
+    assert!(deleted > 0, "the days deleted a post");
+    let marked = "SELECT COUNT(*) FROM job_posts WHERE deleted_at IS NOT NULL";
+    assert_eq!(common::count(&db, marked) as usize, deleted);
+    let typed = |t: &str| {
+        let sql = format!(
+            "SELECT COUNT(*) FROM actions WHERE action_type = '{t}' AND job_post_id IS NOT NULL"
+        );
+        common::count(&db, &sql)
+    };
+    assert!(typed("JOB_POST_UPDATED") > 0);
+    let bulk = "SELECT COUNT(*) FROM action_job_posts";
+    assert!(
+        common::count(&db, bulk) > 0,
+        "bulk updates name their posts"
+    );
+    let viewed = "SELECT COUNT(*) FROM actions WHERE candidate_id IS NOT NULL";
+    assert!(common::count(&db, viewed) > 0);
+    let report = sync_sqlite(&client, &db, &SyncOptions::default())
+        .await
+        .unwrap();
+    assert!(report.complete(), "{:?}", report.incomplete);
+    rx.shutdown().await;
+    common::assert_matches_truth(&db, &sb.truth());
+}
