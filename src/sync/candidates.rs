@@ -17,7 +17,8 @@ impl Run<'_> {
     /// candidates were read. A 404 (the candidate went since the listing)
     /// is skipped: the next listing marks it removed.
     pub(super) async fn read_candidates(&self) -> Result<u64, SyncError> {
-        let ids = self.writer.call(|s| s.candidates_to_read()).await?;
+        let all = self.opts.full_refresh;
+        let ids = self.writer.call(move |s| s.candidates_to_read(all)).await?;
         if ids.is_empty() {
             return Ok(0);
         }
