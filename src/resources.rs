@@ -33,11 +33,14 @@ pub enum Resource {
     Actions,
     // Goals (#17, slice C)
     Goals,
+    // Job posts and candidates (#17, slice B).
+    JobPosts,
+    Candidates,
     Events,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 11] = [
+    pub const ALL: [Resource; 13] = [
         Resource::ActivityCategories,
         Resource::MemberFields,
         Resource::BoardTemplates,
@@ -48,6 +51,8 @@ impl Resource {
         Resource::Activities,
         Resource::Actions,
         Resource::Goals,
+        Resource::JobPosts,
+        Resource::Candidates,
         Resource::Events,
     ];
 
@@ -65,6 +70,8 @@ impl Resource {
             Resource::Activities => "activities",
             Resource::Actions => "actions",
             Resource::Goals => "goals",
+            Resource::JobPosts => "job-posts",
+            Resource::Candidates => "candidates",
             Resource::Events => "events",
         }
     }
@@ -82,6 +89,8 @@ impl Resource {
             Resource::Activities => tables::activities::TABLE,
             Resource::Actions => tables::actions::TABLE,
             Resource::Goals => tables::goals::TABLE,
+            Resource::JobPosts => tables::job_posts::TABLE,
+            Resource::Candidates => tables::candidates::TABLE,
             Resource::Events => tables::events::TABLE,
         }
     }
@@ -106,10 +115,14 @@ impl Resource {
         )
     }
 
-    /// Endpoints added by the current reference (#17): an organization's
-    /// API may not serve them (404, or 403 for a product it has not bought).
+    /// Endpoints newer than the reference huntr-sync was first built from
+    /// (#17): an organization's API may not serve them (404, or 403 for a
+    /// product it has not bought, such as the talent portal's candidates).
     pub fn optional(self) -> bool {
-        matches!(self, Resource::Goals)
+        matches!(
+            self,
+            Resource::Goals | Resource::JobPosts | Resource::Candidates
+        )
     }
 
     /// Query parameters the resource is always read with: `/goals` lists

@@ -64,6 +64,7 @@ pub(super) fn action(obj: &Obj, as_of: i64, out: &mut Vec<Op>) {
         (Val::Ts(d), _) | (Val::Null, Val::Ts(d)) => *d,
         _ => as_of,
     };
+    super::portal_actions::link(obj, &mut row);
     out.push(Op::Upsert(row));
     linked_rows(obj, &id, out);
     activity_context(obj, out);
@@ -76,6 +77,7 @@ pub(super) fn action(obj: &Obj, as_of: i64, out: &mut Vec<Op>) {
     capture(obj, &id, &action_type, &links, date, out);
     let employer = links.employer.as_deref();
     super::goals::capture(obj, &action_type, &side, employer, date, out);
+    super::portal_actions::capture(obj, &id, &action_type, date, out);
     let refresh = matches!(action_type, ActionType::JobMoved | ActionType::JobUpdated)
         || action_type.is_activity();
     if let (true, Some(job_id)) = (refresh, links.job) {

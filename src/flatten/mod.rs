@@ -18,6 +18,8 @@ mod actions;
 pub mod convert;
 mod fields;
 mod goals;
+mod portal;
+mod portal_actions;
 mod records;
 
 use std::collections::HashSet;
@@ -28,6 +30,7 @@ use crate::json::{Node, Obj};
 
 pub use convert::Val;
 pub use fields::record;
+pub use portal::{candidate_metrics, candidate_profile};
 
 use crate::resources::Resource;
 use crate::schema::tables::{activity_categories, employers};
@@ -156,6 +159,8 @@ pub fn flatten_node(resource: Resource, value: &Node, as_of: i64, out: &mut Vec<
         Resource::Jobs => records::job(obj, Mode::Full, as_of, out),
         Resource::Activities => records::activity(obj, Mode::Full, as_of, out),
         Resource::Actions => actions::action(obj, as_of, out),
+        Resource::JobPosts => portal::push_job_post(obj, Mode::Full, as_of, out),
+        Resource::Candidates => portal::candidate(obj, Mode::Full, as_of, out),
         Resource::Events => records::event(obj, as_of, out),
         Resource::Goals => goals::goal(obj, Mode::Full, as_of, out),
     }
@@ -212,5 +217,7 @@ fn hash_children(ops: &mut [Op]) {
     }
 }
 
+#[cfg(test)]
+mod portal_tests;
 #[cfg(test)]
 mod tests;

@@ -149,6 +149,7 @@ pub(super) fn job(obj: &Obj, mode: Mode, as_of: i64, out: &mut Vec<Op>) {
     person(obj, "ownerMember", out);
     person(obj, "creatorMember", out);
     employer_snapshots(obj, out);
+    embedded_job_post(obj, out);
     embedded_activities(obj, &id, out);
 }
 
@@ -197,6 +198,14 @@ pub(super) fn activity_context(obj: &Obj, out: &mut Vec<Op>) {
     employer_snapshots(obj, out);
     if let Some(c) = nested(obj, "activityCategory") {
         plain(activity_categories::TABLE, c, Mode::Partial, 0, out);
+    }
+    embedded_job_post(obj, out);
+}
+
+/// A job, activity or action's `jobPost`: a partial job post row.
+fn embedded_job_post(obj: &Obj, out: &mut Vec<Op>) {
+    if let Some(p) = nested(obj, "jobPost") {
+        super::portal::push_job_post(p, Mode::Partial, 0, out);
     }
 }
 

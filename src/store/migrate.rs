@@ -92,6 +92,16 @@ CREATE TABLE IF NOT EXISTS push_log (
 CREATE INDEX IF NOT EXISTS push_log_state ON push_log (kind, state);
 ",
     },
+    // 4 (#17, job posts): jobs, activities and actions gained `job_post_id`
+    // (and actions `candidate_id`, `action_job_posts`), which only their
+    // own reads fill: the creation-windowed resources are read again from
+    // the beginning, once, by the next run (their rows stay; nothing is
+    // lost if that run fails, the watermark simply stays unset).
+    Migration {
+        version: 4,
+        sql: "UPDATE sync_state SET watermark = NULL, watermark_at = NULL \
+              WHERE resource IN ('jobs', 'activities', 'actions');",
+    },
 ];
 
 /// The version this build writes.

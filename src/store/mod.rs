@@ -18,6 +18,7 @@
 //! that sync and webhook share), `lock` (one writer per destination).
 
 mod apply;
+mod candidates;
 mod error;
 pub mod lock;
 pub mod migrate;

@@ -18,6 +18,7 @@
 //! context), `windows` the windowed reading, `refresh` the choice to
 //! re-list jobs, and this file the start and end of a run.
 
+mod candidates;
 mod refresh;
 mod run;
 pub mod windows;

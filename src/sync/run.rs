@@ -90,6 +90,9 @@ impl Run<'_> {
                 Err(e) => out.fatal = Some(e),
             }
         }
+        if out.fatal.is_none() && listed.contains(&Resource::Candidates) {
+            self.candidate_reads(&mut out).await;
+        }
         if out.fatal.is_none() && !listed.is_empty() {
             let (id, t) = (self.id, self.t);
             let _ = self.writer.call(move |s| s.mirror(&listed, id, t)).await;
@@ -99,6 +102,22 @@ impl Run<'_> {
         out.stats = self.client.stats.get();
         out.jobs_relist_pages = self.relist_pages.load(std::sync::atomic::Ordering::Relaxed);
         out
+    }
+
+    /// The per-candidate reads (`candidates.rs`), once `/candidates` was
+    /// listed to the end.
+    async fn candidate_reads(&self, out: &mut Outcome) {
+        match self.read_candidates().await {
+            Ok(n) => tracing::info!("candidates: read {n} profiles and their action metrics"),
+            Err(SyncError::Api(e)) => {
+                tracing::warn!("reading changed candidates: {e}");
+                out.incomplete.insert(
+                    "candidates (profiles and action metrics)".into(),
+                    e.to_string(),
+                );
+            }
+            Err(e) => out.fatal = Some(e),
+        }
     }
 
     /// Every resource at once; returns the listed ones read to the end.

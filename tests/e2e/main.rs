@@ -4,6 +4,7 @@
 mod common;
 
 mod api_goals;
+mod api_portal;
 mod api_wiremock;
 mod capture;
 mod cli;

@@ -78,6 +78,13 @@ action_types! {
     OrganizationEmployerRequestApproved => "ORGANIZATION_EMPLOYER_REQUEST_APPROVED",
     OrganizationEmployerRequestDeclined => "ORGANIZATION_EMPLOYER_REQUEST_DECLINED",
     OrganizationEmployerPartnershipCreated => "ORGANIZATION_EMPLOYER_PARTNERSHIP_CREATED",
+    // Job posts and the talent portal (#17, slice B).
+    JobPostCreated => "JOB_POST_CREATED",
+    JobPostUpdated => "JOB_POST_UPDATED",
+    JobPostDeleted => "JOB_POST_DELETED",
+    BulkJobPostUpdated => "BULK_JOB_POST_UPDATED",
+    CandidateProfileViewed => "CANDIDATE_PROFILE_VIEWED",
+    CandidateSearchRan => "CANDIDATE_SEARCH_RAN",
 }
 
 impl ActionType {

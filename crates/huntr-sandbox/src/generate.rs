@@ -57,6 +57,8 @@ impl Org {
         org.last_moment(START);
         // Goals, documents and the employer portal (own random stream).
         org.side_history(goal_history);
+        // Last, from its own stream: the job and talent portals (#17).
+        org.generate_portal(scale);
         org
     }
 

@@ -242,7 +242,7 @@ impl Org {
         }
         self.progress_day(&mut clock, scale, n);
         self.document_day(&mut clock, &members, n);
-        self.portal_day(&mut clock, n);
+        self.employer_portal_day(&mut clock, n);
     }
 
     /// Now and then a goal's instructions change, or a new goal appears.

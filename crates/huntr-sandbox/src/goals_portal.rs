@@ -63,7 +63,7 @@ impl Org {
 
     /// An employer asks to join the talent portal; a pending request is
     /// verified; a verified one is decided (an approval makes a partner).
-    pub(crate) fn portal_day(&mut self, clock: &mut Clock, n: &mut Changes) {
+    pub(crate) fn employer_portal_day(&mut self, clock: &mut Clock, n: &mut Changes) {
         let employers: Vec<Ix> = self.employers_ix.values().copied().collect();
         if employers.is_empty() {
             return;

@@ -297,6 +297,8 @@ pub struct Org {
     pub quirks: Quirks,
     /// Goals, documents and the employer portal (#17): `goals.rs`.
     pub side: crate::goals::Side,
+    /// The job and talent portals (#17): see `portal.rs`.
+    pub portal: crate::portal::Portal,
 }
 
 /// Behaviour of a less tidy API, off by default (the generated
@@ -348,6 +350,7 @@ impl Org {
             drift: false,
             quirks: Quirks::default(),
             side: crate::goals::Side::new(seed),
+            portal: crate::portal::Portal::new(seed),
         }
     }
 

@@ -144,6 +144,7 @@ impl Org {
             ins(&mut m, "employer", self.employer_json(job.employer, false));
         }
         ins(&mut m, "activityCategory", self.category_json(a.category));
+        self.job_post_of(a.job, &mut m);
         Value::Object(m)
     }
 
@@ -162,6 +163,7 @@ impl Org {
         ins(&mut m, "creatorMember", self.person_json(j.creator));
         ins(&mut m, "employer", self.employer_json(j.employer, false));
         ins(&mut m, "list", json!({"name": j.list}));
+        self.job_post_of(Some(jx), &mut m);
         self.job_activities(&mut m, j);
         if self.drift {
             ins(&mut m, "remote", true);
@@ -282,6 +284,7 @@ impl Org {
         opt(&mut m, "update", a.update.clone());
         ins(&mut m, "createdByWorkflow", a.workflow);
         ins(&mut m, "createdAt", a.id.created());
+        self.portal_action_fields(a, &mut m);
         Value::Object(m)
     }
 

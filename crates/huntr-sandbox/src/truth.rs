@@ -12,6 +12,9 @@ use huntr_protocol::ActionType;
 
 use crate::org::{Ix, Org};
 
+#[path = "portal_truth.rs"]
+mod portal_truth;
+
 pub type Rows = BTreeMap<String, BTreeMap<&'static str, Option<String>>>;
 
 #[derive(Debug, Default, Clone)]
@@ -44,6 +47,8 @@ impl Truth {
         crate::goals_json::goal_truth(&mut t, org);
         crate::goals_json::enrollment_truth(&mut t, org);
         crate::goals_json::portal_truth(&mut t, org);
+        // After the older tables: it adds columns to their rows.
+        t.portal(org);
         t
     }
 

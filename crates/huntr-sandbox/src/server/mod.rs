@@ -14,6 +14,7 @@ mod control;
 mod gate;
 mod listing;
 mod paging;
+mod portal;
 mod write_faults;
 mod writes;
 
@@ -160,6 +161,15 @@ pub fn router(shared: Arc<Shared>) -> Router {
         // Goals (#17).
         .route("/goals", get(crate::goals_json::list))
         .route("/goals/{id}", get(crate::goals_json::one))
+        // Job and talent portals (#17, slice B).
+        .route("/job-posts", get(portal::job_posts))
+        .route("/job-posts/{id}", get(portal::job_post))
+        .route("/candidates", get(portal::candidates))
+        .route("/candidates/{id}", get(portal::candidate))
+        .route(
+            "/candidates/{id}/action-metrics",
+            get(portal::candidate_metrics),
+        )
         .fallback(|| async { api_error(StatusCode::NOT_FOUND, "Not Found", None) })
         .layer(middleware::from_fn_with_state(shared.clone(), gate::gate));
     let control = Router::new()
