@@ -31,11 +31,16 @@ pub enum Resource {
     Jobs,
     Activities,
     Actions,
+    // Endpoints of the current reference (#17), all optional.
+    Advisors,
+    MemberGroups,
+    Tags,
+    MemberNotes,
     Events,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 10] = [
+    pub const ALL: [Resource; 14] = [
         Resource::ActivityCategories,
         Resource::MemberFields,
         Resource::BoardTemplates,
@@ -45,6 +50,10 @@ impl Resource {
         Resource::Jobs,
         Resource::Activities,
         Resource::Actions,
+        Resource::Advisors,
+        Resource::MemberGroups,
+        Resource::Tags,
+        Resource::MemberNotes,
         Resource::Events,
     ];
 
@@ -61,6 +70,10 @@ impl Resource {
             Resource::Jobs => "jobs",
             Resource::Activities => "activities",
             Resource::Actions => "actions",
+            Resource::Advisors => "advisors",
+            Resource::MemberGroups => "member-groups",
+            Resource::Tags => "tags",
+            Resource::MemberNotes => "notes/members",
             Resource::Events => "events",
         }
     }
@@ -77,6 +90,10 @@ impl Resource {
             Resource::Jobs => tables::jobs::TABLE,
             Resource::Activities => tables::activities::TABLE,
             Resource::Actions => tables::actions::TABLE,
+            Resource::Advisors => tables::advisors::TABLE,
+            Resource::MemberGroups => tables::member_groups::TABLE,
+            Resource::Tags => tables::tags::TABLE,
+            Resource::MemberNotes => tables::member_notes::TABLE,
             Resource::Events => tables::events::TABLE,
         }
     }
@@ -97,7 +114,30 @@ impl Resource {
                 | Resource::BoardTemplates
                 | Resource::OrganizationInvitations
                 | Resource::ActivityCategories
+                | Resource::Tags
         )
+    }
+
+    /// Endpoints an organization's API may not serve (a product it has not
+    /// bought, an API older than the current reference): a 404 or 403
+    /// skips the resource with a warning, recorded in the run, and the run
+    /// stays complete.
+    pub fn optional(self) -> bool {
+        matches!(
+            self,
+            Resource::Advisors | Resource::MemberGroups | Resource::Tags | Resource::MemberNotes
+        )
+    }
+
+    /// Endpoints answering a bare JSON array (no `data`, no `next`).
+    pub fn bare(self) -> bool {
+        matches!(self, Resource::Tags)
+    }
+
+    /// The name users give in `--resources` besides the path: the table's
+    /// (`member_notes` for `notes/members`).
+    fn table_name(self) -> &'static str {
+        &crate::schema::SCHEMA.table(self.table()).name
     }
 }
 
@@ -113,7 +153,7 @@ impl FromStr for Resource {
         let norm = s.trim().replace('_', "-");
         Resource::ALL
             .into_iter()
-            .find(|r| r.path() == norm)
+            .find(|r| r.path() == norm || r.table_name().replace('_', "-") == norm)
             .ok_or_else(|| {
                 let names: Vec<_> = Resource::ALL.iter().map(|r| r.path()).collect();
                 format!("unknown resource `{s}` (known: {})", names.join(", "))
@@ -132,11 +172,18 @@ mod tests {
             let table = crate::schema::SCHEMA.tables.get(r.table());
             assert!(table.is_some());
             // The generated ids name the tables the endpoints feed.
-            assert_eq!(table.unwrap().name, r.path().replace('-', "_"));
+            if r != Resource::MemberNotes {
+                assert_eq!(table.unwrap().name, r.path().replace('-', "_"));
+            }
+            assert_eq!(r.table_name().parse::<Resource>().unwrap(), r);
         }
         assert_eq!(
             "member_fields".parse::<Resource>().unwrap(),
             Resource::MemberFields
+        );
+        assert_eq!(
+            "member_notes".parse::<Resource>().unwrap(),
+            Resource::MemberNotes
         );
         assert!("widgets"
             .parse::<Resource>()

@@ -16,6 +16,8 @@
 
 mod actions;
 pub mod convert;
+mod current;
+mod member_actions;
 mod fields;
 mod records;
 
@@ -29,7 +31,7 @@ pub use convert::Val;
 pub use fields::record;
 
 use crate::resources::Resource;
-use crate::schema::tables::{activity_categories, employers};
+use crate::schema::tables::{activity_categories, advisors, employers, member_groups, member_notes};
 use crate::schema::{Col, TableId, CHILDREN, SCHEMA};
 
 /// How a row merges with what the destination already holds.
@@ -156,6 +158,14 @@ pub fn flatten_node(resource: Resource, value: &Node, as_of: i64, out: &mut Vec<
         Resource::Activities => records::activity(obj, Mode::Full, as_of, out),
         Resource::Actions => actions::action(obj, as_of, out),
         Resource::Events => records::event(obj, as_of, out),
+        Resource::Advisors => records::plain(advisors::TABLE, obj, Mode::Full, as_of, out),
+        Resource::MemberGroups => {
+            records::plain(member_groups::TABLE, obj, Mode::Full, as_of, out)
+        }
+        Resource::Tags => current::tag(obj, as_of, out),
+        Resource::MemberNotes => {
+            records::plain(member_notes::TABLE, obj, Mode::Full, as_of, out)
+        }
     }
     hash_children(&mut out[start..]);
 }

@@ -61,6 +61,7 @@ pub(super) fn member(obj: &Obj, mode: Mode, as_of: i64, out: &mut Vec<Op>) {
         );
         field_values(values, &id, obj.get("memberFieldValues"), out);
     }
+    super::current::member_extras(obj, &id, mode, out);
     plain(people::TABLE, obj, Mode::Partial, 0, out);
 }
 
