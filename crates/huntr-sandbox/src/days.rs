@@ -64,6 +64,8 @@ impl Org {
             bump(&mut n, "late_changes", held);
         }
         self.last_moment(d.end);
+        // What the current reference added, from its own stream (#17).
+        crate::current::day(self, d.prev, d.end, &d.active);
         self.now = d.end;
         self.days += 1;
         n

@@ -48,6 +48,8 @@ impl Org {
             org.invitation(ts);
         }
         org.last_moment(START);
+        // What the current reference added, from its own stream (#17).
+        crate::current::generate(&mut org);
         org
     }
 

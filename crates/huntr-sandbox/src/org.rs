@@ -201,7 +201,7 @@ impl MemberField {
                 .is_some_and(|c| self.choices.iter().any(|x| x == c))
         };
         match self.field_type {
-            "MULTIPLE_CHOICE" => match v {
+            "MULTIPLE_CHOICE" | "MULTIPLE_SELECT" => match v {
                 Value::Array(items) => items.iter().all(choice),
                 other => choice(other),
             },
@@ -295,6 +295,9 @@ pub struct Org {
     pub drift: bool,
     /// Quirks a test turns on (all off by default): see `quirks.rs`.
     pub quirks: Quirks,
+    /// What the current reference added (#17, `current.rs`), drawn from
+    /// its own random stream.
+    pub current: crate::current::Current,
 }
 
 /// Behaviour of a less tidy API, off by default (the generated
@@ -345,6 +348,7 @@ impl Org {
             invitations_ix: Index::new(),
             drift: false,
             quirks: Quirks::default(),
+            current: crate::current::Current::new(seed),
         }
     }
 

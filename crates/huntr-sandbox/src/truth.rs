@@ -40,17 +40,18 @@ impl Truth {
         t.jobs_and_activities(org);
         t.actions(org);
         t.notes_contacts_events(org);
+        crate::current_view::truth(org, &mut t);
         t
     }
 
-    fn put(&mut self, table: &'static str, key: String, cols: Cols) {
+    pub(crate) fn put(&mut self, table: &'static str, key: String, cols: Cols) {
         self.tables
             .entry(table)
             .or_default()
             .insert(key, cols.into_iter().collect());
     }
 
-    fn mark_deleted(&mut self, table: &'static str, key: String) {
+    pub(crate) fn mark_deleted(&mut self, table: &'static str, key: String) {
         self.deleted.entry(table).or_default().insert(key);
     }
 
