@@ -114,6 +114,7 @@ impl Resource {
                 | Resource::BoardTemplates
                 | Resource::OrganizationInvitations
                 | Resource::ActivityCategories
+                | Resource::MemberGroups
                 | Resource::Tags
         )
     }

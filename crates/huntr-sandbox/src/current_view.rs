@@ -103,6 +103,9 @@ pub fn truth(org: &Org, t: &mut Truth) {
     for p in &org.people {
         if p.member && !org.members_ix.contains_key(&p.id) {
             t.mark_deleted("members", p.id.hex());
+            // Still a person: their jobs and actions name them.
+            let cols = vec![("email", s(&p.email)), ("family_name", s(&p.family))];
+            t.put("people", p.id.hex(), cols);
         }
     }
     for &a in &org.advisors {
