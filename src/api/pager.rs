@@ -63,7 +63,10 @@ impl Page {
 
 /// What a list answer holds, told apart without building its items.
 enum Listing {
-    Page { page: Page, next: Option<String> },
+    Page {
+        page: Page,
+        next: Option<String>,
+    },
     /// A bare array of items.
     Bare(Page),
     NotAnObject,
@@ -187,9 +190,7 @@ pub async fn get_listing(
             page.date = date;
             Ok((page, None))
         }
-        Listing::Bare(_) | Listing::NotAnObject => {
-            Err(invalid("expected an object with `data`"))
-        }
+        Listing::Bare(_) | Listing::NotAnObject => Err(invalid("expected an object with `data`")),
         Listing::DataNotAnArray => Err(invalid("`data` is not an array")),
     }
 }

@@ -17,8 +17,8 @@
 mod actions;
 pub mod convert;
 mod current;
-mod member_actions;
 mod fields;
+mod member_actions;
 mod records;
 
 use std::collections::HashSet;
@@ -31,7 +31,9 @@ pub use convert::Val;
 pub use fields::record;
 
 use crate::resources::Resource;
-use crate::schema::tables::{activity_categories, advisors, employers, member_groups, member_notes};
+use crate::schema::tables::{
+    activity_categories, advisors, employers, member_groups, member_notes,
+};
 use crate::schema::{Col, TableId, CHILDREN, SCHEMA};
 
 /// How a row merges with what the destination already holds.
@@ -159,13 +161,9 @@ pub fn flatten_node(resource: Resource, value: &Node, as_of: i64, out: &mut Vec<
         Resource::Actions => actions::action(obj, as_of, out),
         Resource::Events => records::event(obj, as_of, out),
         Resource::Advisors => records::plain(advisors::TABLE, obj, Mode::Full, as_of, out),
-        Resource::MemberGroups => {
-            records::plain(member_groups::TABLE, obj, Mode::Full, as_of, out)
-        }
+        Resource::MemberGroups => records::plain(member_groups::TABLE, obj, Mode::Full, as_of, out),
         Resource::Tags => current::tag(obj, as_of, out),
-        Resource::MemberNotes => {
-            records::plain(member_notes::TABLE, obj, Mode::Full, as_of, out)
-        }
+        Resource::MemberNotes => records::plain(member_notes::TABLE, obj, Mode::Full, as_of, out),
     }
     hash_children(&mut out[start..]);
 }
@@ -220,5 +218,7 @@ fn hash_children(ops: &mut [Op]) {
     }
 }
 
+#[cfg(test)]
+mod current_tests;
 #[cfg(test)]
 mod tests;

@@ -58,9 +58,18 @@ async fn new_tables_equal_the_truth_full_and_across_days() {
     let dangling = "SELECT COUNT(*) FROM members WHERE advisor_id IS NOT NULL \
                     AND advisor_id NOT IN (SELECT id FROM advisors)";
     assert_eq!(common::count(&db, dangling), 0);
-    assert!(common::count(&db, "SELECT COUNT(*) FROM members WHERE advisor_id IS NOT NULL") > 0);
+    assert!(
+        common::count(
+            &db,
+            "SELECT COUNT(*) FROM members WHERE advisor_id IS NOT NULL"
+        ) > 0
+    );
     let extra = "SELECT COUNT(*) FROM members WHERE _extra IS NOT NULL";
-    assert_eq!(common::count(&db, extra), 0, "every member field is a column");
+    assert_eq!(
+        common::count(&db, extra),
+        0,
+        "every member field is a column"
+    );
     let select = "SELECT COUNT(*) FROM member_field_values v JOIN member_fields f \
                   ON f.id = v.field_id WHERE f.field_type = 'MULTIPLE_SELECT' AND v.value LIKE '[%'";
     assert!(common::count(&db, select) > 0, "MULTIPLE_SELECT values");
@@ -79,14 +88,19 @@ async fn new_tables_equal_the_truth_full_and_across_days() {
     }
     // A deleted member: deleted_at from the action, removed_at from the
     // listing that no longer lists it.
-    let deleted = "SELECT COUNT(*) FROM members WHERE deleted_at IS NOT NULL AND removed_at IS NOT NULL";
+    let deleted =
+        "SELECT COUNT(*) FROM members WHERE deleted_at IS NOT NULL AND removed_at IS NOT NULL";
     assert_eq!(common::count(&db, deleted), 2);
     let removed_notes = "SELECT COUNT(*) FROM member_notes WHERE removed_at IS NOT NULL";
     let deleted_notes = {
         let org = sb.shared.org.read().unwrap();
         (org.current.notes.len() - org.current.notes_ix.len()) as i64
     };
-    assert_eq!(common::count(&db, removed_notes), deleted_notes, "deleted notes are marked removed");
+    assert_eq!(
+        common::count(&db, removed_notes),
+        deleted_notes,
+        "deleted notes are marked removed"
+    );
     common::assert_no_duplicate_keys(&db);
 }
 
@@ -176,19 +190,27 @@ async fn a_night_rewrites_only_the_members_that_changed() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("org.db");
     let client = common::fast_client(&sb.base_url, &sb.token);
-    sync_sqlite(&client, &db, &SyncOptions::default()).await.unwrap();
+    sync_sqlite(&client, &db, &SyncOptions::default())
+        .await
+        .unwrap();
     let seen = "SELECT COUNT(*) || ' ' || COALESCE(MAX(last_seen_at), '') FROM members";
     let before = text(&db, seen);
     // No change at all: no member row counts as updated.
     let before_requests = sb.requests();
-    let quiet = sync_sqlite(&client, &db, &SyncOptions::default()).await.unwrap();
+    let quiet = sync_sqlite(&client, &db, &SyncOptions::default())
+        .await
+        .unwrap();
     let used = sb.requests() - before_requests;
-    let updated = |r: &huntr_sync::sync::SyncReport| r.tables.get("members").map_or(0, |c| c.updated);
+    let updated =
+        |r: &huntr_sync::sync::SyncReport| r.tables.get("members").map_or(0, |c| c.updated);
     assert_eq!(updated(&quiet), 0);
     // A night: about one member in seven was seen.
     sb.advance_days(1);
-    let night = sync_sqlite(&client, &db, &SyncOptions::default()).await.unwrap();
-    let members = common::count(&db, "SELECT COUNT(*) FROM members WHERE removed_at IS NULL") as u64;
+    let night = sync_sqlite(&client, &db, &SyncOptions::default())
+        .await
+        .unwrap();
+    let members =
+        common::count(&db, "SELECT COUNT(*) FROM members WHERE removed_at IS NULL") as u64;
     let moved = updated(&night);
     eprintln!(
         "scale {scale}: {members} members, a no-change run updated {} rows with {used} requests; \
@@ -199,4 +221,3 @@ async fn a_night_rewrites_only_the_members_that_changed() {
     assert_ne!(text(&db, seen), before);
     common::assert_matches_truth(&db, &sb.truth());
 }
-

@@ -136,7 +136,9 @@ pub fn advisor_of(org: &Org, m: Ix) -> Option<Ix> {
 pub fn boards_of(org: &Org, m: Ix) -> Vec<Oid> {
     let id = org.people[m as usize].id;
     let n = if id.1.is_multiple_of(3) { 2 } else { 1 };
-    (0..n).map(|k| Oid(id.0, (1 << 61) | (id.1 << 1) | k)).collect()
+    (0..n)
+        .map(|k| Oid(id.0, (1 << 61) | (id.1 << 1) | k))
+        .collect()
 }
 
 /// Builds this module's part of a freshly generated organization.
@@ -264,15 +266,23 @@ pub fn day(org: &mut Org, prev: i64, end: i64, active: &[Ix]) {
     }
     // The older phases' deactivations and field change, as actions.
     for &m in active {
-        if !org.people[m as usize].is_active && org.members_ix.contains_key(&org.people[m as usize].id)
+        if !org.people[m as usize].is_active
+            && org.members_ix.contains_key(&org.people[m as usize].id)
         {
             let ts = org.current.between(prev, end);
-            member_action(org, ts, ActionType::MemberDeactivated, m, serde_json::Value::Null);
+            member_action(
+                org,
+                ts,
+                ActionType::MemberDeactivated,
+                m,
+                serde_json::Value::Null,
+            );
         }
     }
     if let Some(&m) = members.first() {
         if let Some((f, v)) = org.people[m as usize].fields.iter().find(|f| f.0 == 1) {
-            let update = serde_json::json!({"fieldId": org.fields[*f as usize].id.hex(), "value": v});
+            let update =
+                serde_json::json!({"fieldId": org.fields[*f as usize].id.hex(), "value": v});
             let ts = org.current.between(prev, end);
             member_action(org, ts, ActionType::MemberUpdated, m, update);
         }
@@ -297,9 +307,18 @@ fn reassign_and_select(org: &mut Org, prev: i64, end: i64, members: &[Ix], scale
     }
     let m = members[org.current.rng.random_range(0..members.len())];
     set_specialties(org, m);
-    let f = org.current.select_field.map(|f| org.fields[f as usize].id.hex());
+    let f = org
+        .current
+        .select_field
+        .map(|f| org.fields[f as usize].id.hex());
     let ts = org.current.between(prev, end);
-    member_action(org, ts, ActionType::MemberUpdated, m, serde_json::json!({"fieldId": f}));
+    member_action(
+        org,
+        ts,
+        ActionType::MemberUpdated,
+        m,
+        serde_json::json!({"fieldId": f}),
+    );
 }
 
 /// New and deleted member notes, now and then a new group or tag.
@@ -349,6 +368,12 @@ fn delete_members(org: &mut Org, prev: i64, end: i64, members: &[Ix]) {
         let m = live[org.current.rng.random_range(0..live.len())];
         org.members_ix.remove(&org.people[m as usize].id);
         let ts = org.current.between(prev, end);
-        member_action(org, ts, ActionType::MemberDeleted, m, serde_json::Value::Null);
+        member_action(
+            org,
+            ts,
+            ActionType::MemberDeleted,
+            m,
+            serde_json::Value::Null,
+        );
     }
 }

@@ -64,7 +64,8 @@ impl Org {
 
     pub fn tag_json(&self, t: Ix) -> Value {
         let t = &self.current.tags[t as usize];
-        let mut v = json!({"id": t.id.hex(), "name": t.name, "color": t.color, "targetObjects": t.targets});
+        let mut v =
+            json!({"id": t.id.hex(), "name": t.name, "color": t.color, "targetObjects": t.targets});
         if let Some(d) = &t.description {
             v["description"] = json!(d);
         }
@@ -90,8 +91,15 @@ fn s(v: impl ToString) -> Option<String> {
 pub fn truth(org: &Org, t: &mut Truth) {
     for &m in org.members_ix.values() {
         let p = &org.people[m as usize];
-        if let Some(row) = t.tables.get_mut("members").and_then(|r| r.get_mut(&p.id.hex())) {
-            row.insert("last_seen_at", org.current.last_seen.get(&m).map(|x| iso(*x)));
+        if let Some(row) = t
+            .tables
+            .get_mut("members")
+            .and_then(|r| r.get_mut(&p.id.hex()))
+        {
+            row.insert(
+                "last_seen_at",
+                org.current.last_seen.get(&m).map(|x| iso(*x)),
+            );
             let advisor = advisor_of(org, m).map(|a| org.people[a as usize].id.hex());
             row.insert("advisor_id", advisor);
         }
@@ -126,7 +134,11 @@ pub fn truth(org: &Org, t: &mut Truth) {
         t.put("tags", tag.id.hex(), cols);
         for (i, target) in tag.targets.iter().enumerate() {
             let key = format!("{}|{i}", tag.id.hex());
-            t.put("tag_target_objects", key, vec![("target_object", s(target))]);
+            t.put(
+                "tag_target_objects",
+                key,
+                vec![("target_object", s(target))],
+            );
         }
     }
     for &n in org.current.notes_ix.values() {
