@@ -78,7 +78,12 @@ async fn the_demo_command_works_on_a_fresh_checkout() {
         .unwrap();
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["status"], "complete");
-    assert!(report["requests"].as_u64().unwrap() <= 16, "{report}");
+    // 16 before #17, plus one request per new (optional) listed resource.
+    let new = huntr_sync::resources::Resource::ALL
+        .iter()
+        .filter(|r| r.optional())
+        .count() as u64;
+    assert!(report["requests"].as_u64().unwrap() <= 16 + new, "{report}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

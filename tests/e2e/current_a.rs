@@ -197,10 +197,16 @@ async fn a_night_rewrites_only_the_members_that_changed() {
     let before = text(&db, seen);
     // No change at all: no member row counts as updated.
     let before_requests = sb.requests();
+    let by_before = sb.requests_by_endpoint();
     let quiet = sync_sqlite(&client, &db, &SyncOptions::default())
         .await
         .unwrap();
     let used = sb.requests() - before_requests;
+    let by_after = sb.requests_by_endpoint();
+    let new_used: u64 = ["advisors", "member-groups", "tags", "notes/<id>"]
+        .iter()
+        .map(|e| by_after.get(*e).unwrap_or(&0) - by_before.get(*e).unwrap_or(&0))
+        .sum();
     let updated =
         |r: &huntr_sync::sync::SyncReport| r.tables.get("members").map_or(0, |c| c.updated);
     assert_eq!(updated(&quiet), 0);
@@ -213,10 +219,14 @@ async fn a_night_rewrites_only_the_members_that_changed() {
         common::count(&db, "SELECT COUNT(*) FROM members WHERE removed_at IS NULL") as u64;
     let moved = updated(&night);
     eprintln!(
-        "scale {scale}: {members} members, a no-change run updated {} rows with {used} requests; \
-         a night updated {moved} member rows",
+        "scale {scale}: {members} members, a no-change run updated {} rows with {used} requests \
+         ({new_used} to the new endpoints); a night updated {moved} member rows",
         updated(&quiet)
     );
+    // One request per new listed resource, and for the two paged ones
+    // (advisors, notes) the empty page after a last page that carries
+    // `next`, as every paged listing today.
+    assert!((4..=6).contains(&new_used), "{by_after:?}");
     assert!(moved > 0 && moved < members / 3, "{moved} of {members}");
     assert_ne!(text(&db, seen), before);
     common::assert_matches_truth(&db, &sb.truth());
