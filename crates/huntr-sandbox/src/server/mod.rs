@@ -19,6 +19,8 @@ mod write_faults;
 mod writes;
 
 #[cfg(test)]
+mod current_tests;
+#[cfg(test)]
 mod field_write_tests;
 #[cfg(test)]
 mod test_client;
