@@ -14,6 +14,8 @@ pub(super) const MULTIPLE_CHOICE: &str = "MULTIPLE_CHOICE";
 pub(super) const TEXT: &str = "TEXT";
 pub(super) const NUMBER: &str = "NUMBER";
 pub(super) const DATE: &str = "DATE";
+/// Several choices per member (current reference, #17): always an array.
+pub(super) const MULTIPLE_SELECT: &str = "MULTIPLE_SELECT";
 /// Every field type the API knows.
 pub(super) const FIELD_TYPES: [&str; 4] = [MULTIPLE_CHOICE, TEXT, NUMBER, DATE];
 
@@ -59,6 +61,12 @@ pub(super) fn convert(field: &FieldDef, cell: &str) -> Result<Option<Value>, Str
     }
     match field.field_type.as_str() {
         MULTIPLE_CHOICE => choices(field, cell),
+        MULTIPLE_SELECT => choices(field, cell).map(|v| {
+            v.map(|v| match v {
+                Value::String(_) => Value::Array(vec![v]),
+                many => many,
+            })
+        }),
         TEXT => Ok(Some(Value::String(cell.to_string()))),
         NUMBER => number(cell).map(Some).ok_or_else(|| {
             format!(
@@ -303,6 +311,22 @@ mod tests {
             err.starts_with("`NEW YORK` is not a choice of `Location`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_multiple_select_value_is_always_a_list_of_choices() {
+        let specialties = field(MULTIPLE_SELECT, &["AWS", "Security+"]);
+        assert_eq!(convert(&specialties, "aws"), Ok(Some(json!(["AWS"]))));
+        assert_eq!(
+            convert(&specialties, "AWS; security+"),
+            Ok(Some(json!(["AWS", "Security+"])))
+        );
+        assert!(convert(&specialties, "Cobol").is_err());
+        assert!(same_value(
+            &specialties,
+            Some(&json!(["Security+", "AWS"])),
+            &json!(["AWS", "Security+"])
+        ));
     }
 
     #[test]
