@@ -236,3 +236,51 @@ async fn a_night_rewrites_only_the_members_that_changed() {
     assert_ne!(text(&db, seen), before);
     common::assert_matches_truth(&db, &sb.truth());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_warns_once_exits_0_and_check_says_not_served() {
+    let sb = common::sandbox(10, 8).await;
+    control(&sb, "missing?endpoint=notes/members&status=403").await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = common::huntr_sync(dir.path())
+        .args([
+            "sync",
+            "--base-url",
+            &sb.base_url,
+            "--destination",
+            "sqlite:out/org.db",
+        ])
+        .env("HUNTR_ORG_TOKEN", &sb.token)
+        .output()
+        .await
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let warned = stderr.matches("/notes/members answered 403").count();
+    assert_eq!(warned, 1, "{stderr}");
+    assert!(
+        stdout.contains("skipped /notes/members: answered 403"),
+        "{stdout}"
+    );
+    let check = common::huntr_sync(dir.path())
+        .args(["check", "--base-url", &sb.base_url])
+        .env("HUNTR_ORG_TOKEN", &sb.token)
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&check.stdout);
+    assert!(check.status.success(), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("notes/members") && l.contains("not served")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("tags") && l.contains("ok (")),
+        "{text}"
+    );
+}
