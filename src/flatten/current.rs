@@ -33,6 +33,16 @@ pub(super) fn member_extras(obj: &Obj, id: &str, mode: Mode, out: &mut Vec<Op>) 
     }
 }
 
+/// The values of `memberFieldValuesKeyedById` as a `memberFieldValues`
+/// array, for a member that carries only the keyed form.
+pub(super) fn keyed_values<'j>(obj: &Obj<'j>) -> Option<Node<'j>> {
+    if obj.get("memberFieldValues").is_some() {
+        return None;
+    }
+    let keyed = nested(obj, "memberFieldValuesKeyedById")?;
+    Some(Node::Arr(keyed.iter().map(|(_, v)| v.clone()).collect()))
+}
+
 /// A tag of `GET /tags` and the kinds of record it applies to.
 pub(super) fn tag(obj: &Obj, as_of: i64, out: &mut Vec<Op>) {
     let Some(id) = str_of(obj, "id") else { return };

@@ -113,6 +113,20 @@ fn a_member_keeps_its_new_fields_once() {
 }
 
 #[test]
+fn a_member_with_only_keyed_values_keeps_them() {
+    let mut m = fixture("member");
+    m.as_object_mut().unwrap().remove("memberFieldValues");
+    let ops = flat_items(Resource::Members, &Value::Array(vec![m]));
+    let values = rows(&ops, member_field_values::TABLE);
+    assert_eq!(values.len(), 1);
+    assert_eq!(
+        text(values[0], member_field_values::FIELD_ID).as_deref(),
+        Some("5b3f908c99c94b6177d55a28")
+    );
+    no_extra(&ops);
+}
+
+#[test]
 fn listed_and_retrieved_members_have_no_unknown_fields() {
     let ops = flat_items(Resource::Members, &fixture("members_list")["data"]);
     assert_eq!(rows(&ops, members::TABLE).len(), 3);
