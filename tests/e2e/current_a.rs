@@ -284,3 +284,58 @@ async fn the_cli_warns_once_exits_0_and_check_says_not_served() {
         "{text}"
     );
 }
+
+/// Delivered by webhooks, MEMBER_* actions keep members current before
+/// any sync: deactivations, advisor changes and deletions show at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivered_member_actions_keep_members_current() {
+    use huntr_sync::webhook::{Receiver, ServeOptions};
+    const SECRET: &[u8] = b"whsec-slice-a";
+    let sb = common::sandbox(60, 29).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("org.db");
+    let client = common::fast_client(&sb.base_url, &sb.token);
+    sync_sqlite(&client, &db, &SyncOptions::default())
+        .await
+        .unwrap();
+    let rx = Receiver::start(ServeOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        db: db.clone(),
+        secret: SECRET.to_vec(),
+        queue: 256,
+        batch: 64,
+    })
+    .await
+    .unwrap();
+    sb.skip_undelivered();
+    control(&sb, "quirks?member_deletions=1").await;
+    sb.advance_days(1);
+    let url = format!("http://{}/webhook", rx.addr);
+    sb.deliver(&url, SECRET).await.unwrap();
+    rx.shutdown().await;
+    let truth = sb.truth();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let mut stmt = conn
+        // Members a listing wrote (not those a MEMBER_CREATED just added).
+        .prepare("SELECT id, is_active, advisor_id, deleted_at FROM members WHERE _full = 1")
+        .unwrap();
+    let rows: Vec<(String, i64, Option<String>, Option<String>)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let (mut inactive, mut deleted) = (0, 0);
+    for (id, active, advisor, deleted_at) in rows {
+        let Some(want) = truth.tables["members"].get(&id) else {
+            assert!(deleted_at.is_some(), "{id} was deleted");
+            deleted += 1;
+            continue;
+        };
+        let want_active = want["is_active"].as_deref() == Some("1");
+        assert_eq!(active == 1, want_active, "{id} is_active");
+        assert_eq!(advisor, want["advisor_id"], "{id} advisor");
+        inactive += (!want_active) as u32;
+    }
+    assert_eq!(deleted, 1);
+    assert!(inactive > 0);
+}
