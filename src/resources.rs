@@ -36,11 +36,16 @@ pub enum Resource {
     // Job posts and candidates (#17, slice B).
     JobPosts,
     Candidates,
+    // Endpoints of the current reference (#17), all optional.
+    Advisors,
+    MemberGroups,
+    Tags,
+    MemberNotes,
     Events,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 13] = [
+    pub const ALL: [Resource; 17] = [
         Resource::ActivityCategories,
         Resource::MemberFields,
         Resource::BoardTemplates,
@@ -53,6 +58,10 @@ impl Resource {
         Resource::Goals,
         Resource::JobPosts,
         Resource::Candidates,
+        Resource::Advisors,
+        Resource::MemberGroups,
+        Resource::Tags,
+        Resource::MemberNotes,
         Resource::Events,
     ];
 
@@ -72,6 +81,10 @@ impl Resource {
             Resource::Goals => "goals",
             Resource::JobPosts => "job-posts",
             Resource::Candidates => "candidates",
+            Resource::Advisors => "advisors",
+            Resource::MemberGroups => "member-groups",
+            Resource::Tags => "tags",
+            Resource::MemberNotes => "notes/members",
             Resource::Events => "events",
         }
     }
@@ -91,6 +104,10 @@ impl Resource {
             Resource::Goals => tables::goals::TABLE,
             Resource::JobPosts => tables::job_posts::TABLE,
             Resource::Candidates => tables::candidates::TABLE,
+            Resource::Advisors => tables::advisors::TABLE,
+            Resource::MemberGroups => tables::member_groups::TABLE,
+            Resource::Tags => tables::tags::TABLE,
+            Resource::MemberNotes => tables::member_notes::TABLE,
             Resource::Events => tables::events::TABLE,
         }
     }
@@ -112,16 +129,26 @@ impl Resource {
                 | Resource::OrganizationInvitations
                 | Resource::ActivityCategories
                 | Resource::Goals
+                | Resource::MemberGroups
+                | Resource::Tags
         )
     }
 
     /// Endpoints newer than the reference huntr-sync was first built from
-    /// (#17): an organization's API may not serve them (404, or 403 for a
-    /// product it has not bought, such as the talent portal's candidates).
+    /// (#17): an organization's API may not serve them (a product it has
+    /// not bought, such as the talent portal's candidates, or an older
+    /// API). A 404 or 403 skips the resource with a warning, recorded in
+    /// the run, and the run stays complete.
     pub fn optional(self) -> bool {
         matches!(
             self,
-            Resource::Goals | Resource::JobPosts | Resource::Candidates
+            Resource::Goals
+                | Resource::JobPosts
+                | Resource::Candidates
+                | Resource::Advisors
+                | Resource::MemberGroups
+                | Resource::Tags
+                | Resource::MemberNotes
         )
     }
 
@@ -132,6 +159,17 @@ impl Resource {
             Resource::Goals => vec![("includeInactive", "true".to_owned())],
             _ => Vec::new(),
         }
+    }
+
+    /// Endpoints answering a bare JSON array (no `data`, no `next`).
+    pub fn bare(self) -> bool {
+        matches!(self, Resource::Tags)
+    }
+
+    /// The name users give in `--resources` besides the path: the table's
+    /// (`member_notes` for `notes/members`).
+    fn table_name(self) -> &'static str {
+        &crate::schema::SCHEMA.table(self.table()).name
     }
 }
 
@@ -147,7 +185,7 @@ impl FromStr for Resource {
         let norm = s.trim().replace('_', "-");
         Resource::ALL
             .into_iter()
-            .find(|r| r.path() == norm)
+            .find(|r| r.path() == norm || r.table_name().replace('_', "-") == norm)
             .ok_or_else(|| {
                 let names: Vec<_> = Resource::ALL.iter().map(|r| r.path()).collect();
                 format!("unknown resource `{s}` (known: {})", names.join(", "))
@@ -166,11 +204,18 @@ mod tests {
             let table = crate::schema::SCHEMA.tables.get(r.table());
             assert!(table.is_some());
             // The generated ids name the tables the endpoints feed.
-            assert_eq!(table.unwrap().name, r.path().replace('-', "_"));
+            if r != Resource::MemberNotes {
+                assert_eq!(table.unwrap().name, r.path().replace('-', "_"));
+            }
+            assert_eq!(r.table_name().parse::<Resource>().unwrap(), r);
         }
         assert_eq!(
             "member_fields".parse::<Resource>().unwrap(),
             Resource::MemberFields
+        );
+        assert_eq!(
+            "member_notes".parse::<Resource>().unwrap(),
+            Resource::MemberNotes
         );
         assert!("widgets"
             .parse::<Resource>()

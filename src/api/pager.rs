@@ -63,7 +63,12 @@ impl Page {
 
 /// What a list answer holds, told apart without building its items.
 enum Listing {
-    Page { page: Page, next: Option<String> },
+    Page {
+        page: Page,
+        next: Option<String>,
+    },
+    /// A bare array of items.
+    Bare(Page),
     NotAnObject,
     DataNotAnArray,
 }
@@ -82,6 +87,9 @@ struct Envelope<'a> {
 fn split_listing(body: Vec<u8>) -> Result<Listing, serde_json::Error> {
     let body = String::from_utf8(body)
         .map_err(|_| <serde_json::Error as serde::de::Error>::custom("the body is not UTF-8"))?;
+    if body.trim_start().starts_with('[') {
+        return bare_listing(body);
+    }
     // (A struct would also accept an array, field by position.)
     if !body.trim_start().starts_with('{') {
         serde_json::from_str::<serde::de::IgnoredAny>(&body)?;
@@ -125,11 +133,48 @@ fn split_listing(body: Vec<u8>) -> Result<Listing, serde_json::Error> {
     })
 }
 
+/// A bare JSON array of items (`GET /tags`): one page, no cursor. Only
+/// endpoints documented so accept it (see [`get_listing`]).
+fn bare_listing(body: String) -> Result<Listing, serde_json::Error> {
+    let items = match serde_json::from_str::<Vec<&RawValue>>(&body) {
+        Ok(items) => {
+            let start = body.as_ptr() as usize;
+            items
+                .iter()
+                .map(|item| {
+                    let at = item.get().as_ptr() as usize - start;
+                    at..at + item.get().len()
+                })
+                .collect()
+        }
+        Err(e) if e.classify() == serde_json::error::Category::Data => {
+            return Ok(Listing::NotAnObject)
+        }
+        Err(e) => return Err(e),
+    };
+    Ok(Listing::Bare(Page {
+        body,
+        items,
+        date: None,
+    }))
+}
+
 /// Reads one unpaged list answer (or the first page of a paged one).
 pub async fn get_page(
     client: &Client,
     path: &str,
     query: &[(&str, String)],
+) -> Result<(Page, Option<String>), ApiError> {
+    get_listing(client, path, query, false).await
+}
+
+/// [`get_page`]; `bare`: the endpoint answers a bare array (no `data`, no
+/// `next`), which is then one whole listing.
+pub async fn get_listing(
+    client: &Client,
+    path: &str,
+    query: &[(&str, String)],
+    bare: bool,
 ) -> Result<(Page, Option<String>), ApiError> {
     let (listing, date) = client.get_with(path, query, split_listing).await?;
     let invalid = |detail: &str| ApiError::InvalidBody {
@@ -141,7 +186,11 @@ pub async fn get_page(
             page.date = date;
             Ok((page, next))
         }
-        Listing::NotAnObject => Err(invalid("expected an object with `data`")),
+        Listing::Bare(mut page) if bare => {
+            page.date = date;
+            Ok((page, None))
+        }
+        Listing::Bare(_) | Listing::NotAnObject => Err(invalid("expected an object with `data`")),
         Listing::DataNotAnArray => Err(invalid("`data` is not an array")),
     }
 }
@@ -154,6 +203,7 @@ pub struct Pager {
     next: Option<String>,
     seen: HashSet<String>,
     done: bool,
+    bare: bool,
     pub pages: u64,
 }
 
@@ -176,8 +226,15 @@ impl Pager {
             next: None,
             seen: HashSet::new(),
             done: false,
+            bare: false,
             pages: 0,
         })
+    }
+
+    /// Accepts a bare array as the whole listing (`GET /tags`).
+    pub fn bare(mut self, bare: bool) -> Pager {
+        self.bare = bare;
+        self
     }
 
     /// True once the listing has been read to its end.
@@ -197,7 +254,7 @@ impl Pager {
         if let Some(n) = &self.next {
             query.push(("next", n.clone()));
         }
-        let (page, next) = get_page(&self.client, &self.path, &query).await?;
+        let (page, next) = get_listing(&self.client, &self.path, &query, self.bare).await?;
         self.pages += 1;
         match next {
             Some(n) if !page.is_empty() => {
@@ -263,7 +320,11 @@ mod tests {
     fn wrong_shapes_and_broken_json_are_told_apart() {
         assert!(matches!(
             split_listing(b"[1,2]".to_vec()),
-            Ok(Listing::NotAnObject)
+            Ok(Listing::Bare(p)) if p.len() == 2
+        ));
+        assert!(matches!(
+            split_listing(br#"[{"id":"a"}, {"id":"b"}]"#.to_vec()),
+            Ok(Listing::Bare(p)) if p.raw().collect::<Vec<_>>() == [r#"{"id":"a"}"#, r#"{"id":"b"}"#]
         ));
         assert!(matches!(
             split_listing(br#"{"data":{"id":1}}"#.to_vec()),

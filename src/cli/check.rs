@@ -37,6 +37,10 @@ pub async fn run(args: PipelineArgs) -> Result<u8, Failure> {
             Err(e) if *r == Resource::Events && matches!(e.status(), Some(404 | 410)) => {
                 "gone (deprecated; syncs skip it)".to_owned()
             }
+            Err(e) if r.optional() && matches!(e.status(), Some(403 | 404)) => format!(
+                "not served to this organization ({}; syncs skip it)",
+                e.status().unwrap_or(0)
+            ),
             Err(e) => {
                 failed = true;
                 format!("FAILED: {e}")
@@ -77,10 +81,7 @@ async fn probe(client: &Client, r: Resource) -> Result<usize, ApiError> {
         query.push(("limit", "1".into()));
     }
     let resp = client.get(r.path(), &query).await?;
-    Ok(resp
-        .body
-        .get("data")
-        .and_then(|d| d.as_array())
-        .map(Vec::len)
-        .unwrap_or(0))
+    // `/tags` answers a bare array.
+    let items = resp.body.get("data").unwrap_or(&resp.body);
+    Ok(items.as_array().map(Vec::len).unwrap_or(0))
 }

@@ -13,6 +13,7 @@ use crate::config::Overrides;
 use crate::push::report::{self, RowOutcome, Summary};
 use crate::push::send::{self, Item, Sender};
 use crate::push::{orgview, Outcome, Plan, PushKind};
+use crate::resources::Resource;
 use crate::store::{lock_path, DestLock, RunEnd, RunStatus};
 use crate::sync::{SyncError, SyncOptions};
 use crate::timefmt::now_unix;
@@ -46,10 +47,7 @@ pub async fn run(what: PushWhat) -> Result<u8, Failure> {
             names.join(", ")
         )));
     }
-    let mut org = collector.take();
-    if kind == PushKind::Invitations {
-        org.advisors = orgview::advisors(&client).await.map_err(SyncError::from)?;
-    }
+    let org = collector.take(!read.skipped.contains_key(Resource::Advisors.path()));
     let settled = {
         let store = target.open_store().map_err(SyncError::from)?;
         send::settle_earlier(&store, kind, &org).map_err(SyncError::from)?

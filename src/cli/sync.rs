@@ -86,6 +86,9 @@ fn print_summary(r: &SyncReport, target: &Target) {
         r.throttled,
         r.jobs_reread
     );
+    for (endpoint, status) in &r.skipped {
+        println!("  skipped /{endpoint}: answered {status} (not served to this organization)");
+    }
     println!(
         "  {:<38} {:>9} {:>9} {:>8} {:>8} {:>8}",
         "table", "rows", "inserted", "updated", "deleted", "removed"

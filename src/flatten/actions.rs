@@ -69,7 +69,10 @@ pub(super) fn action(obj: &Obj, as_of: i64, out: &mut Vec<Op>) {
     linked_rows(obj, &id, out);
     activity_context(obj, out);
     if let Some(m) = nested(obj, "member") {
-        member(m, Mode::Partial, 0, out);
+        // MEMBER_UPDATED and the like: a dated snapshot (member_actions.rs).
+        if !super::member_actions::capture(m, &id, &action_type, date, out) {
+            member(m, Mode::Partial, 0, out);
+        }
     }
     if let Some(inv) = nested(obj, "organizationInvitation") {
         invitation(inv, Mode::Partial, 0, out);

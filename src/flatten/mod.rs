@@ -16,8 +16,10 @@
 
 mod actions;
 pub mod convert;
+mod current;
 mod fields;
 mod goals;
+mod member_actions;
 mod portal;
 mod portal_actions;
 mod records;
@@ -33,7 +35,9 @@ pub use fields::record;
 pub use portal::{candidate_metrics, candidate_profile};
 
 use crate::resources::Resource;
-use crate::schema::tables::{activity_categories, employers};
+use crate::schema::tables::{
+    activity_categories, advisors, employers, member_groups, member_notes,
+};
 use crate::schema::{Col, TableId, CHILDREN, SCHEMA};
 
 /// How a row merges with what the destination already holds.
@@ -163,6 +167,10 @@ pub fn flatten_node(resource: Resource, value: &Node, as_of: i64, out: &mut Vec<
         Resource::Candidates => portal::candidate(obj, Mode::Full, as_of, out),
         Resource::Events => records::event(obj, as_of, out),
         Resource::Goals => goals::goal(obj, Mode::Full, as_of, out),
+        Resource::Advisors => records::plain(advisors::TABLE, obj, Mode::Full, as_of, out),
+        Resource::MemberGroups => records::plain(member_groups::TABLE, obj, Mode::Full, as_of, out),
+        Resource::Tags => current::tag(obj, as_of, out),
+        Resource::MemberNotes => records::plain(member_notes::TABLE, obj, Mode::Full, as_of, out),
     }
     hash_children(&mut out[start..]);
 }
@@ -217,6 +225,8 @@ fn hash_children(ops: &mut [Op]) {
     }
 }
 
+#[cfg(test)]
+mod current_tests;
 #[cfg(test)]
 mod portal_tests;
 #[cfg(test)]

@@ -59,8 +59,13 @@ pub(super) fn member(obj: &Obj, mode: Mode, as_of: i64, out: &mut Vec<Op>) {
             member_field_values::FIELD_ID,
             member_field_values::MEMBER_ID,
         );
-        field_values(values, &id, obj.get("memberFieldValues"), out);
+        // `memberFieldValuesKeyedById` repeats the same values: read only
+        // when the array is missing.
+        let keyed = super::current::keyed_values(obj);
+        let arr = obj.get("memberFieldValues").or(keyed.as_ref());
+        field_values(values, &id, arr, out);
     }
+    super::current::member_extras(obj, &id, mode, out);
     plain(people::TABLE, obj, Mode::Partial, 0, out);
 }
 

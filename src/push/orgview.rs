@@ -19,7 +19,11 @@ use crate::sync::Seen;
 pub fn resources(kind: PushKind) -> Vec<Resource> {
     let mut r = vec![Resource::MemberFields, Resource::Members];
     if kind == PushKind::Invitations {
-        r.extend([Resource::BoardTemplates, Resource::OrganizationInvitations]);
+        r.extend([
+            Resource::BoardTemplates,
+            Resource::OrganizationInvitations,
+            Resource::Advisors,
+        ]);
     }
     r
 }
@@ -46,12 +50,20 @@ impl Collector {
             Resource::MemberFields => org.fields.extend(field(v)),
             Resource::BoardTemplates => org.templates.extend(template(v)),
             Resource::OrganizationInvitations => org.pending.extend(pending(v)),
+            Resource::Advisors => org.advisors.get_or_insert_with(Vec::new).extend(advisor(v)),
             _ => {}
         }
     }
 
-    pub fn take(&self) -> OrgSnapshot {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    /// The snapshot; `advisors_listed` says whether `/advisors` answered
+    /// (None then means the API does not list them, not that there are none).
+    pub fn take(&self, advisors_listed: bool) -> OrgSnapshot {
+        let mut org = std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()));
+        org.advisors = match (advisors_listed, org.advisors) {
+            (false, _) => None,
+            (true, seen) => Some(seen.unwrap_or_default()),
+        };
+        org
     }
 }
 
@@ -126,29 +138,11 @@ async fn list_all(client: &Client, r: Resource) -> Result<Vec<(Value, i64)>, Api
 /// server's clock when it was listed.
 pub type Found = (Resource, Value, i64);
 
-/// The organization's advisors (`GET /advisors`), or None when the API
-/// does not list them (404: an older API).
-pub async fn advisors(client: &Client) -> Result<Option<Vec<Advisor>>, ApiError> {
-    let mut pager = Pager::new(
-        client,
-        "advisors",
-        Some(crate::defaults::PAGE_LIMIT),
-        Vec::new(),
-    )?;
-    let mut all = Vec::new();
-    loop {
-        match pager.next_page().await {
-            Ok(Some(page)) => all.extend(page.values().iter().filter_map(|v| {
-                Some(Advisor {
-                    id: text(v, "id")?,
-                    email: text(v, "email")?,
-                })
-            })),
-            Ok(None) => return Ok(Some(all)),
-            Err(e) if e.status() == Some(404) => return Ok(None),
-            Err(e) => return Err(e),
-        }
-    }
+fn advisor(v: &Value) -> Option<Advisor> {
+    Some(Advisor {
+        id: text(v, "id")?,
+        email: text(v, "email")?,
+    })
 }
 
 /// What a write of `kind` leaves in the listings, by journal key: pending invitations and members
@@ -218,7 +212,11 @@ mod tests {
             json!({"id": "i1", "toEmail": "b@x.org"}),
         );
         show(Resource::Jobs, json!({"id": "j1"}));
-        let org = c.take();
+        show(
+            Resource::Advisors,
+            json!({"id": "a1", "email": "alice@x.org"}),
+        );
+        let org = c.take(true);
         assert_eq!(org.members[0].values["f1"], json!("Paris"));
         assert!(!org.members[0].is_active);
         assert_eq!(org.fields[0].choices, vec!["Paris".to_owned()]);
@@ -226,6 +224,7 @@ mod tests {
             (org.templates.len(), org.pending[0].email.as_str()),
             (1, "b@x.org")
         );
-        assert!(org.advisors.is_none());
+        assert_eq!(org.advisors.unwrap()[0].email, "alice@x.org");
+        assert!(c.take(false).advisors.is_none(), "not listed: unknown");
     }
 }

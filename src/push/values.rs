@@ -334,6 +334,22 @@ mod tests {
     }
 
     #[test]
+    fn a_multiple_select_value_is_always_a_list_of_choices() {
+        let specialties = field(MULTIPLE_SELECT, &["AWS", "Security+"]);
+        assert_eq!(convert(&specialties, "aws"), Ok(Some(json!(["AWS"]))));
+        assert_eq!(
+            convert(&specialties, "AWS; security+"),
+            Ok(Some(json!(["AWS", "Security+"])))
+        );
+        assert!(convert(&specialties, "Cobol").is_err());
+        assert!(same_value(
+            &specialties,
+            Some(&json!(["Security+", "AWS"])),
+            &json!(["AWS", "Security+"])
+        ));
+    }
+
+    #[test]
     fn a_wrong_choice_lists_at_most_five_the_closest_first() {
         let location = field(
             MULTIPLE_CHOICE,

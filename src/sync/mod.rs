@@ -117,6 +117,10 @@ pub struct SyncReport {
     pub status: RunStatus,
     /// Resources that could not be completed, with the reason.
     pub incomplete: BTreeMap<String, String>,
+    /// Optional endpoints skipped because the organization's API does not
+    /// serve them (404, or 403 for a product it has not bought), with the
+    /// status; the run is complete without them.
+    pub skipped: BTreeMap<String, String>,
     pub tables: BTreeMap<String, TableCounts>,
     pub requests: u64,
     pub retries: u64,
@@ -230,6 +234,7 @@ async fn finish(
         run_id: outcome.run_id,
         status,
         incomplete: outcome.incomplete,
+        skipped: outcome.skipped,
         tables: std::mem::take(&mut store.counts),
         requests,
         retries,

@@ -13,6 +13,12 @@ use crate::resources::{Kind, Resource};
 use crate::schema::tables;
 use crate::store::{RunId, StateUpdate, StoreError, Writer};
 
+/// An optional endpoint's answer saying the organization's API does not
+/// serve it: 404, or 403 for a product it has not bought.
+fn not_served(r: Resource, e: &ApiError) -> bool {
+    r.optional() && matches!(e.status(), Some(403 | 404))
+}
+
 /// What every phase of a run shares.
 pub struct Run<'a> {
     pub client: &'a Client,
@@ -31,6 +37,9 @@ pub struct Outcome {
     pub t: i64,
     /// Resources that could not be completed, with the reason.
     pub incomplete: BTreeMap<String, String>,
+    /// Optional endpoints the organization's API does not serve (404, 403),
+    /// with the status: skipped, the run stays complete.
+    pub skipped: BTreeMap<String, String>,
     /// An error that fails the whole run.
     pub fatal: Option<SyncError>,
     pub jobs_reread: u64,
@@ -53,6 +62,20 @@ impl Outcome {
                     format!("incomplete: {}", names.join(", "))
                 })
             })
+            .or_else(|| self.skipped_note())
+    }
+
+    /// The note a complete run records for the optional endpoints it
+    /// skipped: `skipped: tags (404), notes/members (403)`.
+    fn skipped_note(&self) -> Option<String> {
+        (!self.skipped.is_empty()).then(|| {
+            let each: Vec<String> = self
+                .skipped
+                .iter()
+                .map(|(r, status)| format!("{r} ({status})"))
+                .collect();
+            format!("skipped: {}", each.join(", "))
+        })
     }
 }
 
@@ -73,6 +96,7 @@ impl Run<'_> {
             run_id: self.id,
             t: self.t,
             incomplete: BTreeMap::new(),
+            skipped: BTreeMap::new(),
             fatal: None,
             jobs_reread: 0,
             jobs_relist_pages: 0,
@@ -149,6 +173,13 @@ impl Run<'_> {
                 }
                 Err(SyncError::WriterGone) => {
                     out.fatal.get_or_insert(SyncError::WriterGone);
+                }
+                Err(SyncError::Api(e)) if not_served(r, &e) => {
+                    let status = e.status().unwrap_or(0);
+                    tracing::warn!(
+                        "/{r} answered {status}: the organization's API does not serve it; skipping it"
+                    );
+                    out.skipped.insert(r.path().to_owned(), status.to_string());
                 }
                 Err(e) => {
                     tracing::warn!("{r}: incomplete: {e}");
@@ -243,7 +274,7 @@ impl Run<'_> {
     /// passes below the window).
     async fn fetch_pages(&self, r: Resource, lower: Option<i64>) -> Result<(), SyncError> {
         let limit = r.paged().then_some(self.opts.limit);
-        let mut pager = Pager::new(self.client, r.path(), limit, r.query())?;
+        let mut pager = Pager::new(self.client, r.path(), limit, r.query())?.bare(r.bare());
         let mut pending: Option<Page> = None;
         loop {
             let page = match pager.next_page().await {

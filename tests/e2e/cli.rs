@@ -20,9 +20,14 @@ fn text(out: &Output) -> (String, String) {
 }
 
 fn readme_funnel_query() -> String {
+    readme_query("<!-- funnel -->")
+}
+
+/// The SQL block after `marker` in the README.
+fn readme_query(marker: &str) -> String {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let after = &readme[readme.find("<!-- funnel -->").expect("funnel marker")..];
+    let after = &readme[readme.find(marker).expect("funnel marker")..];
     let start = after.find("```sql\n").unwrap() + 7;
     let end = after[start..].find("```").unwrap();
     after[start..start + end].to_owned()
@@ -70,6 +75,19 @@ async fn the_demo_command_works_on_a_fresh_checkout() {
         rows.iter().any(|r| r.2 > 0 && r.3 > 0 && r.4 > 0),
         "{rows:?}"
     );
+    // Its per-advisor variant too (#17).
+    let mut stmt = conn
+        .prepare(&readme_query("<!-- funnel-advisor -->"))
+        .unwrap();
+    let rows: Vec<(String, i64)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(
+        rows.len() > 2 && rows.iter().any(|r| r.0 == "(no advisor)"),
+        "{rows:?}"
+    );
     // A second run is incremental and cheap.
     let out = cmd(dir.path())
         .args(["sync", "--pipeline", "demo", "--json"])
@@ -78,7 +96,12 @@ async fn the_demo_command_works_on_a_fresh_checkout() {
         .unwrap();
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["status"], "complete");
-    assert!(report["requests"].as_u64().unwrap() <= 16, "{report}");
+    // 16 before #17, plus one request per new (optional) listed resource.
+    let new = huntr_sync::resources::Resource::ALL
+        .iter()
+        .filter(|r| r.optional())
+        .count() as u64;
+    assert!(report["requests"].as_u64().unwrap() <= 16 + new, "{report}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,6 +9,7 @@ mod api_wiremock;
 mod capture;
 mod cli;
 mod crash;
+mod current_a;
 mod layout;
 mod messages;
 mod operator;

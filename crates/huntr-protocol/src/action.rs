@@ -40,6 +40,10 @@ macro_rules! action_types {
 
 action_types! {
     MemberCreated => "MEMBER_CREATED",
+    // Member types of the current reference (#17).
+    MemberUpdated => "MEMBER_UPDATED",
+    MemberDeleted => "MEMBER_DELETED",
+    MemberDeactivated => "MEMBER_DEACTIVATED",
     JobCreated => "JOB_CREATED",
     JobAdded => "JOB_ADDED",
     JobUpdated => "JOB_UPDATED",

@@ -68,6 +68,8 @@ impl Org {
         // The job and talent portals (#17), from their own stream.
         self.portal_day(d.prev, d.end, &mut n);
         self.last_moment(d.end);
+        // What the current reference added, from its own stream (#17).
+        crate::current::day(self, d.prev, d.end, &d.active);
         self.now = d.end;
         self.days += 1;
         n

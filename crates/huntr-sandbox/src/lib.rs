@@ -12,6 +12,8 @@
 //! sandbox.
 
 pub mod busy;
+pub mod current;
+mod current_view;
 mod days;
 mod generate;
 pub mod goals;

@@ -201,7 +201,7 @@ impl MemberField {
                 .is_some_and(|c| self.choices.iter().any(|x| x == c))
         };
         match self.field_type {
-            "MULTIPLE_CHOICE" => match v {
+            "MULTIPLE_CHOICE" | "MULTIPLE_SELECT" => match v {
                 Value::Array(items) => items.iter().all(choice),
                 other => choice(other),
             },
@@ -299,6 +299,9 @@ pub struct Org {
     pub side: crate::goals::Side,
     /// The job and talent portals (#17): see `portal.rs`.
     pub portal: crate::portal::Portal,
+    /// What the current reference added (#17, `current.rs`), drawn from
+    /// its own random stream.
+    pub current: crate::current::Current,
 }
 
 /// Behaviour of a less tidy API, off by default (the generated
@@ -351,6 +354,7 @@ impl Org {
             quirks: Quirks::default(),
             side: crate::goals::Side::new(seed),
             portal: crate::portal::Portal::new(seed),
+            current: crate::current::Current::new(seed),
         }
     }
 

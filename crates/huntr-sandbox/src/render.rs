@@ -75,6 +75,7 @@ impl Org {
         let mut v = self.person_json(p);
         let fields = self.field_values_json(&self.people[p as usize].fields);
         v["memberFieldValues"] = fields;
+        self.current_member_parts(p, &mut v);
         if self.drift {
             // Drift: a new field, and isActive sent as a string.
             v["cohortCode"] = json!("YVR-002");
@@ -267,7 +268,14 @@ impl Org {
             }
         }
         if let Some(p) = a.member {
-            ins(&mut m, "member", self.person_json(p));
+            // The MEMBER_* types of the current reference carry the member
+            // as `/members` lists it (current_view.rs).
+            let member = if crate::current_view::full_member(&a.kind) {
+                self.member_json(p)
+            } else {
+                self.person_json(p)
+            };
+            ins(&mut m, "member", member);
         }
         if let Some(i) = a.invitation {
             let inv = &self.invitations[i as usize];

@@ -49,17 +49,18 @@ impl Truth {
         crate::goals_json::portal_truth(&mut t, org);
         // After the older tables: it adds columns to their rows.
         t.portal(org);
+        crate::current_view::truth(org, &mut t);
         t
     }
 
-    fn put(&mut self, table: &'static str, key: String, cols: Cols) {
+    pub(crate) fn put(&mut self, table: &'static str, key: String, cols: Cols) {
         self.tables
             .entry(table)
             .or_default()
             .insert(key, cols.into_iter().collect());
     }
 
-    fn mark_deleted(&mut self, table: &'static str, key: String) {
+    pub(crate) fn mark_deleted(&mut self, table: &'static str, key: String) {
         self.deleted.entry(table).or_default().insert(key);
     }
 

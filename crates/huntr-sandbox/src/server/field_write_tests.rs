@@ -111,7 +111,8 @@ async fn bad_member_fields_are_refused() {
             .as_array()
             .unwrap()
             .len(),
-        5
+        // The four generated fields, the MULTIPLE_SELECT one (#17), and this.
+        6
     );
     assert_eq!(
         control(&sb, &http, "writes").await["fields_by_name"],

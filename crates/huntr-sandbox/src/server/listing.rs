@@ -119,11 +119,16 @@ pub(super) async fn categories(State(s): St) -> Response {
 
 pub(super) async fn employers(State(s): St, Query(q): Params) -> Response {
     let p = paged!(s, q);
+    // `isPartner=true`: partners only (current reference).
+    let partners = match super::current::is_partner(&q) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
     let org = s.org();
     Json(page(
         &org.employers_ix,
         &p,
-        |_| true,
+        |e| partners.is_none_or(|want| org.employers[e as usize].is_partner == want),
         |e| org.employer_json(e, true),
     ))
     .into_response()

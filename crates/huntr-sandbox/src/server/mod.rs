@@ -11,6 +11,7 @@
 //! endpoints.
 
 mod control;
+mod current;
 mod gate;
 mod listing;
 mod paging;
@@ -18,6 +19,8 @@ mod portal;
 mod write_faults;
 mod writes;
 
+#[cfg(test)]
+mod current_tests;
 #[cfg(test)]
 mod field_write_tests;
 #[cfg(test)]
@@ -62,6 +65,9 @@ pub struct Shared {
     pub writes: Mutex<WriteLog>,
     /// An endpoint (e.g. "activities") that answers 503 to every request.
     pub outage: Mutex<Option<String>>,
+    /// Endpoints (e.g. "notes/members") this organization's API does not
+    /// serve, with the status they answer (404, 403): `/_sandbox/missing`.
+    pub missing: Mutex<BTreeMap<String, u16>>,
     /// Where `/_sandbox/advance` delivers the day's actions, and the secret.
     pub webhook: Mutex<Option<(String, Vec<u8>)>>,
     /// Actions delivered so far (a prefix of `org.actions`).
@@ -100,6 +106,7 @@ impl Shared {
             write_faults: Mutex::new(write_faults),
             writes: Mutex::new(WriteLog::default()),
             outage: Mutex::new(None),
+            missing: Mutex::new(BTreeMap::new()),
             webhook: Mutex::new(None),
             delivered: Mutex::new(0),
             requests: AtomicU64::new(0),
@@ -170,6 +177,9 @@ pub fn router(shared: Arc<Shared>) -> Router {
             "/candidates/{id}/action-metrics",
             get(portal::candidate_metrics),
         )
+        .route("/member-groups", get(current::member_groups))
+        .route("/tags", get(current::tags))
+        .route("/notes/members", get(current::member_notes))
         .fallback(|| async { api_error(StatusCode::NOT_FOUND, "Not Found", None) })
         .layer(middleware::from_fn_with_state(shared.clone(), gate::gate));
     let control = Router::new()
@@ -180,6 +190,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/write_faults", post(control::set_write_faults))
         .route("/writes", get(control::writes))
         .route("/outage", post(control::set_outage))
+        .route("/missing", post(current::set_missing))
         .route("/drift", post(control::set_drift))
         .route("/quirks", post(control::set_quirks));
     Router::new()
