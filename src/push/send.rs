@@ -134,63 +134,86 @@ impl Sender<'_> {
         Ok(ended)
     }
 
-    /// Sends a batch, `concurrency` at a time; returns the writes whose
-    /// fate is in doubt.
+    /// Sends a batch, `concurrency` groups at a time; returns the writes
+    /// whose fate is in doubt. The writes to one member go in sequence, one
+    /// group: answered at the same second, two concurrent answers could not
+    /// be told apart, and the older could be applied last.
     async fn send_batch(
         &mut self,
         items: Vec<Item>,
         ended: &mut HashMap<String, Ended>,
     ) -> Result<Vec<Item>, SendError> {
         let client = self.client;
-        let mut queue = items.into_iter();
+        let mut queue = groups(items).into_iter();
         let mut inflight = FuturesUnordered::new();
         let mut doubt = Vec::new();
         loop {
             while inflight.len() < self.concurrency.max(1) {
-                let Some(item) = queue.next() else { break };
-                self.store
-                    .journal_sending(&self.journal, &item.write.key, item.line)?;
+                let Some(group) = queue.next() else { break };
+                for item in &group {
+                    self.store
+                        .journal_sending(&self.journal, &item.write.key, item.line)?;
+                }
                 inflight.push(async move {
-                    let method = match item.write.method {
-                        Method::Post => crate::api::client::Method::POST,
-                        Method::Put => crate::api::client::Method::PUT,
-                    };
-                    let res = client
-                        .write(method, &item.write.path, &item.write.body)
-                        .await;
-                    (item, res)
+                    let mut answered = Vec::with_capacity(group.len());
+                    for item in group {
+                        let method = match item.write.method {
+                            Method::Post => crate::api::client::Method::POST,
+                            Method::Put => crate::api::client::Method::PUT,
+                        };
+                        let res = client
+                            .write(method, &item.write.path, &item.write.body)
+                            .await;
+                        answered.push((item, res));
+                    }
+                    answered
                 });
             }
-            let Some((item, res)) = inflight.next().await else {
+            let Some(answered) = inflight.next().await else {
                 break;
             };
-            match res {
-                Ok(resp) => {
-                    let id = id_of(&resp.body);
-                    self.end(&item, WriteState::Sent, id.as_deref(), None)?;
-                    let as_of = resp.date.unwrap_or_else(now_unix);
-                    self.apply(answer_resource(self.kind), &resp.body, as_of)?;
-                    ended.insert(item.write.key.clone(), Ended::Sent(id));
-                    self.bar.inc(1);
-                }
-                Err(e @ ApiError::Unauthorized { .. }) => return Err(e.into()),
-                Err(e)
-                    if item.write.method == Method::Post
-                        && (e.maybe_applied() || says_duplicate(&e)) =>
-                {
-                    tracing::info!("{}: in doubt, will look for it: {e}", item.write.key);
-                    self.end(&item, WriteState::Unknown, None, Some(&e.to_string()))?;
+            for (item, res) in answered {
+                if let Some(item) = self.answered(item, res, ended)? {
                     doubt.push(item);
-                }
-                Err(e) => {
-                    let why = e.to_string();
-                    self.end(&item, WriteState::Failed, None, Some(&why))?;
-                    ended.insert(item.write.key.clone(), Ended::Failed(why));
-                    self.bar.inc(1);
                 }
             }
         }
         Ok(doubt)
+    }
+
+    /// Records one answer; returns the write if its fate is in doubt.
+    fn answered(
+        &mut self,
+        item: Item,
+        res: Result<crate::api::Response, ApiError>,
+        ended: &mut HashMap<String, Ended>,
+    ) -> Result<Option<Item>, SendError> {
+        match res {
+            Ok(resp) => {
+                let id = id_of(&resp.body);
+                self.end(&item, WriteState::Sent, id.as_deref(), None)?;
+                let as_of = resp.date.unwrap_or_else(now_unix);
+                self.apply(answer_resource(self.kind), &resp.body, as_of)?;
+                ended.insert(item.write.key.clone(), Ended::Sent(id));
+                self.bar.inc(1);
+            }
+            Err(e @ ApiError::Unauthorized { .. }) => return Err(e.into()),
+            Err(e)
+                if item.write.method == Method::Post
+                    && (e.maybe_applied() || says_duplicate(&e)) =>
+            {
+                tracing::info!("{}: in doubt, will look for it: {e}", item.write.key);
+                self.end(&item, WriteState::Unknown, None, Some(&e.to_string()))?;
+                return Ok(Some(item));
+            }
+            Err(e) => {
+                let why = e.to_string();
+                self.end(&item, WriteState::Failed, None, Some(&why))?;
+                ended.insert(item.write.key.clone(), Ended::Failed(why));
+                self.bar.inc(1);
+            }
+        }
+        Ok(None)
     }
 
     /// Reads the listings again: a write in doubt whose record is there is
@@ -241,6 +264,32 @@ impl Sender<'_> {
         flatten::flatten(resource, record, as_of, &mut ops);
         self.store.apply(&ops, self.run_id, None)
     }
+}
+
+/// The writes in groups sent one after another: a member's writes
+/// (`members/<id>/...`) together, in file order; anything else alone.
+fn groups(items: Vec<Item>) -> Vec<Vec<Item>> {
+    let mut out: Vec<Vec<Item>> = Vec::new();
+    let mut of_member: HashMap<String, usize> = HashMap::new();
+    for item in items {
+        let member = item
+            .write
+            .path
+            .strip_prefix("members/")
+            .and_then(|rest| rest.split('/').next())
+            .map(str::to_owned);
+        match member {
+            Some(m) => match of_member.get(&m) {
+                Some(&g) => out[g].push(item),
+                None => {
+                    of_member.insert(m, out.len());
+                    out.push(vec![item]);
+                }
+            },
+            None => out.push(vec![item]),
+        }
+    }
+    out
 }
 
 /// Settles the writes of earlier pushes that were left in doubt (killed
@@ -296,6 +345,42 @@ pub fn settle_earlier(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn item(path: &str) -> Item {
+        Item {
+            row: 0,
+            line: 2,
+            write: Write {
+                key: path.to_owned(),
+                method: Method::Put,
+                path: path.to_owned(),
+                body: serde_json::json!({}),
+                summary: String::new(),
+            },
+        }
+    }
+
+    #[test]
+    fn a_members_writes_go_in_one_group_in_order() {
+        let paths = [
+            "members/m1/member-fields/f1",
+            "members/m2/member-fields/f1",
+            "members/m1/member-fields/f2",
+            "organization-invitations",
+        ];
+        let got: Vec<Vec<String>> = groups(paths.iter().map(|p| item(p)).collect())
+            .into_iter()
+            .map(|g| g.into_iter().map(|i| i.write.path).collect())
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                vec![paths[0].to_owned(), paths[2].to_owned()],
+                vec![paths[1].to_owned()],
+                vec![paths[3].to_owned()],
+            ]
+        );
+    }
 
     #[test]
     fn duplicates_are_told_by_the_api_message() {
