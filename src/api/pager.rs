@@ -110,16 +110,7 @@ fn split_listing(body: Vec<u8>) -> Result<Listing, serde_json::Error> {
     let items = match env.data {
         None => Vec::new(),
         Some(raw) => match serde_json::from_str::<Vec<&RawValue>>(raw.get()) {
-            Ok(items) => {
-                let start = body.as_ptr() as usize;
-                items
-                    .iter()
-                    .map(|item| {
-                        let at = item.get().as_ptr() as usize - start;
-                        at..at + item.get().len()
-                    })
-                    .collect()
-            }
+            Ok(items) => ranges(&body, &items),
             Err(_) => return Ok(Listing::DataNotAnArray),
         },
     };
@@ -133,20 +124,23 @@ fn split_listing(body: Vec<u8>) -> Result<Listing, serde_json::Error> {
     })
 }
 
+/// Where each item (parsed from `body`, borrowing it) lies in `body`.
+fn ranges(body: &str, items: &[&RawValue]) -> Vec<Range<usize>> {
+    let start = body.as_ptr() as usize;
+    items
+        .iter()
+        .map(|item| {
+            let at = item.get().as_ptr() as usize - start;
+            at..at + item.get().len()
+        })
+        .collect()
+}
+
 /// A bare JSON array of items (`GET /tags`): one page, no cursor. Only
 /// endpoints documented so accept it (see [`get_listing`]).
 fn bare_listing(body: String) -> Result<Listing, serde_json::Error> {
     let items = match serde_json::from_str::<Vec<&RawValue>>(&body) {
-        Ok(items) => {
-            let start = body.as_ptr() as usize;
-            items
-                .iter()
-                .map(|item| {
-                    let at = item.get().as_ptr() as usize - start;
-                    at..at + item.get().len()
-                })
-                .collect()
-        }
+        Ok(items) => ranges(&body, &items),
         Err(e) if e.classify() == serde_json::error::Category::Data => {
             return Ok(Listing::NotAnObject)
         }

@@ -336,25 +336,6 @@ impl Org {
     ) -> &mut Action {
         let id = self.portal.oid(ts);
         self.portal.links.insert(id, link);
-        self.actions.push(Action {
-            id,
-            kind,
-            workflow: false,
-            owner: creator,
-            creator,
-            job: None,
-            activity: None,
-            note: None,
-            contact: None,
-            member: None,
-            invitation: None,
-            from_list: None,
-            to_list: None,
-            update: None,
-            snapshot: None,
-        });
-        let ix = (self.actions.len() - 1) as Ix;
-        self.actions_ix.insert(id, ix);
-        self.actions.last_mut().expect("just pushed")
+        self.action_at(id, kind, creator, creator)
     }
 }
