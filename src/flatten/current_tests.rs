@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use super::test_support::{current as fixture, rows};
 use super::*;
 use crate::schema::tables::{
     advisors, member_boards, member_field_choices, member_field_values, member_groups,
@@ -11,29 +12,12 @@ use crate::schema::tables::{
 };
 use crate::schema::{AS_OF_ID, EXTRA};
 
-fn fixture(name: &str) -> Value {
-    let path = format!(
-        "{}/tests/fixtures/reference/current/{name}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
-}
-
 fn flat_items(resource: Resource, items: &Value) -> Vec<Op> {
     let mut out = Vec::new();
     for item in items.as_array().unwrap() {
         flatten(resource, item, 1_000, &mut out);
     }
     out
-}
-
-fn rows(ops: &[Op], table: TableId) -> Vec<&Row> {
-    ops.iter()
-        .filter_map(|op| match op {
-            Op::Upsert(r) if r.table == table => Some(r),
-            _ => None,
-        })
-        .collect()
 }
 
 fn text(r: &Row, col: Col) -> Option<String> {

@@ -4,6 +4,7 @@
 
 use serde_json::{json, Value};
 
+use super::super::test_support::{current, flat, reference as fixture, rows};
 use super::super::{flatten, Mode, Op, Row, Val};
 use crate::resources::Resource;
 use crate::schema::tables::{
@@ -12,34 +13,7 @@ use crate::schema::tables::{
     goal_progress_contacts, goal_progress_jobs, goal_progresses, goal_recurrence_values, goals,
     people,
 };
-use crate::schema::{Col, TableId, EXTRA, SCHEMA};
-
-fn fixture(name: &str) -> Value {
-    let path = format!(
-        "{}/tests/fixtures/reference/{name}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
-}
-
-fn current(name: &str) -> Value {
-    fixture(&format!("current/{name}"))
-}
-
-fn flat(resource: Resource, v: &Value) -> Vec<Op> {
-    let mut out = Vec::new();
-    flatten(resource, v, 1_000, &mut out);
-    out
-}
-
-fn rows(ops: &[Op], table: TableId) -> Vec<&Row> {
-    ops.iter()
-        .filter_map(|op| match op {
-            Op::Upsert(r) if r.table == table => Some(r),
-            _ => None,
-        })
-        .collect()
-}
+use crate::schema::{Col, EXTRA, SCHEMA};
 
 fn text(r: &Row, col: Col) -> Option<String> {
     match r.get(col) {

@@ -230,4 +230,6 @@ mod current_tests;
 #[cfg(test)]
 mod portal_tests;
 #[cfg(test)]
+mod test_support;
+#[cfg(test)]
 mod tests;

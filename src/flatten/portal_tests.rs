@@ -4,6 +4,7 @@
 
 use serde_json::{json, Value};
 
+use super::test_support::{current as fixture, flat, rows};
 use super::*;
 use crate::schema::tables::{
     action_job_posts, actions, activities, candidate_action_metrics, candidate_profiles,
@@ -11,31 +12,8 @@ use crate::schema::tables::{
     job_post_tags, job_posts, jobs, people,
 };
 
-fn fixture(name: &str) -> Value {
-    let path = format!(
-        "{}/tests/fixtures/reference/current/{name}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn rows(ops: &[Op], table: TableId) -> Vec<&Row> {
-    ops.iter()
-        .filter_map(|op| match op {
-            Op::Upsert(r) if r.table == table => Some(r),
-            _ => None,
-        })
-        .collect()
-}
-
 fn s(r: &Row, col: Col) -> Option<&str> {
     r.get(col).as_str()
-}
-
-fn flat(resource: Resource, v: &Value) -> Vec<Op> {
-    let mut out = Vec::new();
-    flatten(resource, v, 1_000, &mut out);
-    out
 }
 
 #[test]

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 
 use serde_json::{json, Value};
 
+use super::test_support::{flat, reference as fixture, rows};
 use super::*;
 use crate::schema::tables::{
     action_employers, action_jobs, actions, activities, board_template_lists, board_templates,
@@ -22,31 +23,12 @@ fn fixture_text(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap()
 }
 
-fn fixture(name: &str) -> Value {
-    serde_json::from_str(&fixture_text(name)).unwrap()
-}
-
-fn flat(resource: Resource, v: &Value) -> Vec<Op> {
-    let mut out = Vec::new();
-    flatten(resource, v, 1_000, &mut out);
-    out
-}
-
 fn flat_list(resource: Resource, name: &str) -> Vec<Op> {
     let mut out = Vec::new();
     for item in fixture(name)["data"].as_array().unwrap() {
         flatten(resource, item, 1_000, &mut out);
     }
     out
-}
-
-fn rows(ops: &[Op], table: TableId) -> Vec<&Row> {
-    ops.iter()
-        .filter_map(|op| match op {
-            Op::Upsert(r) if r.table == table => Some(r),
-            _ => None,
-        })
-        .collect()
 }
 
 fn text(r: &Row, col: Col) -> Option<String> {
