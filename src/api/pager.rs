@@ -71,9 +71,59 @@ enum Listing {
 #[derive(Deserialize)]
 struct Envelope<'a> {
     #[serde(borrow, default)]
-    data: Option<&'a RawValue>,
+    data: Option<Items<'a>>,
     #[serde(borrow, default)]
     next: Option<&'a RawValue>,
+}
+
+/// `data`'s items as slices of the answer, found in the same pass that
+/// checks the answer (reading `data` whole and then splitting it scanned
+/// every page twice); `None` when `data` is not an array.
+struct Items<'a>(Option<Vec<&'a RawValue>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Items<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ItemsVisitor(std::marker::PhantomData))
+    }
+}
+
+struct ItemsVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> serde::de::Visitor<'de> for ItemsVisitor<'a> {
+    type Value = Items<'a>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Items<'a>, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(item) = seq.next_element::<&'a RawValue>()? {
+            items.push(item);
+        }
+        Ok(Items(Some(items)))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Items<'a>, A::Error> {
+        use serde::de::IgnoredAny;
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Items(None))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Items<'a>, E> {
+        Ok(Items(None))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Items<'a>, E> {
+        Ok(Items(None))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Items<'a>, E> {
+        Ok(Items(None))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Items<'a>, E> {
+        Ok(Items(None))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Items<'a>, E> {
+        Ok(Items(None))
+    }
+    fn visit_unit<E>(self) -> Result<Items<'a>, E> {
+        Ok(Items(None))
+    }
 }
 
 /// Splits a list answer into its items, checking that it is valid JSON.
@@ -101,19 +151,17 @@ fn split_listing(body: Vec<u8>) -> Result<Listing, serde_json::Error> {
         .filter(|s| !s.is_empty());
     let items = match env.data {
         None => Vec::new(),
-        Some(raw) => match serde_json::from_str::<Vec<&RawValue>>(raw.get()) {
-            Ok(items) => {
-                let start = body.as_ptr() as usize;
-                items
-                    .iter()
-                    .map(|item| {
-                        let at = item.get().as_ptr() as usize - start;
-                        at..at + item.get().len()
-                    })
-                    .collect()
-            }
-            Err(_) => return Ok(Listing::DataNotAnArray),
-        },
+        Some(Items(Some(items))) => {
+            let start = body.as_ptr() as usize;
+            items
+                .iter()
+                .map(|item| {
+                    let at = item.get().as_ptr() as usize - start;
+                    at..at + item.get().len()
+                })
+                .collect()
+        }
+        Some(Items(None)) => return Ok(Listing::DataNotAnArray),
     };
     Ok(Listing::Page {
         page: Page {
@@ -265,10 +313,18 @@ mod tests {
             split_listing(b"[1,2]".to_vec()),
             Ok(Listing::NotAnObject)
         ));
-        assert!(matches!(
-            split_listing(br#"{"data":{"id":1}}"#.to_vec()),
-            Ok(Listing::DataNotAnArray)
-        ));
+        for text in [
+            &br#"{"data":{"id":1}}"#[..],
+            br#"{"data":"x","next":"c"}"#,
+            br#"{"data":7}"#,
+            br#"{"data":true}"#,
+        ] {
+            assert!(
+                matches!(split_listing(text.to_vec()), Ok(Listing::DataNotAnArray)),
+                "{:?}",
+                String::from_utf8_lossy(text)
+            );
+        }
         // Cut off or not JSON at all: an error, which the client retries.
         for text in [
             &br#"{"data":[{"id":"a"},"#[..],
