@@ -204,18 +204,27 @@ impl Batch<'_, '_> {
     }
 
     /// A full write reports whether it changed the row: a stale or
-    /// identical one leaves `_upd_run` behind.
+    /// identical one leaves `_upd_run` behind. A new row is inserted
+    /// plainly (what the upsert would have returned is known: this run in
+    /// both stamps); only an existing one takes the upsert.
     fn full(&mut self, t: &Table, row: &Row) -> rusqlite::Result<()> {
         let run_id = self.ledger.run_id;
         let vals = bind_values(t, row, run_id);
-        let text = &self.ledger.sql[row.table].full;
-        let runs: Option<(i64, Option<i64>)> = self
+        let s = &self.ledger.sql[row.table];
+        let inserted = self
             .stmts
-            .get(row.table, Stmt::Full, || text.clone())?
-            .query_row(rusqlite::params_from_iter(vals.iter()), |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()?;
+            .get(row.table, Stmt::Insert, || s.insert.clone())?
+            .execute(rusqlite::params_from_iter(vals.iter()))?;
+        let runs: Option<(i64, Option<i64>)> = if inserted > 0 {
+            Some((run_id, Some(run_id)))
+        } else {
+            self.stmts
+                .get(row.table, Stmt::Full, || s.full.clone())?
+                .query_row(rusqlite::params_from_iter(vals.iter()), |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()?
+        };
         if row.table == actions::TABLE {
             // No row back: a newer copy of the action was already stored.
             // (`_ins_run` is NULL in rows from before the column existed.)
