@@ -43,7 +43,7 @@ impl Recent {
         let Some(key) = Self::key(t, row) else {
             return false;
         };
-        let hash = crate::flatten::convert::fingerprint(&row.vals);
+        let hash = row.fingerprint();
         if self.current.len() >= RECENT_MAX {
             self.previous = std::mem::take(&mut self.current);
         }
