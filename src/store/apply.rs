@@ -181,7 +181,7 @@ impl Batch<'_, '_> {
                 return Ok(());
             }
         } else {
-            self.ledger.recent.forget(Recent::key(t, row));
+            self.ledger.recent.forget(row.table, || Recent::key(t, row));
         }
         if row.mode == Mode::Full {
             return self.full(t, row);
@@ -261,7 +261,9 @@ impl Batch<'_, '_> {
     }
 
     fn delete(&mut self, table: TableId, id: &str, at: i64) -> rusqlite::Result<()> {
-        self.ledger.recent.forget(Some(Recent::slot(table, id)));
+        self.ledger
+            .recent
+            .forget(table, || Some(Recent::slot(table, id)));
         let Some(text) = &self.ledger.sql[table].delete else {
             return Ok(());
         };
