@@ -76,9 +76,59 @@ enum Listing {
 #[derive(Deserialize)]
 struct Envelope<'a> {
     #[serde(borrow, default)]
-    data: Option<&'a RawValue>,
+    data: Option<Items<'a>>,
     #[serde(borrow, default)]
     next: Option<&'a RawValue>,
+}
+
+/// `data`'s items as slices of the answer, found in the same pass that
+/// checks the answer (reading `data` whole and then splitting it scanned
+/// every page twice); `None` when `data` is not an array.
+struct Items<'a>(Option<Vec<&'a RawValue>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Items<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ItemsVisitor(std::marker::PhantomData))
+    }
+}
+
+struct ItemsVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> serde::de::Visitor<'de> for ItemsVisitor<'a> {
+    type Value = Items<'a>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Items<'a>, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(item) = seq.next_element::<&'a RawValue>()? {
+            items.push(item);
+        }
+        Ok(Items(Some(items)))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Items<'a>, A::Error> {
+        use serde::de::IgnoredAny;
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Items(None))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Items<'a>, E> {
+        Ok(Items(None))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Items<'a>, E> {
+        Ok(Items(None))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Items<'a>, E> {
+        Ok(Items(None))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Items<'a>, E> {
+        Ok(Items(None))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Items<'a>, E> {
+        Ok(Items(None))
+    }
+    fn visit_unit<E>(self) -> Result<Items<'a>, E> {
+        Ok(Items(None))
+    }
 }
 
 /// Splits a list answer into its items, checking that it is valid JSON.
@@ -109,10 +159,8 @@ fn split_listing(body: Vec<u8>) -> Result<Listing, serde_json::Error> {
         .filter(|s| !s.is_empty());
     let items = match env.data {
         None => Vec::new(),
-        Some(raw) => match serde_json::from_str::<Vec<&RawValue>>(raw.get()) {
-            Ok(items) => ranges(&body, &items),
-            Err(_) => return Ok(Listing::DataNotAnArray),
-        },
+        Some(Items(Some(items))) => ranges(&body, &items),
+        Some(Items(None)) => return Ok(Listing::DataNotAnArray),
     };
     Ok(Listing::Page {
         page: Page {
@@ -320,10 +368,18 @@ mod tests {
             split_listing(br#"[{"id":"a"}, {"id":"b"}]"#.to_vec()),
             Ok(Listing::Bare(p)) if p.raw().collect::<Vec<_>>() == [r#"{"id":"a"}"#, r#"{"id":"b"}"#]
         ));
-        assert!(matches!(
-            split_listing(br#"{"data":{"id":1}}"#.to_vec()),
-            Ok(Listing::DataNotAnArray)
-        ));
+        for text in [
+            &br#"{"data":{"id":1}}"#[..],
+            br#"{"data":"x","next":"c"}"#,
+            br#"{"data":7}"#,
+            br#"{"data":true}"#,
+        ] {
+            assert!(
+                matches!(split_listing(text.to_vec()), Ok(Listing::DataNotAnArray)),
+                "{:?}",
+                String::from_utf8_lossy(text)
+            );
+        }
         // Cut off or not JSON at all: an error, which the client retries.
         for text in [
             &br#"{"data":[{"id":"a"},"#[..],

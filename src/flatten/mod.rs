@@ -55,7 +55,7 @@ pub enum Mode {
     Update,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Row {
     pub table: TableId,
     pub mode: Mode,
@@ -63,6 +63,20 @@ pub struct Row {
     pub as_of: i64,
     /// One cell per schema column, hidden ones included.
     pub vals: Vec<Val>,
+    /// The cells' [`convert::fingerprint`], once the batch pass that drops
+    /// repeated snapshots has computed it, so the writer's snapshot cache
+    /// does not hash the row again.
+    fingerprint: Option<u64>,
+}
+
+/// Rows are equal by their data; a computed fingerprint is a cache.
+impl PartialEq for Row {
+    fn eq(&self, other: &Row) -> bool {
+        self.table == other.table
+            && self.mode == other.mode
+            && self.as_of == other.as_of
+            && self.vals == other.vals
+    }
 }
 
 impl Row {
@@ -72,13 +86,20 @@ impl Row {
             mode,
             as_of,
             vals: vec![Val::Null; SCHEMA.table(table).columns.len()],
+            fingerprint: None,
         }
     }
     /// Sets a cell; `col` must be a column of this row's table.
     pub fn set(&mut self, col: Col, v: Val) -> &mut Row {
         let i = self.index(col);
         self.vals[i] = v;
+        self.fingerprint = None;
         self
+    }
+    /// The fingerprint of the row's cells (computed unless cached).
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint
+            .unwrap_or_else(|| convert::fingerprint(&self.vals))
     }
     pub fn get(&self, col: Col) -> &Val {
         &self.vals[self.index(col)]
@@ -180,12 +201,14 @@ pub fn flatten_node(resource: Resource, value: &Node, as_of: i64, out: &mut Vec<
 /// only the first copy can change anything.
 pub fn dedup_snapshots(ops: &mut Vec<Op>) {
     let mut seen = HashSet::with_hasher(foldhash::fast::FixedState::default());
-    ops.retain(|op| {
+    ops.retain_mut(|op| {
         let Op::Upsert(row) = op else { return true };
         if row.mode != Mode::Partial {
             return true;
         }
-        seen.insert((row.table, convert::fingerprint(&row.vals)))
+        let fingerprint = convert::fingerprint(&row.vals);
+        row.fingerprint = Some(fingerprint);
+        seen.insert((row.table, fingerprint))
     });
 }
 

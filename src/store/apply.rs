@@ -181,7 +181,7 @@ impl Batch<'_, '_> {
                 return Ok(());
             }
         } else {
-            self.ledger.recent.forget(Recent::key(t, row));
+            self.ledger.recent.forget(row.table, || Recent::key(t, row));
         }
         if row.mode == Mode::Full {
             return self.full(t, row);
@@ -204,18 +204,27 @@ impl Batch<'_, '_> {
     }
 
     /// A full write reports whether it changed the row: a stale or
-    /// identical one leaves `_upd_run` behind.
+    /// identical one leaves `_upd_run` behind. A new row is inserted
+    /// plainly (what the upsert would have returned is known: this run in
+    /// both stamps); only an existing one takes the upsert.
     fn full(&mut self, t: &Table, row: &Row) -> rusqlite::Result<()> {
         let run_id = self.ledger.run_id;
         let vals = bind_values(t, row, run_id);
-        let text = &self.ledger.sql[row.table].full;
-        let back: Option<(i64, Option<i64>, Option<i64>)> = self
+        let s = &self.ledger.sql[row.table];
+        let inserted = self
             .stmts
-            .get(row.table, Stmt::Full, || text.clone())?
-            .query_row(rusqlite::params_from_iter(vals.iter()), |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
-            .optional()?;
+            .get(row.table, Stmt::Insert, || s.insert.clone())?
+            .execute(rusqlite::params_from_iter(vals.iter()))?;
+        let back: Option<(i64, Option<i64>, Option<i64>)> = if inserted > 0 {
+            Some((run_id, Some(run_id), None))
+        } else {
+            self.stmts
+                .get(row.table, Stmt::Full, || s.full.clone())?
+                .query_row(rusqlite::params_from_iter(vals.iter()), |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .optional()?
+        };
         // A listed table answers a stale copy too, with the newer `_as_of`
         // it kept: that is no write of this row's data.
         let runs = back.filter(|(_, _, kept)| kept.is_none_or(|k| k == row.as_of));
@@ -257,7 +266,9 @@ impl Batch<'_, '_> {
     }
 
     fn delete(&mut self, table: TableId, id: &str, at: i64) -> rusqlite::Result<()> {
-        self.ledger.recent.forget(Some(Recent::slot(table, id)));
+        self.ledger
+            .recent
+            .forget(table, || Some(Recent::slot(table, id)));
         let Some(text) = &self.ledger.sql[table].delete else {
             return Ok(());
         };

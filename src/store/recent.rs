@@ -19,6 +19,10 @@ pub struct Recent {
     /// The generation before `current`, still consulted: a full map is not
     /// simply cleared, or the busiest rows would be forgotten with the rest.
     previous: HashMap<u64, u64, BuildHasherDefault<Prehashed>>,
+    /// The tables (bit per table id) that ever had an entry: a write to
+    /// any other table has nothing to forget, and skips hashing its key
+    /// and probing both maps (in a backfill: every action, for nothing).
+    tables: u64,
 }
 
 /// Entries per generation (about 16 bytes each; two generations, so
@@ -43,7 +47,8 @@ impl Recent {
         let Some(key) = Self::key(t, row) else {
             return false;
         };
-        let hash = crate::flatten::convert::fingerprint(&row.vals);
+        self.tables |= Self::bit(row.table);
+        let hash = row.fingerprint();
         if self.current.len() >= RECENT_MAX {
             self.previous = std::mem::take(&mut self.current);
         }
@@ -53,11 +58,20 @@ impl Recent {
         };
         before == Some(hash)
     }
-    pub fn forget(&mut self, key: Option<u64>) {
-        if let Some(key) = key {
+    /// Forgets the entry of the row with `key` in `table`; `key` is
+    /// called only when the table may have one.
+    pub fn forget(&mut self, table: TableId, key: impl FnOnce() -> Option<u64>) {
+        if self.tables & Self::bit(table) == 0 {
+            return;
+        }
+        if let Some(key) = key() {
             self.current.remove(&key);
             self.previous.remove(&key);
         }
+    }
+    /// A table's bit in `tables` (ids past 63 share the last one).
+    fn bit(table: TableId) -> u64 {
+        1 << table.min(63)
     }
 }
 

@@ -10,6 +10,8 @@ use crate::schema::{Column, Table, AS_OF, AS_OF_ID, FULL, INS_RUN, SEEN_RUN, UPD
 /// [`Stmts`]: super::apply::Stmts
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Stmt {
+    /// A record from its own endpoint, inserted if new (nothing else).
+    Insert,
     /// A record from its own endpoint (RETURNING `_upd_run`, `_ins_run`).
     Full,
     /// A nested snapshot: fills, never overwrites a full row.
@@ -24,6 +26,10 @@ pub enum Stmt {
 
 /// Generated SQL for one table.
 pub struct TableSql {
+    /// Inserts a full row only when its key is new: in a backfill nearly
+    /// every row is, and a plain insert skips the upsert's RETURNING (a
+    /// temporary table per row) and its change tests.
+    pub insert: String,
     /// Returns the row's `_upd_run`, `_ins_run` and `_as_of` (NULL outside
     /// resource tables), or no row when the write was stale (in a listed
     /// table: the kept, newer `_as_of`).
@@ -253,6 +259,11 @@ fn delete_sql(t: &Table) -> Option<String> {
 pub fn table_sql(t: &Table) -> TableSql {
     let u = Upsert::new(t);
     TableSql {
+        insert: format!(
+            "{} ON CONFLICT ({}) DO NOTHING",
+            u.insert(),
+            t.key.join(", ")
+        ),
         full: full_sql(&u),
         partial: partial_sql(&u),
         update: update_sql(&u),

@@ -4,6 +4,15 @@
 //! of growing memory. Consecutive batches that are waiting are committed
 //! together in one transaction (a group commit); a batch sent with
 //! [`Writer::try_apply_acked`] is answered only once its commit returned.
+//!
+//! Applied batches go back to the senders to be freed: a batch's rows are
+//! allocated by the thread that flattened them, and glibc handles memory
+//! freed by another thread poorly (the freeing thread's cache fills, the
+//! allocating one finds its own empty and carves every row from the bins).
+//! Freed where it was made, the memory is reused at once: measured on a
+//! full sync, the fetching thread spent a quarter of its time in malloc.
+
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -64,9 +73,13 @@ impl WriterConfig {
     }
 }
 
+/// Applied batches, waiting to be freed by the next sender.
+type Spent = Vec<Vec<Op>>;
+
 #[derive(Clone)]
 pub struct Writer {
     tx: mpsc::Sender<Msg>,
+    spent: Arc<Mutex<Spent>>,
 }
 
 /// The writer stopped: either it failed (the error is returned by
@@ -98,11 +111,13 @@ impl WriterThread {
 
 pub fn spawn(store: Store, cfg: WriterConfig) -> (Writer, WriterThread) {
     let (tx, rx) = mpsc::channel::<Msg>(cfg.queue.max(1));
+    let spent = Arc::new(Mutex::new(Spent::new()));
+    let returned = spent.clone();
     let handle = std::thread::Builder::new()
         .name("huntr-sync-writer".into())
-        .spawn(move || run(store, rx, cfg))
+        .spawn(move || run(store, rx, cfg, &returned))
         .expect("spawn writer thread");
-    (Writer { tx }, WriterThread { handle })
+    (Writer { tx, spent }, WriterThread { handle })
 }
 
 /// The writer thread: takes messages until every sender is gone.
@@ -110,6 +125,7 @@ fn run(
     mut store: Store,
     mut rx: mpsc::Receiver<Msg>,
     cfg: WriterConfig,
+    spent: &Mutex<Spent>,
 ) -> (Store, Option<StoreError>) {
     let mut held: Option<Msg> = None;
     while let Some(msg) = held.take().or_else(|| rx.blocking_recv()) {
@@ -127,7 +143,7 @@ fn run(
                         Err(_) => break,
                     }
                 }
-                commit(&mut store, group, cfg)
+                commit(&mut store, group, cfg, spent)
             }
         };
         if let Err(e) = result {
@@ -141,7 +157,12 @@ fn run(
 
 /// Commits a group and answers its waiters. Returns an error only when
 /// the writer must stop.
-fn commit(store: &mut Store, group: Vec<Msg>, cfg: WriterConfig) -> Result<(), StoreError> {
+fn commit(
+    store: &mut Store,
+    group: Vec<Msg>,
+    cfg: WriterConfig,
+    spent: &Mutex<Spent>,
+) -> Result<(), StoreError> {
     let mut acks = Vec::new();
     let mut batches = Vec::with_capacity(group.len());
     for m in group {
@@ -159,6 +180,9 @@ fn commit(store: &mut Store, group: Vec<Msg>, cfg: WriterConfig) -> Result<(), S
     for ack in acks {
         let _ = ack.send(landed.clone());
     }
+    if let Ok(mut spent) = spent.lock() {
+        spent.extend(batches.into_iter().map(|(ops, _)| ops));
+    }
     match result {
         Err(e) if cfg.keep_going => {
             tracing::error!("{e}");
@@ -169,9 +193,20 @@ fn commit(store: &mut Store, group: Vec<Msg>, cfg: WriterConfig) -> Result<(), S
 }
 
 impl Writer {
+    /// Frees, on the calling thread, the batches applied since the last
+    /// call (see the module's doc).
+    fn free_spent(&self) {
+        let spent = match self.spent.lock() {
+            Ok(mut s) => std::mem::take(&mut *s),
+            Err(_) => return,
+        };
+        drop(spent);
+    }
+
     /// Queues a batch and its state change; returns once it is queued
     /// (not yet applied).
     pub async fn apply(&self, ops: Vec<Op>, state: Option<StateUpdate>) -> Result<(), WriterGone> {
+        self.free_spent();
         let msg = Msg::Apply {
             ops,
             state,
@@ -183,6 +218,7 @@ impl Writer {
     /// Queues a batch without waiting for room; the receiver resolves once
     /// the batch's commit returned.
     pub fn try_apply_acked(&self, ops: Vec<Op>) -> Result<oneshot::Receiver<Landed>, Refused> {
+        self.free_spent();
         let (ack, landed) = oneshot::channel();
         let msg = Msg::Apply {
             ops,
