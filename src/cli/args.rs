@@ -37,7 +37,7 @@ Environment:
 /// `huntr-sync --help`: every variable any command reads.
 const ENV_ALL: &str = "\
 Environment:
-  HUNTR_ORG_TOKEN       the access token (sync, check); a pipeline's token_env
+  HUNTR_ORG_TOKEN       the access token (sync, check, push); a pipeline's token_env
                         names another variable, its token_file a file
   HUNTR_WEBHOOK_SECRET  the webhook secret (webhook serve, sandbox --webhook-url);
                         a pipeline's webhook_secret_env names another variable
