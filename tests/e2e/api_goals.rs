@@ -8,7 +8,7 @@ use crate::common;
 use huntr_sync::destination::parquet::table_file;
 use huntr_sync::sandbox::Truth;
 use huntr_sync::sync::{sync, sync_sqlite, SyncOptions, Target};
-use huntr_sync::webhook::{sign, Receiver, ServeOptions, SIGNATURE_HEADER};
+use huntr_sync::webhook::{sign, Receiver, SIGNATURE_HEADER};
 use serde_json::{json, Value};
 
 /// The tables of this feature.
@@ -113,15 +113,7 @@ async fn goal_tables_equal_the_truth_fully_and_incrementally_in_parquet() {
 const SECRET: &[u8] = b"whsec-goals-17";
 
 async fn receiver(db: &std::path::Path) -> Receiver {
-    Receiver::start(ServeOptions {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        db: db.to_owned(),
-        secret: SECRET.to_vec(),
-        queue: 256,
-        batch: 64,
-    })
-    .await
-    .unwrap()
+    common::receiver(db, SECRET, 256).await
 }
 
 async fn post(url: &str, body: Vec<u8>) -> u16 {

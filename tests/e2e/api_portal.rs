@@ -221,7 +221,6 @@ async fn a_no_change_night_at_2000_members_costs_a_page_per_500_posts_or_candida
 /// a sync would; the nightly sync then reads the viewed candidates.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delivered_portal_actions_are_captured_like_synced_ones() {
-    use huntr_sync::webhook::{Receiver, ServeOptions};
     const SECRET: &[u8] = b"whsec-portal";
     let sb = common::sandbox(20, 62).await;
     let dir = tempfile::tempdir().unwrap();
@@ -230,15 +229,7 @@ async fn delivered_portal_actions_are_captured_like_synced_ones() {
     sync_sqlite(&client, &db, &SyncOptions::default())
         .await
         .unwrap();
-    let rx = Receiver::start(ServeOptions {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        db: db.clone(),
-        secret: SECRET.to_vec(),
-        queue: 256,
-        batch: 64,
-    })
-    .await
-    .unwrap();
+    let rx = common::receiver(&db, SECRET, 256).await;
     let url = format!("http://{}/webhook", rx.addr);
     sb.skip_undelivered();
     sb.advance_days(6);

@@ -7,7 +7,6 @@ use crate::common;
 
 use huntr_sync::sandbox::{RunningSandbox, SandboxOptions};
 use huntr_sync::sync::{sync_sqlite, SyncOptions};
-use huntr_sync::webhook::{Receiver, ServeOptions};
 
 const SECRET: &[u8] = b"whsec-capture-7d1e";
 
@@ -136,15 +135,7 @@ async fn same_second_updates_delivered_in_either_order_then_a_sync_equal_the_tru
         let db = dir.path().join("org.db");
         let client = common::fast_client(&sb.base_url, &sb.token);
         sync_sqlite(&client, &db, &opts()).await.unwrap();
-        let rx = Receiver::start(ServeOptions {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            db: db.clone(),
-            secret: SECRET.to_vec(),
-            queue: 256,
-            batch: 64,
-        })
-        .await
-        .unwrap();
+        let rx = common::receiver(&db, SECRET, 256).await;
         let url = format!("http://{}/webhook", rx.addr);
         sb.skip_undelivered();
         sb.advance_days(1);

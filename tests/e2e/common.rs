@@ -247,3 +247,17 @@ pub fn huntr_sync(dir: &Path) -> tokio::process::Command {
         .env_remove("RUST_LOG");
     c
 }
+
+/// A webhook receiver on a free loopback port writing `db`, with `secret`
+/// and room for `queue` deliveries.
+pub async fn receiver(db: &Path, secret: &[u8], queue: usize) -> huntr_sync::webhook::Receiver {
+    huntr_sync::webhook::Receiver::start(huntr_sync::webhook::ServeOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        db: db.to_owned(),
+        secret: secret.to_vec(),
+        queue,
+        batch: 64,
+    })
+    .await
+    .unwrap()
+}

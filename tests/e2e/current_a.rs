@@ -289,7 +289,6 @@ async fn the_cli_warns_once_exits_0_and_check_says_not_served() {
 /// any sync: deactivations, advisor changes and deletions show at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delivered_member_actions_keep_members_current() {
-    use huntr_sync::webhook::{Receiver, ServeOptions};
     const SECRET: &[u8] = b"whsec-slice-a";
     let sb = common::sandbox(60, 29).await;
     let dir = tempfile::tempdir().unwrap();
@@ -298,15 +297,7 @@ async fn delivered_member_actions_keep_members_current() {
     sync_sqlite(&client, &db, &SyncOptions::default())
         .await
         .unwrap();
-    let rx = Receiver::start(ServeOptions {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        db: db.clone(),
-        secret: SECRET.to_vec(),
-        queue: 256,
-        batch: 64,
-    })
-    .await
-    .unwrap();
+    let rx = common::receiver(&db, SECRET, 256).await;
     sb.skip_undelivered();
     control(&sb, "quirks?member_deletions=1").await;
     sb.advance_days(1);

@@ -7,21 +7,13 @@ use crate::common;
 use std::time::Duration;
 
 use huntr_sync::sync::sync_sqlite;
-use huntr_sync::webhook::{sign, Receiver, ServeOptions, SIGNATURE_HEADER};
+use huntr_sync::webhook::{sign, Receiver, SIGNATURE_HEADER};
 use serde_json::json;
 
 const SECRET: &[u8] = b"whsec-test-2f9c";
 
 async fn receiver(db: &std::path::Path, queue: usize) -> Receiver {
-    Receiver::start(ServeOptions {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        db: db.to_owned(),
-        secret: SECRET.to_vec(),
-        queue,
-        batch: 64,
-    })
-    .await
-    .unwrap()
+    common::receiver(db, SECRET, queue).await
 }
 
 fn action(id: &str) -> Vec<u8> {
