@@ -127,30 +127,22 @@ fn full_sql(u: &Upsert) -> String {
         .collect();
     let fresh = format!("excluded.{AS_OF} >= COALESCE({name}.{AS_OF}, 0)");
     let listed = u.t.resource && u.t.listed;
-    let mut sets: Vec<String> = cols
+    // Each column's new value; `_upd_run` moves when one of them changes a
+    // data column (for an older copy in a listed table: only `removed_at`).
+    let new: Vec<(String, &str)> = cols
         .iter()
         .map(|c| {
-            if !listed || *c == SEEN_RUN || *c == "removed_at" {
-                format!("{c} = excluded.{c}")
+            let value = if !listed || *c == SEEN_RUN || *c == "removed_at" {
+                format!("excluded.{c}")
             } else {
-                format!("{c} = CASE WHEN {fresh} THEN excluded.{c} ELSE {name}.{c} END")
-            }
+                format!("CASE WHEN {fresh} THEN excluded.{c} ELSE {name}.{c} END")
+            };
+            (value, *c)
         })
         .collect();
-    let changes: Vec<(String, &str)> = cols
-        .iter()
-        .filter(|c| !is_stamp(c))
-        .map(|c| (format!("excluded.{c}"), *c))
-        .collect();
-    sets.push(if listed {
-        // A row listed again after it was marked removed changes either way.
-        let back = cols
-            .contains(&"removed_at")
-            .then(|| format!("excluded.removed_at IS NOT {name}.removed_at"));
-        upd_run_if(name, &fresh, &changes, back)
-    } else {
-        upd_run(name, &changes)
-    });
+    let mut sets: Vec<String> = new.iter().map(|(v, c)| format!("{c} = {v}")).collect();
+    let changes: Vec<(String, &str)> = new.into_iter().filter(|(_, c)| !is_stamp(c)).collect();
+    sets.push(upd_run(name, &changes));
     let mut sql = u.head() + &sets.join(", ");
     if u.t.resource && !listed {
         sql += &format!(" WHERE {fresh}");
@@ -158,29 +150,6 @@ fn full_sql(u: &Upsert) -> String {
     // `_as_of` back tells a stale copy (kept the newer one) from a fresh one.
     let as_of = if u.t.resource { AS_OF } else { "NULL" };
     sql + &format!(" RETURNING {UPD_RUN}, {INS_RUN}, {as_of}")
-}
-
-/// [`upd_run`] for a write that changes data only when `fresh` holds (or
-/// when `always` does).
-fn upd_run_if(
-    name: &str,
-    fresh: &str,
-    changes: &[(String, &str)],
-    always: Option<String>,
-) -> String {
-    let any: Vec<String> = changes
-        .iter()
-        .map(|(new, col)| format!("({new}) IS NOT {name}.{col}"))
-        .collect();
-    let changed = if any.is_empty() {
-        "0".to_owned()
-    } else {
-        any.join(" OR ")
-    };
-    let always = always.map(|a| format!(" OR ({a})")).unwrap_or_default();
-    format!(
-        "{UPD_RUN} = CASE WHEN (({fresh}) AND ({changed})){always} THEN excluded.{UPD_RUN} ELSE {name}.{UPD_RUN} END"
-    )
 }
 
 /// Sets every data column to `expr(column)`, plus `extra`, moving
