@@ -120,11 +120,10 @@ async fn decide_and_send(
 /// The planned writes, in file order.
 fn items(plan: &Plan) -> Vec<Item> {
     let mut items = Vec::new();
-    for (i, row) in plan.rows.iter().enumerate() {
+    for row in &plan.rows {
         if let Outcome::Send(writes) = &row.outcome {
             for w in writes {
                 items.push(Item {
-                    row: i,
                     line: row.line,
                     write: w.clone(),
                 });

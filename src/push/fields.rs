@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use super::columns::{missing, Layout};
 use super::values::{has_choices, split_list, FIELD_TYPES};
 use super::{
-    FieldDef, InputError, InputTable, Method, OrgSnapshot, Outcome, PlannedRow, Problem,
+    field_key, FieldDef, InputError, InputTable, Method, OrgSnapshot, Outcome, PlannedRow, Problem,
     SkipReason, Write,
 };
 
@@ -58,7 +58,7 @@ pub(super) fn plan(input: &InputTable, org: &OrgSnapshot) -> Result<Vec<PlannedR
         };
         rows.push(PlannedRow {
             line: *line,
-            key: format!("field:{name}"),
+            key: field_key(name),
             outcome,
         });
     }
@@ -202,7 +202,7 @@ fn write(field: &NewField) -> Write {
         summary.push_str(&format!(" ({})", field.choices.join(", ")));
     }
     Write {
-        key: format!("field:{}", field.name),
+        key: field_key(field.name),
         method: Method::Post,
         path: "member-fields".to_string(),
         body: Value::Object(body),

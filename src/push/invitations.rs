@@ -10,8 +10,8 @@ use serde_json::{json, Map, Value};
 use super::columns::{missing, Layout};
 use super::values::email;
 use super::{
-    Advisor, InputError, InputTable, Method, OrgSnapshot, Outcome, PlannedRow, Problem, SkipReason,
-    Template, Write,
+    invitation_key, Advisor, InputError, InputTable, Method, OrgSnapshot, Outcome, PlannedRow,
+    Problem, SkipReason, Template, Write,
 };
 
 const EMAIL: &str = "email";
@@ -43,7 +43,7 @@ pub(super) fn plan(input: &InputTable, org: &OrgSnapshot) -> Result<Vec<PlannedR
         };
         rows.push(PlannedRow {
             line: *line,
-            key: format!("invitation:{lowered}"),
+            key: invitation_key(&lowered),
             outcome,
         });
     }
@@ -130,7 +130,7 @@ fn invitation(layout: &Layout, org: &OrgSnapshot, cells: &[String]) -> Result<Wr
         body.insert("memberFieldValues".into(), Value::Array(values));
     }
     Ok(Write {
-        key: format!("invitation:{}", to.to_lowercase()),
+        key: invitation_key(to),
         method: Method::Post,
         path: "organization-invitations".to_string(),
         body: Value::Object(body),

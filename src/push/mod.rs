@@ -116,8 +116,19 @@ impl Method {
     }
 }
 
+/// The journal key of an invitation to `email` (emails compare without
+/// case or surrounding spaces).
+pub fn invitation_key(email: &str) -> String {
+    format!("invitation:{}", email.trim().to_lowercase())
+}
+
+/// The journal key of the member field named `name`.
+pub fn field_key(name: &str) -> String {
+    format!("field:{}", name.trim())
+}
+
 /// One request to send. `key` identifies it across runs (journal key):
-/// invitations `invitation:<lowercased email>`, fields `field:<name>`,
+/// invitations [`invitation_key`], fields [`field_key`],
 /// values `value:<member id>/<field id>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Write {

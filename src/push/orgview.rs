@@ -9,7 +9,10 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-use super::{Advisor, FieldDef, MemberState, OrgSnapshot, Pending, PushKind, Template};
+use super::{
+    field_key, invitation_key, Advisor, FieldDef, MemberState, OrgSnapshot, Pending, PushKind,
+    Template,
+};
 use crate::api::{ApiError, Client, Pager};
 use crate::json::Node;
 use crate::resources::Resource;
@@ -158,7 +161,7 @@ pub async fn applied(
         PushKind::Invitations => {
             let mut add = |r: Resource, email_key: &str, (v, as_of): (Value, i64)| {
                 if let Some(email) = text(&v, email_key) {
-                    let key = format!("invitation:{}", email.trim().to_lowercase());
+                    let key = invitation_key(&email);
                     found.entry(key).or_insert((r, v, as_of));
                 }
             };
@@ -174,7 +177,7 @@ pub async fn applied(
         PushKind::Fields => {
             for (v, as_of) in list_all(client, Resource::MemberFields).await? {
                 if let Some(name) = text(&v, "name") {
-                    let key = format!("field:{}", name.trim());
+                    let key = field_key(&name);
                     found.insert(key, (Resource::MemberFields, v, as_of));
                 }
             }

@@ -25,8 +25,6 @@ use crate::timefmt::now_unix;
 /// One write of a planned row, as the sender carries it.
 #[derive(Debug, Clone)]
 pub struct Item {
-    /// Index of the row in the plan.
-    pub row: usize,
     pub line: usize,
     pub write: Write,
 }
@@ -306,19 +304,13 @@ pub fn settle_earlier(
     let name = kind.name();
     let mut there: HashMap<String, String> = HashMap::new();
     for m in &org.members {
-        there.insert(
-            format!("invitation:{}", m.email.trim().to_lowercase()),
-            m.id.clone(),
-        );
+        there.insert(super::invitation_key(&m.email), m.id.clone());
     }
     for p in &org.pending {
-        there.insert(
-            format!("invitation:{}", p.email.trim().to_lowercase()),
-            p.id.clone(),
-        );
+        there.insert(super::invitation_key(&p.email), p.id.clone());
     }
     for f in &org.fields {
-        there.insert(format!("field:{}", f.name.trim()), f.id.clone());
+        there.insert(super::field_key(&f.name), f.id.clone());
     }
     let mut found = 0;
     for (run, key) in store.journal_in_doubt(name)? {
@@ -348,7 +340,6 @@ mod tests {
 
     fn item(path: &str) -> Item {
         Item {
-            row: 0,
             line: 2,
             write: Write {
                 key: path.to_owned(),
