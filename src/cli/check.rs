@@ -1,6 +1,6 @@
-//! `check`: the configuration is valid, the token is accepted, and each
-//! endpoint answers; nothing is loaded. One line per endpoint, so an
-//! operator sees at a glance what a sync would run into. It answers within
+//! `check`: the configuration is valid, the token is accepted, each
+//! endpoint answers, and a remote destination takes writes; nothing is
+//! loaded. One line per endpoint, so an operator sees at a glance what a sync would run into. It answers within
 //! seconds: a refused connection, a host that does not resolve, a failed
 //! TLS handshake or a refused token ends it at the first request, with one
 //! line naming the host, the cause and the setting to fix.
@@ -51,6 +51,15 @@ pub async fn run(args: PipelineArgs) -> Result<u8, Failure> {
     match &p.token_file {
         Some(f) => println!("token: accepted (token_file {})", f.display()),
         None => println!("token: accepted ({})", p.token_env),
+    }
+    if p.destination.is_remote() {
+        match p.destination.check_writable().await {
+            Ok(()) => println!("destination: writable ({})", p.destination.describe()),
+            Err(e) => {
+                println!("destination: FAILED: {e}");
+                failed = true;
+            }
+        }
     }
     Ok(if failed { exit::FAILED } else { exit::OK })
 }

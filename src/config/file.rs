@@ -40,6 +40,13 @@ pub struct PipelineFile {
     pub lookback_minutes: Option<u32>,
     /// Parquet only: also write each run's changes to `DIR/_changes/`.
     pub export_changes: Option<bool>,
+    /// The state database of a Parquet or Delta destination (default:
+    /// inside a local directory; beside this file for a URL).
+    pub state: Option<PathBuf>,
+    /// An S3-compatible endpoint (MinIO, R2) for an `s3://` destination.
+    pub endpoint: Option<String>,
+    /// Delta only: days files no longer current are kept (time travel).
+    pub retention_days: Option<u32>,
     /// The environment variable holding the webhook secret.
     pub webhook_secret_env: Option<String>,
     pub sandbox: Option<SandboxFile>,

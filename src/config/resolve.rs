@@ -50,6 +50,7 @@ impl ConfigFile {
                 .export_changes()
                 .map_err(|m| at.bad("export_changes", m.into()))?;
         }
+        at.files(p, &mut destination)?;
         let webhook_secret_env = at.env_name(
             "webhook_secret_env",
             &p.webhook_secret_env,
@@ -176,10 +177,55 @@ impl Section<'_> {
         }
     }
 
+    /// A files destination's state location, endpoint and retention.
+    fn files(&self, p: &PipelineFile, destination: &mut Target) -> Result<(), ConfigError> {
+        let is_delta = matches!(destination, Target::Delta(_));
+        let Some(f) = destination.files_mut() else {
+            for (key, set) in [
+                ("state", p.state.is_some()),
+                ("endpoint", p.endpoint.is_some()),
+                ("retention_days", p.retention_days.is_some()),
+            ] {
+                if set {
+                    return Err(self.bad(
+                        key,
+                        "only applies to parquet: and delta: destinations".into(),
+                    ));
+                }
+            }
+            return Ok(());
+        };
+        let base = self.path.parent().unwrap_or(Path::new(""));
+        match &p.state {
+            Some(state) => f.state = base.join(state),
+            None if f.at.is_remote() => f.state = base.join(&f.state),
+            None => {}
+        }
+        if let Some(e) = &p.endpoint {
+            if !(e.starts_with("http://") || e.starts_with("https://")) {
+                return Err(self.bad(
+                    "endpoint",
+                    format!("`{e}` is not an http:// or https:// URL"),
+                ));
+            }
+            f.storage.endpoint = Some(e.clone());
+        }
+        if let Some(days) = p.retention_days {
+            if !is_delta {
+                return Err(self.bad(
+                    "retention_days",
+                    "only applies to delta: destinations".into(),
+                ));
+            }
+            f.retention_days = days;
+        }
+        Ok(())
+    }
+
     /// What to do when neither the pipeline nor the command line names a
     /// destination.
     fn no_destination(&self) -> String {
-        let give = "--destination sqlite:PATH or parquet:DIR";
+        let give = "--destination sqlite:PATH, parquet:DIR_OR_URL or delta:DIR_OR_URL";
         if self.name == COMMAND_LINE {
             format!("no destination: pass {give}, or --pipeline NAME of a pipeline that sets destination")
         } else {

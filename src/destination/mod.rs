@@ -6,53 +6,127 @@
 //! plugs in here (a variant, its state file, its publisher) and nowhere
 //! else.
 
+pub mod delta;
 pub mod export;
 pub mod parquet;
+pub mod storage;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::store::{RunId, Store, StoreError};
+use storage::{Location, StorageError, StorageOptions};
 
 /// Where a sync writes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Target {
     Sqlite(PathBuf),
-    /// A directory of Parquet files; its merge state lives inside it.
-    Parquet {
-        dir: PathBuf,
-        export_changes: bool,
-    },
+    /// Parquet files, one per table, in a directory or under a URL.
+    Parquet(Files),
+    /// Delta Lake tables, one per table, in a directory or under a URL.
+    Delta(Files),
+}
+
+/// A destination of files: where they go and where its merge state lives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Files {
+    pub at: Location,
+    /// The state database: inside a local directory; for a URL, on local
+    /// disk beside the config file (or where the pipeline's `state` says).
+    pub state: PathBuf,
+    pub storage: StorageOptions,
+    /// Parquet: also write each run's changes to `_changes/run=<id>/`.
+    pub export_changes: bool,
+    /// Delta: days a file no longer current is kept for time travel.
+    pub retention_days: u32,
+}
+
+impl Files {
+    fn new(at: Location) -> Files {
+        let state = match &at {
+            Location::Local(dir) => dir.join("_huntr_sync").join("state.db"),
+            Location::Remote(url) => default_remote_state(url),
+        };
+        Files {
+            at,
+            state,
+            storage: StorageOptions::default(),
+            export_changes: false,
+            retention_days: delta::DEFAULT_RETENTION_DAYS,
+        }
+    }
+
+    /// Local files on their way to the destination.
+    pub fn spool(&self) -> PathBuf {
+        let dir = self.state.parent().unwrap_or(Path::new("."));
+        dir.join("spool")
+    }
+}
+
+/// Where a remote destination's state goes unless the pipeline says:
+/// `.huntr-sync/<the URL, as a file name>/state.db`, relative to the
+/// config file's directory (the resolver puts it there).
+fn default_remote_state(url: &url::Url) -> PathBuf {
+    let slug: String = url
+        .as_str()
+        .trim_end_matches('/')
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    PathBuf::from(".huntr-sync").join(slug).join("state.db")
 }
 
 impl Target {
-    /// Reads `sqlite:PATH` or `parquet:DIR` (the changes export off).
+    /// Reads `sqlite:PATH`, `parquet:DIR_OR_URL` or `delta:DIR_OR_URL` (the
+    /// changes export off).
     pub fn parse(s: &str) -> Result<Target, String> {
-        let (kind, path) = s
-            .split_once(':')
-            .ok_or_else(|| format!("destination `{s}` must be sqlite:PATH or parquet:DIR"))?;
+        let (kind, path) = s.split_once(':').ok_or_else(|| {
+            format!("destination `{s}` must be sqlite:PATH, parquet:DIR_OR_URL or delta:DIR_OR_URL")
+        })?;
         if path.is_empty() {
             return Err(format!("destination `{s}` has no path"));
         }
         match kind {
             "sqlite" => Ok(Target::Sqlite(path.into())),
-            "parquet" => Ok(Target::Parquet {
-                dir: path.into(),
-                export_changes: false,
-            }),
+            "parquet" => Ok(Target::Parquet(Files::new(Location::parse(path)?))),
+            "delta" => Ok(Target::Delta(Files::new(Location::parse(path)?))),
             _ => Err(format!(
-                "destination `{s}`: unknown kind `{kind}` (use sqlite:PATH or parquet:DIR)"
+                "destination `{s}`: unknown kind `{kind}` (use sqlite:PATH, parquet:DIR_OR_URL or delta:DIR_OR_URL)"
             )),
+        }
+    }
+
+    /// A local Parquet directory.
+    pub fn parquet(dir: &Path) -> Target {
+        Target::Parquet(Files::new(Location::Local(dir.to_owned())))
+    }
+
+    /// A local Delta directory.
+    pub fn delta(dir: &Path) -> Target {
+        Target::Delta(Files::new(Location::Local(dir.to_owned())))
+    }
+
+    /// The files destination, if this is one.
+    pub fn files_mut(&mut self) -> Option<&mut Files> {
+        match self {
+            Target::Parquet(f) | Target::Delta(f) => Some(f),
+            Target::Sqlite(_) => None,
         }
     }
 
     /// Turns the changes export on; only a Parquet destination has one.
     pub fn export_changes(&mut self) -> Result<(), &'static str> {
         match self {
-            Target::Parquet { export_changes, .. } => {
-                *export_changes = true;
+            Target::Parquet(f) => {
+                f.export_changes = true;
                 Ok(())
             }
-            Target::Sqlite(_) => Err("only applies to parquet:DIR destinations"),
+            _ => Err("only applies to parquet: destinations"),
         }
     }
 
@@ -61,7 +135,7 @@ impl Target {
     pub fn state_db(&self) -> PathBuf {
         match self {
             Target::Sqlite(p) => p.clone(),
-            Target::Parquet { dir, .. } => parquet::state_db(dir),
+            Target::Parquet(f) | Target::Delta(f) => f.state.clone(),
         }
     }
 
@@ -69,7 +143,24 @@ impl Target {
     pub fn describe(&self) -> String {
         match self {
             Target::Sqlite(p) => p.display().to_string(),
-            Target::Parquet { dir, .. } => format!("{} (Parquet)", dir.display()),
+            Target::Parquet(f) => format!("{} (Parquet)", f.at.describe()),
+            Target::Delta(f) => format!("{} (Delta Lake)", f.at.describe()),
+        }
+    }
+
+    /// Whether it writes to an object store.
+    pub fn is_remote(&self) -> bool {
+        matches!(self, Target::Parquet(f) | Target::Delta(f) if f.at.is_remote())
+    }
+
+    /// Before a run writes anything: a remote destination exists and its
+    /// credentials may write there (one line naming the cause if not).
+    pub async fn check_writable(&self) -> Result<(), StorageError> {
+        match self {
+            Target::Parquet(f) | Target::Delta(f) if f.at.is_remote() => {
+                storage::open(&f.at, &f.storage)?.check_writable().await
+            }
+            _ => Ok(()),
         }
     }
 
@@ -77,13 +168,8 @@ impl Target {
     pub fn publishers(&self) -> Vec<Box<dyn Publisher>> {
         match self {
             Target::Sqlite(_) => Vec::new(),
-            Target::Parquet {
-                dir,
-                export_changes,
-            } => vec![Box::new(parquet::ParquetPublisher::new(
-                dir,
-                *export_changes,
-            ))],
+            Target::Parquet(f) => vec![Box::new(parquet::ParquetPublisher::new(f))],
+            Target::Delta(f) => vec![Box::new(delta::DeltaPublisher::new(f))],
         }
     }
 
@@ -107,6 +193,12 @@ pub struct Published {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct PublishError(pub Box<dyn std::error::Error + Send + Sync>);
+
+impl From<StorageError> for PublishError {
+    fn from(e: StorageError) -> Self {
+        PublishError(Box::new(e))
+    }
+}
 
 impl From<StoreError> for PublishError {
     fn from(e: StoreError) -> Self {

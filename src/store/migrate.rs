@@ -102,6 +102,13 @@ CREATE INDEX IF NOT EXISTS push_log_state ON push_log (kind, state);
         sql: "UPDATE sync_state SET watermark = NULL, watermark_at = NULL \
               WHERE resource IN ('jobs', 'activities', 'actions');",
     },
+    // 5 (#18, Delta Lake): the version of its Delta table each publication
+    // committed, so a run can list every table's current version in
+    // `_huntr_sync_runs` without reading the tables back.
+    Migration {
+        version: 5,
+        sql: "ALTER TABLE sync_published ADD COLUMN version INTEGER;",
+    },
 ];
 
 /// The version this build writes.

@@ -147,6 +147,41 @@ impl Store {
         Ok(())
     }
 
+    /// Records a table's publication as version `version` of its Delta table.
+    pub fn mark_published_version(
+        &self,
+        name: &str,
+        run_id: RunId,
+        rows: u64,
+        version: i64,
+    ) -> Result<(), StoreError> {
+        self.mark_published(name, run_id, rows)?;
+        self.conn
+            .execute(
+                "UPDATE sync_published SET version = ? WHERE name = ?",
+                params![version, name],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Every published table's Delta version and rows, by name.
+    pub fn published_versions(&self) -> Result<Vec<(String, i64, u64)>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT name, version, rows FROM sync_published \
+                 WHERE version IS NOT NULL ORDER BY name",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
     /// Before whole-table scans: they read in key order, which a small page
     /// cache serves as well, and the sync's 16 MiB of cached pages would
     /// only add to the peak RSS.

@@ -100,6 +100,8 @@ pub enum SyncError {
     Lock(#[from] LockError),
     #[error(transparent)]
     Publish(#[from] PublishError),
+    #[error(transparent)]
+    Storage(#[from] crate::destination::storage::StorageError),
     #[error("the destination writer stopped unexpectedly")]
     WriterGone,
 }
@@ -165,6 +167,8 @@ pub async fn sync(
     let probe = Resource::ActivityCategories;
     let (first, _) = crate::api::pager::get_page(client, probe.path(), &[]).await?;
     let t = first.date.unwrap_or_else(now_unix);
+    // A remote destination must take writes before anything is fetched.
+    target.check_writable().await?;
     let db = target.state_db();
     let _lock = DestLock::acquire(&lock_path(&db))?;
     let mut store = target.open_store()?;

@@ -90,10 +90,7 @@ async fn goal_tables_equal_the_truth_fully_and_incrementally_in_parquet() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("pq");
     let client = common::fast_client(&sb.base_url, &sb.token);
-    let target = Target::Parquet {
-        dir: out.clone(),
-        export_changes: false,
-    };
+    let target = Target::parquet(&out);
     let read = |name: &str| dir.path().join(format!("{name}.db"));
     sync(&client, &target, &SyncOptions::default())
         .await

@@ -146,10 +146,7 @@ async fn parquet_portal_tables_equal_the_truth_across_days() {
     let sb = common::sandbox(25, 17).await;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("pq");
-    let target = Target::Parquet {
-        dir: out.clone(),
-        export_changes: false,
-    };
+    let target = Target::parquet(&out);
     let client = common::fast_client(&sb.base_url, &sb.token);
     let opts = SyncOptions {
         limit: 50,

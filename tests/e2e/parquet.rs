@@ -12,10 +12,9 @@ use huntr_sync::sync::{sync, SyncOptions, Target};
 use rand::{Rng, SeedableRng};
 
 fn target(dir: &std::path::Path) -> Target {
-    Target::Parquet {
-        dir: dir.to_owned(),
-        export_changes: true,
-    }
+    let mut t = Target::parquet(dir);
+    t.export_changes().unwrap();
+    t
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

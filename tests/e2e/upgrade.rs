@@ -97,10 +97,7 @@ async fn a_parquet_destination_from_release_0_1_migrates_and_publishes_the_truth
     let sb = fixture_org().await;
     sb.advance_days(1);
     let client = common::fast_client(&sb.base_url, &sb.token);
-    let target = Target::Parquet {
-        dir: out.clone(),
-        export_changes: false,
-    };
+    let target = Target::parquet(&out);
     let report = sync(&client, &target, &SyncOptions::default())
         .await
         .unwrap();

@@ -119,3 +119,17 @@ pub fn write_table(store: &Store, t: &Table, rows: Rows, path: &Path) -> Result<
     file.finish(total, path)?;
     Ok(total)
 }
+
+/// Writes one batch (a few bookkeeping rows) to a Parquet file at `path`.
+pub fn write_batch_file(batch: &RecordBatch, path: &Path) -> Result<(), ParquetError> {
+    let file = File::create(path).map_err(|e| ParquetError::io(path, e))?;
+    let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(properties()))
+        .map_err(|e| ParquetError::parquet(path, e))?;
+    writer
+        .write(batch)
+        .map_err(|e| ParquetError::parquet(path, e))?;
+    writer
+        .close()
+        .map(|_| ())
+        .map_err(|e| ParquetError::parquet(path, e))
+}

@@ -11,17 +11,23 @@
 //!
 //! The optional changes export writes, per run, only the rows inserted,
 //! changed or deleted since the last export: `DIR/_changes/run=<id>/`.
+//!
+//! Under an object-store URL (`remote`) the same files are written to a
+//! local spool and uploaded: each table is one object, replaced by one
+//! upload, which the store shows whole or not at all.
 
 mod arrow;
 mod file;
+mod remote;
 
 use std::path::{Path, PathBuf};
 
-use super::{PublishError, Published, Publisher};
+use super::storage::Location;
+use super::{Files, PublishError, Published, Publisher};
 use crate::schema::SCHEMA;
 use crate::store::{Rows, RunId, Store, StoreError};
 pub use arrow::arrow_schema;
-use file::write_table;
+pub use file::{write_batch_file, write_table};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ParquetError {
@@ -45,7 +51,7 @@ pub enum ParquetError {
 }
 
 impl ParquetError {
-    fn io(path: &Path, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
         ParquetError::Io {
             path: path.to_owned(),
             source,
@@ -74,26 +80,41 @@ pub fn table_file(dir: &Path, table: &str) -> PathBuf {
     dir.join(table).join(format!("{table}.parquet"))
 }
 
-/// Publishes a directory of Parquet files (and the optional changes export).
+/// Publishes Parquet files (and the optional changes export).
 pub struct ParquetPublisher {
-    dir: PathBuf,
-    export_changes: bool,
+    files: Files,
 }
 
 impl ParquetPublisher {
-    pub fn new(dir: &Path, export_changes: bool) -> Self {
+    pub fn new(files: &Files) -> Self {
         ParquetPublisher {
-            dir: dir.to_owned(),
-            export_changes,
+            files: files.clone(),
         }
     }
 }
 
 impl Publisher for ParquetPublisher {
     fn publish(&mut self, store: &Store, run_id: RunId) -> Result<Published, PublishError> {
-        let tables = publish(store, &self.dir, run_id)?;
-        let changes_exported = if self.export_changes {
-            export_changes(store, &self.dir, run_id)?
+        let dir = match &self.files.at {
+            Location::Local(dir) => dir.clone(),
+            Location::Remote(_) => return remote::publish(&self.files, store, run_id),
+        };
+        let export_changes = self.files.export_changes;
+        self.publish_local(&dir, export_changes, store, run_id)
+    }
+}
+
+impl ParquetPublisher {
+    fn publish_local(
+        &self,
+        dir: &Path,
+        export_changes: bool,
+        store: &Store,
+        run_id: RunId,
+    ) -> Result<Published, PublishError> {
+        let tables = publish(store, dir, run_id)?;
+        let changes_exported = if export_changes {
+            self::export_changes(store, dir, run_id)?
         } else {
             0
         };
@@ -104,9 +125,13 @@ impl Publisher for ParquetPublisher {
     }
 }
 
-/// The tables to write: changed since their file was last written, whose
-/// parent is written, or whose file is missing.
-fn dirty_tables(store: &Store, dir: &Path) -> Result<Vec<String>, ParquetError> {
+/// The tables to write: changed since they were last written, whose parent
+/// is written, or missing from the destination (`present` says which are
+/// there).
+pub(crate) fn dirty_tables(
+    store: &Store,
+    present: impl Fn(&str) -> bool,
+) -> Result<Vec<String>, StoreError> {
     let mut dirty: Vec<String> = Vec::new();
     for t in &SCHEMA.tables {
         let parent_dirty = t.parent.as_ref().is_some_and(|(p, _)| dirty.contains(p));
@@ -114,7 +139,7 @@ fn dirty_tables(store: &Store, dir: &Path) -> Result<Vec<String>, ParquetError> 
             None => true,
             Some(run) => store.last_change(t)? > run,
         };
-        if changed || parent_dirty || !table_file(dir, &t.name).exists() {
+        if changed || parent_dirty || !present(&t.name) {
             dirty.push(t.name.clone());
         }
     }
@@ -124,7 +149,7 @@ fn dirty_tables(store: &Store, dir: &Path) -> Result<Vec<String>, ParquetError> 
 /// Publishes every table changed since its file was last written (and any
 /// missing file). Returns the tables published.
 pub fn publish(store: &Store, dir: &Path, run_id: RunId) -> Result<Vec<String>, ParquetError> {
-    let dirty = dirty_tables(store, dir)?;
+    let dirty = dirty_tables(store, |name| table_file(dir, name).exists())?;
     store.prepare_for_scans()?;
     for name in &dirty {
         let t = SCHEMA.get(name).expect("schema table");
