@@ -141,7 +141,7 @@ pub struct PipelineArgs {
     /// API base URL (default https://api.huntr.co/org).
     #[arg(long)]
     pub base_url: Option<String>,
-    /// sqlite:PATH or parquet:DIR
+    /// sqlite:PATH, parquet:DIR_OR_URL or delta:DIR_OR_URL (DIR or s3://, az://, gs:// URL)
     #[arg(long)]
     pub destination: Option<String>,
 }

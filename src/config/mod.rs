@@ -121,6 +121,62 @@ mod tests {
     }
 
     #[test]
+    fn remote_state_sits_beside_the_config_unless_the_pipeline_says() {
+        use crate::destination::{storage::Location, Target};
+        let path = Path::new("/etc/huntr/pipelines.toml");
+        let file = ConfigFile::parse(
+            "[pipelines.a]\ndestination = \"delta:s3://lake/huntr\"\n\
+             [pipelines.b]\ndestination = \"parquet:s3://lake/pq\"\nstate = \"st/b.db\"\n\
+             endpoint = \"http://127.0.0.1:9000\"\n\
+             [pipelines.c]\ndestination = \"delta:out\"\nretention_days = 30\n",
+            path,
+        )
+        .unwrap();
+        let over = Overrides::default();
+        let files = |name| match file
+            .resolve(Some(name), path, &over, true)
+            .unwrap()
+            .destination
+        {
+            Target::Parquet(f) | Target::Delta(f) => f,
+            other => panic!("{other:?}"),
+        };
+        let a = files("a");
+        assert_eq!(
+            a.state,
+            Path::new("/etc/huntr/.huntr-sync/s3___lake_huntr/state.db")
+        );
+        assert_eq!(a.retention_days, 7);
+        let b = files("b");
+        assert_eq!(b.state, Path::new("/etc/huntr/st/b.db"));
+        assert_eq!(b.storage.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        let c = files("c");
+        assert_eq!(c.at, Location::Local("out".into()));
+        assert_eq!(c.state, Path::new("out/_huntr_sync/state.db"));
+        assert_eq!(c.retention_days, 30);
+        for (line, expect) in [
+            (
+                "destination = \"sqlite:x.db\"\nstate = \"s.db\"",
+                "pipelines.a.state",
+            ),
+            (
+                "destination = \"parquet:d\"\nretention_days = 3",
+                "only applies to delta",
+            ),
+            (
+                "destination = \"delta:s3://b/p\"\nendpoint = \"minio:9000\"",
+                "pipelines.a.endpoint",
+            ),
+            ("destination = \"delta:ftp://b/p\"", "unknown storage"),
+        ] {
+            let err = parse(&format!("[pipelines.a]\n{line}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(expect), "{line}: {err}");
+        }
+    }
+
+    #[test]
     fn auto_rate_starts_at_the_default_and_has_a_maximum() {
         let path = Path::new("pipelines.toml");
         let file = parse(
