@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark huntr-sync against the sandbox organization (run in its own
-# process) and print, for a full sync into SQLite and into Parquet and for a
-# no-change run: wall time, CPU seconds (user + system, and the system
+# process) and print, for a full sync into SQLite, Parquet and Delta Lake
+# (local disk) and for a no-change run: wall time, CPU seconds (user + system, and the system
 # share), rows per second, peak RSS, requests, and the
 # ratio to the floor (a plain sequential download of the same pages,
 # measured in the same run).
@@ -72,6 +72,10 @@ requests_per_second = $client_rps
 base_url = "$url"
 destination = "parquet:$work/pq"
 requests_per_second = $client_rps
+[pipelines.delta]
+base_url = "$url"
+destination = "delta:$work/delta"
+requests_per_second = $client_rps
 EOF
 
 # The sandbox's counters: "requests throttled rereads" (throttled: its rate
@@ -100,6 +104,7 @@ measure sqlite "$bin" sync --config "$work/pipelines.toml" --pipeline sqlite --j
 if [ -n "$auto" ]; then kill "$sampler"; wait "$sampler" 2>/dev/null || true; fi
 measure nochange "$bin" sync --config "$work/pipelines.toml" --pipeline sqlite --json
 measure parquet "$bin" sync --config "$work/pipelines.toml" --pipeline parquet --json
+measure delta "$bin" sync --config "$work/pipelines.toml" --pipeline delta --json
 
 python3 - "$work" "$scale" "$latency" "${rps:-none}" "$(python3 -c "print(round($ready - $started, 2))")" "${auto:-0}" <<'EOF'
 import json, sys
@@ -148,11 +153,12 @@ client = "auto" if auto == "1" else (rps if rps != "none" else "unlimited")
 print(f"sandbox: scale {scale}, latency {latency} ms, rate limit {rps}; ready in {startup} s; huntr-sync's rate: {client}")
 print(f"{'run':<22} {'wall s':>8} {'cpu s':>6} {'(sys)':>6} {'rows/s':>10} {'peak RSS MiB':>13} {'requests':>9} {'429s':>5} {'x floor':>8} {'req/s':>7}")
 for name, label in [("floor", "floor (download only)"), ("sqlite", "full sync, SQLite"),
-                    ("parquet", "full sync, Parquet"), ("nochange", "no-change run")]:
+                    ("parquet", "full sync, Parquet"), ("delta", "full sync, Delta"),
+                    ("nochange", "no-change run")]:
     wall, rss, req = rows[name]
     n = loaded(name) if name != "floor" else 0
     rate = f"{n / wall:,.0f}" if n else "-"
-    ratio = f"{wall / floor:.2f}" if name in ("sqlite", "parquet") else "-"
+    ratio = f"{wall / floor:.2f}" if name in ("sqlite", "parquet", "delta") else "-"
     user, system = cpu[name]
     print(f"{label:<22} {wall:>8.2f} {user + system:>6.2f} {system:>6.2f} {rate:>10} {rss / 1024:>13.1f} {req:>9} {throttled[name]:>5} {ratio:>8} {req / wall:>7.1f}")
 goals = []
@@ -183,7 +189,11 @@ elif rps != "none":
 elif float(latency) == 0:
     goals.append(("SQLite sync within 2x the floor", rows["sqlite"][0] / floor <= 2.0))
     goals.append(("Parquet sync within 2.5x the floor", rows["parquet"][0] / floor <= 2.5))
-goals.append(("peak RSS under 100 MiB", max(rows[n][1] for n in ("sqlite", "parquet", "nochange")) < 100 * 1024))
+(pq_wall, pq_rss, _), (dl_wall, dl_rss, _) = rows["parquet"], rows["delta"]
+print(f"Delta against Parquet: wall {dl_wall / pq_wall:.2f}x, peak RSS {dl_rss / pq_rss:.2f}x")
+goals.append(("Delta sync within 1.2x the Parquet sync", dl_wall <= 1.2 * pq_wall))
+goals.append(("Delta peak RSS within 10% of the Parquet sync's", dl_rss <= 1.1 * pq_rss))
+goals.append(("peak RSS under 100 MiB", max(rows[n][1] for n in ("sqlite", "parquet", "delta", "nochange")) < 100 * 1024))
 missed = [g for g, ok in goals if not ok]
 for g, ok in goals:
     print(f"goal: {g}: {'met' if ok else 'MISSED'}")
