@@ -181,11 +181,7 @@ async fn publish(p: &Open, store: &Store, run_id: RunId) -> Result<Published, De
     store.prepare_for_scans()?;
     for name in &dirty {
         let t = SCHEMA.get(name).expect("schema table");
-        let file = p.spool.join(format!("{name}.parquet"));
-        let rows = write_table(store, t, Rows::All, &file)?;
-        crate::memory::release_free_memory();
-        let version = replace_table(&p.bucket, t, &file, rows, run_id).await?;
-        let _ = std::fs::remove_file(&file);
+        let (version, rows) = replace_table(p, store, t, run_id).await?;
         store.mark_published_version(name, run_id, rows, version)?;
     }
     if !dirty.is_empty() {
@@ -244,20 +240,38 @@ async fn table_with_schema(
     builder.await.map_err(delta_err(rel))
 }
 
-/// Uploads `file` into the table at `rel` and returns its `add` action.
-async fn upload(
-    bucket: &Bucket,
+/// A new data file of the table at `rel`, written by `write` (which
+/// returns its rows): in place in a local table's directory (`write` goes
+/// through a temporary name), else in the spool and then uploaded. Returns
+/// its `add` action; until that is committed, readers never see the file.
+async fn add_file(
+    p: &Open,
     rel: &str,
-    file: &Path,
-    rows: u64,
     run_id: RunId,
+    write: impl FnOnce(&Path) -> Result<u64, DeltaError>,
 ) -> Result<Add, DeltaError> {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
     let name = format!("part-{run_id:08}-{nanos:x}.zstd.parquet");
-    let size = bucket.upload(file, &format!("{rel}/{name}")).await?;
+    let (rows, size) = match p.bucket.url_of(rel).to_file_path() {
+        Ok(dir) => {
+            let path = dir.join(&name);
+            let rows = write(&path)?;
+            let size = std::fs::metadata(&path)
+                .map_err(|source| DeltaError::Spool { path, source })?
+                .len();
+            (rows, size)
+        }
+        Err(()) => {
+            let file = p.spool.join(&name);
+            let rows = write(&file)?;
+            let size = p.bucket.upload(&file, &format!("{rel}/{name}")).await;
+            let _ = std::fs::remove_file(&file);
+            (rows, size?)
+        }
+    };
     Ok(Add {
         path: name,
         partition_values: HashMap::new(),
@@ -298,18 +312,22 @@ async fn commit(
     Ok(done.version() as i64)
 }
 
-/// Makes `file` (all of table `t`'s rows) the table's only file, in one
-/// commit. Returns the version committed.
+/// Makes a new file of all of table `t`'s rows the table's only file, in
+/// one commit. Returns the version committed and the rows.
 async fn replace_table(
-    bucket: &Bucket,
+    p: &Open,
+    store: &Store,
     t: &Table,
-    file: &Path,
-    rows: u64,
     run_id: RunId,
-) -> Result<i64, DeltaError> {
+) -> Result<(i64, u64), DeltaError> {
     let rel = t.name.as_str();
-    let table = table_with_schema(bucket, rel, &arrow_schema(t), run_id).await?;
-    let add = upload(bucket, rel, file, rows, run_id).await?;
+    let table = table_with_schema(&p.bucket, rel, &arrow_schema(t), run_id).await?;
+    let add = add_file(p, rel, run_id, |path| {
+        Ok(write_table(store, t, Rows::All, path)?)
+    })
+    .await?;
+    crate::memory::release_free_memory();
+    let rows = add_rows(&add);
     let snapshot = table.snapshot().map_err(delta_err(rel))?;
     let mut actions: Vec<Action> = snapshot
         .log_data()
@@ -317,7 +335,17 @@ async fn replace_table(
         .map(|f| Action::Remove(f.remove_action(true)))
         .collect();
     actions.push(Action::Add(add));
-    commit(&table, rel, actions, SaveMode::Overwrite, run_id).await
+    let version = commit(&table, rel, actions, SaveMode::Overwrite, run_id).await?;
+    Ok((version, rows))
+}
+
+/// The row count an `add` action's statistics give.
+fn add_rows(add: &Add) -> u64 {
+    add.stats
+        .as_deref()
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
+        .and_then(|v| v["numRecords"].as_u64())
+        .unwrap_or(0)
 }
 
 /// The runs table's columns.
@@ -358,11 +386,12 @@ async fn append_run(p: &Open, store: &Store, run_id: RunId) -> Result<(), DeltaE
         table: RUNS_TABLE.into(),
         source: e.into(),
     })?;
-    let file = p.spool.join(format!("{RUNS_TABLE}.parquet"));
-    write_batch_file(&batch, &file)?;
     let table = table_with_schema(&p.bucket, RUNS_TABLE, &schema, run_id).await?;
-    let add = upload(&p.bucket, RUNS_TABLE, &file, n as u64, run_id).await?;
-    let _ = std::fs::remove_file(&file);
+    let add = add_file(p, RUNS_TABLE, run_id, |path| {
+        write_batch_file(&batch, path)?;
+        Ok(n as u64)
+    })
+    .await?;
     commit(
         &table,
         RUNS_TABLE,
