@@ -62,7 +62,7 @@ pub enum DeltaError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot create {path}: {source}")]
-    Spool {
+    Io {
         path: PathBuf,
         source: std::io::Error,
     },
@@ -108,7 +108,7 @@ fn register_log_stores() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let registry = logstore_factories();
-        for scheme in ["s3", "s3a", "az", "azure", "abfs", "abfss", "gs"] {
+        for scheme in storage::SCHEMES {
             let url = Url::parse(&format!("{scheme}://")).expect("a scheme URL");
             registry.insert(url, Arc::new(OurStores));
         }
@@ -120,7 +120,7 @@ fn table_handle(bucket: &Bucket, rel: &str) -> Result<DeltaTable, DeltaError> {
     register_log_stores();
     // delta-rs refuses a local directory that does not exist yet.
     if let Ok(dir) = bucket.url_of(rel).to_file_path() {
-        std::fs::create_dir_all(&dir).map_err(|source| DeltaError::Spool { path: dir, source })?;
+        std::fs::create_dir_all(&dir).map_err(|source| DeltaError::Io { path: dir, source })?;
     }
     let url = bucket.url_of(rel);
     DeltaTableBuilder::from_url(url.clone())
@@ -172,7 +172,7 @@ struct Open {
 }
 
 async fn publish(p: &Open, store: &Store, run_id: RunId) -> Result<Published, DeltaError> {
-    std::fs::create_dir_all(&p.spool).map_err(|source| DeltaError::Spool {
+    std::fs::create_dir_all(&p.spool).map_err(|source| DeltaError::Io {
         path: p.spool.clone(),
         source,
     })?;
@@ -260,7 +260,7 @@ async fn add_file(
             let path = dir.join(&name);
             let rows = write(&path)?;
             let size = std::fs::metadata(&path)
-                .map_err(|source| DeltaError::Spool { path, source })?
+                .map_err(|source| DeltaError::Io { path, source })?
                 .len();
             (rows, size)
         }

@@ -25,7 +25,7 @@ pub enum Location {
 }
 
 /// The URL schemes of the object stores we reach.
-const SCHEMES: &[&str] = &["s3", "s3a", "az", "azure", "abfs", "abfss", "gs"];
+pub const SCHEMES: &[&str] = &["s3", "s3a", "az", "azure", "abfs", "abfss", "gs"];
 
 impl Location {
     /// A URL with a known object-store scheme, else a local path.
