@@ -34,8 +34,10 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import boto3
@@ -54,16 +56,20 @@ EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
 class Checks:
+    """Counts checks; called from the reader threads too."""
+
     def __init__(self) -> None:
         self.passed = 0
         self.failed = 0
+        self.lock = threading.Lock()
 
     def check(self, ok: bool, what: str) -> bool:
-        if ok:
-            self.passed += 1
-        else:
-            self.failed += 1
-            print(f"FAIL {what}", flush=True)
+        with self.lock:
+            if ok:
+                self.passed += 1
+            else:
+                self.failed += 1
+                print(f"FAIL {what}", flush=True)
         return ok
 
 
@@ -201,15 +207,25 @@ class Snapshot:
 
     def __init__(self, db: Path):
         self.db = db
-        self.lite = sqlite3.connect(db)
+        self.lite = sqlite3.connect(db, check_same_thread=False)
         self.tables = contract_tables(db)
         self._rows = {}
+        self.lock = threading.Lock()
 
     def rows(self, name: str, schema: pa.Schema) -> list:
         key = (name, tuple(f.name for f in schema))
-        if key not in self._rows:
-            self._rows[key] = sqlite_rows(self.lite, name, schema)
-        return self._rows[key]
+        with self.lock:
+            if key not in self._rows:
+                self._rows[key] = sqlite_rows(self.lite, name, schema)
+            return self._rows[key]
+
+    def count(self, name: str) -> int:
+        with self.lock:
+            return self.lite.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0]
+
+    def keys(self, name: str) -> list:
+        with self.lock:
+            return key_columns(self.lite, name)
 
 
 # ---- the check --------------------------------------------------------------
@@ -221,6 +237,7 @@ class Lake:
         self.work = work.resolve()
         self.rng = random.Random(18)
         self.servers = []
+        self.pool = ThreadPoolExecutor(8)
 
     # -- setup
 
@@ -250,6 +267,7 @@ class Lake:
                                       region=creds["AWS_REGION"],
                                       endpoint_override=f"127.0.0.1:{s3_port}", scheme="http")
         self.ref = w / "reference.db"
+        self.fresh = w / "first-sync.db"
         self.delta_dir = w / "delta"
         self.config = w / "pipelines.toml"
         # The pipelines live in a directory of their own and the syncs run
@@ -259,6 +277,7 @@ class Lake:
         base = f'base_url = "{self.sandbox}/org"\nrequests_per_second = 1000\n'
         self.config.write_text(
             f'[pipelines.sqlite]\n{base}destination = "sqlite:{self.ref}"\n\n'
+            f'[pipelines.sqlite_fresh]\n{base}destination = "sqlite:{self.fresh}"\n\n'
             f'[pipelines.delta_local]\n{base}destination = "delta:{self.delta_dir}"\n\n'
             f'[pipelines.delta_s3]\n{base}destination = "delta:s3://{BUCKET}/delta"\n'
             'state = "state/delta-s3.db"\n\n'
@@ -278,21 +297,26 @@ class Lake:
     def sync_cmd(self, pipeline: str) -> list:
         return [str(self.binary), "sync", "--config", str(self.config), "-p", pipeline, "--json"]
 
-    def sync(self, pipeline: str) -> dict:
-        t0 = time.monotonic()
-        r = subprocess.run(self.sync_cmd(pipeline), cwd=self.cwd, env=self.env,
-                           capture_output=True, text=True)
-        secs = time.monotonic() - t0
-        ok = self.c.check(r.returncode == 0,
-                          f"sync {pipeline} exits {r.returncode}: {r.stderr.strip()[-800:]}")
-        summary = {}
-        if ok:
-            try:
-                summary = json.loads(r.stdout)
-            except json.JSONDecodeError:
-                self.c.check(False, f"sync {pipeline} --json printed {r.stdout[:200]!r}")
-        summary["_elapsed"] = secs
-        return summary
+    def sync(self, *pipelines: str) -> dict:
+        """Runs the pipelines' syncs side by side; returns each one's --json
+        summary (empty if it failed) with its "_elapsed" seconds."""
+        def one(p: str) -> dict:
+            t0 = time.monotonic()
+            r = subprocess.run(self.sync_cmd(p), cwd=self.cwd, env=self.env,
+                               capture_output=True, text=True)
+            summary = {}
+            if self.c.check(r.returncode == 0,
+                            f"sync {p} exits {r.returncode}: {r.stderr.strip()[-800:]}"):
+                try:
+                    summary = json.loads(r.stdout)
+                except json.JSONDecodeError:
+                    self.c.check(False, f"sync {p} --json printed {r.stdout[:200]!r}")
+            summary["_elapsed"] = time.monotonic() - t0
+            return summary
+
+        with ThreadPoolExecutor(len(pipelines)) as ex:
+            out = dict(zip(pipelines, ex.map(one, pipelines)))
+        return out if len(pipelines) > 1 else out[pipelines[0]]
 
     def advance(self) -> None:
         req = urllib.request.Request(f"{self.sandbox}/_sandbox/advance?days=1", method="POST")
@@ -304,11 +328,6 @@ class Lake:
         url = f"{self.delta[pipeline]}/{name}"
         opts = self.storage if url.startswith("s3://") else None
         return DeltaTable(url, version=version, storage_options=opts)
-
-    def polars_table(self, pipeline: str, name: str) -> pa.Table:
-        url = f"{self.delta[pipeline]}/{name}"
-        opts = self.storage if url.startswith("s3://") else None
-        return pl.read_delta(url, storage_options=opts).to_arrow()
 
     def s3_parquet(self, key: str) -> pa.Table:
         return pq.read_table(f"{BUCKET}/{key}", filesystem=self.s3fs)
@@ -326,9 +345,24 @@ class Lake:
         want = snap.rows(name, schema)
         return self.c.check(rows == want, f"{what}: {differ(rows, want)}")
 
-    def compare_all(self, snap: Snapshot, label: str) -> None:
-        """Every contract table, read by every reader, equals SQLite."""
-        for name in snap.tables:
+    def each_table(self, fn, tables) -> list:
+        """fn(table) for every table, on the reader threads; an exception
+        is a failed check."""
+        def guarded(name: str):
+            try:
+                return fn(name)
+            except Exception as e:  # noqa: BLE001 - a reader's failure is a finding
+                self.c.check(False, f"{name}: {type(e).__name__}: {e}")
+                return None
+
+        return list(self.pool.map(guarded, tables))
+
+    def compare_all(self, snap: Snapshot, label: str) -> dict:
+        """Every contract table, read by every reader, equals SQLite.
+        Returns the Delta tables loaded, {(pipeline, table): DeltaTable}."""
+        loaded = {}
+
+        def one(name: str) -> None:
             for p in self.delta:
                 try:
                     t = self.delta_table(p, name)
@@ -336,13 +370,14 @@ class Lake:
                 except Exception as e:  # noqa: BLE001 - any failure to read is the finding
                     self.c.check(False, f"{label}: deltalake cannot read {p} {name}: {e}")
                     continue
+                loaded[(p, name)] = t
                 schema = got.schema
                 self.c.check("_extra" in schema.names and
                              not [n for n in schema.names if n.startswith("_") and n != "_extra"],
                              f"{label}: {p} {name} columns {schema.names}")
                 self.equal(got, schema, snap, name, f"{label}: deltalake {p} {name}")
                 try:
-                    self.equal(self.polars_table(p, name), schema, snap, name,
+                    self.equal(pl.read_delta(t).to_arrow(), schema, snap, name,
                                f"{label}: polars {p} {name}")
                 except Exception as e:  # noqa: BLE001
                     self.c.check(False, f"{label}: polars cannot read {p} {name}: {e}")
@@ -351,10 +386,13 @@ class Lake:
                 self.equal(got, got.schema, snap, name, f"{label}: pyarrow s3 parquet {name}")
             except Exception as e:  # noqa: BLE001
                 self.c.check(False, f"{label}: pyarrow cannot read s3 parquet {name}: {e}")
+
+        self.each_table(one, snap.tables)
         for p in self.delta:
             present = self.delta_dirs(p)
             self.c.check(set(snap.tables) | {RUNS} <= present,
                          f"{label}: {p} lacks tables {sorted(set(snap.tables) - present)}")
+        return loaded
 
     def delta_dirs(self, pipeline: str) -> set:
         if pipeline == "delta_local":
@@ -366,17 +404,16 @@ class Lake:
         return self.delta_table(pipeline, RUNS).to_pyarrow_table().to_pylist()
 
     def check_runs(self, pipeline: str, tables: list, run_id: int, label: str) -> dict:
-        """The runs table's rules; returns this run's {table: version}."""
+        """The runs table's rules; returns what it lists for `run_id` (its
+        latest publication, should the id have been used twice)."""
         rows = self.runs_rows(pipeline)
         by_run = {}
         for r in rows:
             by_run.setdefault(r["run_id"], []).append(r)
-        mine = by_run.get(run_id, [])
-        self.c.check(bool(mine), f"{label}: {pipeline} {RUNS} has no row for run {run_id}")
         for rid, rs in sorted(by_run.items()):
             names = [r["table_name"] for r in rs]
             self.c.check(len(names) == len(set(names)),
-                         f"{label}: {pipeline} {RUNS} lists a table twice for run {rid} "
+                         f"{label}: {pipeline} {RUNS} lists tables more than once for run {rid} "
                          f"({len(names)} rows, {len(set(names))} tables; published_at "
                          f"{sorted({str(r['published_at']) for r in rs})})")
             self.c.check(set(tables) <= set(names),
@@ -384,53 +421,66 @@ class Lake:
                          f"{sorted(set(tables) - set(names))}")
         # Versions never decrease, in the order the runs were published.
         last = {}
-        ordered = sorted(rows, key=lambda r: (r["published_at"], r["run_id"]))
-        for r in ordered:
+        for r in sorted(rows, key=lambda r: (r["published_at"], r["run_id"])):
             prev = last.get(r["table_name"])
             self.c.check(prev is None or r["version"] >= prev[0],
                          f"{label}: {pipeline} {r['table_name']} version {r['version']} "
                          f"(run {r['run_id']}) after {prev}")
             last[r["table_name"]] = (r["version"], r["run_id"])
-        versions = {r["table_name"]: r["version"] for r in mine}
-        counts = {r["table_name"]: r["rows"] for r in mine}
-        return {"versions": versions, "rows": counts}
+        mine = by_run.get(run_id, [])
+        self.c.check(bool(mine), f"{label}: {pipeline} {RUNS} has no row for run {run_id}")
+        if mine:
+            latest = max(r["published_at"] for r in mine)
+            mine = [r for r in mine if r["published_at"] == latest]
+        return {"versions": {r["table_name"]: r["version"] for r in mine},
+                "rows": {r["table_name"]: r["rows"] for r in mine},
+                "run_ids": sorted(by_run)}
 
-    def check_current_versions(self, pipeline: str, listed: dict, run_id: int,
-                               snap: Snapshot, label: str) -> None:
+    def check_current_versions(self, pipeline: str, listed: dict, summary: dict,
+                               snap: Snapshot, loaded: dict, label: str) -> None:
         """The listed versions are the tables' current ones, with SQLite's row
-        counts, committed by a run no later than this one."""
-        for name in snap.tables:
+        counts; a table the run published carries its run id in the commit
+        info, any other an earlier run's."""
+        run_id = summary["run_id"]
+        published = set(summary.get("published", []))
+
+        def one(name: str) -> None:
             v = listed["versions"].get(name)
             if v is None:
-                continue
-            t = self.delta_table(pipeline, name)
+                return
+            t = loaded.get((pipeline, name)) or self.delta_table(pipeline, name)
             self.c.check(t.version() == v,
                          f"{label}: {pipeline} {name} is at version {t.version()}, "
                          f"{RUNS} says {v}")
-            n = snap.lite.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0]
+            n = snap.count(name)
             self.c.check(listed["rows"][name] == n,
                          f"{label}: {pipeline} {RUNS} says {name} has {listed['rows'][name]} "
                          f"rows, SQLite has {n}")
-            info = [h for h in t.history() if h.get("version") == t.version()]
+            info = t.history(1)
             rid = info[0].get("huntr_sync_run_id") if info else None
-            self.c.check(isinstance(rid, int) and rid <= run_id,
-                         f"{label}: {pipeline} {name} version {t.version()} commit info "
-                         f"huntr_sync_run_id = {rid!r} (run {run_id})")
+            ok = rid == run_id if name in published else isinstance(rid, int) and rid < run_id
+            self.c.check(ok, f"{label}: {pipeline} {name} version {t.version()} commit info "
+                             f"huntr_sync_run_id = {rid!r} (run {run_id}, "
+                             f"{'published' if name in published else 'unchanged'})")
+
+        self.each_table(one, snap.tables)
 
     def time_travel(self, pipeline: str, prev: dict, prev_snap: Snapshot, between: float,
                     label: str) -> None:
         """The previous run's versions equal the previous round's SQLite."""
-        for name in prev_snap.tables:
+        def one(name: str) -> None:
             v = prev["versions"].get(name)
             if v is None:
-                continue
+                return
             try:
                 old = self.delta_table(pipeline, name, version=v).to_pyarrow_table()
             except Exception as e:  # noqa: BLE001
                 self.c.check(False, f"{label}: {pipeline} {name} version {v} unreadable: {e}")
-                continue
+                return
             self.equal(old, old.schema, prev_snap, name,
                        f"{label}: {pipeline} {name} at version {v} (previous run)")
+
+        self.each_table(one, prev_snap.tables)
         # By timestamp: a moment between the previous round and this one.
         name = "jobs"
         t = self.delta_table(pipeline, name)
@@ -486,21 +536,24 @@ class Lake:
             label = f"round {rnd}"
             if rnd:
                 self.advance()
-            runs = {p: self.sync(p) for p in ("sqlite", "delta_local", "delta_s3", "parquet_s3")}
+            if between is not None:
+                time.sleep(max(0.0, between + 1.1 - time.time()))
+            runs = self.sync("sqlite", "delta_local", "delta_s3", "parquet_s3")
+            synced = time.time()
             self.timings = {p: s["_elapsed"] for p, s in runs.items()}
+            t0 = time.monotonic()
             snap_path = self.work / f"reference-round{rnd}.db"
             shutil.copy(self.ref, snap_path)
             snap = Snapshot(snap_path)
             if rnd == 0:
                 self.check_state_files()
-            self.compare_all(snap, label)
+            loaded = self.compare_all(snap, label)
             cur = {}
             for p in self.delta:
-                rid = runs[p].get("run_id")
-                if rid is None:
+                if "run_id" not in runs[p]:
                     continue
-                cur[p] = self.check_runs(p, snap.tables, rid, label)
-                self.check_current_versions(p, cur[p], rid, snap, label)
+                cur[p] = self.check_runs(p, snap.tables, runs[p]["run_id"], label)
+                self.check_current_versions(p, cur[p], runs[p], snap, loaded, label)
                 if prev_snap is not None and p in prev:
                     self.time_travel(p, prev[p], prev_snap, between, label)
             self.check_changes(self.manifests, label)
@@ -511,17 +564,24 @@ class Lake:
                              f"{label}: parquet_s3 run {rid} exported {exported} changes "
                              "and wrote no manifest")
             for p in ("delta_local", "delta_s3", "parquet_s3"):
-                spool = self.state[p].parent / "spool"
-                left = sorted(os.listdir(spool)) if spool.is_dir() else []
-                self.c.check(not left, f"{label}: {p} leaves {left} in {spool}")
-            print(f"{label}: " + ", ".join(f"{p} {s:.1f}s" for p, s in self.timings.items()),
-                  flush=True)
+                self.spool_empty(p, label)
+            print(f"{label}: syncs " +
+                  ", ".join(f"{p} {s:.1f}s" for p, s in self.timings.items()) +
+                  f"; checks {time.monotonic() - t0:.1f}s", flush=True)
             prev, prev_snap = cur, snap
-            # A moment strictly between this round's commits and the next's.
-            time.sleep(1.1)
-            between = time.time()
-            time.sleep(1.1)
+            self.versions = {p: {n: t.version() for (q, n), t in loaded.items() if q == p}
+                             for p in self.delta}
+            # A moment strictly between this round's commits and the next's,
+            # even for a store that keeps whole seconds (the checks take
+            # longer than the margins; the sleeps are rarely needed).
+            between = synced + 1.1
+            time.sleep(max(0.0, between - time.time()))
         self.last_snap = prev_snap
+
+    def spool_empty(self, pipeline: str, label: str) -> None:
+        spool = self.state[pipeline].parent / "spool"
+        left = sorted(os.listdir(spool)) if spool.is_dir() else []
+        self.c.check(not left, f"{label}: {pipeline} leaves {left} in {spool}")
 
     def check_state_files(self) -> None:
         for p in ("delta_s3", "parquet_s3", "delta_local"):
@@ -531,41 +591,41 @@ class Lake:
 
     # -- crashes
 
-    def delta_commits(self, pipeline: str) -> dict:
-        """{table: current version} of every Delta table, or the error."""
-        out = {}
-        for name in self.last_snap.tables + [RUNS]:
-            out[name] = self.delta_table(pipeline, name).version()
-        return out
+    def no_duplicate_keys(self, got: pa.Table, keys: list, what: str) -> None:
+        if keys:
+            n = got.group_by(keys).aggregate([]).num_rows
+            self.c.check(n == got.num_rows,
+                         f"{what} has {got.num_rows - n} duplicate keys {keys}")
 
-    def check_after_kill(self, pipeline: str, old: Snapshot, new: Snapshot, label: str) -> int:
+    def check_after_kill(self, pipeline: str, old: Snapshot, new: Snapshot,
+                         label: str) -> tuple:
         """Every table loads, has unique keys and holds the old or the new
-        rows. Returns how many tables hold the new rows."""
-        moved = 0
-        for name in new.tables:
+        rows. Returns ({table: version}, how many hold the new rows)."""
+        versions = {}
+
+        def one(name: str) -> bool:
             try:
-                got = self.delta_table(pipeline, name).to_pyarrow_table()
+                t = self.delta_table(pipeline, name)
+                got = t.to_pyarrow_table()
             except Exception as e:  # noqa: BLE001
                 self.c.check(False, f"{label}: {pipeline} {name} does not load: {e}")
-                continue
-            keys = key_columns(new.lite, name)
-            if keys:
-                n_keys = got.group_by(keys).aggregate([]).num_rows
-                self.c.check(n_keys == got.num_rows,
-                             f"{label}: {pipeline} {name} has {got.num_rows - n_keys} duplicate "
-                             f"keys {keys}")
+                return False
+            versions[name] = t.version()
+            self.no_duplicate_keys(got, new.keys(name), f"{label}: {pipeline} {name}")
             rows = arrow_rows(got, got.schema)
             is_new = rows == new.rows(name, got.schema)
             is_old = rows == old.rows(name, got.schema)
-            moved += is_new and not is_old
             self.c.check(is_new or is_old,
                          f"{label}: {pipeline} {name} is neither the last committed state nor "
                          f"the new one: {differ(rows, new.rows(name, got.schema))}")
+            return is_new and not is_old
+
+        moved = sum(self.each_table(one, new.tables))
         try:
             self.runs_rows(pipeline)
         except Exception as e:  # noqa: BLE001
             self.c.check(False, f"{label}: {pipeline} {RUNS} does not load: {e}")
-        return moved
+        return versions, moved
 
     def kill_during(self, pipeline: str, how: str, arg) -> str:
         """Starts a sync and SIGKILLs it: after `arg` seconds (how = "time"),
@@ -576,12 +636,15 @@ class Lake:
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              start_new_session=True)
         t0 = time.monotonic()
+        started = time.time() - 0.01
         seen = set()
         while p.poll() is None:
             if how == "time" and time.monotonic() - t0 >= arg:
                 break
             try:
-                seen.update(os.listdir(spool))
+                # What this run spools (a killed run may have left files).
+                seen.update(e.name for e in os.scandir(spool)
+                            if e.stat().st_mtime >= started)
             except FileNotFoundError:
                 pass
             if how == "tables" and len(seen - {f"{RUNS}.parquet"}) >= arg:
@@ -602,7 +665,7 @@ class Lake:
         shutil.copy(self.ref, self.work / "reference-crash.db")
         new = Snapshot(self.work / "reference-crash.db")
         for pipeline in self.delta:
-            before = self.delta_commits(pipeline)
+            before = self.versions[pipeline]
             took = self.timings[pipeline]
             plan = [("time", round(self.rng.uniform(0.05, 0.6) * took, 3)),
                     ("tables", self.rng.randint(1, 3)),
@@ -612,55 +675,84 @@ class Lake:
             for i, (how, arg) in enumerate(plan):
                 label = f"crash {pipeline} #{i} ({how} {arg})"
                 what = self.kill_during(pipeline, how, arg)
-                moved = self.check_after_kill(pipeline, old, new, label)
-                after = self.delta_commits(pipeline)
-                changed = sorted(n for n in after if after[n] != before[n])
+                after, moved = self.check_after_kill(pipeline, old, new, label)
+                changed = [n for n in after if after[n] != before.get(n)]
                 mid_publish += bool(changed) and "killed" in what
                 print(f"{label}: {what}; {moved} tables hold the new rows, "
-                      f"{len(changed)} tables committed since the crash test began", flush=True)
+                      f"{len(changed)} committed since the crash test began", flush=True)
             self.c.check(mid_publish > 0,
                          f"crash {pipeline}: no kill landed after a commit (publishing not hit)")
             summary = self.sync(pipeline)
             label = f"after the crashes {pipeline}"
-            for name in new.tables:
-                got = self.delta_table(pipeline, name).to_pyarrow_table()
+            loaded = {}
+
+            def one(name: str, pipeline=pipeline, label=label, loaded=loaded) -> None:
+                t = self.delta_table(pipeline, name)
+                loaded[(pipeline, name)] = t
+                got = t.to_pyarrow_table()
                 self.equal(got, got.schema, new, name, f"{label}: {name}")
+
+            self.each_table(one, new.tables)
             if "run_id" in summary:
                 listed = self.check_runs(pipeline, new.tables, summary["run_id"], label)
-                self.check_current_versions(pipeline, listed, summary["run_id"], new, label)
+                self.check_current_versions(pipeline, listed, summary, new, loaded, label)
+            self.spool_empty(pipeline, label)
         self.sync("parquet_s3")
-        self.crash_snap = new
 
     # -- lost state
 
     def lost_state(self) -> None:
+        """The state of both remote pipelines deleted: the next run reads
+        everything again and publishes what a first sync would."""
         self.advance()
-        self.sync("sqlite")
+        self.sync("sqlite", "sqlite_fresh")
+        fresh = Snapshot(self.fresh)
         shutil.copy(self.ref, self.work / "reference-lost.db")
-        snap = Snapshot(self.work / "reference-lost.db")
+        ref = Snapshot(self.work / "reference-lost.db")
+        apart = [n for n in ref.tables
+                 if sqlite_rows(ref.lite, n, self.schema_of(n)) !=
+                 sqlite_rows(fresh.lite, n, self.schema_of(n))]
+        print(f"lost state: a first sync and the incremental reference differ in "
+              f"{len(apart)} tables {apart} (history a first sync cannot see)", flush=True)
         for pipeline in ("delta_s3", "parquet_s3"):
+            label = f"lost state {pipeline}"
+            if pipeline == "delta_s3":
+                earlier = {r["run_id"] for r in self.runs_rows(pipeline)}
+            else:
+                earlier = {int(r.split("=")[1]) for r in self.manifests}
             db = self.state[pipeline]
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{db}{suffix}").unlink(missing_ok=True)
             summary = self.sync(pipeline)
-            label = f"lost state {pipeline}"
             self.c.check(self.state[pipeline].is_file(), f"{label}: no new state database")
+            rid = summary.get("run_id")
+            self.c.check(rid is not None and rid > max(earlier),
+                         f"{label}: the new run is run {rid}, an id the destination already "
+                         f"holds (runs {min(earlier)}..{max(earlier)})")
             if pipeline == "delta_s3":
-                for name in snap.tables:
-                    got = self.delta_table(pipeline, name).to_pyarrow_table()
-                    self.equal(got, got.schema, snap, name, f"{label}: {name}")
-                    keys = key_columns(snap.lite, name)
-                    n_keys = got.group_by(keys).aggregate([]).num_rows if keys else got.num_rows
-                    self.c.check(n_keys == got.num_rows,
-                                 f"{label}: {name} has {got.num_rows - n_keys} duplicate keys")
-                if "run_id" in summary:
-                    listed = self.check_runs(pipeline, snap.tables, summary["run_id"], label)
-                    self.check_current_versions(pipeline, listed, summary["run_id"], snap, label)
+                loaded = {}
+
+                def one(name: str, label=label, loaded=loaded) -> None:
+                    t = self.delta_table("delta_s3", name)
+                    loaded[("delta_s3", name)] = t
+                    got = t.to_pyarrow_table()
+                    self.equal(got, got.schema, fresh, name, f"{label}: {name}")
+                    self.no_duplicate_keys(got, fresh.keys(name), f"{label}: {name}")
+
+                self.each_table(one, fresh.tables)
+                if rid is not None:
+                    listed = self.check_runs(pipeline, fresh.tables, rid, label)
+                    self.check_current_versions(pipeline, listed, summary, fresh, loaded, label)
             else:
-                for name in snap.tables:
+                def one(name: str, label=label) -> None:
                     got = self.s3_parquet(f"pq/{name}/{name}.parquet")
-                    self.equal(got, got.schema, snap, name, f"{label}: {name}")
+                    self.equal(got, got.schema, fresh, name, f"{label}: {name}")
+
+                self.each_table(one, fresh.tables)
                 self.check_changes(self.manifests, label)
+
+    def schema_of(self, name: str) -> pa.Schema:
+        return pa.schema(self.delta_table("delta_local", name).schema().to_arrow())
 
     def run(self) -> int:
         t0 = time.monotonic()
@@ -670,6 +762,7 @@ class Lake:
             self.crashes()
             self.lost_state()
         finally:
+            self.pool.shutdown()
             self.stop_servers()
         print(f"lake check took {time.monotonic() - t0:.0f}s")
         print(f"{self.c.passed} passed, {self.c.failed} failed")
