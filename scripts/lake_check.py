@@ -352,7 +352,7 @@ class Lake:
             try:
                 return fn(name)
             except Exception as e:  # noqa: BLE001 - a reader's failure is a finding
-                self.c.check(False, f"{name}: {type(e).__name__}: {e}")
+                self.c.check(False, f"{name!r:.100}: {type(e).__name__}: {e}")
                 return None
 
         return list(self.pool.map(guarded, tables))
@@ -505,9 +505,12 @@ class Lake:
                 body = f.read()
             manifest = json.loads(body)
             if run in seen:
+                # Checked when it was written; it must not change since.
                 self.c.check(seen[run] == body,
                              f"{label}: {mkey} changed since it was first written")
-            seen.setdefault(run, body)
+                if seen[run] == body:
+                    continue
+            seen[run] = body
             self.c.check(f"run={manifest.get('run_id')}" == run,
                          f"{label}: {mkey} names run {manifest.get('run_id')}")
             listed = {e["file"] for e in manifest.get("files", [])}
@@ -515,15 +518,13 @@ class Lake:
             self.c.check(present - {"_manifest.json"} == listed,
                          f"{label}: {run} holds {sorted(present)}, its manifest lists "
                          f"{sorted(listed)}")
-            for e in manifest.get("files", []):
-                try:
-                    n = self.s3_parquet(f"pq/_changes/{run}/{e['file']}").num_rows
-                except Exception as err:  # noqa: BLE001
-                    self.c.check(False, f"{label}: {run}/{e['file']} unreadable: {err}")
-                    continue
+            def one(e: dict, run=run) -> None:
+                n = self.s3_parquet(f"pq/_changes/{run}/{e['file']}").num_rows
                 self.c.check(n == e["rows"],
                              f"{label}: {run}/{e['file']} has {n} rows, manifest says "
                              f"{e['rows']}")
+
+            self.each_table(one, manifest.get("files", []))
 
     # -- the rounds
 
@@ -548,6 +549,7 @@ class Lake:
             if rnd == 0:
                 self.check_state_files()
             loaded = self.compare_all(snap, label)
+            t1 = time.monotonic()
             cur = {}
             for p in self.delta:
                 if "run_id" not in runs[p]:
@@ -556,18 +558,22 @@ class Lake:
                 self.check_current_versions(p, cur[p], runs[p], snap, loaded, label)
                 if prev_snap is not None and p in prev:
                     self.time_travel(p, prev[p], prev_snap, between, label)
+            t2 = time.monotonic()
             self.check_changes(self.manifests, label)
             exported = runs["parquet_s3"].get("changes_exported", 0)
             rid = runs["parquet_s3"].get("run_id")
             if rid is not None:
-                self.c.check(exported == 0 or f"run={rid}" in self.manifests,
-                             f"{label}: parquet_s3 run {rid} exported {exported} changes "
-                             "and wrote no manifest")
+                body = self.manifests.get(f"run={rid}")
+                listed = sum(e["rows"] for e in json.loads(body)["files"]) if body else 0
+                self.c.check(listed == exported,
+                             f"{label}: parquet_s3 run {rid} exported {exported} changes, "
+                             f"its manifest lists {listed if body else 'none'}")
             for p in ("delta_local", "delta_s3", "parquet_s3"):
                 self.spool_empty(p, label)
             print(f"{label}: syncs " +
                   ", ".join(f"{p} {s:.1f}s" for p, s in self.timings.items()) +
-                  f"; checks {time.monotonic() - t0:.1f}s", flush=True)
+                  f"; checks {time.monotonic() - t0:.1f}s (read back {t1 - t0:.1f}s, "
+                  f"versions {t2 - t1:.1f}s, changes {time.monotonic() - t2:.1f}s)", flush=True)
             prev, prev_snap = cur, snap
             self.versions = {p: {n: t.version() for (q, n), t in loaded.items() if q == p}
                              for p in self.delta}
@@ -659,51 +665,62 @@ class Lake:
         return f"killed after {time.monotonic() - t0:.2f}s, {len(seen)} files spooled"
 
     def crashes(self) -> None:
+        """A new day; each Delta pipeline's sync killed four times (the two
+        pipelines side by side), then run to the end."""
+        t0 = time.monotonic()
         old = self.last_snap
         self.advance()
         self.sync("sqlite")
         shutil.copy(self.ref, self.work / "reference-crash.db")
         new = Snapshot(self.work / "reference-crash.db")
-        for pipeline in self.delta:
-            before = self.versions[pipeline]
-            took = self.timings[pipeline]
-            plan = [("time", round(self.rng.uniform(0.05, 0.6) * took, 3)),
-                    ("tables", self.rng.randint(1, 3)),
-                    ("tables", self.rng.randint(4, 12)),
-                    ("runs", None)]
-            mid_publish = 0
-            for i, (how, arg) in enumerate(plan):
-                label = f"crash {pipeline} #{i} ({how} {arg})"
-                what = self.kill_during(pipeline, how, arg)
-                after, moved = self.check_after_kill(pipeline, old, new, label)
-                changed = [n for n in after if after[n] != before.get(n)]
-                mid_publish += bool(changed) and "killed" in what
-                print(f"{label}: {what}; {moved} tables hold the new rows, "
-                      f"{len(changed)} committed since the crash test began", flush=True)
-            self.c.check(mid_publish > 0,
-                         f"crash {pipeline}: no kill landed after a commit (publishing not hit)")
-            summary = self.sync(pipeline)
-            label = f"after the crashes {pipeline}"
-            loaded = {}
+        plans = {p: [("time", round(self.rng.uniform(0.05, 0.6) * self.timings[p], 3)),
+                     ("tables", self.rng.randint(1, 3)),
+                     ("tables", self.rng.randint(4, 12)),
+                     ("runs", None)]
+                 for p in self.delta}
+        with ThreadPoolExecutor(3) as ex:
+            jobs = [ex.submit(self.crash, p, plans[p], old, new) for p in self.delta]
+            jobs.append(ex.submit(self.sync, "parquet_s3"))
+            for j in jobs:
+                j.result()
+        print(f"crashes: {time.monotonic() - t0:.1f}s", flush=True)
 
-            def one(name: str, pipeline=pipeline, label=label, loaded=loaded) -> None:
-                t = self.delta_table(pipeline, name)
-                loaded[(pipeline, name)] = t
-                got = t.to_pyarrow_table()
-                self.equal(got, got.schema, new, name, f"{label}: {name}")
+    def crash(self, pipeline: str, plan: list, old: Snapshot, new: Snapshot) -> None:
+        before = self.versions[pipeline]
+        mid_publish = 0
+        for i, (how, arg) in enumerate(plan):
+            label = f"crash {pipeline} #{i} ({how} {arg})"
+            what = self.kill_during(pipeline, how, arg)
+            after, moved = self.check_after_kill(pipeline, old, new, label)
+            changed = [n for n in after if after[n] != before.get(n)]
+            mid_publish += bool(changed) and "killed" in what
+            print(f"{label}: {what}; {moved} tables hold the new rows, "
+                  f"{len(changed)} committed since the crash test began", flush=True)
+        self.c.check(mid_publish > 0,
+                     f"crash {pipeline}: no kill landed after a commit (publishing not hit)")
+        summary = self.sync(pipeline)
+        label = f"after the crashes {pipeline}"
+        loaded = {}
 
-            self.each_table(one, new.tables)
-            if "run_id" in summary:
-                listed = self.check_runs(pipeline, new.tables, summary["run_id"], label)
-                self.check_current_versions(pipeline, listed, summary, new, loaded, label)
-            self.spool_empty(pipeline, label)
-        self.sync("parquet_s3")
+        def one(name: str) -> None:
+            t = self.delta_table(pipeline, name)
+            loaded[(pipeline, name)] = t
+            got = t.to_pyarrow_table()
+            self.equal(got, got.schema, new, name, f"{label}: {name}")
+            self.no_duplicate_keys(got, new.keys(name), f"{label}: {pipeline} {name}")
+
+        self.each_table(one, new.tables)
+        if "run_id" in summary:
+            listed = self.check_runs(pipeline, new.tables, summary["run_id"], label)
+            self.check_current_versions(pipeline, listed, summary, new, loaded, label)
+        self.spool_empty(pipeline, label)
 
     # -- lost state
 
     def lost_state(self) -> None:
         """The state of both remote pipelines deleted: the next run reads
         everything again and publishes what a first sync would."""
+        t0 = time.monotonic()
         self.advance()
         self.sync("sqlite", "sqlite_fresh")
         fresh = Snapshot(self.fresh)
@@ -714,21 +731,23 @@ class Lake:
                  sqlite_rows(fresh.lite, n, self.schema_of(n))]
         print(f"lost state: a first sync and the incremental reference differ in "
               f"{len(apart)} tables {apart} (history a first sync cannot see)", flush=True)
-        for pipeline in ("delta_s3", "parquet_s3"):
-            label = f"lost state {pipeline}"
-            if pipeline == "delta_s3":
-                earlier = {r["run_id"] for r in self.runs_rows(pipeline)}
-            else:
-                earlier = {int(r.split("=")[1]) for r in self.manifests}
+        remote = ("delta_s3", "parquet_s3")
+        earlier = {"delta_s3": {r["run_id"] for r in self.runs_rows("delta_s3")},
+                   "parquet_s3": {int(r.split("=")[1]) for r in self.manifests}}
+        for pipeline in remote:
             db = self.state[pipeline]
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{db}{suffix}").unlink(missing_ok=True)
-            summary = self.sync(pipeline)
+        summaries = self.sync(*remote)
+        for pipeline in remote:
+            label = f"lost state {pipeline}"
+            summary = summaries[pipeline]
             self.c.check(self.state[pipeline].is_file(), f"{label}: no new state database")
             rid = summary.get("run_id")
-            self.c.check(rid is not None and rid > max(earlier),
+            ids = earlier[pipeline]
+            self.c.check(rid is not None and rid > max(ids),
                          f"{label}: the new run is run {rid}, an id the destination already "
-                         f"holds (runs {min(earlier)}..{max(earlier)})")
+                         f"holds (runs {min(ids)}..{max(ids)})")
             if pipeline == "delta_s3":
                 loaded = {}
 
@@ -750,6 +769,7 @@ class Lake:
 
                 self.each_table(one, fresh.tables)
                 self.check_changes(self.manifests, label)
+        print(f"lost state: {time.monotonic() - t0:.1f}s", flush=True)
 
     def schema_of(self, name: str) -> pa.Schema:
         return pa.schema(self.delta_table("delta_local", name).schema().to_arrow())
