@@ -583,6 +583,18 @@ class Lake:
             between = synced + 1.1
             time.sleep(max(0.0, between - time.time()))
         self.last_snap = prev_snap
+        self.idle_run()
+
+    def idle_run(self) -> None:
+        """A run with nothing new to read commits no new version."""
+        summary = self.sync("delta_local")
+        published = summary.get("published", [])
+        now = {n: self.delta_table("delta_local", n).version() for n in self.last_snap.tables}
+        moved = sorted(n for n in now if now[n] != self.versions["delta_local"].get(n))
+        self.c.check(not published and not moved,
+                     f"idle run {summary.get('run_id')}: nothing changed at the source, yet it "
+                     f"published {published} and committed new versions of {moved}")
+        self.versions["delta_local"] = now
 
     def spool_empty(self, pipeline: str, label: str) -> None:
         spool = self.state[pipeline].parent / "spool"
