@@ -10,17 +10,26 @@ A full sync and three simulated days later:
 
 1. after every round, every contract table read back with the `deltalake`
    package and with Polars (local and S3) and, for the S3 Parquet, with
-   pyarrow equals the SQLite table row for row;
-2. `_huntr_sync_runs` names every table for every run, its versions never
-   decrease, and the previous run's versions (read by version, and one
-   table by timestamp) equal the previous round's SQLite copy;
+   pyarrow equals the SQLite table row for row (the remote state files
+   sit where the pipelines say, or beside the config file);
+2. `_huntr_sync_runs` names every table for every run, lists the tables'
+   current versions, its versions never decrease, each commit carries its
+   run's id, and the previous run's versions (read by version, and one
+   table by timestamp) equal the previous round's SQLite copy; a run with
+   nothing new commits nothing;
 3. every run's `_changes/.../_manifest.json` lists files pyarrow reads from
-   S3 with the listed row counts;
+   S3 with the listed row counts, and never changes once written;
 4. syncs SIGKILLed at several points, publishing included, leave every
-   Delta table readable, without duplicate keys and at a committed state,
-   and the next run brings every table back to SQLite's;
-5. a remote destination whose local state is lost refreshes fully and
-   still equals SQLite.
+   Delta table readable, without duplicate keys and at a committed state
+   (the last round's or the new day's), and the next run brings every
+   table back to SQLite's;
+5. remote destinations whose local state is lost refresh fully, under new
+   run ids, and then equal a first sync of SQLite made at the same moment
+   (the incremental reference keeps history a first sync cannot see, such
+   as the last values of since-deleted rows: the script prints where).
+
+Prints `N passed, M failed`; exits 1 on any failure. WORKDIR is emptied
+first.
 
 usage: scripts/lake_check.py HUNTR_SYNC_BINARY WORKDIR
 """
@@ -36,6 +45,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -95,9 +105,9 @@ def wait_for(url: str, what: str, seconds: float = 30) -> None:
 
 def start(cmd, log: Path, env=None) -> subprocess.Popen:
     """A server in its own process group (stopped by `stop`)."""
-    out = open(log, "wb")
-    return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env,
-                            start_new_session=True)
+    with open(log, "wb") as out:
+        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True)
 
 
 def stop(p: subprocess.Popen) -> None:
