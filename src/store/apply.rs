@@ -186,18 +186,25 @@ impl Batch<'_, '_> {
         if row.mode == Mode::Full {
             return self.full(t, row);
         }
-        // A snapshot writes only when it changes something.
+        // A snapshot writes only when it changes something. An update
+        // always moves the row's order key, so it says by `_upd_run`
+        // whether it changed any value.
         let s = &self.ledger.sql[row.table];
-        let (stmt, text) = match row.mode {
-            Mode::Partial => (Stmt::Partial, &s.partial),
-            _ => (Stmt::Update, &s.update),
-        };
         let vals = bind_values(t, row, self.ledger.run_id);
-        let n = self
-            .stmts
-            .get(row.table, stmt, || text.clone())?
-            .execute(rusqlite::params_from_iter(vals.iter()))?;
-        if n > 0 {
+        let changed = if row.mode == Mode::Partial {
+            self.stmts
+                .get(row.table, Stmt::Partial, || s.partial.clone())?
+                .execute(rusqlite::params_from_iter(vals.iter()))?
+                > 0
+        } else {
+            let upd: Option<Option<i64>> = self
+                .stmts
+                .get(row.table, Stmt::Update, || s.update.clone())?
+                .query_row(rusqlite::params_from_iter(vals.iter()), |r| r.get(0))
+                .optional()?;
+            upd.flatten() == Some(self.ledger.run_id)
+        };
+        if changed {
             self.ledger.changed.mark(row.table);
         }
         Ok(())

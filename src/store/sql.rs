@@ -209,7 +209,7 @@ fn update_sql(u: &Upsert) -> String {
     } else {
         Vec::new()
     };
-    merged(u, &expr, key)
+    merged(u, &expr, key) + &format!(" RETURNING {UPD_RUN}")
 }
 
 /// Marks a row deleted, creating a tombstone when it was never seen.

@@ -473,6 +473,24 @@ fn changed_tables_are_recorded_with_the_change_and_only_they_are_counted() {
     assert_eq!(last(&d, "employers"), Some(run3.to_string()));
     d.finish_run(run3, &end).unwrap();
     assert_eq!(d.counts["employers"].updated, 1);
+
+    // A dated update (an action's snapshot) read again by a later run, as
+    // the lookback does every night: its order key moves, the table did
+    // not change and is not published again.
+    let update = |name: &str| {
+        upsert(
+            "employers",
+            json!({"id": "e1", "name": name}),
+            Mode::Update,
+            40,
+        )
+    };
+    let run4 = d.begin_run(0, "employers").unwrap();
+    d.apply(&[update("Acme Corp")], run4, None).unwrap();
+    assert_eq!(last(&d, "employers"), Some(run4.to_string()));
+    let run5 = d.begin_run(0, "employers").unwrap();
+    d.apply(&[update("Acme Corp")], run5, None).unwrap();
+    assert_eq!(last(&d, "employers"), Some(run4.to_string()), "unchanged");
 }
 
 #[test]
