@@ -176,24 +176,71 @@ async fn publish(p: &Open, store: &Store, run_id: RunId) -> Result<Published, De
         path: p.spool.clone(),
         source,
     })?;
+    clear_spool(&p.spool)?;
     let present = p.bucket.dirs("").await?;
-    let dirty = dirty_tables(store, |name| present.iter().any(|p| p == name))?;
+    // A table whose last commit was not recorded (a crash) goes again.
+    let known: Vec<String> = store
+        .published_versions()?
+        .into_iter()
+        .map(|v| v.0)
+        .collect();
+    let dirty = dirty_tables(store, |name| {
+        present.iter().any(|p| p == name) && known.iter().any(|k| k == name)
+    })?;
     store.prepare_for_scans()?;
     for name in &dirty {
         let t = SCHEMA.get(name).expect("schema table");
+        store.forget_version(name)?;
         let (version, rows) = replace_table(p, store, t, run_id).await?;
         store.mark_published_version(name, run_id, rows, version)?;
     }
     if !dirty.is_empty() {
         append_run(p, store, run_id).await?;
         for name in &dirty {
-            vacuum(&p.bucket, name, p.retention_days).await?;
+            vacuum(&p.bucket, name, p.retention_days, run_id).await?;
         }
     }
     Ok(Published {
         tables: dirty,
         changes_exported: 0,
     })
+}
+
+/// Removes files a killed run left in the spool.
+fn clear_spool(spool: &Path) -> Result<(), DeltaError> {
+    let io = |source| DeltaError::Io {
+        path: spool.to_owned(),
+        source,
+    };
+    for entry in std::fs::read_dir(spool).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        if path.is_file() {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+    Ok(())
+}
+
+/// The highest run id recorded in the destination's commits (each table's
+/// latest one), if it has any tables.
+pub async fn highest_run_id(bucket: &Bucket) -> Result<Option<RunId>, DeltaError> {
+    use futures_util::{stream, StreamExt, TryStreamExt};
+    let names = bucket.dirs("").await?;
+    let ids: Vec<Option<RunId>> = stream::iter(names)
+        .map(|name| async move {
+            let Some(table) = load(bucket, &name).await? else {
+                return Ok(None);
+            };
+            let last = table.history(Some(1)).next().await;
+            Ok::<_, DeltaError>(
+                last.and_then(Result::ok)
+                    .and_then(|c| c.info.get(RUN_ID_KEY).and_then(|v| v.as_i64())),
+            )
+        })
+        .buffer_unordered(8)
+        .try_collect()
+        .await?;
+    Ok(ids.into_iter().flatten().max())
 }
 
 /// The Delta schema of a declared table.
@@ -404,7 +451,7 @@ async fn append_run(p: &Open, store: &Store, run_id: RunId) -> Result<(), DeltaE
 }
 
 /// Deletes the table's files that no version within the retention uses.
-async fn vacuum(bucket: &Bucket, rel: &str, days: u32) -> Result<(), DeltaError> {
+async fn vacuum(bucket: &Bucket, rel: &str, days: u32, run_id: RunId) -> Result<(), DeltaError> {
     let Some(table) = load(bucket, rel).await? else {
         return Ok(());
     };
@@ -412,7 +459,7 @@ async fn vacuum(bucket: &Bucket, rel: &str, days: u32) -> Result<(), DeltaError>
         .vacuum()
         .with_retention_period(chrono::Duration::days(days.into()))
         .with_enforce_retention_duration(false)
-        .with_commit_properties(CommitProperties::default())
+        .with_commit_properties(run_properties(run_id))
         .await
         .map_err(delta_err(rel))?;
     Ok(())

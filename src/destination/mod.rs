@@ -164,6 +164,23 @@ impl Target {
         }
     }
 
+    /// The highest run id the destination itself shows (Delta commits, the
+    /// changes export's `run=` directories): a new state database numbers
+    /// its runs after it, so a lost state never reuses a run id.
+    pub async fn highest_run_id(&self) -> Result<Option<RunId>, PublishError> {
+        match self {
+            Target::Sqlite(_) => Ok(None),
+            Target::Parquet(f) => {
+                let bucket = storage::open(&f.at, &f.storage)?;
+                Ok(parquet::highest_run_id(&bucket).await?)
+            }
+            Target::Delta(f) => {
+                let bucket = storage::open(&f.at, &f.storage)?;
+                Ok(delta::highest_run_id(&bucket).await?)
+            }
+        }
+    }
+
     /// What runs after each sync to write the store out.
     pub fn publishers(&self) -> Vec<Box<dyn Publisher>> {
         match self {

@@ -165,6 +165,19 @@ impl Store {
         Ok(())
     }
 
+    /// Before committing a table: until its new version is recorded, the
+    /// version is unknown (a crash in between makes the next run commit
+    /// the table again, rather than list a version that is not current).
+    pub fn forget_version(&self, name: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE sync_published SET version = NULL WHERE name = ?",
+                [name],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
     /// Every published table's Delta version and rows, by name.
     pub fn published_versions(&self) -> Result<Vec<(String, i64, u64)>, StoreError> {
         let mut st = self

@@ -75,6 +75,38 @@ impl Store {
         Ok(self.conn.last_insert_rowid())
     }
 
+    /// For a new state database over a destination that already holds runs
+    /// (the state was lost): the next run's id follows `highest`, so no run
+    /// id is ever given twice in one destination. Does nothing once the
+    /// database has runs of its own.
+    pub fn continue_runs_after(&mut self, highest: RunId) -> Result<(), StoreError> {
+        let res = (|| -> rusqlite::Result<()> {
+            let tx = self.conn.transaction()?;
+            let own: i64 = tx.query_row("SELECT COUNT(*) FROM sync_runs", [], |r| r.get(0))?;
+            if own == 0 {
+                let n = tx.execute(
+                    "UPDATE sqlite_sequence SET seq = MAX(seq, ?1) WHERE name = 'sync_runs'",
+                    [highest],
+                )?;
+                if n == 0 {
+                    tx.execute(
+                        "INSERT INTO sqlite_sequence (name, seq) VALUES ('sync_runs', ?1)",
+                        [highest],
+                    )?;
+                }
+            }
+            tx.commit()
+        })();
+        res.map_err(|e| self.err(e))
+    }
+
+    /// Whether no run was ever begun in this database.
+    pub fn is_new(&self) -> Result<bool, StoreError> {
+        self.conn
+            .query_row("SELECT COUNT(*) = 0 FROM sync_runs", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
     /// Records how the run ended. When the disk is full, the record is
     /// tried once more after moving the log's committed pages into the
     /// database (a checkpoint), which can free the room one row needs.

@@ -172,6 +172,11 @@ pub async fn sync(
     let db = target.state_db();
     let _lock = DestLock::acquire(&lock_path(&db))?;
     let mut store = target.open_store()?;
+    if store.is_new()? {
+        if let Some(highest) = target.highest_run_id().await? {
+            store.continue_runs_after(highest)?;
+        }
+    }
     let names: Vec<&str> = opts.resources.iter().map(|r| r.path()).collect();
     let run_id = store.begin_run(now_unix(), &names.join(","))?;
     tracing::info!(

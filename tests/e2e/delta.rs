@@ -147,6 +147,33 @@ async fn delta_tables_equal_the_truth_and_the_previous_night_stays_readable() {
     let third = sync(&client, &Target::delta(&out), &opts).await.unwrap();
     assert!(third.published.is_empty(), "{:?}", third.published);
     assert!(versions_of(&runs(&out).await, third.run_id).is_empty());
+
+    // Killed between a table's commit and its record: the next run cannot
+    // know the version, so it commits the table again and lists that.
+    let store = Target::delta(&out).open_store().unwrap();
+    store.forget_version("goal_enrollment_triggers").unwrap();
+    drop(store);
+    let fourth = sync(&client, &Target::delta(&out), &opts).await.unwrap();
+    assert_eq!(fourth.published, ["goal_enrollment_triggers"]);
+    let listed = versions_of(&runs(&out).await, fourth.run_id);
+    let now = table_at(&out, "goal_enrollment_triggers", None)
+        .await
+        .version();
+    assert_eq!(Some(listed["goal_enrollment_triggers"] as u64), now);
+
+    // The state is lost: one full refresh, and run ids go on from the
+    // destination's highest, never reused.
+    std::fs::remove_dir_all(out.join("_huntr_sync")).unwrap();
+    let fresh = sync(&client, &Target::delta(&out), &opts).await.unwrap();
+    assert_eq!(fresh.run_id, fourth.run_id + 1);
+    assert_eq!(fresh.published.len(), SCHEMA.tables.len());
+    to_sqlite(&out, &HashMap::new(), &db("fresh")).await;
+    common::assert_no_duplicate_keys(&db("fresh"));
+    common::assert_matches_truth(&db("fresh"), &sb.truth());
+    assert_eq!(
+        versions_of(&runs(&out).await, fresh.run_id).len(),
+        SCHEMA.tables.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

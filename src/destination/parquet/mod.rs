@@ -222,3 +222,15 @@ mod tests {
         assert!(publish(&dest, dir.path(), run4 + 1).unwrap().is_empty());
     }
 }
+
+/// The highest run id among the changes exports under `bucket`.
+pub async fn highest_run_id(
+    bucket: &super::storage::Bucket,
+) -> Result<Option<RunId>, super::storage::StorageError> {
+    Ok(bucket
+        .dirs("_changes")
+        .await?
+        .iter()
+        .filter_map(|d| d.strip_prefix("run=")?.parse().ok())
+        .max())
+}
