@@ -655,11 +655,34 @@ class Lake:
             self.c.check(False, f"{label}: {pipeline} {RUNS} does not load: {e}")
         return versions, moved
 
+    def written_since(self, pipeline: str, started: float) -> set:
+        """The tables whose new data files this run has written so far: a
+        local Delta table's files appear in its directory, a remote one's
+        pass through the spool as `<table>.parquet` (a killed run may have
+        left older ones, hence the time)."""
+        seen = set()
+        if pipeline == "delta_local":
+            dirs = [d for d in self.delta_dir.iterdir() if d.is_dir()]
+            for d in dirs:
+                try:
+                    if any(e.name.startswith("part-") and e.stat().st_mtime >= started
+                           for e in os.scandir(d)):
+                        seen.add(d.name)
+                except FileNotFoundError:
+                    pass
+            return seen
+        spool = self.state[pipeline].parent / "spool"
+        try:
+            seen.update(e.name.removesuffix(".parquet") for e in os.scandir(spool)
+                        if e.stat().st_mtime >= started)
+        except FileNotFoundError:
+            pass
+        return seen
+
     def kill_during(self, pipeline: str, how: str, arg) -> str:
         """Starts a sync and SIGKILLs it: after `arg` seconds (how = "time"),
-        once the publisher has spooled `arg` tables ("tables") or once it
-        spools the runs table ("runs"). Returns what happened."""
-        spool = self.state[pipeline].parent / "spool"
+        once the publisher has written `arg` tables ("tables") or once it
+        writes the runs table ("runs"). Returns what happened."""
         p = subprocess.Popen(self.sync_cmd(pipeline), cwd=self.cwd, env=self.env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              start_new_session=True)
@@ -669,22 +692,17 @@ class Lake:
         while p.poll() is None:
             if how == "time" and time.monotonic() - t0 >= arg:
                 break
-            try:
-                # What this run spools (a killed run may have left files).
-                seen.update(e.name for e in os.scandir(spool)
-                            if e.stat().st_mtime >= started)
-            except FileNotFoundError:
-                pass
-            if how == "tables" and len(seen - {f"{RUNS}.parquet"}) >= arg:
+            seen |= self.written_since(pipeline, started)
+            if how == "tables" and len(seen - {RUNS}) >= arg:
                 break
-            if how == "runs" and f"{RUNS}.parquet" in seen:
+            if how == "runs" and RUNS in seen:
                 break
             time.sleep(0.001)
         if p.poll() is not None:
             return f"finished (exit {p.returncode}) before the kill"
         os.killpg(p.pid, signal.SIGKILL)
         p.wait()
-        return f"killed after {time.monotonic() - t0:.2f}s, {len(seen)} files spooled"
+        return f"killed after {time.monotonic() - t0:.2f}s, {len(seen)} tables written"
 
     def crashes(self) -> None:
         """A new day; each Delta pipeline's sync killed four times (the two
@@ -733,7 +751,11 @@ class Lake:
 
         self.each_table(one, new.tables)
         if "run_id" in summary:
-            listed = self.check_runs(pipeline, new.tables, summary["run_id"], label)
+            # A run with nothing left to commit lists nothing: then the last
+            # run that did must name the current versions.
+            run_id = summary["run_id"] if summary.get("published") else \
+                max(r["run_id"] for r in self.runs_rows(pipeline))
+            listed = self.check_runs(pipeline, new.tables, run_id, label)
             self.check_current_versions(pipeline, listed, summary, new, loaded, label)
         self.spool_empty(pipeline, label)
 

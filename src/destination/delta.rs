@@ -194,8 +194,18 @@ async fn publish(p: &Open, store: &Store, run_id: RunId) -> Result<Published, De
         let (version, rows) = replace_table(p, store, t, run_id).await?;
         store.mark_published_version(name, run_id, rows, version)?;
     }
+    // The runs table is due after any commit it does not list yet (one
+    // this run made, or one of a run killed before listing it).
+    let listed = store.published(RUNS_TABLE)?.unwrap_or(0);
+    let mut latest = 0;
+    for t in &SCHEMA.tables {
+        latest = latest.max(store.published(&t.name)?.unwrap_or(0));
+    }
+    if latest > listed {
+        let n = append_run(p, store, run_id).await?;
+        store.mark_published(RUNS_TABLE, run_id, n)?;
+    }
     if !dirty.is_empty() {
-        append_run(p, store, run_id).await?;
         for name in &dirty {
             vacuum(&p.bucket, name, p.retention_days, run_id).await?;
         }
@@ -312,7 +322,7 @@ async fn add_file(
             (rows, size)
         }
         Err(()) => {
-            let file = p.spool.join(&name);
+            let file = p.spool.join(format!("{rel}.parquet"));
             let rows = write(&file)?;
             let size = p.bucket.upload(&file, &format!("{rel}/{name}")).await;
             let _ = std::fs::remove_file(&file);
@@ -408,7 +418,7 @@ fn runs_schema() -> Schema {
 }
 
 /// Appends one row per published table: the version current after `run_id`.
-async fn append_run(p: &Open, store: &Store, run_id: RunId) -> Result<(), DeltaError> {
+async fn append_run(p: &Open, store: &Store, run_id: RunId) -> Result<u64, DeltaError> {
     let versions: Vec<(String, i64, u64)> = store
         .published_versions()?
         .into_iter()
@@ -447,7 +457,7 @@ async fn append_run(p: &Open, store: &Store, run_id: RunId) -> Result<(), DeltaE
         run_id,
     )
     .await?;
-    Ok(())
+    Ok(n as u64)
 }
 
 /// Deletes the table's files that no version within the retention uses.

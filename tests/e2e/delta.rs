@@ -148,6 +148,15 @@ async fn delta_tables_equal_the_truth_and_the_previous_night_stays_readable() {
     assert!(third.published.is_empty(), "{:?}", third.published);
     assert!(versions_of(&runs(&out).await, third.run_id).is_empty());
 
+    // Killed after its commits, before listing them: the next run lists
+    // them, though it has nothing to commit itself.
+    let store = Target::delta(&out).open_store().unwrap();
+    store.mark_published(RUNS_TABLE, first.run_id, 0).unwrap();
+    drop(store);
+    let again = sync(&client, &Target::delta(&out), &opts).await.unwrap();
+    assert!(again.published.is_empty());
+    assert_eq!(versions_of(&runs(&out).await, again.run_id), v2);
+
     // Killed between a table's commit and its record: the next run cannot
     // know the version, so it commits the table again and lists that.
     let store = Target::delta(&out).open_store().unwrap();

@@ -189,6 +189,18 @@ pub fn export_changes(store: &Store, dir: &Path, run_id: RunId) -> Result<u64, P
     Ok(total)
 }
 
+/// The highest run id among the changes exports under `bucket`.
+pub async fn highest_run_id(
+    bucket: &super::storage::Bucket,
+) -> Result<Option<RunId>, super::storage::StorageError> {
+    Ok(bucket
+        .dirs("_changes")
+        .await?
+        .iter()
+        .filter_map(|d| d.strip_prefix("run=")?.parse().ok())
+        .max())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,16 +233,4 @@ mod tests {
         assert_eq!(publish(&dest, dir.path(), run4).unwrap(), vec!["employers"]);
         assert!(publish(&dest, dir.path(), run4 + 1).unwrap().is_empty());
     }
-}
-
-/// The highest run id among the changes exports under `bucket`.
-pub async fn highest_run_id(
-    bucket: &super::storage::Bucket,
-) -> Result<Option<RunId>, super::storage::StorageError> {
-    Ok(bucket
-        .dirs("_changes")
-        .await?
-        .iter()
-        .filter_map(|d| d.strip_prefix("run=")?.parse().ok())
-        .max())
 }
