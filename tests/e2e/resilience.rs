@@ -61,8 +61,10 @@ async fn a_sync_through_faults_and_a_rate_limit_loses_nothing() {
         "{requests} requests, {faulted} faults injected, {throttled} rate-limit 429s, {} retries",
         report.retries + report2.retries
     );
+    // About 110 requests at a 0.2 fault rate inject 15 to 22 faults; 10
+    // happened once (a tail of a few percent), so the floor is 5%.
     assert!(
-        faulted as f64 > requests as f64 * 0.1,
+        faulted as f64 > requests as f64 * 0.05,
         "faults were injected: {faulted}/{requests}"
     );
     assert!(
