@@ -61,7 +61,7 @@ pub enum DeltaError {
     Parquet(#[from] super::parquet::ParquetError),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("cannot create {path}: {source}")]
+    #[error("cannot use {path}: {source}")]
     Io {
         path: PathBuf,
         source: std::io::Error,
@@ -191,8 +191,9 @@ async fn publish(p: &Open, store: &Store, run_id: RunId) -> Result<Published, De
     for name in &dirty {
         let t = SCHEMA.get(name).expect("schema table");
         store.forget_version(name)?;
-        let (version, rows) = replace_table(p, store, t, run_id).await?;
+        let (table, version, rows) = replace_table(p, store, t, run_id).await?;
         store.mark_published_version(name, run_id, rows, version)?;
+        vacuum(table, name, p.retention_days, run_id).await?;
     }
     // The runs table is due after any commit it does not list yet (one
     // this run made, or one of a run killed before listing it).
@@ -204,11 +205,6 @@ async fn publish(p: &Open, store: &Store, run_id: RunId) -> Result<Published, De
     if latest > listed {
         let n = append_run(p, store, run_id).await?;
         store.mark_published(RUNS_TABLE, run_id, n)?;
-    }
-    if !dirty.is_empty() {
-        for name in &dirty {
-            vacuum(&p.bucket, name, p.retention_days, run_id).await?;
-        }
     }
     Ok(Published {
         tables: dirty,
@@ -300,13 +296,14 @@ async fn table_with_schema(
 /// A new data file of the table at `rel`, written by `write` (which
 /// returns its rows): in place in a local table's directory (`write` goes
 /// through a temporary name), else in the spool and then uploaded. Returns
-/// its `add` action; until that is committed, readers never see the file.
+/// its `add` action and rows; until the action is committed, readers never
+/// see the file.
 async fn add_file(
     p: &Open,
     rel: &str,
     run_id: RunId,
     write: impl FnOnce(&Path) -> Result<u64, DeltaError>,
-) -> Result<Add, DeltaError> {
+) -> Result<(Add, u64), DeltaError> {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
@@ -329,7 +326,7 @@ async fn add_file(
             (rows, size?)
         }
     };
-    Ok(Add {
+    let add = Add {
         path: name,
         partition_values: HashMap::new(),
         size: size as i64,
@@ -341,7 +338,8 @@ async fn add_file(
         base_row_id: None,
         default_row_commit_version: None,
         clustering_provider: None,
-    })
+    };
+    Ok((add, rows))
 }
 
 /// Commits `actions` to `table` as one write in `mode`; returns the version.
@@ -370,21 +368,21 @@ async fn commit(
 }
 
 /// Makes a new file of all of table `t`'s rows the table's only file, in
-/// one commit. Returns the version committed and the rows.
+/// one commit. Returns the table brought up to that commit, the version
+/// committed and the rows.
 async fn replace_table(
     p: &Open,
     store: &Store,
     t: &Table,
     run_id: RunId,
-) -> Result<(i64, u64), DeltaError> {
+) -> Result<(DeltaTable, i64, u64), DeltaError> {
     let rel = t.name.as_str();
-    let table = table_with_schema(&p.bucket, rel, &arrow_schema(t), run_id).await?;
-    let add = add_file(p, rel, run_id, |path| {
+    let mut table = table_with_schema(&p.bucket, rel, &arrow_schema(t), run_id).await?;
+    let (add, rows) = add_file(p, rel, run_id, |path| {
         Ok(write_table(store, t, Rows::All, path)?)
     })
     .await?;
     crate::memory::release_free_memory();
-    let rows = add_rows(&add);
     let snapshot = table.snapshot().map_err(delta_err(rel))?;
     let mut actions: Vec<Action> = snapshot
         .log_data()
@@ -393,16 +391,12 @@ async fn replace_table(
         .collect();
     actions.push(Action::Add(add));
     let version = commit(&table, rel, actions, SaveMode::Overwrite, run_id).await?;
-    Ok((version, rows))
-}
-
-/// The row count an `add` action's statistics give.
-fn add_rows(add: &Add) -> u64 {
-    add.stats
-        .as_deref()
-        .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
-        .and_then(|v| v["numRecords"].as_u64())
-        .unwrap_or(0)
+    // Only the new commit is read, not the whole log again.
+    table
+        .update_incremental(None)
+        .await
+        .map_err(delta_err(rel))?;
+    Ok((table, version, rows))
 }
 
 /// The runs table's columns.
@@ -419,11 +413,8 @@ fn runs_schema() -> Schema {
 
 /// Appends one row per published table: the version current after `run_id`.
 async fn append_run(p: &Open, store: &Store, run_id: RunId) -> Result<u64, DeltaError> {
-    let versions: Vec<(String, i64, u64)> = store
-        .published_versions()?
-        .into_iter()
-        .filter(|(name, _, _)| SCHEMA.get(name).is_some())
-        .collect();
+    // Only the contract tables' publications carry a version.
+    let versions = store.published_versions()?;
     let schema = Arc::new(runs_schema());
     let n = versions.len();
     let columns: Vec<ArrayRef> = vec![
@@ -444,7 +435,7 @@ async fn append_run(p: &Open, store: &Store, run_id: RunId) -> Result<u64, Delta
         source: e.into(),
     })?;
     let table = table_with_schema(&p.bucket, RUNS_TABLE, &schema, run_id).await?;
-    let add = add_file(p, RUNS_TABLE, run_id, |path| {
+    let (add, _) = add_file(p, RUNS_TABLE, run_id, |path| {
         write_batch_file(&batch, path)?;
         Ok(n as u64)
     })
@@ -461,10 +452,7 @@ async fn append_run(p: &Open, store: &Store, run_id: RunId) -> Result<u64, Delta
 }
 
 /// Deletes the table's files that no version within the retention uses.
-async fn vacuum(bucket: &Bucket, rel: &str, days: u32, run_id: RunId) -> Result<(), DeltaError> {
-    let Some(table) = load(bucket, rel).await? else {
-        return Ok(());
-    };
+async fn vacuum(table: DeltaTable, rel: &str, days: u32, run_id: RunId) -> Result<(), DeltaError> {
     table
         .vacuum()
         .with_retention_period(chrono::Duration::days(days.into()))

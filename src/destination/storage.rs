@@ -185,7 +185,7 @@ impl Bucket {
     pub fn key(&self, rel: &str) -> Key {
         let mut k = self.prefix.clone();
         for part in rel.split('/').filter(|p| !p.is_empty()) {
-            k = k.clone().join(part);
+            k = k.join(part);
         }
         k
     }
