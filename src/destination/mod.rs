@@ -43,7 +43,7 @@ pub struct Files {
 impl Files {
     fn new(at: Location) -> Files {
         let state = match &at {
-            Location::Local(dir) => dir.join("_huntr_sync").join("state.db"),
+            Location::Local(dir) => parquet::state_db(dir),
             Location::Remote(url) => default_remote_state(url),
         };
         Files {

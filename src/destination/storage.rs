@@ -260,15 +260,6 @@ impl Bucket {
             .map_err(|e| self.error(&format!("cannot write {rel} to"), &e))
     }
 
-    /// Whether `rel` exists.
-    pub async fn exists(&self, rel: &str) -> Result<bool, StorageError> {
-        match self.store.head(&self.key(rel)).await {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(e) => Err(self.error(&format!("cannot read {rel} in"), &e)),
-        }
-    }
-
     /// The names of the directories (common prefixes) right under `rel`.
     pub async fn dirs(&self, rel: &str) -> Result<Vec<String>, StorageError> {
         let at = self.key(rel);

@@ -77,25 +77,20 @@ impl Store {
 
     /// For a new state database over a destination that already holds runs
     /// (the state was lost): the next run's id follows `highest`, so no run
-    /// id is ever given twice in one destination. Does nothing once the
-    /// database has runs of its own.
+    /// id is ever given twice in one destination. (Ids only ever move up.)
     pub fn continue_runs_after(&mut self, highest: RunId) -> Result<(), StoreError> {
         let res = (|| -> rusqlite::Result<()> {
-            let tx = self.conn.transaction()?;
-            let own: i64 = tx.query_row("SELECT COUNT(*) FROM sync_runs", [], |r| r.get(0))?;
-            if own == 0 {
-                let n = tx.execute(
-                    "UPDATE sqlite_sequence SET seq = MAX(seq, ?1) WHERE name = 'sync_runs'",
+            let n = self.conn.execute(
+                "UPDATE sqlite_sequence SET seq = MAX(seq, ?1) WHERE name = 'sync_runs'",
+                [highest],
+            )?;
+            if n == 0 {
+                self.conn.execute(
+                    "INSERT INTO sqlite_sequence (name, seq) VALUES ('sync_runs', ?1)",
                     [highest],
                 )?;
-                if n == 0 {
-                    tx.execute(
-                        "INSERT INTO sqlite_sequence (name, seq) VALUES ('sync_runs', ?1)",
-                        [highest],
-                    )?;
-                }
             }
-            tx.commit()
+            Ok(())
         })();
         res.map_err(|e| self.err(e))
     }

@@ -71,7 +71,8 @@ impl From<ParquetError> for PublishError {
     }
 }
 
-/// Where a Parquet destination keeps its merge state.
+/// Where a destination in a local directory (Parquet or Delta) keeps its
+/// merge state.
 pub fn state_db(dir: &Path) -> PathBuf {
     dir.join("_huntr_sync").join("state.db")
 }
@@ -95,26 +96,12 @@ impl ParquetPublisher {
 
 impl Publisher for ParquetPublisher {
     fn publish(&mut self, store: &Store, run_id: RunId) -> Result<Published, PublishError> {
-        let dir = match &self.files.at {
-            Location::Local(dir) => dir.clone(),
-            Location::Remote(_) => return remote::publish(&self.files, store, run_id),
+        let Location::Local(dir) = &self.files.at else {
+            return remote::publish(&self.files, store, run_id);
         };
-        let export_changes = self.files.export_changes;
-        self.publish_local(&dir, export_changes, store, run_id)
-    }
-}
-
-impl ParquetPublisher {
-    fn publish_local(
-        &self,
-        dir: &Path,
-        export_changes: bool,
-        store: &Store,
-        run_id: RunId,
-    ) -> Result<Published, PublishError> {
         let tables = publish(store, dir, run_id)?;
-        let changes_exported = if export_changes {
-            self::export_changes(store, dir, run_id)?
+        let changes_exported = if self.files.export_changes {
+            export_changes(store, dir, run_id)?
         } else {
             0
         };
