@@ -1,9 +1,10 @@
 //! `check`: the configuration is valid, the token is accepted, each
 //! endpoint answers, and a remote destination takes writes; nothing is
 //! loaded. One line per endpoint, so an operator sees at a glance what a
-//! sync would run into. It answers within seconds: a refused connection, a host that does not resolve, a failed
-//! TLS handshake or a refused token ends it at the first request, with one
-//! line naming the host, the cause and the setting to fix.
+//! sync would run into. It answers within seconds: a refused connection,
+//! a host that does not resolve, a failed TLS handshake or a refused token
+//! ends it at the first request, with one line naming the host, the cause
+//! and the setting to fix.
 
 use std::time::Duration;
 
