@@ -40,6 +40,12 @@ pub const LOOKBACK_MINUTES: u32 = 60;
 /// [`LOOKBACK_MINUTES`] in seconds, the unit the sync works in.
 pub const LOOKBACK_SECONDS: i64 = LOOKBACK_MINUTES as i64 * 60;
 
+/// Days after which a listing that actions keep current (job posts, goals:
+/// see `Resource::followed_by_actions`) is read in full again even if no
+/// action announced a change: the safety net for a change the API made
+/// without an action (or an action lost before it was read).
+pub const RELIST_DAYS: i64 = 7;
+
 /// The largest page the Org API serves (its documented bound of `limit`).
 pub const MAX_PAGE_LIMIT: u32 = 500;
 

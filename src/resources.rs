@@ -152,6 +152,29 @@ impl Resource {
         )
     }
 
+    /// Listings the API also reports every change of as an action
+    /// (JOB_POST_* and BULK_JOB_POST_UPDATED; GOAL_*, whose progress
+    /// actions also mark the start of each goal interval). When `actions`
+    /// is read in the same run, such a listing is read only after an
+    /// action announced a change since its last listing (see
+    /// [`Resource::announced_by`]), or when that listing is older than
+    /// [`crate::defaults::RELIST_DAYS`]: a quiet night costs no request.
+    pub fn followed_by_actions(self) -> bool {
+        matches!(self, Resource::JobPosts | Resource::Goals)
+    }
+
+    /// The listing an action of this type announces a change of.
+    pub fn announced_by(action_type: &huntr_protocol::ActionType) -> Option<Resource> {
+        use huntr_protocol::ActionType as A;
+        match action_type {
+            A::JobPostCreated | A::JobPostUpdated | A::JobPostDeleted | A::BulkJobPostUpdated => {
+                Some(Resource::JobPosts)
+            }
+            t if t.as_str().starts_with("GOAL_") => Some(Resource::Goals),
+            _ => None,
+        }
+    }
+
     /// Query parameters the resource is always read with: `/goals` lists
     /// only active goals unless asked for the inactive ones too.
     pub fn query(self) -> Vec<(&'static str, String)> {

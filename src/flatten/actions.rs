@@ -10,6 +10,7 @@ use huntr_protocol::ActionType;
 use super::records::{activity_context, contact, invitation, member, plain};
 use super::{id_of, nested, record, str_of, text, Mode, Op, Row, Val};
 use crate::json::{Node, Obj};
+use crate::resources::Resource;
 use crate::schema::tables::{
     action_employers, action_jobs, actions, activities, contacts, employers, jobs, notes,
 };
@@ -85,6 +86,9 @@ pub(super) fn action(obj: &Obj, as_of: i64, out: &mut Vec<Op>) {
         || action_type.is_activity();
     if let (true, Some(job_id)) = (refresh, links.job) {
         out.push(Op::RefreshJob { job_id, date });
+    }
+    if let Some(r) = Resource::announced_by(&action_type) {
+        out.push(Op::Announce(r));
     }
 }
 

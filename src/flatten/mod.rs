@@ -134,6 +134,9 @@ pub enum Op {
         job_id: String,
         date: i64,
     },
+    /// An action announced a change of a listing that actions keep
+    /// current: list it again (`Resource::followed_by_actions`).
+    Announce(Resource),
 }
 
 fn str_of(obj: &Obj, key: &str) -> Option<String> {

@@ -430,3 +430,35 @@ fn items_parsed_from_page_text_flatten_like_values() {
         assert_eq!(from_text, flat_list(r, name), "{name}");
     }
 }
+
+#[test]
+fn post_and_goal_actions_announce_a_change_of_their_listing() {
+    let announced = |t: &str| -> Vec<Resource> {
+        let a = json!({"id": "a1", "actionType": t, "date": 5, "createdAt": 5});
+        flat(Resource::Actions, &a)
+            .into_iter()
+            .filter_map(|op| match op {
+                Op::Announce(r) => Some(r),
+                _ => None,
+            })
+            .collect()
+    };
+    for t in [
+        "JOB_POST_CREATED",
+        "JOB_POST_UPDATED",
+        "JOB_POST_DELETED",
+        "BULK_JOB_POST_UPDATED",
+    ] {
+        assert_eq!(announced(t), [Resource::JobPosts], "{t}");
+    }
+    for t in [
+        "GOAL_CREATED",
+        "GOAL_PROGRESS_IN_PROGRESS",
+        "GOAL_SOMETHING_NEW",
+    ] {
+        assert_eq!(announced(t), [Resource::Goals], "{t}");
+    }
+    for t in ["JOB_MOVED", "MEMBER_UPDATED", "CANDIDATE_PROFILE_VIEWED"] {
+        assert!(announced(t).is_empty(), "{t}");
+    }
+}

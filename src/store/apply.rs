@@ -156,6 +156,7 @@ pub fn apply_ops(tx: &Transaction, ledger: Ledger<'_>, ops: &[Op]) -> rusqlite::
             Op::Upsert(row) => b.upsert(row)?,
             Op::Delete { table, id, at } => b.delete(*table, id, *at)?,
             Op::RefreshJob { job_id, date } => b.refresh_job(job_id, *date)?,
+            Op::Announce(r) => b.announce(*r)?,
         }
     }
     Ok(())
@@ -292,6 +293,23 @@ impl Batch<'_, '_> {
             .entry(SCHEMA.table(table).name.clone())
             .or_default()
             .deleted += n as u64;
+        Ok(())
+    }
+
+    /// Counts an announced change of a listing that actions keep current;
+    /// the listing read after it clears the count (`state::write_state`).
+    /// An action read before (the lookback reads some again) announces
+    /// nothing: its change was counted then.
+    fn announce(&mut self, r: crate::resources::Resource) -> rusqlite::Result<()> {
+        if self.action_known {
+            return Ok(());
+        }
+        self.tx
+            .prepare_cached(
+                "INSERT INTO sync_state (resource, relist_due) VALUES (?, 1)
+                 ON CONFLICT (resource) DO UPDATE SET relist_due = relist_due + 1",
+            )?
+            .execute([r.path()])?;
         Ok(())
     }
 

@@ -109,6 +109,13 @@ CREATE INDEX IF NOT EXISTS push_log_state ON push_log (kind, state);
         version: 5,
         sql: "ALTER TABLE sync_published ADD COLUMN version INTEGER;",
     },
+    // 6 (#17, a quiet night's cost): the changes that actions announced
+    // to a listing they keep current (job posts, goals) since it was last
+    // read; the listing is read again only when this is not 0.
+    Migration {
+        version: 6,
+        sql: "ALTER TABLE sync_state ADD COLUMN relist_due INTEGER NOT NULL DEFAULT 0;",
+    },
 ];
 
 /// The version this build writes.

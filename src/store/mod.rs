@@ -59,8 +59,11 @@ pub type RunId = i64;
 pub enum StateUpdate {
     /// Every record created before `value` has been loaded for `resource`.
     Watermark { resource: Resource, value: i64 },
-    /// `resource` was listed completely in this run.
-    Listed { resource: Resource },
+    /// `resource` was listed completely in this run. `due`: the count of
+    /// announced changes (`sync_state.relist_due`) read before the listing
+    /// began, which it covers; the count is cleared only if no action
+    /// announced another change while the listing was read.
+    Listed { resource: Resource, due: i64 },
 }
 
 /// Counters kept for the run summary.

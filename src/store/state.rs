@@ -7,7 +7,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use super::{RunId, StateUpdate, Store, StoreError};
 use crate::resources::Resource;
 use crate::schema::{SCHEMA, SEEN_RUN, UPD_RUN};
-use crate::timefmt::iso;
+use crate::timefmt::{iso, parse_iso};
 
 pub(super) fn write_state(tx: &Transaction, state: &StateUpdate, now: i64) -> rusqlite::Result<()> {
     match state {
@@ -17,11 +17,12 @@ pub(super) fn write_state(tx: &Transaction, state: &StateUpdate, now: i64) -> ru
                watermark_at = excluded.watermark_at, updated_at = excluded.updated_at",
             params![resource.path(), value, iso(*value), iso(now)],
         )?,
-        StateUpdate::Listed { resource } => tx.execute(
-            "INSERT INTO sync_state (resource, listed_at, updated_at) VALUES (?, ?, ?)
+        StateUpdate::Listed { resource, due } => tx.execute(
+            "INSERT INTO sync_state (resource, listed_at, updated_at) VALUES (?1, ?2, ?3)
              ON CONFLICT (resource) DO UPDATE SET listed_at = excluded.listed_at,
-               updated_at = excluded.updated_at",
-            params![resource.path(), iso(now), iso(now)],
+               updated_at = excluded.updated_at,
+               relist_due = CASE WHEN relist_due = ?4 THEN 0 ELSE relist_due END",
+            params![resource.path(), iso(now), iso(now), due],
         )?,
     };
     Ok(())
@@ -47,6 +48,51 @@ impl Store {
             .optional()
             .map(Option::flatten)
             .map_err(|e| self.err(e))
+    }
+
+    /// When `resource` was last listed completely (unix seconds), and the
+    /// changes actions announced to it since (`StateUpdate::Listed`).
+    pub fn listing(&self, resource: Resource) -> Result<(Option<i64>, i64), StoreError> {
+        self.conn
+            .query_row(
+                "SELECT listed_at, relist_due FROM sync_state WHERE resource = ?",
+                [resource.path()],
+                |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, i64>(1)?)),
+            )
+            .optional()
+            .map(|row| match row {
+                Some((at, due)) => (at.as_deref().and_then(parse_iso), due),
+                None => (None, 0),
+            })
+            .map_err(|e| self.err(e))
+    }
+
+    /// Live rows of `resource`'s table that this run's listing has not
+    /// seen, leaving out `ids` (a page read but not yet stored): the rows
+    /// the mirror would mark removed if the listing ended now.
+    pub fn unseen_by_listing(
+        &self,
+        resource: Resource,
+        run_id: RunId,
+        ids: &[String],
+    ) -> Result<u64, StoreError> {
+        let table = &SCHEMA.table(resource.table()).name;
+        let res = (|| -> rusqlite::Result<u64> {
+            let mut stmt = self.conn.prepare(&format!(
+                "SELECT id FROM {table} WHERE removed_at IS NULL \
+                 AND ({SEEN_RUN} IS NULL OR {SEEN_RUN} <> ?1)"
+            ))?;
+            let mut unseen = 0;
+            let mut rows = stmt.query([run_id])?;
+            while let Some(row) = rows.next()? {
+                let id: String = row.get(0)?;
+                if !ids.contains(&id) {
+                    unseen += 1;
+                }
+            }
+            Ok(unseen)
+        })();
+        res.map_err(|e| self.err(e))
     }
 
     /// Jobs changed after they were last read; obsolete entries are

@@ -600,3 +600,28 @@ fn an_older_listing_still_shows_a_listed_row_is_there() {
         Some("New - 4".into())
     );
 }
+
+#[test]
+fn announced_changes_count_once_and_a_listing_clears_only_what_it_covers() {
+    let (_t, mut d) = dest();
+    let r = Resource::JobPosts;
+    let action = |id: &str| {
+        let a = json!({"id": id, "actionType": "JOB_POST_UPDATED", "date": 50, "createdAt": 50});
+        upsert("actions", a, Mode::Full, 100)
+    };
+    let announce = |id: &str| vec![action(id), Op::Announce(r)];
+    assert_eq!(d.listing(r).unwrap(), (None, 0));
+    d.apply(&announce("a1"), 1, None).unwrap();
+    // The same action read again by a later run (the lookback): no news.
+    d.apply(&announce("a1"), 2, None).unwrap();
+    assert_eq!(d.listing(r).unwrap().1, 1);
+    // A listing that began before a second announcement keeps it due.
+    d.apply(&announce("a2"), 2, None).unwrap();
+    let listed = |due| StateUpdate::Listed { resource: r, due };
+    d.apply(&[], 2, Some(&listed(1))).unwrap();
+    let (at, due) = d.listing(r).unwrap();
+    assert!(at.is_some());
+    assert_eq!(due, 2);
+    d.apply(&[], 3, Some(&listed(2))).unwrap();
+    assert_eq!(d.listing(r).unwrap().1, 0);
+}

@@ -5,6 +5,10 @@
 //! - The run's upper bound `T` is the server's clock at the first answer.
 //! - Listed resources are read in full; once a listing is complete the
 //!   destination mirrors it (rows not seen get `removed_at`) at run end.
+//!   A short page still carrying `next` ends a listing when nothing
+//!   would be removed (`run::Run::nothing_unseen`). Job posts and goals,
+//!   which actions announce every change of, are listed after the
+//!   actions and only when one was announced (or a week has passed).
 //! - Windowed resources read `[watermark - lookback, T)`; the new watermark
 //!   `T` commits in the same transaction as the window's last page.
 //! - Change capture: loading an action records what it implies (deletions,

@@ -19,6 +19,16 @@ fn not_served(r: Resource, e: &ApiError) -> bool {
     r.optional() && matches!(e.status(), Some(403 | 404))
 }
 
+/// What a listing starts from.
+#[derive(Clone, Copy)]
+struct Listing {
+    /// Announced changes it covers (`StateUpdate::Listed`).
+    due: i64,
+    /// A complete listing was stored before, and this is no full refresh:
+    /// the table holds what the listing should show.
+    known: bool,
+}
+
 /// What every phase of a run shares.
 pub struct Run<'a> {
     pub client: &'a Client,
@@ -145,14 +155,80 @@ impl Run<'_> {
     }
 
     /// Every resource at once; returns the listed ones read to the end.
+    /// A listing that actions keep current waits for the actions, and is
+    /// read only if one of them announced a change (`listing_waits`).
     async fn fetch_resources(
         &self,
         probe: Resource,
         first: Page,
         out: &mut Outcome,
     ) -> Vec<Resource> {
-        let fetches = self.opts.resources.iter().map(|&r| {
-            let first = (r == probe).then(|| first.clone());
+        let mut now = Vec::new();
+        let mut later = Vec::new();
+        for &r in &self.opts.resources {
+            match self.listing_waits(r).await {
+                Ok(true) => later.push(r),
+                Ok(false) => now.push(r),
+                Err(e) => {
+                    out.fatal.get_or_insert(e);
+                    return Vec::new();
+                }
+            }
+        }
+        let mut listed = self.fetch_each(&now, Some((probe, first)), out).await;
+        if out.fatal.is_some() || later.is_empty() {
+            return listed;
+        }
+        // The actions read to the end stored every announcement up to T.
+        let actions = Resource::Actions.path();
+        let announced = !out.incomplete.contains_key(actions) && !out.skipped.contains_key(actions);
+        let mut due = Vec::new();
+        for r in later {
+            match self.writer.call(move |s| s.listing(r)).await {
+                Ok((_, 0)) if announced => {
+                    tracing::info!("{r}: no action announced a change since its last listing");
+                    self.opts.progress.done(r);
+                }
+                Ok(_) => due.push(r),
+                Err(e) => {
+                    out.fatal.get_or_insert(e.into());
+                    return listed;
+                }
+            }
+        }
+        listed.extend(self.fetch_each(&due, None, out).await);
+        listed
+    }
+
+    /// Whether `r` is a listing that actions keep current and that this
+    /// run reads only when an action announces a change: `actions` is
+    /// read too, and the last complete listing is recent enough.
+    async fn listing_waits(&self, r: Resource) -> Result<bool, SyncError> {
+        let covered = r.followed_by_actions()
+            && !self.opts.full_refresh
+            && self.opts.resources.contains(&Resource::Actions);
+        if !covered {
+            return Ok(false);
+        }
+        let (listed_at, _) = self.writer.call(move |s| s.listing(r)).await?;
+        let fresh = crate::defaults::RELIST_DAYS * 86_400;
+        Ok(listed_at.is_some_and(|at| self.t - at < fresh))
+    }
+
+    /// `resources` at once (the probe's answer standing for its first
+    /// page); returns the listed ones read to the end, and records in
+    /// `out` what failed or was skipped.
+    async fn fetch_each(
+        &self,
+        resources: &[Resource],
+        first: Option<(Resource, Page)>,
+        out: &mut Outcome,
+    ) -> Vec<Resource> {
+        let fetches = resources.iter().map(|&r| {
+            let first = first
+                .as_ref()
+                .filter(|(p, _)| *p == r)
+                .map(|(_, page)| page.clone());
             async move {
                 let res = self.fetch_resource(r, first).await;
                 self.opts.progress.done(r);
@@ -237,16 +313,19 @@ impl Run<'_> {
     }
 
     async fn fetch_resource(&self, r: Resource, first: Option<Page>) -> Result<(), SyncError> {
+        // What the listing covers: the announced changes stored before it.
+        let (listed_at, due) = self.writer.call(move |s| s.listing(r)).await?;
         // A probe answer already holds the whole (unpaged) listing.
         if let Some(page) = first.filter(|_| !r.paged()) {
-            let state = Some(StateUpdate::Listed { resource: r });
+            let state = Some(StateUpdate::Listed { resource: r, due });
             return self.load_page(r, page, state).await;
         }
         let lower = self.lower_bound(r).await?;
         if r.kind() == Kind::Windowed {
             return self.fetch_windowed(r, lower).await;
         }
-        self.fetch_pages(r, lower).await
+        let known = listed_at.is_some() && !self.opts.full_refresh;
+        self.fetch_pages(r, lower, Listing { due, known }).await
     }
 
     /// A creation-filtered resource: every window, then the watermark.
@@ -272,7 +351,12 @@ impl Run<'_> {
 
     /// A listed resource, or the events feed (newest first, read until it
     /// passes below the window).
-    async fn fetch_pages(&self, r: Resource, lower: Option<i64>) -> Result<(), SyncError> {
+    async fn fetch_pages(
+        &self,
+        r: Resource,
+        lower: Option<i64>,
+        listing: Listing,
+    ) -> Result<(), SyncError> {
         let limit = r.paged().then_some(self.opts.limit);
         let mut pager = Pager::new(self.client, r.path(), limit, r.query())?.bare(r.bare());
         let mut pending: Option<Page> = None;
@@ -296,13 +380,20 @@ impl Run<'_> {
             }
             let past_window = r.kind() == Kind::Feed
                 && lower.is_some_and(|lo| page.last_created().is_some_and(|c| c < lo));
+            let short = r.kind() == Kind::Listed
+                && limit.is_some_and(|l| page.len() < l as usize)
+                && !pager.is_done();
+            let ends = short && listing.known && self.nothing_unseen(r, &page).await?;
             pending = Some(page);
-            if past_window {
+            if past_window || ends {
                 break;
             }
         }
         let state = match r.kind() {
-            Kind::Listed => StateUpdate::Listed { resource: r },
+            Kind::Listed => StateUpdate::Listed {
+                resource: r,
+                due: listing.due,
+            },
             // Events: the feed was read past the window.
             _ => StateUpdate::Watermark {
                 resource: r,
@@ -311,6 +402,29 @@ impl Run<'_> {
         };
         self.load_page(r, pending.unwrap_or_default(), Some(state))
             .await
+    }
+
+    /// Whether a short page (fewer items than asked for) that still
+    /// carries `next` may end a listing: only when, with it, the listing
+    /// has seen every live row the table holds for it, so that ending
+    /// here removes nothing. The API sets `next` on some last pages, and
+    /// following it costs a request that answers an empty page; an
+    /// endpoint that silently serves smaller pages than asked leaves rows
+    /// unseen, and is followed to its end.
+    async fn nothing_unseen(&self, r: Resource, page: &Page) -> Result<bool, SyncError> {
+        let ids: Vec<String> = page
+            .nodes()
+            .filter_map(|n| Some(n.ok()?.get("id")?.as_str()?.to_owned()))
+            .collect();
+        let run = self.id;
+        let unseen = self
+            .writer
+            .call(move |s| s.unseen_by_listing(r, run, &ids))
+            .await?;
+        if unseen == 0 {
+            tracing::debug!("{r}: a short page with every known row seen ends the listing");
+        }
+        Ok(unseen == 0)
     }
 
     /// Re-reads the jobs that actions changed after they were last read:

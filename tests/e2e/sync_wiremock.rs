@@ -127,3 +127,75 @@ async fn an_incomplete_listing_removes_nothing_and_the_next_run_finishes() {
         1
     );
 }
+
+/// Mounts `/members` as `pages` of members (ids), each page's `next` the
+/// id of its last member, then an empty page.
+async fn member_pages(server: &MockServer, pages: &[&[&str]]) {
+    server.reset().await;
+    let mut cursor: Option<&str> = None;
+    for page in pages.iter().chain(std::iter::once(&(&[] as &[&str]))) {
+        let next = page.last().copied();
+        let data: Vec<_> = page.iter().map(|id| member(id)).collect();
+        let m = Mock::given(method("GET")).and(path("/org/members"));
+        let m = match cursor {
+            None => m.and(query_param_is_missing("next")),
+            Some(c) => m.and(query_param("next", c)),
+        };
+        m.respond_with(ok(json!({"data": data, "next": next})))
+            .mount(server)
+            .await;
+        cursor = next;
+    }
+    empty_org(server).await;
+}
+
+async fn members_requests(server: &MockServer) -> usize {
+    let all = server.received_requests().await.unwrap_or_default();
+    all.iter()
+        .filter(|r| r.url.path() == "/org/members")
+        .count()
+}
+
+/// A short last page that still carries `next` ends a listing without the
+/// empty page only when it leaves no known row unseen: a quiet night
+/// saves the request, a removal is still followed to the end, and an
+/// endpoint that silently serves smaller pages than asked (every page
+/// "short") is read to its end on every run.
+#[tokio::test]
+async fn a_short_last_page_ends_a_listing_only_when_nothing_would_be_removed() {
+    let server = MockServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("o.db");
+    let client = common::fast_client(&format!("{}/org", server.uri()), "t");
+    let opts = SyncOptions::default();
+    let live = "SELECT COUNT(*) FROM members WHERE removed_at IS NULL";
+
+    // The first listing follows `next` to the end; a quiet night stops at
+    // the short page.
+    member_pages(&server, &[&["m2", "m1"]]).await;
+    sync_sqlite(&client, &db, &opts).await.unwrap();
+    assert_eq!(members_requests(&server).await, 2);
+    member_pages(&server, &[&["m2", "m1"]]).await;
+    sync_sqlite(&client, &db, &opts).await.unwrap();
+    assert_eq!(members_requests(&server).await, 1);
+    assert_eq!(common::count(&db, live), 2);
+
+    // m1 is gone: the short page leaves it unseen, so `next` is followed
+    // before the mirror marks it removed.
+    member_pages(&server, &[&["m2"]]).await;
+    sync_sqlite(&client, &db, &opts).await.unwrap();
+    assert_eq!(members_requests(&server).await, 2);
+    assert_eq!(common::count(&db, live), 1);
+
+    // Pages silently capped at two members (500 asked for): each run reads
+    // on until the page that holds the last known member (here the last
+    // page: only its empty successor is saved), and no member is lost.
+    let capped: &[&[&str]] = &[&["m6", "m5"], &["m4", "m3"], &["m2", "m1"]];
+    for _ in 0..2 {
+        member_pages(&server, capped).await;
+        let report = sync_sqlite(&client, &db, &opts).await.unwrap();
+        assert!(report.complete());
+        assert_eq!(members_requests(&server).await, 3);
+        assert_eq!(common::count(&db, live), 6);
+    }
+}
