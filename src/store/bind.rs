@@ -51,10 +51,11 @@ impl Roles {
     }
 
     /// Binds `row` (a row of this table) to `stmt`, whose parameters are
-    /// the table's columns in order.
+    /// the table's columns in order. Parameters start out NULL (most cells
+    /// are), so only the others are bound one by one.
     pub fn bind(&self, stmt: &mut Statement, row: &Row, run_id: RunId) -> rusqlite::Result<()> {
-        let int = |i: i64| ToSqlOutput::Owned(SqlValue::Integer(i));
-        let null = || ToSqlOutput::Owned(SqlValue::Null);
+        let int = |i: i64| Some(ToSqlOutput::Owned(SqlValue::Integer(i)));
+        stmt.clear_bindings();
         let mut stamp = Iso::default();
         for (i, (role, val)) in self.0.iter().zip(&row.vals).enumerate() {
             let v = match role {
@@ -62,22 +63,25 @@ impl Roles {
                 Role::Full => int((row.mode == Mode::Full) as i64),
                 Role::AsOf if row.mode == Mode::Partial => int(0),
                 Role::AsOf => int(row.as_of),
-                Role::AsOfId if row.mode != Mode::Update => null(),
+                Role::AsOfId if row.mode != Mode::Update => None,
                 Role::SeenRun if row.mode == Mode::Full => int(run_id),
-                Role::Extra if row.mode == Mode::Partial => null(),
+                Role::Extra if row.mode == Mode::Partial => None,
                 Role::AsOfId | Role::SeenRun | Role::Extra => cell(val, &mut stamp),
                 Role::Run => int(run_id),
             };
-            stmt.raw_bind_parameter(i + 1, v)?;
+            if let Some(v) = v {
+                stmt.raw_bind_parameter(i + 1, v)?;
+            }
         }
         Ok(())
     }
 }
 
-/// A cell as a parameter; text is borrowed (SQLite copies it when bound).
-fn cell<'v>(v: &'v Val, stamp: &'v mut Iso) -> ToSqlOutput<'v> {
-    match v {
-        Val::Null => ToSqlOutput::Owned(SqlValue::Null),
+/// A cell as a parameter (None: NULL); text is borrowed (SQLite copies it
+/// when bound).
+fn cell<'v>(v: &'v Val, stamp: &'v mut Iso) -> Option<ToSqlOutput<'v>> {
+    Some(match v {
+        Val::Null => return None,
         Val::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
         Val::Int(i) => ToSqlOutput::Owned(SqlValue::Integer(*i)),
         Val::Float(f) => ToSqlOutput::Owned(SqlValue::Real(*f)),
@@ -86,7 +90,7 @@ fn cell<'v>(v: &'v Val, stamp: &'v mut Iso) -> ToSqlOutput<'v> {
             Some(text) => ToSqlOutput::Borrowed(ValueRef::Text(text)),
             None => ToSqlOutput::Owned(SqlValue::Text(iso(*t))),
         },
-    }
+    })
 }
 
 /// `2020-05-04T23:24:35Z`, the text [`iso`] gives, written into a buffer.
