@@ -141,15 +141,16 @@ impl Batch<'_, '_> {
         if self.of_stale_parent(t, row) {
             return Ok(());
         }
+        let mut stored = false;
         if row.mode == Mode::Partial {
             if self.ledger.recent.seen(t, row) {
                 return Ok(());
             }
         } else {
-            self.ledger.recent.forget(row.table, || Recent::key(t, row));
+            stored = self.ledger.recent.forget(row.table, || Recent::key(t, row));
         }
         if row.mode == Mode::Full {
-            return self.full(t, row);
+            return self.full(t, row, stored);
         }
         // A snapshot writes only when it changes something. An update
         // always moves the row's order key, so it says by `_upd_run`
@@ -179,15 +180,22 @@ impl Batch<'_, '_> {
     /// A full write reports whether it changed the row: a stale or
     /// identical one leaves `_upd_run` behind. A new row is inserted
     /// plainly (what the upsert would have returned is known: this run in
-    /// both stamps); only an existing one takes the upsert.
-    fn full(&mut self, t: &Table, row: &Row) -> rusqlite::Result<()> {
+    /// both stamps); only an existing one takes the upsert. A row `stored`
+    /// lately (by a snapshot) goes to the upsert at once: the insert would
+    /// only find its key taken. (Were it gone, the upsert would insert it
+    /// and answer as the insert does.)
+    fn full(&mut self, t: &Table, row: &Row, stored: bool) -> rusqlite::Result<()> {
         let run_id = self.ledger.run_id;
         let s = &self.ledger.sql[row.table];
-        let insert = self
-            .stmts
-            .get(row.table, Stmt::Insert, || s.insert.clone())?;
-        s.roles.bind(insert, row, run_id)?;
-        let inserted = insert.raw_execute()?;
+        let inserted = if stored {
+            0
+        } else {
+            let insert = self
+                .stmts
+                .get(row.table, Stmt::Insert, || s.insert.clone())?;
+            s.roles.bind(insert, row, run_id)?;
+            insert.raw_execute()?
+        };
         let back: Option<(i64, Option<i64>, Option<i64>)> = if inserted > 0 {
             Some((run_id, Some(run_id), None))
         } else {
