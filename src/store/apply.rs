@@ -231,6 +231,11 @@ impl Batch<'_, '_> {
             return Ok(());
         }
         self.stale_parent = None;
+        // A parent just inserted has no children to replace: they are
+        // written only after it, and no write removes a parent row.
+        if inserted > 0 {
+            return Ok(());
+        }
         for c in SCHEMA.children(row.table) {
             let n = self
                 .stmts
