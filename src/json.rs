@@ -46,7 +46,7 @@ impl<'a> Obj<'a> {
             .map(|(_, v)| v)
     }
     /// Fields in arrival order (a repeated key appears more than once).
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Node<'a>)> {
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&str, &Node<'a>)> {
         self.fields.iter().map(|(k, v)| (k.as_ref(), v))
     }
     pub fn len(&self) -> usize {

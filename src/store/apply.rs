@@ -5,17 +5,14 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
-use rusqlite::{params, CachedStatement, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, CachedStatement, Connection, Statement, Transaction};
 
 use super::recent::Recent;
 use super::sql::{delete_children, Stmt, TableSql};
 use super::{RunId, TableCounts};
 use crate::flatten::{Mode, Op, Row, Val};
 use crate::schema::tables::actions;
-use crate::schema::{
-    Table, TableId, AS_OF, AS_OF_ID, CHILDREN, EXTRA, FULL, INS_RUN, SCHEMA, SEEN_RUN, UPD_RUN,
-};
+use crate::schema::{Table, TableId, CHILDREN, SCHEMA};
 use crate::timefmt::iso;
 
 /// The tables a run has changed so far. Only they are counted at the end
@@ -54,44 +51,12 @@ impl Changed {
     }
 }
 
-/// A cell bound as a statement parameter; text is borrowed, not copied.
-fn to_sql(v: &Val) -> ToSqlOutput<'_> {
-    match v {
-        Val::Null => ToSqlOutput::Owned(SqlValue::Null),
-        Val::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
-        Val::Int(i) => ToSqlOutput::Owned(SqlValue::Integer(*i)),
-        Val::Float(f) => ToSqlOutput::Owned(SqlValue::Real(*f)),
-        Val::Bool(b) => ToSqlOutput::Owned(SqlValue::Integer(*b as i64)),
-        Val::Ts(t) => ToSqlOutput::Owned(SqlValue::Text(iso(*t))),
-    }
-}
-
-/// Fills the loader-owned columns of a row for its merge mode.
-fn bind_values<'r>(t: &Table, row: &'r Row, run_id: RunId) -> Vec<ToSqlOutput<'r>> {
-    let int = |i: i64| ToSqlOutput::Owned(SqlValue::Integer(i));
-    let mut vals: Vec<ToSqlOutput<'r>> = row.vals.iter().map(to_sql).collect();
-    if t.resource {
-        vals[t.col(FULL)] = int((row.mode == Mode::Full) as i64);
-        let as_of = if row.mode == Mode::Partial {
-            0
-        } else {
-            row.as_of
-        };
-        vals[t.col(AS_OF)] = int(as_of);
-        // Only a dated update carries its action's id (the order key).
-        if row.mode != Mode::Update {
-            vals[t.col(AS_OF_ID)] = ToSqlOutput::Owned(SqlValue::Null);
-        }
-    }
-    if t.listed && row.mode == Mode::Full {
-        vals[t.col(SEEN_RUN)] = int(run_id);
-    }
-    if row.mode == Mode::Partial {
-        vals[t.col(EXTRA)] = ToSqlOutput::Owned(SqlValue::Null);
-    }
-    vals[t.col(INS_RUN)] = int(run_id);
-    vals[t.col(UPD_RUN)] = int(run_id);
-    vals
+/// The first row a statement whose parameters are bound returns, if any.
+fn first_row<T>(
+    stmt: &mut Statement,
+    f: impl FnOnce(&rusqlite::Row) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Option<T>> {
+    stmt.raw_query().next()?.map(f).transpose()
 }
 
 /// The batch's prepared statements by (table, statement): rusqlite's own
@@ -177,33 +142,35 @@ impl Batch<'_, '_> {
         if self.of_stale_parent(t, row) {
             return Ok(());
         }
+        let mut stored = false;
         if row.mode == Mode::Partial {
             if self.ledger.recent.seen(t, row) {
                 return Ok(());
             }
         } else {
-            self.ledger.recent.forget(row.table, || Recent::key(t, row));
+            stored = self.ledger.recent.forget(row.table, || Recent::key(t, row));
         }
         if row.mode == Mode::Full {
-            return self.full(t, row);
+            return self.full(t, row, stored);
         }
         // A snapshot writes only when it changes something. An update
         // always moves the row's order key, so it says by `_upd_run`
         // whether it changed any value.
         let s = &self.ledger.sql[row.table];
-        let vals = bind_values(t, row, self.ledger.run_id);
+        let run_id = self.ledger.run_id;
         let changed = if row.mode == Mode::Partial {
-            self.stmts
-                .get(row.table, Stmt::Partial, || s.partial.clone())?
-                .execute(rusqlite::params_from_iter(vals.iter()))?
-                > 0
-        } else {
-            let upd: Option<Option<i64>> = self
+            let stmt = self
                 .stmts
-                .get(row.table, Stmt::Update, || s.update.clone())?
-                .query_row(rusqlite::params_from_iter(vals.iter()), |r| r.get(0))
-                .optional()?;
-            upd.flatten() == Some(self.ledger.run_id)
+                .get(row.table, Stmt::Partial, || s.partial.clone())?;
+            s.roles.bind(stmt, row, run_id)?;
+            stmt.raw_execute()? > 0
+        } else {
+            let stmt = self
+                .stmts
+                .get(row.table, Stmt::Update, || s.update.clone())?;
+            s.roles.bind(stmt, row, run_id)?;
+            let upd: Option<Option<i64>> = first_row(stmt, |r| r.get(0))?;
+            upd.flatten() == Some(run_id)
         };
         if changed {
             self.ledger.changed.mark(row.table);
@@ -214,24 +181,28 @@ impl Batch<'_, '_> {
     /// A full write reports whether it changed the row: a stale or
     /// identical one leaves `_upd_run` behind. A new row is inserted
     /// plainly (what the upsert would have returned is known: this run in
-    /// both stamps); only an existing one takes the upsert.
-    fn full(&mut self, t: &Table, row: &Row) -> rusqlite::Result<()> {
+    /// both stamps); only an existing one takes the upsert. A row `stored`
+    /// lately (by a snapshot) goes to the upsert at once: the insert would
+    /// only find its key taken. (Were it gone, the upsert would insert it
+    /// and answer as the insert does.)
+    fn full(&mut self, t: &Table, row: &Row, stored: bool) -> rusqlite::Result<()> {
         let run_id = self.ledger.run_id;
-        let vals = bind_values(t, row, run_id);
         let s = &self.ledger.sql[row.table];
-        let inserted = self
-            .stmts
-            .get(row.table, Stmt::Insert, || s.insert.clone())?
-            .execute(rusqlite::params_from_iter(vals.iter()))?;
+        let inserted = if stored {
+            0
+        } else {
+            let insert = self
+                .stmts
+                .get(row.table, Stmt::Insert, || s.insert.clone())?;
+            s.roles.bind(insert, row, run_id)?;
+            insert.raw_execute()?
+        };
         let back: Option<(i64, Option<i64>, Option<i64>)> = if inserted > 0 {
             Some((run_id, Some(run_id), None))
         } else {
-            self.stmts
-                .get(row.table, Stmt::Full, || s.full.clone())?
-                .query_row(rusqlite::params_from_iter(vals.iter()), |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })
-                .optional()?
+            let full = self.stmts.get(row.table, Stmt::Full, || s.full.clone())?;
+            s.roles.bind(full, row, run_id)?;
+            first_row(full, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         };
         // A listed table answers a stale copy too, with the newer `_as_of`
         // it kept: that is no write of this row's data.
@@ -261,6 +232,11 @@ impl Batch<'_, '_> {
             return Ok(());
         }
         self.stale_parent = None;
+        // A parent just inserted has no children to replace: they are
+        // written only after it, and no write removes a parent row.
+        if inserted > 0 {
+            return Ok(());
+        }
         for c in SCHEMA.children(row.table) {
             let n = self
                 .stmts

@@ -11,13 +11,15 @@
 //! `sync_published` (what each publisher last wrote), at the schema
 //! version [`migrate::LATEST`].
 //!
-//! Modules: `migrate` (versions), `sql` (generated merge SQL), `apply`
-//! (a batch in one transaction), `recent` (snapshot cache), `runs` (run
-//! bookkeeping and summary), `state` (watermarks, listings, pending jobs),
-//! `read` (what publishers may read), `writer` (the single writer thread
-//! that sync and webhook share), `lock` (one writer per destination).
+//! Modules: `migrate` (versions), `sql` (generated merge SQL), `bind` (a
+//! row's parameters), `apply` (a batch in one transaction), `recent`
+//! (snapshot cache), `runs` (run bookkeeping and summary), `state`
+//! (watermarks, listings, pending jobs), `read` (what publishers may
+//! read), `writer` (the single writer thread that sync and webhook share),
+//! `lock` (one writer per destination).
 
 mod apply;
+mod bind;
 mod candidates;
 mod error;
 pub mod lock;

@@ -59,15 +59,15 @@ impl Recent {
         before == Some(hash)
     }
     /// Forgets the entry of the row with `key` in `table`; `key` is
-    /// called only when the table may have one.
-    pub fn forget(&mut self, table: TableId, key: impl FnOnce() -> Option<u64>) {
+    /// called only when the table may have one. True when there was one:
+    /// a snapshot of the row was written lately, so the row is stored.
+    pub fn forget(&mut self, table: TableId, key: impl FnOnce() -> Option<u64>) -> bool {
         if self.tables & Self::bit(table) == 0 {
-            return;
+            return false;
         }
-        if let Some(key) = key() {
-            self.current.remove(&key);
-            self.previous.remove(&key);
-        }
+        let Some(key) = key() else { return false };
+        let current = self.current.remove(&key).is_some();
+        self.previous.remove(&key).is_some() || current
     }
     /// A table's bit in `tables` (ids past 63 share the last one).
     fn bit(table: TableId) -> u64 {

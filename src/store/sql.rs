@@ -2,6 +2,7 @@
 //! declared schema: one upsert per merge mode, the deletion and the
 //! replacement of a parent's children.
 
+use super::bind::Roles;
 use crate::schema::{Column, Table, AS_OF, AS_OF_ID, FULL, INS_RUN, SEEN_RUN, UPD_RUN};
 
 /// The statements a batch prepares, per table: what [`Stmts`] caches them
@@ -37,6 +38,8 @@ pub struct TableSql {
     pub partial: String,
     pub update: String,
     pub delete: Option<String>,
+    /// How a row binds to `insert`, `full`, `partial` and `update`.
+    pub roles: Roles,
 }
 
 /// Bookkeeping that changes on every write and says nothing about data.
@@ -237,6 +240,7 @@ pub fn table_sql(t: &Table) -> TableSql {
         partial: partial_sql(&u),
         update: update_sql(&u),
         delete: delete_sql(t),
+        roles: Roles::of(t),
     }
 }
 
