@@ -2,6 +2,8 @@
 //! they describe), the mirror of listed tables, the jobs waiting to be
 //! re-read, and the operator's view and reset of it all.
 
+use std::collections::HashSet;
+
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::{RunId, StateUpdate, Store, StoreError};
@@ -67,30 +69,28 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// Live rows of `resource`'s table that this run's listing has not
-    /// seen, leaving out `ids` (a page read but not yet stored): the rows
-    /// the mirror would mark removed if the listing ended now.
-    pub fn unseen_by_listing(
+    /// Whether `resource`'s table holds a live row that this run's listing
+    /// has not seen, leaving out `ids` (a page read but not yet stored):
+    /// a row the mirror would mark removed if the listing ended now.
+    pub fn listing_leaves_unseen(
         &self,
         resource: Resource,
         run_id: RunId,
-        ids: &[String],
-    ) -> Result<u64, StoreError> {
+        ids: &HashSet<String>,
+    ) -> Result<bool, StoreError> {
         let table = &SCHEMA.table(resource.table()).name;
-        let res = (|| -> rusqlite::Result<u64> {
+        let res = (|| -> rusqlite::Result<bool> {
             let mut stmt = self.conn.prepare(&format!(
                 "SELECT id FROM {table} WHERE removed_at IS NULL \
                  AND ({SEEN_RUN} IS NULL OR {SEEN_RUN} <> ?1)"
             ))?;
-            let mut unseen = 0;
             let mut rows = stmt.query([run_id])?;
             while let Some(row) = rows.next()? {
-                let id: String = row.get(0)?;
-                if !ids.contains(&id) {
-                    unseen += 1;
+                if !ids.contains(row.get_ref(0)?.as_str()?) {
+                    return Ok(true);
                 }
             }
-            Ok(unseen)
+            Ok(false)
         })();
         res.map_err(|e| self.err(e))
     }

@@ -1,7 +1,7 @@
 //! The phases of one run, sharing one context: the client, the writer,
 //! the upper bound `T`, the run id and the options.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use futures_util::stream::{self, StreamExt};
 
@@ -180,8 +180,7 @@ impl Run<'_> {
             return listed;
         }
         // The actions read to the end stored every announcement up to T.
-        let actions = Resource::Actions.path();
-        let announced = !out.incomplete.contains_key(actions) && !out.skipped.contains_key(actions);
+        let announced = !out.incomplete.contains_key(Resource::Actions.path());
         let mut due = Vec::new();
         for r in later {
             match self.writer.call(move |s| s.listing(r)).await {
@@ -313,8 +312,11 @@ impl Run<'_> {
     }
 
     async fn fetch_resource(&self, r: Resource, first: Option<Page>) -> Result<(), SyncError> {
-        // What the listing covers: the announced changes stored before it.
-        let (listed_at, due) = self.writer.call(move |s| s.listing(r)).await?;
+        // What a listing covers: the announced changes stored before it.
+        let (listed_at, due) = match r.kind() {
+            Kind::Listed => self.writer.call(move |s| s.listing(r)).await?,
+            _ => (None, 0),
+        };
         // A probe answer already holds the whole (unpaged) listing.
         if let Some(page) = first.filter(|_| !r.paged()) {
             let state = Some(StateUpdate::Listed { resource: r, due });
@@ -412,19 +414,19 @@ impl Run<'_> {
     /// endpoint that silently serves smaller pages than asked leaves rows
     /// unseen, and is followed to its end.
     async fn nothing_unseen(&self, r: Resource, page: &Page) -> Result<bool, SyncError> {
-        let ids: Vec<String> = page
+        let ids: HashSet<String> = page
             .nodes()
             .filter_map(|n| Some(n.ok()?.get("id")?.as_str()?.to_owned()))
             .collect();
         let run = self.id;
         let unseen = self
             .writer
-            .call(move |s| s.unseen_by_listing(r, run, &ids))
+            .call(move |s| s.listing_leaves_unseen(r, run, &ids))
             .await?;
-        if unseen == 0 {
+        if !unseen {
             tracing::debug!("{r}: a short page with every known row seen ends the listing");
         }
-        Ok(unseen == 0)
+        Ok(!unseen)
     }
 
     /// Re-reads the jobs that actions changed after they were last read:
