@@ -273,7 +273,7 @@ impl Batch<'_, '_> {
     }
 
     /// Counts an announced change of a listing that actions keep current;
-    /// the listing read after it clears the count (`state::write_state`).
+    /// the mirror after a listing read later takes it off (`Store::mirror`).
     /// An action read before (the lookback reads some again) announces
     /// nothing: its change was counted then.
     fn announce(&mut self, r: crate::resources::Resource) -> rusqlite::Result<()> {

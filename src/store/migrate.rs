@@ -111,10 +111,12 @@ CREATE INDEX IF NOT EXISTS push_log_state ON push_log (kind, state);
     },
     // 6 (#17, a quiet night's cost): the changes that actions announced
     // to a listing they keep current (job posts, goals) since it was last
-    // read; the listing is read again only when this is not 0.
+    // read, and how many of them a complete listing covers until the run's
+    // mirror takes them off; the listing is read again while any is due.
     Migration {
         version: 6,
-        sql: "ALTER TABLE sync_state ADD COLUMN relist_due INTEGER NOT NULL DEFAULT 0;",
+        sql: "ALTER TABLE sync_state ADD COLUMN relist_due INTEGER NOT NULL DEFAULT 0;
+              ALTER TABLE sync_state ADD COLUMN relist_covered INTEGER NOT NULL DEFAULT 0;",
     },
 ];
 

@@ -63,8 +63,9 @@ pub enum StateUpdate {
     Watermark { resource: Resource, value: i64 },
     /// `resource` was listed completely in this run. `due`: the count of
     /// announced changes (`sync_state.relist_due`) read before the listing
-    /// began, which it covers; the count is cleared only if no action
-    /// announced another change while the listing was read.
+    /// began, which it covers; the run's mirror takes them off the count
+    /// (`Store::mirror`), so changes announced while the listing was read
+    /// stay due.
     Listed { resource: Resource, due: i64 },
 }
 

@@ -22,8 +22,7 @@ pub(super) fn write_state(tx: &Transaction, state: &StateUpdate, now: i64) -> ru
         StateUpdate::Listed { resource, due } => tx.execute(
             "INSERT INTO sync_state (resource, listed_at, updated_at) VALUES (?1, ?2, ?3)
              ON CONFLICT (resource) DO UPDATE SET listed_at = excluded.listed_at,
-               updated_at = excluded.updated_at,
-               relist_due = CASE WHEN relist_due = ?4 THEN 0 ELSE relist_due END",
+               updated_at = excluded.updated_at, relist_covered = ?4",
             params![resource.path(), iso(now), iso(now), due],
         )?,
     };
@@ -167,7 +166,10 @@ impl Store {
         res.map_err(|e| self.err(e))
     }
 
-    /// Marks rows of the completely listed tables that this run did not see.
+    /// Marks rows of the completely listed tables that this run did not
+    /// see, and takes the announced changes each listing covered off its
+    /// count (in the same transaction: a run killed before its mirror
+    /// leaves them due, so the next run lists again and mirrors).
     pub fn mirror(
         &mut self,
         resources: &[Resource],
@@ -185,6 +187,11 @@ impl Store {
                         t = table
                     ),
                     params![iso(at), run_id],
+                )?;
+                tx.execute(
+                    "UPDATE sync_state SET relist_due = MAX(relist_due - relist_covered, 0),
+                       relist_covered = 0 WHERE resource = ?",
+                    [r.path()],
                 )?;
                 self.counts.entry(table.clone()).or_default().removed += n as u64;
                 if n > 0 {
