@@ -131,7 +131,7 @@ pub fn record(table: TableId, obj: &Obj, mode: Mode, as_of: i64) -> Row {
     }
     unknown_fields(t, plan, obj, &mut extra);
     if !extra.is_empty() {
-        row.vals[t.col(EXTRA)] = Val::Text(crate::json::object_text(&extra));
+        row.vals[t.col(EXTRA)] = Val::Text(crate::json::object_text(&extra).into());
     }
     row
 }

@@ -17,7 +17,7 @@ use crate::schema::{Col, EXTRA, SCHEMA};
 
 fn text(r: &Row, col: Col) -> Option<String> {
     match r.get(col) {
-        Val::Text(s) => Some(s.clone()),
+        Val::Text(s) => Some(s.to_string()),
         Val::Null => None,
         other => Some(format!("{other:?}")),
     }

@@ -155,7 +155,7 @@ fn id_of(obj: &Obj, key: &str) -> Option<String> {
     nested(obj, key).and_then(|o| str_of(o, "id"))
 }
 
-fn text(s: impl Into<String>) -> Val {
+fn text(s: impl Into<convert::Text>) -> Val {
     Val::Text(s.into())
 }
 

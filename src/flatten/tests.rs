@@ -33,7 +33,7 @@ fn flat_list(resource: Resource, name: &str) -> Vec<Op> {
 
 fn text(r: &Row, col: Col) -> Option<String> {
     match r.get(col) {
-        Val::Text(s) => Some(s.clone()),
+        Val::Text(s) => Some(s.to_string()),
         Val::Null => None,
         other => Some(format!("{other:?}")),
     }

@@ -5,8 +5,9 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use rusqlite::{params, CachedStatement, Connection, Statement, Transaction};
+use rusqlite::{params, CachedStatement, Connection, Statement};
 
+use super::bind::bind_key;
 use super::recent::Recent;
 use super::sql::{delete_children, Stmt, TableSql};
 use super::{RunId, TableCounts};
@@ -22,8 +23,11 @@ use crate::timefmt::iso;
 #[derive(Default)]
 pub struct Changed {
     pub tables: HashSet<TableId>,
-    /// Changed for the first time by the batch being applied.
+    /// Changed for the first time by the open transaction (which may span
+    /// several batches: see `writer`).
     fresh: Vec<TableId>,
+    /// How many of `fresh` the open transaction has recorded already.
+    recorded: usize,
 }
 
 impl Changed {
@@ -32,21 +36,67 @@ impl Changed {
             self.fresh.push(table);
         }
     }
-    /// Records the batch's newly changed tables inside its transaction.
-    pub fn record(&mut self, tx: &Transaction, run_id: RunId) -> rusqlite::Result<()> {
-        for t in self.fresh.drain(..) {
+    /// Records the newly changed tables inside the open transaction.
+    pub fn record(&mut self, tx: &Connection, run_id: RunId) -> rusqlite::Result<()> {
+        for &t in &self.fresh[self.recorded..] {
             tx.prepare_cached(
                 "INSERT INTO sync_table_changes (name, run_id) VALUES (?, ?)
                  ON CONFLICT (name) DO UPDATE SET run_id = excluded.run_id",
             )?
             .execute(params![SCHEMA.table(t).name, run_id])?;
         }
+        self.recorded = self.fresh.len();
         Ok(())
     }
-    /// The batch rolled back: its first changes did not happen.
+    /// The transaction committed: its first changes happened.
+    pub fn committed(&mut self) {
+        self.fresh.clear();
+        self.recorded = 0;
+    }
+    /// The transaction rolled back: its first changes did not happen.
     pub fn forget_fresh(&mut self) {
         for t in self.fresh.drain(..) {
             self.tables.remove(&t);
+        }
+        self.recorded = 0;
+    }
+}
+
+/// The re-reads a sync queued (`sync_pending_jobs`) since anything else
+/// changed that table: a backfill's actions name each job again and again,
+/// and queuing one that is queued already with a later change date, and
+/// not claimed, changes nothing. Only a sync keeps it (its lock excludes
+/// other syncs, the only claimers; a webhook receiver may write beside it,
+/// but only queues); claims, clears and rollbacks forget it.
+#[derive(Default)]
+pub struct Queued {
+    on: bool,
+    /// Hash of the job id to the latest change date queued.
+    jobs: HashMap<u64, i64, std::hash::BuildHasherDefault<super::recent::Prehashed>>,
+}
+
+impl Queued {
+    pub fn enable(&mut self) {
+        self.on = true;
+    }
+    pub fn forget(&mut self) {
+        self.jobs = HashMap::default();
+    }
+    /// True when queuing `job_id` changed at `date` would change nothing.
+    fn covers(&self, job_id: &str, date: i64) -> bool {
+        self.on
+            && self
+                .jobs
+                .get(&crate::flatten::convert::hash_text(job_id))
+                .is_some_and(|&d| d >= date)
+    }
+    fn note(&mut self, job_id: &str, date: i64) {
+        if self.on {
+            let d = self
+                .jobs
+                .entry(crate::flatten::convert::hash_text(job_id))
+                .or_insert(date);
+            *d = (*d).max(date);
         }
     }
 }
@@ -88,16 +138,16 @@ pub struct Ledger<'s> {
     pub counts: &'s mut BTreeMap<String, TableCounts>,
     pub recent: &'s mut Recent,
     pub changed: &'s mut Changed,
+    pub queued: &'s mut Queued,
 }
 
 /// One batch being applied.
 struct Batch<'s, 'c> {
-    tx: &'c Connection,
     stmts: Stmts<'c>,
     ledger: Ledger<'s>,
     /// The parent whose full write lost to a newer stored row, or changed
     /// nothing: its children in this batch are skipped.
-    stale_parent: Option<(TableId, String)>,
+    stale_parent: Option<(TableId, crate::flatten::convert::Text)>,
     /// The action last written was stored by an earlier run (or session):
     /// the jobs it names were queued then, and stay queued until a read
     /// covers them, so reading it again queues nothing.
@@ -105,9 +155,8 @@ struct Batch<'s, 'c> {
 }
 
 /// Applies `ops` in order inside `tx`.
-pub fn apply_ops(tx: &Transaction, ledger: Ledger<'_>, ops: &[Op]) -> rusqlite::Result<()> {
+pub fn apply_ops(tx: &Connection, ledger: Ledger<'_>, ops: &[Op]) -> rusqlite::Result<()> {
     let mut b = Batch {
-        tx,
         stmts: Stmts {
             conn: tx,
             map: HashMap::new(),
@@ -202,7 +251,16 @@ impl Batch<'_, '_> {
         } else {
             let full = self.stmts.get(row.table, Stmt::Full, || s.full.clone())?;
             s.roles.bind(full, row, run_id)?;
-            first_row(full, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            if full.raw_execute()? == 0 {
+                // Stale: the upsert's guard left the stored row alone.
+                None
+            } else {
+                let stamps = self
+                    .stmts
+                    .get(row.table, Stmt::Stamps, || s.stamps.clone())?;
+                bind_key(t, stamps, row)?;
+                first_row(stamps, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            }
         };
         // A listed table answers a stale copy too, with the newer `_as_of`
         // it kept: that is no write of this row's data.
@@ -241,7 +299,7 @@ impl Batch<'_, '_> {
             let n = self
                 .stmts
                 .get(c, Stmt::DeleteChildren, || delete_children(SCHEMA.table(c)))?
-                .execute([id])?;
+                .execute([id.as_str()])?;
             if n > 0 {
                 self.ledger.changed.mark(c);
             }
@@ -280,11 +338,12 @@ impl Batch<'_, '_> {
         if self.action_known {
             return Ok(());
         }
-        self.tx
-            .prepare_cached(
+        self.stmts
+            .get(actions::TABLE, Stmt::Announce, || {
                 "INSERT INTO sync_state (resource, relist_due) VALUES (?, 1)
-                 ON CONFLICT (resource) DO UPDATE SET relist_due = relist_due + 1",
-            )?
+                 ON CONFLICT (resource) DO UPDATE SET relist_due = relist_due + 1"
+                    .into()
+            })?
             .execute([r.path()])?;
         Ok(())
     }
@@ -292,15 +351,17 @@ impl Batch<'_, '_> {
     /// Queues a job to re-read; a new queuing withdraws the claim of a
     /// re-read under way (see `Store::pending_jobs`).
     fn refresh_job(&mut self, job_id: &str, date: i64) -> rusqlite::Result<()> {
-        if self.action_known {
+        if self.action_known || self.ledger.queued.covers(job_id, date) {
             return Ok(());
         }
-        self.tx
-            .prepare_cached(
+        self.ledger.queued.note(job_id, date);
+        self.stmts
+            .get(actions::TABLE, Stmt::Queue, || {
                 "INSERT INTO sync_pending_jobs (job_id, changed, claimed) VALUES (?, ?, 0)
                  ON CONFLICT (job_id) DO UPDATE SET changed = MAX(changed, excluded.changed),
-                   claimed = 0",
-            )?
+                   claimed = 0"
+                    .into()
+            })?
             .execute(params![job_id, date])?;
         Ok(())
     }

@@ -78,6 +78,19 @@ impl Roles {
     }
 }
 
+/// Binds `row`'s key cells, in key order, to a statement whose
+/// parameters are the table's key columns.
+pub fn bind_key(t: &Table, stmt: &mut Statement, row: &Row) -> rusqlite::Result<()> {
+    let mut stamp = [0; 20];
+    for (i, k) in t.key.iter().enumerate() {
+        match cell(&row.vals[t.col(k)], &mut stamp) {
+            Some(v) => stmt.raw_bind_parameter(i + 1, v)?,
+            None => stmt.raw_bind_parameter(i + 1, rusqlite::types::Null)?,
+        }
+    }
+    Ok(())
+}
+
 /// A cell as a parameter (None: NULL); text is borrowed (SQLite copies it
 /// when bound).
 fn cell<'v>(v: &'v Val, stamp: &'v mut [u8; 20]) -> Option<ToSqlOutput<'v>> {

@@ -41,7 +41,7 @@ use crate::flatten::Op;
 use crate::resources::Resource;
 use crate::schema::SCHEMA;
 use crate::timefmt::now_unix;
-use apply::{Changed, Ledger};
+use apply::{Changed, Ledger, Queued};
 use recent::Recent;
 use sql::TableSql;
 
@@ -91,6 +91,9 @@ pub struct Store {
     pub counts: BTreeMap<String, TableCounts>,
     recent: Recent,
     changed: Changed,
+    /// A transaction opened by [`Store::apply_open`] and not yet committed.
+    open: bool,
+    queued: Queued,
 }
 
 /// The lock file guarding a state database.
@@ -120,6 +123,8 @@ impl Store {
             counts: BTreeMap::new(),
             recent: Recent::default(),
             changed: Changed::default(),
+            open: false,
+            queued: Queued::default(),
         };
         store.configure().map_err(|e| store.err(e))?;
         match migrate::upgrade(&mut store.conn, &SCHEMA).map_err(|e| store.err(e))? {
@@ -185,8 +190,23 @@ impl Store {
         batches: &[(&[Op], Option<&StateUpdate>)],
         run_id: RunId,
     ) -> Result<(), StoreError> {
+        self.apply_open(batches, run_id)?;
+        self.commit_open()
+    }
+
+    /// Applies batches inside the open transaction, opening one if none
+    /// is: a sync's writer commits several pages at once (see `writer`).
+    /// On an error everything since the last commit rolls back.
+    pub fn apply_open(
+        &mut self,
+        batches: &[(&[Op], Option<&StateUpdate>)],
+        run_id: RunId,
+    ) -> Result<(), StoreError> {
         let res = (|| -> rusqlite::Result<()> {
-            let tx = self.conn.transaction()?;
+            if !self.open {
+                self.conn.execute_batch("BEGIN")?;
+                self.open = true;
+            }
             for (ops, state) in batches {
                 let ledger = Ledger {
                     sql: &self.sql,
@@ -194,21 +214,58 @@ impl Store {
                     counts: &mut self.counts,
                     recent: &mut self.recent,
                     changed: &mut self.changed,
+                    queued: &mut self.queued,
                 };
-                apply::apply_ops(&tx, ledger, ops)?;
+                apply::apply_ops(&self.conn, ledger, ops)?;
                 if let Some(state) = state {
-                    state::write_state(&tx, state, now_unix())?;
+                    state::write_state(&self.conn, state, now_unix())?;
                 }
             }
-            self.changed.record(&tx, run_id)?;
-            tx.commit()
+            self.changed.record(&self.conn, run_id)
         })();
-        if res.is_err() {
-            // The batch rolled back: what it applied is not there.
-            self.recent = Recent::default();
-            self.changed.forget_fresh();
+        res.map_err(|e| {
+            let e = self.err(e);
+            self.roll_back();
+            e
+        })
+    }
+
+    /// Commits the transaction [`Store::apply_open`] opened, if any.
+    pub fn commit_open(&mut self) -> Result<(), StoreError> {
+        if !self.open {
+            return Ok(());
         }
-        res.map_err(|e| self.err(e))
+        match self.conn.execute_batch("COMMIT") {
+            Ok(()) => {
+                self.open = false;
+                self.changed.committed();
+                Ok(())
+            }
+            Err(e) => {
+                let e = self.err(e);
+                self.roll_back();
+                Err(e)
+            }
+        }
+    }
+
+    /// Abandons the open transaction: what it applied is not there, so
+    /// the caches that describe the file forget it too.
+    fn roll_back(&mut self) {
+        if self.open {
+            // A failed statement may have ended the transaction already.
+            let _ = self.conn.execute_batch("ROLLBACK");
+            self.open = false;
+        }
+        self.recent = Recent::default();
+        self.changed.forget_fresh();
+        self.queued.forget();
+    }
+
+    /// Remembers the re-reads this store queues, to skip queuing them
+    /// again (a sync's store: see [`apply::Queued`]).
+    pub fn remember_queued_jobs(&mut self) {
+        self.queued.enable();
     }
 }
 

@@ -210,3 +210,46 @@ fn an_action_read_again_by_a_later_run_queues_nothing() {
     d.apply(&action_ops(&moved), 2, None).unwrap();
     assert!(d.pending_jobs(3600).unwrap().is_empty());
 }
+
+#[test]
+fn a_sync_skips_queuing_a_job_queued_already_but_never_a_claimed_one() {
+    let (_t, mut d) = dest();
+    d.remember_queued_jobs();
+    // The same job named by many actions: queued once, the latest date kept.
+    d.apply(
+        &[refresh("j1", 100), refresh("j1", 90), refresh("j1", 120)],
+        1,
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        get(&d, "SELECT changed FROM sync_pending_jobs"),
+        Some("120".into())
+    );
+    let claimed = d.pending_jobs(3600).unwrap();
+    assert_eq!(claimed, vec!["j1".to_string()]);
+    // Queued again after the claim, with a date the memo had seen: the
+    // claim is withdrawn, so the re-read leaves the entry for the next run.
+    d.apply(&[refresh("j1", 100)], 1, None).unwrap();
+    d.jobs_reread(&claimed).unwrap();
+    assert_eq!(d.pending_jobs(3600).unwrap(), vec!["j1".to_string()]);
+    // A rolled-back batch queued nothing: the memo forgets it.
+    d.jobs_reread(&["j1".to_string()]).unwrap();
+    assert_eq!(
+        get(&d, "SELECT COUNT(*) FROM sync_pending_jobs"),
+        Some("0".into())
+    );
+    let bad = Op::Delete {
+        table: crate::schema::tables::jobs::TABLE,
+        id: "j9".into(),
+        at: 0,
+    };
+    d.conn
+        .execute_batch(
+            "CREATE TRIGGER boom BEFORE INSERT ON jobs BEGIN SELECT RAISE(ABORT, 'boom'); END",
+        )
+        .unwrap();
+    assert!(d.apply(&[refresh("j2", 100), bad], 1, None).is_err());
+    d.apply(&[refresh("j2", 100)], 1, None).unwrap();
+    assert_eq!(d.pending_jobs(3600).unwrap(), vec!["j2".to_string()]);
+}

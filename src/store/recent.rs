@@ -77,7 +77,7 @@ impl Recent {
 
 /// The keys of [`Recent`] are hashes already: hashing them again is waste.
 #[derive(Default)]
-struct Prehashed(u64);
+pub(super) struct Prehashed(u64);
 
 impl std::hash::Hasher for Prehashed {
     fn finish(&self) -> u64 {

@@ -13,8 +13,10 @@ use crate::schema::{Column, Table, AS_OF, AS_OF_ID, FULL, INS_RUN, SEEN_RUN, UPD
 pub enum Stmt {
     /// A record from its own endpoint, inserted if new (nothing else).
     Insert,
-    /// A record from its own endpoint (RETURNING `_upd_run`, `_ins_run`).
+    /// A record from its own endpoint, new or not.
     Full,
+    /// The stamps a full write left (`_upd_run`, `_ins_run`, `_as_of`).
+    Stamps,
     /// A nested snapshot: fills, never overwrites a full row.
     Partial,
     /// A dated update (an action's snapshot): the newer order key wins.
@@ -23,6 +25,10 @@ pub enum Stmt {
     Delete,
     /// Remove a parent's children before they are written again.
     DeleteChildren,
+    /// An action's bookkeeping (under the actions table's id): a job to
+    /// re-read, an announced change of a listing.
+    Queue,
+    Announce,
 }
 
 /// Generated SQL for one table.
@@ -31,10 +37,15 @@ pub struct TableSql {
     /// every row is, and a plain insert skips the upsert's RETURNING (a
     /// temporary table per row) and its change tests.
     pub insert: String,
-    /// Returns the row's `_upd_run`, `_ins_run` and `_as_of` (NULL outside
-    /// resource tables), or no row when the write was stale (in a listed
-    /// table: the kept, newer `_as_of`).
+    /// Changes no row when the write was stale (in a table not listed in
+    /// full); otherwise `stamps` then reads what it left.
     pub full: String,
+    /// The row's `_upd_run`, `_ins_run` and `_as_of` (NULL outside
+    /// resource tables; in a listed table after a stale write: the kept,
+    /// newer one), by key. A point read of a row just written costs less
+    /// than the upsert's RETURNING, which SQLite runs through a temporary
+    /// table opened, filled, read and closed per row.
+    pub stamps: String,
     pub partial: String,
     pub update: String,
     pub delete: Option<String>,
@@ -114,7 +125,7 @@ impl<'t> Upsert<'t> {
 }
 
 /// Full: every column, lifecycle `deleted_at` excepted; guarded by age; the
-/// loader learns from RETURNING whether the write changed the row.
+/// loader learns from the stamps it left whether the write changed the row.
 ///
 /// In a table listed in full, an older copy (the listing read before a
 /// newer write from an action or a push answer) still proves the row is
@@ -150,9 +161,19 @@ fn full_sql(u: &Upsert) -> String {
     if u.t.resource && !listed {
         sql += &format!(" WHERE {fresh}");
     }
-    // `_as_of` back tells a stale copy (kept the newer one) from a fresh one.
-    let as_of = if u.t.resource { AS_OF } else { "NULL" };
-    sql + &format!(" RETURNING {UPD_RUN}, {INS_RUN}, {as_of}")
+    sql
+}
+
+/// The stamps a full write left, by key (see [`TableSql::stamps`]).
+/// `_as_of` tells a stale copy (kept the newer one) from a fresh one.
+fn stamps_sql(t: &Table) -> String {
+    let as_of = if t.resource { AS_OF } else { "NULL" };
+    let by: Vec<String> = t.key.iter().map(|k| format!("{k} = ?")).collect();
+    format!(
+        "SELECT {UPD_RUN}, {INS_RUN}, {as_of} FROM {} WHERE {}",
+        t.name,
+        by.join(" AND ")
+    )
 }
 
 /// Sets every data column to `expr(column)`, plus `extra`, moving
@@ -237,6 +258,7 @@ pub fn table_sql(t: &Table) -> TableSql {
             t.key.join(", ")
         ),
         full: full_sql(&u),
+        stamps: stamps_sql(t),
         partial: partial_sql(&u),
         update: update_sql(&u),
         delete: delete_sql(t),

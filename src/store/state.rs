@@ -4,14 +4,18 @@
 
 use std::collections::HashSet;
 
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, OptionalExtension};
 
 use super::{RunId, StateUpdate, Store, StoreError};
 use crate::resources::Resource;
 use crate::schema::{SCHEMA, SEEN_RUN, UPD_RUN};
 use crate::timefmt::{iso, parse_iso};
 
-pub(super) fn write_state(tx: &Transaction, state: &StateUpdate, now: i64) -> rusqlite::Result<()> {
+pub(super) fn write_state(
+    tx: &rusqlite::Connection,
+    state: &StateUpdate,
+    now: i64,
+) -> rusqlite::Result<()> {
     match state {
         StateUpdate::Watermark { resource, value } => tx.execute(
             "INSERT INTO sync_state (resource, watermark, watermark_at, updated_at) VALUES (?, ?, ?, ?)
@@ -109,6 +113,7 @@ impl Store {
     /// memory this takes does not grow with the organization.
     pub fn pending_jobs(&mut self, lookback: i64) -> Result<Vec<String>, StoreError> {
         const CHUNK: i64 = 2000;
+        self.queued.forget();
         let res = (|| -> rusqlite::Result<Vec<String>> {
             let tx = self.conn.transaction()?;
             let mut pending = Vec::new();
@@ -151,6 +156,7 @@ impl Store {
     /// the claim. An entry queued again since is no longer claimed and
     /// stays for the next run.
     pub fn jobs_reread(&mut self, ids: &[String]) -> Result<(), StoreError> {
+        self.queued.forget();
         let res = (|| -> rusqlite::Result<()> {
             let tx = self.conn.transaction()?;
             {

@@ -5,6 +5,15 @@
 //! together in one transaction (a group commit); a batch sent with
 //! [`Writer::try_apply_acked`] is answered only once its commit returned.
 //!
+//! A sync's writer goes further: it keeps one transaction open over the
+//! pages that arrive (a span, committed at [`SPAN`] batches, after
+//! [`SPAN_OPEN`], before a call, when the queue stays empty for
+//! [`SPAN_IDLE`], and at the end). A page of actions touches pages of the
+//! B-trees that the next one touches again: committed one page at a time,
+//! each of those was appended to the WAL again and again. A crash loses at
+//! most the open span, which the next run reads again (state and rows
+//! commit together).
+//!
 //! Applied batches go back to the senders to be freed: a batch's rows are
 //! allocated by the thread that flattened them, and glibc handles memory
 //! freed by another thread poorly (the freeing thread's cache fills, the
@@ -13,6 +22,7 @@
 //! full sync, the fetching thread spent a quarter of its time in malloc.
 
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -45,19 +55,29 @@ pub struct WriterConfig {
     /// After a failed commit, answer its waiters and go on (the webhook
     /// receiver: the sender retries) instead of stopping (a sync).
     pub keep_going: bool,
+    /// Unacknowledged batches share one open transaction (a span) instead
+    /// of committing each (a sync).
+    pub span: bool,
 }
 
+/// Batches a span commits at most.
+pub const SPAN: usize = 64;
+/// How long a span stays open at most: what a killed sync may lose.
+pub const SPAN_OPEN: Duration = Duration::from_secs(1);
+/// How long an open span waits for the next batch before committing.
+pub const SPAN_IDLE: Duration = Duration::from_millis(100);
+
 impl WriterConfig {
-    /// A sync's writer: one page a transaction (a page is hundreds of
-    /// records already; grouping pages would only free queue slots early
-    /// and hold more pages in memory), and it stops at the first failed
-    /// commit (the run fails and the next one repairs it).
+    /// A sync's writer: pages are applied as they arrive, each freed at
+    /// once, inside spans of one transaction; it stops at the first
+    /// failed commit (the run fails and the next one repairs it).
     pub fn sync(run_id: RunId, queue: usize) -> Self {
         WriterConfig {
             run_id,
             queue,
             group: 1,
             keep_going: false,
+            span: true,
         }
     }
 
@@ -69,6 +89,7 @@ impl WriterConfig {
             queue,
             group,
             keep_going: true,
+            span: false,
         }
     }
 }
@@ -128,9 +149,29 @@ fn run(
     spent: &Mutex<Spent>,
 ) -> (Store, Option<StoreError>) {
     let mut held: Option<Msg> = None;
-    while let Some(msg) = held.take().or_else(|| rx.blocking_recv()) {
+    let mut span = Span::default();
+    loop {
+        let msg = match held.take() {
+            Some(m) => m,
+            None => match span.next(&mut rx) {
+                Next::Msg(m) => m,
+                Next::Idle => {
+                    if let Err(e) = span.commit(&mut store) {
+                        rx.close();
+                        return (store, Some(e));
+                    }
+                    continue;
+                }
+                Next::Closed => break,
+            },
+        };
         let result = match msg {
-            Msg::Call(job) => job(&mut store),
+            Msg::Call(job) => span.commit(&mut store).and_then(|()| job(&mut store)),
+            Msg::Apply {
+                ops,
+                state,
+                ack: None,
+            } if cfg.span => span.apply(&mut store, ops, state, cfg.run_id, spent),
             first @ Msg::Apply { .. } => {
                 let mut group = vec![first];
                 while group.len() < cfg.group.max(1) {
@@ -143,7 +184,8 @@ fn run(
                         Err(_) => break,
                     }
                 }
-                commit(&mut store, group, cfg, spent)
+                span.commit(&mut store)
+                    .and_then(|()| commit(&mut store, group, cfg, spent))
             }
         };
         if let Err(e) = result {
@@ -152,7 +194,80 @@ fn run(
             return (store, Some(e));
         }
     }
-    (store, None)
+    let end = span.commit(&mut store).err();
+    (store, end)
+}
+
+/// What the writer does next.
+enum Next {
+    Msg(Msg),
+    /// The open span waited [`SPAN_IDLE`] for a batch: commit it.
+    Idle,
+    Closed,
+}
+
+/// The open span of a sync's writer: since when, and how many batches.
+#[derive(Default)]
+struct Span {
+    open: Option<(Instant, usize)>,
+    /// A clock for waiting at most [`SPAN_IDLE`] (made on first use).
+    clock: Option<tokio::runtime::Runtime>,
+}
+
+impl Span {
+    /// The next message; with a span open, waits at most [`SPAN_IDLE`].
+    fn next(&mut self, rx: &mut mpsc::Receiver<Msg>) -> Next {
+        if self.open.is_none() {
+            return rx.blocking_recv().map_or(Next::Closed, Next::Msg);
+        }
+        if let Ok(m) = rx.try_recv() {
+            return Next::Msg(m);
+        }
+        let clock = self.clock.get_or_insert_with(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .expect("a timer for the writer thread")
+        });
+        match clock.block_on(async { tokio::time::timeout(SPAN_IDLE, rx.recv()).await }) {
+            Ok(Some(m)) => Next::Msg(m),
+            Ok(None) => Next::Closed,
+            Err(_) => Next::Idle,
+        }
+    }
+
+    /// Applies a batch inside the span, commits the span when it is full
+    /// or old, and hands the batch back to be freed.
+    fn apply(
+        &mut self,
+        store: &mut Store,
+        ops: Vec<Op>,
+        state: Option<StateUpdate>,
+        run_id: RunId,
+        spent: &Mutex<Spent>,
+    ) -> Result<(), StoreError> {
+        let result = store.apply_open(&[(&ops, state.as_ref())], run_id);
+        if let Ok(mut spent) = spent.lock() {
+            spent.push(ops);
+        }
+        if let Err(e) = result {
+            self.open = None;
+            return Err(e);
+        }
+        let (since, n) = self.open.get_or_insert((Instant::now(), 0));
+        *n += 1;
+        if *n >= SPAN || since.elapsed() >= SPAN_OPEN {
+            return self.commit(store);
+        }
+        Ok(())
+    }
+
+    fn commit(&mut self, store: &mut Store) -> Result<(), StoreError> {
+        if self.open.take().is_some() {
+            store.commit_open()?;
+        }
+        Ok(())
+    }
 }
 
 /// Commits a group and answers its waiters. Returns an error only when
@@ -283,6 +398,7 @@ mod tests {
             queue: 64,
             group: 16,
             keep_going,
+            span: false,
         }
     }
 
@@ -373,5 +489,54 @@ mod tests {
         release.send(()).unwrap();
         drop(writer);
         thread.join();
+    }
+
+    #[tokio::test]
+    async fn a_sync_writer_commits_its_span_when_idle_before_a_call_and_at_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let (writer, thread) = spawn(Store::open(&path).unwrap(), WriterConfig::sync(1, 8));
+        let reader = rusqlite::Connection::open(&path).unwrap();
+        let count = |c: &rusqlite::Connection| -> i64 {
+            c.query_row("SELECT COUNT(*) FROM employers", [], |r| r.get(0))
+                .unwrap()
+        };
+        // Idle: the open span commits after SPAN_IDLE without more work.
+        writer.apply(vec![employer("e1")], None).await.unwrap();
+        writer.apply(vec![employer("e2")], None).await.unwrap();
+        let start = Instant::now();
+        while count(&reader) < 2 {
+            assert!(start.elapsed() < Duration::from_secs(60), "never committed");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // A call runs outside any span: it may open its own transaction.
+        writer.apply(vec![employer("e3")], None).await.unwrap();
+        let claimed = writer.call(|s| s.pending_jobs(3600)).await;
+        assert_eq!(claimed.unwrap(), Vec::<String>::new());
+        // The end commits what is open.
+        writer.apply(vec![employer("e4")], None).await.unwrap();
+        drop(writer);
+        let (_store, err) = thread.join();
+        assert!(err.is_none());
+        assert_eq!(count(&reader), 4);
+    }
+
+    #[tokio::test]
+    async fn a_failed_batch_rolls_back_its_whole_span_and_stops_a_sync_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let store = with_trigger(Store::open(&path).unwrap());
+        let (writer, thread) = spawn(store, WriterConfig::sync(1, 8));
+        writer.apply(vec![employer("e0")], None).await.unwrap();
+        writer.call(|_| Ok(())).await.unwrap();
+        // Both queued behind the held writer: applied in one span.
+        let release = hold(&writer).await;
+        writer.apply(vec![employer("e1")], None).await.unwrap();
+        writer.apply(vec![employer("bad")], None).await.unwrap();
+        release.send(()).unwrap();
+        drop(writer);
+        let (store, err) = thread.join();
+        assert!(err.is_some_and(|e| e.to_string().contains("boom")));
+        assert_eq!(employers(&store), 1, "e1 went with the failed span");
     }
 }

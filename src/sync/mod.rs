@@ -189,6 +189,7 @@ pub async fn sync(
         db.display(),
         crate::timefmt::iso(t)
     );
+    store.remember_queued_jobs();
     let (writer, thread) = writer::spawn(store, WriterConfig::sync(run_id, opts.queue));
     let run = Run {
         client,
