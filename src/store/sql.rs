@@ -188,25 +188,46 @@ fn merged(u: &Upsert, expr: &dyn Fn(&str) -> String, extra: Vec<String>) -> Stri
 }
 
 /// Partial: fills what a full row lacks, overwrites an older snapshot.
+///
+/// A snapshot carries few of a table's columns, so the test whether it
+/// changes anything asks first whether its cell is NULL (most are, and
+/// SQLite's AND stops there); only a row that passes is written, so
+/// `_upd_run` then moves unconditionally.
 fn partial_sql(u: &Upsert) -> String {
     let name = &u.t.name;
     let data = u.data();
     if data.is_empty() {
         return u.insert() + " ON CONFLICT DO NOTHING";
     }
-    let expr = |c: &str| {
-        format!(
-            "CASE WHEN {name}.{FULL} = 1 THEN COALESCE({name}.{c}, excluded.{c}) \
-             ELSE COALESCE(excluded.{c}, {name}.{c}) END"
-        )
-    };
+    // A full row keeps its values and takes the snapshot's only where it
+    // has none; a snapshot row takes every value the new one carries.
+    let sets: Vec<String> = data
+        .iter()
+        .map(|c| {
+            format!(
+                "{c} = CASE WHEN excluded.{c} IS NULL THEN {name}.{c} \
+                 WHEN {name}.{FULL} = 1 THEN COALESCE({name}.{c}, excluded.{c}) \
+                 ELSE excluded.{c} END"
+            )
+        })
+        .collect();
     // Most snapshots change nothing; SQLite would still rewrite the row
     // (and its page, and the WAL) unless told not to.
     let changed: Vec<String> = data
         .iter()
-        .map(|c| format!("({}) IS NOT {name}.{c}", expr(c)))
+        .map(|c| {
+            format!(
+                "(excluded.{c} IS NOT NULL AND ({name}.{c} IS NULL \
+                 OR ({name}.{FULL} IS NOT 1 AND excluded.{c} IS NOT {name}.{c})))"
+            )
+        })
         .collect();
-    merged(u, &expr, Vec::new()) + " WHERE " + &changed.join(" OR ")
+    format!(
+        "{}{}, {UPD_RUN} = excluded.{UPD_RUN} WHERE {}",
+        u.head(),
+        sets.join(", "),
+        changed.join(" OR ")
+    )
 }
 
 /// Update: a dated snapshot; values newer than the row's win. "Newer" is

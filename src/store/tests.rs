@@ -425,8 +425,19 @@ fn a_snapshot_that_changes_nothing_leaves_the_row_untouched() {
 
 #[test]
 fn checkpoints_are_spaced_for_bulk_loads() {
-    let (_t, d) = dest();
-    assert_eq!(one(&d, "PRAGMA wal_autocheckpoint"), Some("10000".into()));
+    let (dir, d) = dest();
+    assert_eq!(one(&d, "PRAGMA wal_autocheckpoint"), Some("2560".into()));
+    assert_eq!(one(&d, "PRAGMA page_size"), Some("16384".into()));
+    // A file made with 4 KiB pages keeps them, and its checkpoints come
+    // after as many bytes of WAL.
+    let old = dir.path().join("old.db");
+    rusqlite::Connection::open(&old)
+        .unwrap()
+        .execute_batch("PRAGMA page_size = 4096; CREATE TABLE x (a);")
+        .unwrap();
+    let d = Store::open(&old).unwrap();
+    assert_eq!(one(&d, "PRAGMA page_size"), Some("4096".into()));
+    assert_eq!(one(&d, "PRAGMA wal_autocheckpoint"), Some("10240".into()));
 }
 
 #[test]
