@@ -81,11 +81,16 @@ impl PartialEq for Row {
 
 impl Row {
     pub fn new(table: TableId, mode: Mode, as_of: i64) -> Row {
+        // Filled, not cloned: `vec![Val::Null; n]` clones the element n
+        // times, which a backfill's millions of rows felt.
+        let n = SCHEMA.table(table).columns.len();
+        let mut vals = Vec::with_capacity(n);
+        vals.resize_with(n, || Val::Null);
         Row {
             table,
             mode,
             as_of,
-            vals: vec![Val::Null; SCHEMA.table(table).columns.len()],
+            vals,
             fingerprint: None,
         }
     }

@@ -284,17 +284,12 @@ impl Run<'_> {
         mut seen: impl FnMut(&Node),
     ) -> Result<(), SyncError> {
         let mut ops: Vec<Op> = Vec::with_capacity(page.len() * 4);
-        for item in page.nodes() {
-            match item {
-                Ok(node) => {
-                    seen(&node);
-                    if let Some(all) = &self.opts.seen {
-                        (all.0)(r, &node);
-                    }
-                    flatten::flatten_node(r, &node, self.t, &mut ops)
-                }
-                Err(e) => tracing::warn!("{r}: skipped a list item that does not parse: {e}"),
+        for node in page.nodes() {
+            seen(node);
+            if let Some(all) = &self.opts.seen {
+                (all.0)(r, node);
             }
+            flatten::flatten_node(r, node, self.t, &mut ops)
         }
         drop(page);
         flatten::dedup_snapshots(&mut ops);
@@ -416,7 +411,8 @@ impl Run<'_> {
     async fn nothing_unseen(&self, r: Resource, page: &Page) -> Result<bool, SyncError> {
         let ids: HashSet<String> = page
             .nodes()
-            .filter_map(|n| Some(n.ok()?.get("id")?.as_str()?.to_owned()))
+            .iter()
+            .filter_map(|n| Some(n.get("id")?.as_str()?.to_owned()))
             .collect();
         let run = self.id;
         let unseen = self
