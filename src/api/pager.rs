@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::client::{endpoint_name, Client};
 use super::error::ApiError;
-use crate::json::Node;
+use crate::json::{Builder, Node, Scratch};
 
 /// One page of a listing: the answer's text and its items, parsed in the
 /// pass that checks the answer, as [`Node`] trees that borrow from the
@@ -125,7 +125,8 @@ impl<'de: 'a, 'a> serde::de::Visitor<'de> for ItemsVisitor<'a> {
     }
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Items<'a>, A::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(item) = seq.next_element::<Node<'de>>()? {
+        let mut scratch = Scratch::default();
+        while let Some(item) = seq.next_element_seed(Builder(&mut scratch))? {
             items.push(item);
         }
         Ok(Items(Some(items)))
