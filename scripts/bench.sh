@@ -193,8 +193,10 @@ elif float(latency) == 0:
         goals.append(("SQLite sync within 1.3x the floor at a million actions",
                       rows["sqlite"][0] / floor <= 1.3))
 # CPU per object read: the records of the resources' own tables that the
-# SQLite backfill inserted. The measure of issue #15 was 1.67 s of CPU for
-# 108,891 objects; the goal is half of that per object.
+# SQLite backfill inserted. Printed, not checked: #15's goal (half of the
+# CPU time of the code it measured) is checked on one machine by
+# scripts/cpu_vs_issue15.sh; its own figure, 1.67 s for 108,891 objects,
+# came from another machine, on which that code ran three times faster.
 try:
     tables = json.load(open(f"{work}/sqlite.json"))["tables"]
 except (ValueError, KeyError):
@@ -206,9 +208,8 @@ resource_tables = ["members", "employers", "jobs", "activities", "actions", "act
 objects = sum(tables.get(t, {}).get("inserted", 0) for t in resource_tables)
 if objects:
     per = sum(cpu["sqlite"]) / objects * 100_000
-    goal = 1.67 / 108_891 * 100_000 / 2
-    print(f"SQLite backfill: {objects:,} objects, {per:.2f} s of CPU per 100,000 (goal {goal:.2f} s)")
-    goals.append(("SQLite backfill CPU per object at most half of #15's measure", per <= goal))
+    print(f"SQLite backfill: {objects:,} objects, {per:.2f} s of CPU per 100,000 "
+          f"(against #15's code on this machine: scripts/cpu_vs_issue15.sh)")
 (pq_wall, pq_rss, _), (dl_wall, dl_rss, _) = rows["parquet"], rows["delta"]
 print(f"Delta against Parquet: wall {dl_wall / pq_wall:.2f}x, peak RSS {dl_rss / pq_rss:.2f}x")
 goals.append(("Delta sync within 1.2x the Parquet sync", dl_wall <= 1.2 * pq_wall))
