@@ -52,6 +52,16 @@ impl<'a> Obj<'a> {
     pub fn len(&self) -> usize {
         self.fields.len()
     }
+    /// [`Node::hash_into`] for an object.
+    pub fn hash_into(&self, h: &mut impl std::hash::Hasher) {
+        h.write_u8(6);
+        h.write_usize(self.fields.len());
+        for (k, v) in &self.fields {
+            h.write_usize(k.len());
+            h.write(k.as_bytes());
+            v.hash_into(h);
+        }
+    }
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty()
     }
@@ -82,6 +92,40 @@ impl<'a> Node<'a> {
 
     pub fn get(&self, key: &str) -> Option<&Node<'a>> {
         self.as_object()?.get(key)
+    }
+    /// Feeds the value to `h`, tagged and length-prefixed, so that equal
+    /// hashes mean equal values (but for 64-bit collisions). Fields count
+    /// in their order.
+    pub fn hash_into(&self, h: &mut impl std::hash::Hasher) {
+        match self {
+            Node::Null => h.write_u8(0),
+            Node::Bool(b) => h.write_u8(1 + *b as u8),
+            Node::Num(n) => match (n.as_i64(), n.as_u64()) {
+                (Some(i), _) => {
+                    h.write_u8(3);
+                    h.write_i64(i);
+                }
+                (None, Some(u)) => {
+                    h.write_u8(7);
+                    h.write_u64(u);
+                }
+                _ => {
+                    h.write_u8(8);
+                    h.write_u64(n.as_f64().unwrap_or(f64::NAN).to_bits());
+                }
+            },
+            Node::Str(s) => {
+                h.write_u8(4);
+                h.write_usize(s.len());
+                h.write(s.as_bytes());
+            }
+            Node::Arr(items) => {
+                h.write_u8(5);
+                h.write_usize(items.len());
+                items.iter().for_each(|i| i.hash_into(h));
+            }
+            Node::Obj(o) => o.hash_into(h),
+        }
     }
     pub fn as_object(&self) -> Option<&Obj<'a>> {
         match self {

@@ -204,6 +204,71 @@ pub fn flatten_node(resource: Resource, value: &Node, as_of: i64, out: &mut Vec<
     hash_children(&mut out[start..]);
 }
 
+/// Flattens a page's items (each shown to `seen` first) into one batch,
+/// without repeated snapshots ([`dedup_snapshots`]). A nested object
+/// identical to one already flattened on the page into a snapshot row of
+/// a table without a parent is not even built: its row would be dropped
+/// (a page of actions names the same people and employers hundreds of
+/// times, and building those rows to drop them was a tenth of a backfill's
+/// CPU).
+pub fn flatten_page(
+    resource: Resource,
+    items: &[Node],
+    as_of: i64,
+    mut seen: impl FnMut(&Node),
+) -> Vec<Op> {
+    let mut ops = Vec::with_capacity(items.len() * 4);
+    {
+        let _page = OnPage::begin();
+        for node in items {
+            seen(node);
+            flatten_node(resource, node, as_of, &mut ops);
+        }
+    }
+    dedup_snapshots(&mut ops);
+    ops
+}
+
+thread_local! {
+    /// The (table, object hash) of the snapshots flattened so far on the
+    /// page being flattened by [`flatten_page`] on this thread; None
+    /// outside it (a webhook's batch, a test).
+    static ON_PAGE: std::cell::RefCell<Option<HashSet<(TableId, u64), foldhash::fast::FixedState>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// [`ON_PAGE`] for the length of one page (cleared even on a panic).
+struct OnPage;
+
+impl OnPage {
+    fn begin() -> OnPage {
+        ON_PAGE.with_borrow_mut(|s| *s = Some(HashSet::default()));
+        OnPage
+    }
+}
+
+impl Drop for OnPage {
+    fn drop(&mut self) {
+        ON_PAGE.with_borrow_mut(|s| *s = None);
+    }
+}
+
+/// True when `obj` was already flattened on this page as a snapshot of
+/// `table` (a table without a parent, whose rows no parent's children
+/// hash counts): the row it makes would be dropped by [`dedup_snapshots`].
+fn repeated_on_page(table: TableId, obj: &Obj) -> bool {
+    use std::hash::BuildHasher;
+    ON_PAGE.with_borrow_mut(|s| {
+        let Some(set) = s else { return false };
+        if SCHEMA.table(table).parent.is_some() {
+            return false;
+        }
+        let mut h = foldhash::quality::FixedState::with_seed(0x0b1e_c7ed).build_hasher();
+        obj.hash_into(&mut h);
+        !set.insert((table, std::hash::Hasher::finish(&h)))
+    })
+}
+
 /// Drops repeated identical snapshot rows from a batch: a page of actions
 /// carries the same advisor, employer and category hundreds of times, and
 /// only the first copy can change anything.

@@ -17,9 +17,11 @@ use crate::schema::tables::{
 use crate::schema::{Col, ColType, TableId};
 
 pub(super) fn plain(table: TableId, obj: &Obj, mode: Mode, as_of: i64, out: &mut Vec<Op>) {
-    if str_of(obj, "id").is_some() {
-        out.push(Op::Upsert(record(table, obj, mode, as_of)));
+    if str_of(obj, "id").is_none() || (mode == Mode::Partial && super::repeated_on_page(table, obj))
+    {
+        return;
     }
+    out.push(Op::Upsert(record(table, obj, mode, as_of)));
 }
 
 /// A person-shaped object, wherever it appears: a `people` row.

@@ -462,3 +462,45 @@ fn post_and_goal_actions_announce_a_change_of_their_listing() {
         assert!(announced(t).is_empty(), "{t}");
     }
 }
+
+#[test]
+fn a_page_skips_building_repeated_snapshots_and_ends_as_the_deduplicated_batch() {
+    // Actions naming the same employer and people again and again, one
+    // employer in another shape, and a job (not skipped: it has children).
+    let action = |id: &str, employer: Value| {
+        json!({"id": id, "actionType": "JOB_MOVED", "date": 1000, "createdAt": 1000,
+            "ownerMember": {"id": "m1", "givenName": "Ada"},
+            "creatorMember": {"id": "m2", "givenName": "Bo"},
+            "employer": employer,
+            "job": {"id": "j1", "title": "Analyst", "employer": {"id": "e1", "name": "Acme"}}})
+    };
+    let acme = json!({"id": "e1", "name": "Acme"});
+    let items: Vec<Value> = vec![
+        action("a1", acme.clone()),
+        action("a2", acme.clone()),
+        action("a3", json!({"id": "e1", "name": "Acme Inc"})),
+        action("a4", acme),
+    ];
+    let text = serde_json::to_string(&items).unwrap();
+    let nodes: Vec<crate::json::Node> = serde_json::from_str(&text).unwrap();
+    let mut shown = 0;
+    let page = flatten_page(Resource::Actions, &nodes, 2_000, |_| shown += 1);
+    assert_eq!(shown, 4);
+    let mut expected = Vec::new();
+    for n in &nodes {
+        flatten_node(Resource::Actions, n, 2_000, &mut expected);
+    }
+    assert!(
+        rows(&expected, people::TABLE).len() > rows(&page, people::TABLE).len(),
+        "outside a page, every copy is built"
+    );
+    dedup_snapshots(&mut expected);
+    assert_eq!(page, expected);
+    assert_eq!(rows(&page, people::TABLE).len(), 2);
+    assert_eq!(rows(&page, employers::TABLE).len(), 2, "two shapes of e1");
+    // The scope ended with the page.
+    let mut again = Vec::new();
+    flatten_node(Resource::Actions, &nodes[0], 2_000, &mut again);
+    flatten_node(Resource::Actions, &nodes[1], 2_000, &mut again);
+    assert_eq!(rows(&again, people::TABLE).len(), 4);
+}

@@ -71,7 +71,8 @@ impl Changed {
 #[derive(Default)]
 pub struct Queued {
     on: bool,
-    /// Hash of the job id to the latest change date queued.
+    /// Hash of the job id (64 bits, as the snapshot cache's keys) to the
+    /// latest change date queued.
     jobs: HashMap<u64, i64, std::hash::BuildHasherDefault<super::recent::Prehashed>>,
 }
 

@@ -283,16 +283,13 @@ impl Run<'_> {
         state: Option<StateUpdate>,
         mut seen: impl FnMut(&Node),
     ) -> Result<(), SyncError> {
-        let mut ops: Vec<Op> = Vec::with_capacity(page.len() * 4);
-        for node in page.nodes() {
+        let ops = flatten::flatten_page(r, page.nodes(), self.t, |node| {
             seen(node);
             if let Some(all) = &self.opts.seen {
                 (all.0)(r, node);
             }
-            flatten::flatten_node(r, node, self.t, &mut ops)
-        }
+        });
         drop(page);
-        flatten::dedup_snapshots(&mut ops);
         Ok(self.writer.apply(ops, state).await?)
     }
 
