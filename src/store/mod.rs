@@ -96,8 +96,6 @@ pub struct Store {
     pub counts: BTreeMap<String, TableCounts>,
     recent: Recent,
     changed: Changed,
-    /// A transaction opened by [`Store::apply_open`] and not yet committed.
-    open: bool,
     queued: Queued,
 }
 
@@ -128,7 +126,6 @@ impl Store {
             counts: BTreeMap::new(),
             recent: Recent::default(),
             changed: Changed::default(),
-            open: false,
             queued: Queued::default(),
         };
         store.configure().map_err(|e| store.err(e))?;
@@ -216,9 +213,8 @@ impl Store {
         run_id: RunId,
     ) -> Result<(), StoreError> {
         let res = (|| -> rusqlite::Result<()> {
-            if !self.open {
+            if self.conn.is_autocommit() {
                 self.conn.execute_batch("BEGIN")?;
-                self.open = true;
             }
             for (ops, state) in batches {
                 let ledger = Ledger {
@@ -245,12 +241,11 @@ impl Store {
 
     /// Commits the transaction [`Store::apply_open`] opened, if any.
     pub fn commit_open(&mut self) -> Result<(), StoreError> {
-        if !self.open {
+        if self.conn.is_autocommit() {
             return Ok(());
         }
         match self.conn.execute_batch("COMMIT") {
             Ok(()) => {
-                self.open = false;
                 self.changed.committed();
                 Ok(())
             }
@@ -265,10 +260,9 @@ impl Store {
     /// Abandons the open transaction: what it applied is not there, so
     /// the caches that describe the file forget it too.
     fn roll_back(&mut self) {
-        if self.open {
-            // A failed statement may have ended the transaction already.
+        // A failed statement may have ended the transaction already.
+        if !self.conn.is_autocommit() {
             let _ = self.conn.execute_batch("ROLLBACK");
-            self.open = false;
         }
         self.recent = Recent::default();
         self.changed.forget_fresh();

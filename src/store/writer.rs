@@ -493,10 +493,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_sync_writer_commits_its_span_when_idle_before_a_call_and_at_the_end() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("w.db");
-        let (writer, thread) = spawn(Store::open(&path).unwrap(), WriterConfig::sync(1, 8));
-        let reader = rusqlite::Connection::open(&path).unwrap();
+        let (_d, store) = store();
+        let reader = rusqlite::Connection::open(store.path()).unwrap();
+        let (writer, thread) = spawn(store, WriterConfig::sync(1, 8));
         let count = |c: &rusqlite::Connection| -> i64 {
             c.query_row("SELECT COUNT(*) FROM employers", [], |r| r.get(0))
                 .unwrap()
@@ -523,10 +522,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_batch_rolls_back_its_whole_span_and_stops_a_sync_writer() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("w.db");
-        let store = with_trigger(Store::open(&path).unwrap());
-        let (writer, thread) = spawn(store, WriterConfig::sync(1, 8));
+        let (_d, store) = store();
+        let (writer, thread) = spawn(with_trigger(store), WriterConfig::sync(1, 8));
         writer.apply(vec![employer("e0")], None).await.unwrap();
         writer.call(|_| Ok(())).await.unwrap();
         // Both queued behind the held writer: applied in one span.
