@@ -44,19 +44,14 @@ fi
 bin=${HUNTR_SYNC_BIN:-${CARGO_TARGET_DIR:-target}/profiling/huntr-sync}
 [ -n "${HUNTR_SYNC_BIN:-}" ] || cargo build --profile profiling --quiet
 work=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 token=bench-token
-sandbox_args=(sandbox --port "$port" --scale "$scale" --token "$token" --latency-ms "$latency")
+sandbox_args=(--scale "$scale" --token "$token" --latency-ms "$latency")
 [ -n "$rps" ] && sandbox_args+=(--rps "$rps")
 
+source scripts/sandbox.sh
+trap 'kill ${sandbox:-} ${sampler:-} 2>/dev/null; rm -rf "$work"' EXIT
 started=$(date +%s.%N)
-"$bin" "${sandbox_args[@]}" > "$work/sandbox.log" 2>&1 &
-sandbox=$!
-trap 'kill $sandbox ${sampler:-} 2>/dev/null; rm -rf "$work"' EXIT
-until grep -q "base URL" "$work/sandbox.log" 2>/dev/null; do
-  kill -0 $sandbox 2>/dev/null || { cat "$work/sandbox.log"; exit 1; }
-  sleep 0.2
-done
+start_sandbox "$bin" "$work" "${sandbox_args[@]}"
 ready=$(date +%s.%N)
 url="http://127.0.0.1:$port/org"
 export HUNTR_ORG_TOKEN=$token

@@ -39,14 +39,9 @@ if [ -z "$base" ]; then
 fi
 
 work=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$new" sandbox --port "$port" --scale "$scale" --token cpu-token > "$work/sandbox.log" 2>&1 &
-sandbox=$!
-trap 'kill $sandbox 2>/dev/null; rm -rf "$work"' EXIT
-until grep -q "base URL" "$work/sandbox.log" 2>/dev/null; do
-  kill -0 $sandbox 2>/dev/null || { cat "$work/sandbox.log"; exit 1; }
-  sleep 0.2
-done
+source scripts/sandbox.sh
+trap 'kill ${sandbox:-} 2>/dev/null; rm -rf "$work"' EXIT
+start_sandbox "$new" "$work" --scale "$scale" --token cpu-token
 cat > "$work/pipelines.toml" <<EOF
 [pipelines.cpu]
 base_url = "http://127.0.0.1:$port/org"

@@ -22,15 +22,10 @@ done
 bin=${HUNTR_SYNC_BIN:-${CARGO_TARGET_DIR:-target}/release/huntr-sync}
 [ -n "${HUNTR_SYNC_BIN:-}" ] || cargo build --release --quiet
 work=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 token=bench-token
-"$bin" sandbox --port "$port" --scale 200 --token "$token" --latency-ms "$latency" --rps "$rps" > "$work/sandbox.log" 2>&1 &
-sandbox=$!
-trap 'kill $sandbox 2>/dev/null; rm -rf "$work"' EXIT
-until grep -q "base URL" "$work/sandbox.log" 2>/dev/null; do
-  kill -0 $sandbox 2>/dev/null || { cat "$work/sandbox.log"; exit 1; }
-  sleep 0.2
-done
+source scripts/sandbox.sh
+trap 'kill ${sandbox:-} 2>/dev/null; rm -rf "$work"' EXIT
+start_sandbox "$bin" "$work" --scale 200 --token "$token" --latency-ms "$latency" --rps "$rps"
 url="http://127.0.0.1:$port/org"
 export HUNTR_ORG_TOKEN=$token
 cat > "$work/pipelines.toml" <<EOF
