@@ -128,6 +128,13 @@ pub fn fingerprint(vals: &[Val]) -> u64 {
     })
 }
 
+/// A hasher seeded as the in-memory hashes above (for values hashed
+/// piecewise, such as a JSON object).
+pub fn hasher() -> impl std::hash::Hasher {
+    use std::hash::BuildHasher;
+    foldhash::quality::FixedState::with_seed(SEED).build_hasher()
+}
+
 /// A hash of one text (a row key), in memory only.
 pub fn hash_text(s: &str) -> u64 {
     use std::hash::BuildHasher;

@@ -257,13 +257,12 @@ impl Drop for OnPage {
 /// `table` (a table without a parent, whose rows no parent's children
 /// hash counts): the row it makes would be dropped by [`dedup_snapshots`].
 fn repeated_on_page(table: TableId, obj: &Obj) -> bool {
-    use std::hash::BuildHasher;
     ON_PAGE.with_borrow_mut(|s| {
         let Some(set) = s else { return false };
         if SCHEMA.table(table).parent.is_some() {
             return false;
         }
-        let mut h = foldhash::quality::FixedState::with_seed(0x0b1e_c7ed).build_hasher();
+        let mut h = convert::hasher();
         obj.hash_into(&mut h);
         !set.insert((table, std::hash::Hasher::finish(&h)))
     })
@@ -272,7 +271,7 @@ fn repeated_on_page(table: TableId, obj: &Obj) -> bool {
 /// Drops repeated identical snapshot rows from a batch: a page of actions
 /// carries the same advisor, employer and category hundreds of times, and
 /// only the first copy can change anything.
-pub fn dedup_snapshots(ops: &mut Vec<Op>) {
+fn dedup_snapshots(ops: &mut Vec<Op>) {
     let mut seen = HashSet::with_hasher(foldhash::fast::FixedState::default());
     ops.retain_mut(|op| {
         let Op::Upsert(row) = op else { return true };
