@@ -52,6 +52,40 @@ pub const MAX_PAGE_LIMIT: u32 = 500;
 /// The page size asked for: the largest, so a sync needs the fewest requests.
 pub const PAGE_LIMIT: u32 = MAX_PAGE_LIMIT;
 
+/// Batches of rows that may wait for the writer during a sync.
+pub const SYNC_QUEUE: usize = 4;
+
+/// Requests in flight at once when records are read one by one (changed
+/// jobs, candidates).
+pub const BY_ID_CONCURRENCY: usize = 4;
+
+/// Sub-windows of one windowed resource read at once (backfills).
+pub const WINDOW_CONCURRENCY: usize = 4;
+
+/// Rows gathered before they go to the writer when records are read one
+/// by one.
+pub const FLUSH_OPS: usize = 2_000;
+
+/// A push's writes in flight at once.
+pub const PUSH_CONCURRENCY: usize = 4;
+
+/// Times a push sends again a write whose fate was in doubt and that was
+/// not found applied.
+pub const PUSH_ROUNDS: usize = 5;
+
+/// Deliveries the receiver lets wait for the disk before it answers 503.
+pub const WEBHOOK_QUEUE: usize = 1024;
+
+/// Deliveries the receiver commits together at most.
+pub const WEBHOOK_BATCH: usize = 512;
+
+/// How often, at most, the receiver publishes what it stored to a
+/// destination other than SQLite (which shows each delivery at once).
+pub const WEBHOOK_PUBLISH_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Days a Delta table keeps files no longer current, for time travel.
+pub const DELTA_RETENTION_DAYS: u32 = 7;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,7 @@
 //! - Redelivery is harmless: every write is an upsert by key.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,12 +26,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
+use crate::destination::Target;
 use crate::flatten;
+use crate::lifecycle::{Ending, Lifecycle};
 use crate::resources::Resource;
 use crate::store::writer::{self, Refused, Writer, WriterConfig, WriterThread};
-use crate::store::{RunEnd, RunId, RunStatus, Store};
+use crate::store::RunStatus;
 use crate::timefmt::now_unix;
 
 pub use huntr_protocol::signature::{sign, verify, SIGNATURE_HEADER};
@@ -40,53 +42,81 @@ pub use huntr_protocol::signature::{sign, verify, SIGNATURE_HEADER};
 struct AppState {
     secret: Arc<Vec<u8>>,
     writer: Writer,
+    /// Deliveries stored so far (the publisher publishes when it moved).
+    stored: Arc<AtomicU64>,
 }
 
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
     pub listen: SocketAddr,
-    /// The SQLite file written (a Parquet destination's state file).
-    pub db: PathBuf,
+    /// Where deliveries are written.
+    pub target: Target,
     pub secret: Vec<u8>,
     /// Deliveries that may wait for the writer before 503s begin.
     pub queue: usize,
     /// Actions committed together at most.
     pub batch: usize,
+    /// How often stored deliveries are published, at most (a destination
+    /// other than SQLite; the SQLite file shows them at once).
+    pub publish_every: Duration,
+}
+
+impl ServeOptions {
+    /// The defaults, receiving on `listen` into `target`.
+    pub fn new(listen: SocketAddr, target: Target, secret: Vec<u8>) -> ServeOptions {
+        ServeOptions {
+            listen,
+            target,
+            secret,
+            queue: crate::defaults::WEBHOOK_QUEUE,
+            batch: crate::defaults::WEBHOOK_BATCH,
+            publish_every: crate::defaults::WEBHOOK_PUBLISH_EVERY,
+        }
+    }
 }
 
 fn reject(status: StatusCode, reason: &str) -> Response {
     (status, Json(json!({ "error": reason }))).into_response()
 }
 
-async fn receive(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+/// Checks a delivery: signed by the secret and an Action; else the
+/// answer's status and reason.
+fn verified(s: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Value, (StatusCode, String)> {
+    let refuse = |status, reason: &str| (status, reason.to_owned());
     // HeaderMap lookups ignore case, as the header name must.
     let Some(signature) = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok()) else {
-        return reject(
+        return Err(refuse(
             StatusCode::UNAUTHORIZED,
             "missing x-huntr-hmac-sha256 signature",
-        );
+        ));
     };
-    if !verify(&s.secret, &body, signature) {
-        return reject(
+    if !verify(&s.secret, body, signature) {
+        return Err(refuse(
             StatusCode::UNAUTHORIZED,
             "signature does not match the body",
-        );
+        ));
     }
-    let value: Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => return reject(StatusCode::BAD_REQUEST, &format!("body is not JSON: {e}")),
-    };
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| refuse(StatusCode::BAD_REQUEST, &format!("body is not JSON: {e}")))?;
     let is_action = value
         .get("id")
         .and_then(Value::as_str)
         .is_some_and(|id| !id.is_empty())
         && value.get("actionType").and_then(Value::as_str).is_some();
     if !is_action {
-        return reject(
+        return Err(refuse(
             StatusCode::BAD_REQUEST,
             "body is not an Action: it needs an `id` and an `actionType`",
-        );
+        ));
     }
+    Ok(value)
+}
+
+async fn receive(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let value = match verified(&s, &headers, &body) {
+        Ok(v) => v,
+        Err((status, reason)) => return reject(status, &reason),
+    };
     let mut ops = Vec::new();
     flatten::flatten(Resource::Actions, &value, now_unix(), &mut ops);
     let landed = match s.writer.try_apply_acked(ops) {
@@ -102,7 +132,10 @@ async fn receive(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> 
         }
     };
     match landed.await {
-        Ok(Ok(())) => (StatusCode::OK, Json(json!({ "stored": value["id"] }))).into_response(),
+        Ok(Ok(())) => {
+            s.stored.fetch_add(1, Ordering::Relaxed);
+            (StatusCode::OK, Json(json!({ "stored": value["id"] }))).into_response()
+        }
         Ok(Err(e)) => reject(
             StatusCode::INTERNAL_SERVER_ERROR,
             &format!("not stored: {e}"),
@@ -114,19 +147,33 @@ async fn receive(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> 
     }
 }
 
-/// Records the receiver's session as a run when the writer has stopped.
-fn finish(thread: WriterThread, run_id: RunId) {
-    let (mut store, err) = thread.join();
-    let end = RunEnd {
-        finished: now_unix(),
-        window_end: None,
-        status: RunStatus::Webhook,
-        requests: 0,
-        retries: 0,
-        error: err.map(|e| e.to_string()),
-    };
-    if let Err(e) = store.finish_run(run_id, &end) {
-        tracing::warn!("webhook receiver: {e}");
+/// Publishes what was stored, every `every` at most, while deliveries
+/// arrive: each time the run is turned over (published, ended, the next
+/// begun) on the writer thread. Ends when `stop` changes.
+async fn publish_while_receiving(
+    life: Arc<Lifecycle>,
+    writer: Writer,
+    stored: Arc<AtomicU64>,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut published = 0;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => return,
+        }
+        let now = stored.load(Ordering::Relaxed);
+        if now == published {
+            continue;
+        }
+        published = now;
+        let turner = life.turner();
+        match writer.turn(move |store| turner.turn(store, true)).await {
+            Ok(Ok(run)) => tracing::debug!("webhook receiver: published; run {run} begun"),
+            Ok(Err(e)) => tracing::error!("webhook receiver: {e}"),
+            Err(_) => return,
+        }
     }
 }
 
@@ -135,20 +182,36 @@ pub struct Receiver {
     pub addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     server: tokio::task::JoinHandle<()>,
-    writer: Option<(WriterThread, RunId)>,
+    publisher: Option<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
+    writer: Option<(WriterThread, Arc<Lifecycle>)>,
 }
 
 impl Receiver {
-    /// Binds, opens the destination and starts serving.
+    /// Takes the destination's lock, opens it and starts serving.
     pub async fn start(opts: ServeOptions) -> anyhow::Result<Receiver> {
-        let mut store = Store::open(&opts.db)?;
+        let (life, mut store) = Lifecycle::begin_receiving(&opts.target, "webhook").await?;
         store.set_durable()?;
-        let run_id = store.begin_run(now_unix(), "webhook")?;
-        let cfg = WriterConfig::receiver(run_id, opts.queue, opts.batch);
-        let (writer, thread) = writer::spawn(store, cfg);
+        let cfg = WriterConfig::receiver(life.run_id(), opts.queue, opts.batch);
+        let turner = life.turner();
+        let restamp = Box::new(move |store: &mut _| turner.turn(store, false));
+        let (writer, thread) = writer::spawn_receiver(store, cfg, restamp);
+        let life = Arc::new(life);
+        let stored = Arc::new(AtomicU64::new(0));
+        let publisher = opts.target.publishes().then(|| {
+            let (tx, rx) = watch::channel(false);
+            let task = publish_while_receiving(
+                life.clone(),
+                writer.clone(),
+                stored.clone(),
+                opts.publish_every,
+                rx,
+            );
+            (tx, tokio::spawn(task))
+        });
         let state = AppState {
             secret: Arc::new(opts.secret),
             writer,
+            stored,
         };
         let app = Router::new()
             .route("/", post(receive))
@@ -172,20 +235,43 @@ impl Receiver {
             addr,
             stop: Some(stop),
             server,
-            writer: Some((thread, run_id)),
+            publisher,
+            writer: Some((thread, life)),
         })
     }
 
-    /// Stops accepting, lets in-flight deliveries commit, then returns.
+    /// Stops accepting, lets in-flight deliveries commit, publishes them
+    /// and records the session's last run.
     pub async fn shutdown(mut self) {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
         let _ = tokio::time::timeout(Duration::from_secs(30), &mut self.server).await;
-        // The router (and with it the queue's sender) is gone: the writer
-        // drains what is queued and ends.
-        if let Some((thread, run_id)) = self.writer.take() {
-            let _ = tokio::task::spawn_blocking(move || finish(thread, run_id)).await;
+        if let Some((stop, task)) = self.publisher.take() {
+            let _ = stop.send(true);
+            let _ = task.await;
+        }
+        // The router and the publisher (and with them the queue's senders)
+        // are gone: the writer drains what is queued and ends.
+        let Some((thread, life)) = self.writer.take() else {
+            return;
+        };
+        let (store, err) = match tokio::task::spawn_blocking(move || thread.join()).await {
+            Ok(joined) => joined,
+            Err(_) => return,
+        };
+        let Ok(life) = Arc::try_unwrap(life) else {
+            tracing::warn!("webhook receiver: the run lifecycle is still shared");
+            return;
+        };
+        let mut ending = Ending::quiet(RunStatus::Webhook);
+        ending.error = err.map(|e| e.to_string());
+        let ended = life.end(store, ending).await;
+        if let Err(e) = ended.published {
+            tracing::warn!("webhook receiver: publishing at shutdown failed: {e}");
+        }
+        if let Err(e) = ended.recorded {
+            tracing::warn!("webhook receiver: {e}");
         }
     }
 }

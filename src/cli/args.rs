@@ -264,7 +264,7 @@ pub enum WebhookAction {
         #[arg(long, default_value = "127.0.0.1:8788")]
         listen: std::net::SocketAddr,
         /// Deliveries that may wait for the disk before 503s begin.
-        #[arg(long, default_value_t = 1024)]
+        #[arg(long, default_value_t = crate::defaults::WEBHOOK_QUEUE)]
         queue: usize,
     },
     /// Load generator: POST signed copies of an action to a receiver

@@ -4,6 +4,9 @@
 //! with it.
 
 use crate::config::{ConfigError, TokenError};
+use crate::lifecycle::RunError;
+use crate::push::session::SessionError;
+use crate::store::LockError;
 use crate::sync::SyncError;
 
 pub const OK: u8 = 0;
@@ -47,9 +50,24 @@ fn code_of(error: &anyhow::Error) -> u8 {
     if error.is::<ConfigError>() || error.is::<TokenError>() {
         return USAGE;
     }
+    if is_locked(error) {
+        return LOCKED;
+    }
     match error.downcast_ref::<SyncError>() {
-        Some(SyncError::Lock(crate::store::LockError::Held { .. })) => LOCKED,
         Some(SyncError::Api(crate::api::ApiError::LimitOutOfRange(_))) => USAGE,
         _ => FAILED,
     }
+}
+
+/// Whether another run holds the destination's lock.
+fn is_locked(error: &anyhow::Error) -> bool {
+    let held = |e: &LockError| matches!(e, LockError::Held { .. });
+    let run = |e: &RunError| matches!(e, RunError::Lock(l) if held(l));
+    error
+        .downcast_ref::<SyncError>()
+        .is_some_and(|e| matches!(e, SyncError::Lock(l) if held(l)))
+        || error.downcast_ref::<RunError>().is_some_and(run)
+        || error
+            .downcast_ref::<SessionError>()
+            .is_some_and(|e| matches!(e, SessionError::Run(r) if run(r)))
 }

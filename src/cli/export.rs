@@ -4,7 +4,7 @@ use super::args::{ExportArgs, ExportFormat};
 use super::exit::{self, Failure};
 use super::pipeline::resolve_pipeline;
 use crate::config::Overrides;
-use crate::destination::export::{self, Format};
+use crate::export::{self, Format};
 
 pub fn run(args: ExportArgs) -> Result<u8, Failure> {
     let p = resolve_pipeline(&args.pipeline, Overrides::default(), true)?;

@@ -11,12 +11,10 @@ use super::exit::{self, Failure};
 use super::pipeline::{connect, resolve_pipeline};
 use crate::config::Overrides;
 use crate::push::report::{self, RowOutcome, Summary};
-use crate::push::send::{self, Item, Sender};
+use crate::push::send::{self, Item};
 use crate::push::{orgview, Outcome, Plan, PushKind};
 use crate::resources::Resource;
-use crate::store::{lock_path, DestLock, RunEnd, RunStatus};
-use crate::sync::{SyncError, SyncOptions};
-use crate::timefmt::now_unix;
+use crate::sync::{SyncError, SyncOptions, Target};
 
 pub async fn run(what: PushWhat) -> Result<u8, Failure> {
     let (kind, args) = match what {
@@ -64,7 +62,7 @@ pub async fn run(what: PushWhat) -> Result<u8, Failure> {
 /// Refuses, previews or sends the plan; reports; the exit code.
 async fn decide_and_send(
     client: &crate::api::Client,
-    target: &crate::sync::Target,
+    target: &Target,
     plan: Plan,
     args: &PushArgs,
     settled: usize,
@@ -93,7 +91,9 @@ async fn decide_and_send(
     if !args.yes && !confirm(&rows, &summary, writes.len())? {
         return Ok(exit::USAGE);
     }
-    let ended = send_all(client, target, &plan, writes).await?;
+    let ended = crate::push::session::send_all(client, target, plan.kind, writes)
+        .await
+        .map_err(anyhow::Error::from)?;
     let (rows, mut summary) = report::build(&plan, Some(&ended), false);
     summary.settled_from_earlier = settled;
     finish_report(args, &rows, &summary, client)?;
@@ -151,57 +151,6 @@ fn confirm(rows: &[report::RowReport], s: &Summary, writes: usize) -> Result<boo
         eprintln!("huntr-sync: nothing was sent");
     }
     Ok(yes)
-}
-
-/// Sends under the destination's lock, as a run of its own, then
-/// publishes what the answers changed.
-async fn send_all(
-    client: &crate::api::Client,
-    target: &crate::sync::Target,
-    plan: &Plan,
-    writes: Vec<Item>,
-) -> Result<std::collections::HashMap<String, send::Ended>, Failure> {
-    let kind_name = plan.kind.name();
-    let _lock = DestLock::acquire(&lock_path(&target.state_db())).map_err(SyncError::from)?;
-    let mut store = target.open_store().map_err(SyncError::from)?;
-    let run_id = store
-        .begin_run(now_unix(), &format!("push {kind_name}"))
-        .map_err(SyncError::from)?;
-    let journal = store.journal(kind_name).map_err(SyncError::from)?;
-    let bar = indicatif::ProgressBar::with_draw_target(
-        Some(writes.len() as u64),
-        indicatif::ProgressDrawTarget::stderr(),
-    );
-    let mut sender = Sender {
-        client,
-        store,
-        journal,
-        run_id,
-        kind: plan.kind,
-        concurrency: 4,
-        rounds: 5,
-        bar,
-    };
-    let sent = sender.send(writes).await;
-    sender.bar.finish_and_clear();
-    let (store, published) = crate::sync::publish(sender.store, target, run_id).await;
-    let (requests, retries, _) = client.stats.get();
-    let mut store = store;
-    let end = RunEnd {
-        finished: now_unix(),
-        window_end: None,
-        status: if sent.is_ok() {
-            RunStatus::Complete
-        } else {
-            RunStatus::Failed
-        },
-        requests,
-        retries,
-        error: sent.as_ref().err().map(|e| e.to_string()),
-    };
-    store.finish_run(run_id, &end).map_err(SyncError::from)?;
-    published.map_err(SyncError::from)?;
-    Ok(sent.map_err(anyhow::Error::from)?)
 }
 
 /// The report file, then the summary on stdout.

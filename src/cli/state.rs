@@ -6,7 +6,7 @@ use super::exit::{self, Failure};
 use super::pipeline::resolve_pipeline;
 use crate::config::Overrides;
 use crate::resources::Resource;
-use crate::store::{lock_path, DestLock, Store};
+use crate::store::{DestLock, Store};
 use crate::sync::SyncError;
 
 pub fn run(action: StateAction) -> Result<u8, Failure> {
@@ -18,7 +18,7 @@ pub fn run(action: StateAction) -> Result<u8, Failure> {
 
 fn show(args: &PipelineArgs) -> Result<u8, Failure> {
     let p = resolve_pipeline(args, Overrides::default(), true)?;
-    let db = &p.destination.state_db();
+    let db = p.destination.state_db();
     if !db.exists() {
         println!(
             "{}: no sync has run yet (file does not exist)",
@@ -46,13 +46,13 @@ fn show(args: &PipelineArgs) -> Result<u8, Failure> {
 
 fn reset(args: &PipelineArgs, resource: Option<String>) -> Result<u8, Failure> {
     let p = resolve_pipeline(args, Overrides::default(), true)?;
-    let db = &p.destination.state_db();
+    let db = p.destination.state_db();
     let resource = resource
         .map(|r| r.parse::<Resource>())
         .transpose()
         .map_err(Failure::usage)?;
     // Under the sync's lock: a running sync would write its watermarks back.
-    let _lock = DestLock::acquire(&lock_path(db)).map_err(SyncError::from)?;
+    let _lock = DestLock::acquire(&p.destination.lock_file()).map_err(SyncError::from)?;
     let n = Store::open(db)?.reset_state(resource)?;
     println!(
         "reset {n} watermark(s) in {}; the next sync re-reads from the beginning",

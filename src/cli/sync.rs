@@ -12,15 +12,11 @@ pub async fn run(args: SyncArgs) -> Result<u8, Failure> {
     let over = Overrides {
         resources: args.resources.clone(),
         limit: args.limit,
+        export_changes: args.export_changes,
         ..Default::default()
     };
     let p = resolve_pipeline(&args.pipeline, over, true)?;
-    let mut target = p.destination.clone();
-    if args.export_changes && target.export_changes().is_err() {
-        return Err(Failure::usage(
-            "--export-changes needs a parquet:DIR destination".into(),
-        ));
-    }
+    let target = p.destination.clone();
     let (mut client, sandbox) = connect(&p, &args.pipeline, |_| {}).await?;
     let progress = crate::progress::Progress::for_stderr();
     // The first failure to reach the API: a line at once on a terminal,

@@ -14,9 +14,6 @@ use crate::config::{Overrides, Pipeline};
 use crate::defaults;
 use crate::webhook::{Receiver, ServeOptions};
 
-/// Actions the receiver commits together at most.
-const BATCH: usize = 512;
-
 pub async fn run(action: WebhookAction) -> Result<u8, Failure> {
     match action {
         WebhookAction::Serve {
@@ -35,19 +32,13 @@ pub async fn run(action: WebhookAction) -> Result<u8, Failure> {
 async fn serve(args: &PipelineArgs, listen: SocketAddr, queue: usize) -> Result<u8, Failure> {
     let p = resolve_pipeline(args, Overrides::default(), true)?;
     let secret = secret(&p)?;
-    let db = p.destination.state_db();
-    let receiver = Receiver::start(ServeOptions {
-        listen,
-        db: db.clone(),
-        secret: secret.into_bytes(),
-        queue,
-        batch: BATCH,
-    })
-    .await?;
+    let mut opts = ServeOptions::new(listen, p.destination.clone(), secret.into_bytes());
+    opts.queue = queue;
+    let receiver = Receiver::start(opts).await?;
     eprintln!(
         "huntr-sync: receiving webhooks on http://{}/ into {}",
         receiver.addr,
-        db.display()
+        p.destination.describe()
     );
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("installing the SIGTERM handler")?;

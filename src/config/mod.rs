@@ -54,7 +54,7 @@ pub struct Pipeline {
     pub source: Source,
     pub token_env: String,
     pub token_file: Option<PathBuf>,
-    /// Where to write, with the changes export already decided.
+    /// Where to write, with its settings applied.
     pub destination: Target,
     pub resources: Vec<Resource>,
     pub limit: u32,
@@ -75,6 +75,8 @@ pub struct Overrides {
     pub destination: Option<String>,
     pub resources: Option<Vec<String>>,
     pub limit: Option<u32>,
+    /// `--export-changes`.
+    pub export_changes: bool,
 }
 
 #[cfg(test)]
@@ -122,7 +124,6 @@ mod tests {
 
     #[test]
     fn remote_state_sits_beside_the_config_unless_the_pipeline_says() {
-        use crate::destination::{storage::Location, Target};
         let path = Path::new("/etc/huntr/pipelines.toml");
         let file = ConfigFile::parse(
             "[pipelines.a]\ndestination = \"delta:s3://lake/huntr\"\n\
@@ -133,27 +134,27 @@ mod tests {
         )
         .unwrap();
         let over = Overrides::default();
-        let files = |name| match file
-            .resolve(Some(name), path, &over, true)
-            .unwrap()
-            .destination
-        {
-            Target::Parquet(f) | Target::Delta(f) => f,
-            other => panic!("{other:?}"),
+        let target = |name| {
+            file.resolve(Some(name), path, &over, true)
+                .unwrap()
+                .destination
         };
-        let a = files("a");
+        let a = target("a");
         assert_eq!(
-            a.state,
+            a.state_db(),
             Path::new("/etc/huntr/.huntr-sync/s3___lake_huntr/state.db")
         );
-        assert_eq!(a.retention_days, 7);
-        let b = files("b");
-        assert_eq!(b.state, Path::new("/etc/huntr/st/b.db"));
-        assert_eq!(b.storage.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
-        let c = files("c");
-        assert_eq!(c.at, Location::Local("out".into()));
-        assert_eq!(c.state, Path::new("out/_huntr_sync/state.db"));
-        assert_eq!(c.retention_days, 30);
+        assert!(a.is_remote());
+        let b = target("b");
+        assert_eq!(b.state_db(), Path::new("/etc/huntr/st/b.db"));
+        assert_eq!(b.describe(), "s3://lake/pq (Parquet)");
+        // Settings a destination keeps to itself show in its Debug form.
+        assert!(format!("{b:?}").contains(r#"endpoint: Some("http://127.0.0.1:9000")"#));
+        assert!(format!("{a:?}").contains("retention_days: 7"), "{a:?}");
+        let c = target("c");
+        assert_eq!(c.describe(), "out (Delta Lake)");
+        assert_eq!(c.state_db(), Path::new("out/_huntr_sync/state.db"));
+        assert!(format!("{c:?}").contains("retention_days: 30"), "{c:?}");
         for (line, expect) in [
             (
                 "destination = \"sqlite:x.db\"\nstate = \"s.db\"",
@@ -247,7 +248,7 @@ mod tests {
         let p = file
             .resolve(Some("a"), Path::new("pipelines.toml"), &over, true)
             .unwrap();
-        assert_eq!(p.destination, Target::Sqlite("b.db".into()));
+        assert_eq!(p.destination.state_db(), Path::new("b.db"));
         assert_eq!(p.resources, vec![Resource::Jobs, Resource::Actions]);
         assert_eq!(p.limit, 100);
         assert_eq!(p.token_env, "HUNTR_ORG_TOKEN");
@@ -291,6 +292,6 @@ mod tests {
             )
             .unwrap();
         assert!(matches!(demo.source, Source::Sandbox { .. }));
-        assert_eq!(demo.destination, Target::Sqlite("data/demo.db".into()));
+        assert_eq!(demo.destination.describe(), "data/demo.db");
     }
 }

@@ -2,11 +2,11 @@
 //! [`Pipeline`]: defaults filled in from [`crate::defaults`], every value
 //! checked, and a refusal that names the file and the key.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::{ConfigError, ConfigFile, Overrides, Pipeline, PipelineFile, RateFile, Source};
 use crate::defaults;
-use crate::destination::Target;
+use crate::destination::{forms, Settings, Target};
 use crate::resources::Resource;
 
 /// The most retries of one request a config may ask for.
@@ -41,16 +41,10 @@ impl ConfigFile {
         };
         let source = at.source(p, over)?;
         let token_env = at.env_name("token_env", &p.token_env, defaults::TOKEN_ENV)?;
-        let mut destination = at.destination(p, over, need_destination)?;
+        let destination = at.destination(p, over, need_destination)?;
         let resources = at.resources(p, over)?;
         let limit = at.limit(p, over)?;
         let (requests_per_second, burst, max_requests_per_second) = at.rate(p)?;
-        if p.export_changes == Some(true) {
-            destination
-                .export_changes()
-                .map_err(|m| at.bad("export_changes", m.into()))?;
-        }
-        at.files(p, &mut destination)?;
         let webhook_secret_env = at.env_name(
             "webhook_secret_env",
             &p.webhook_secret_env,
@@ -101,6 +95,10 @@ struct Section<'a> {
 
 impl Section<'_> {
     fn bad(&self, key: &str, msg: String) -> ConfigError {
+        if self.name == COMMAND_LINE {
+            // Only flags make this pipeline: name the flag.
+            return ConfigError::Usage(format!("--{}: {msg}", key.replace('_', "-")));
+        }
         ConfigError::Invalid {
             path: self.path.to_owned(),
             message: format!("pipelines.{}.{key}: {msg}", self.name),
@@ -164,43 +162,20 @@ impl Section<'_> {
         }
     }
 
+    /// The destination with the settings the pipeline (or the command
+    /// line) gives it; the registry refuses a setting the destination does
+    /// not take.
     fn destination(
         &self,
         p: &PipelineFile,
         over: &Overrides,
         need_destination: bool,
     ) -> Result<Target, ConfigError> {
-        match over.destination.clone().or_else(|| p.destination.clone()) {
-            Some(d) => Target::parse(&d).map_err(|m| self.bad("destination", m)),
-            None if need_destination => Err(ConfigError::Usage(self.no_destination())),
-            None => Ok(Target::Sqlite(PathBuf::from(PLACEHOLDER_DB))),
-        }
-    }
-
-    /// A files destination's state location, endpoint and retention.
-    fn files(&self, p: &PipelineFile, destination: &mut Target) -> Result<(), ConfigError> {
-        let is_delta = matches!(destination, Target::Delta(_));
-        let Some(f) = destination.files_mut() else {
-            for (key, set) in [
-                ("state", p.state.is_some()),
-                ("endpoint", p.endpoint.is_some()),
-                ("retention_days", p.retention_days.is_some()),
-            ] {
-                if set {
-                    return Err(self.bad(
-                        key,
-                        "only applies to parquet: and delta: destinations".into(),
-                    ));
-                }
-            }
-            return Ok(());
+        let spec = match over.destination.clone().or_else(|| p.destination.clone()) {
+            Some(d) => d,
+            None if need_destination => return Err(ConfigError::Usage(self.no_destination())),
+            None => format!("sqlite:{PLACEHOLDER_DB}"),
         };
-        let base = self.path.parent().unwrap_or(Path::new(""));
-        match &p.state {
-            Some(state) => f.state = base.join(state),
-            None if f.at.is_remote() => f.state = base.join(&f.state),
-            None => {}
-        }
         if let Some(e) = &p.endpoint {
             if !(e.starts_with("http://") || e.starts_with("https://")) {
                 return Err(self.bad(
@@ -208,24 +183,21 @@ impl Section<'_> {
                     format!("`{e}` is not an http:// or https:// URL"),
                 ));
             }
-            f.storage.endpoint = Some(e.clone());
         }
-        if let Some(days) = p.retention_days {
-            if !is_delta {
-                return Err(self.bad(
-                    "retention_days",
-                    "only applies to delta: destinations".into(),
-                ));
-            }
-            f.retention_days = days;
-        }
-        Ok(())
+        let settings = Settings {
+            base: self.path.parent().unwrap_or(Path::new("")).to_owned(),
+            state: p.state.clone(),
+            endpoint: p.endpoint.clone(),
+            export_changes: p.export_changes == Some(true) || over.export_changes,
+            retention_days: p.retention_days,
+        };
+        Target::with_settings(&spec, &settings).map_err(|e| self.bad(e.key, e.message))
     }
 
     /// What to do when neither the pipeline nor the command line names a
     /// destination.
     fn no_destination(&self) -> String {
-        let give = "--destination sqlite:PATH, parquet:DIR_OR_URL or delta:DIR_OR_URL";
+        let give = format!("--destination {}", forms());
         if self.name == COMMAND_LINE {
             format!("no destination: pass {give}, or --pipeline NAME of a pipeline that sets destination")
         } else {

@@ -1,202 +1,187 @@
-//! Destinations: where a sync's tables end up. Every destination keeps its
-//! merge state in a [`Store`]; a SQLite destination *is* that store, and
-//! any other one is a [`Publisher`] that, after each run, writes what the
-//! store holds to its own format. `sync` and `webhook` only ever see a
-//! [`Target`], a store and a list of publishers, so a new destination
-//! plugs in here (a variant, its state file, its publisher) and nowhere
-//! else.
+//! Destinations: where a run's tables end up.
+//!
+//! Every destination keeps its merge state in a store (a SQLite state
+//! database) and implements [`Destination`]: how it is named, where its
+//! state lives, what its lock covers, how it proves it may be written,
+//! the highest run id it already shows, and how it publishes a run. Each
+//! one is a folder of its own (`sqlite/`, `parquet/`, `delta/`), and
+//! `registry` is the one place that knows them all: it turns a
+//! `KIND:WHERE` spelling and the pipeline's settings into a [`Target`].
+//! The run lifecycle (`crate::lifecycle`) drives a target the same way
+//! for `sync`, `push` and `webhook serve`; nothing else names a
+//! destination's own types. See docs/EXTENDING.md to add one.
+//!
+//! `files` holds what the destinations made of files share, and `storage`
+//! the object-store layer under them (a local directory or a bucket).
 
 pub mod delta;
-pub mod export;
+pub mod files;
 pub mod parquet;
+mod registry;
+pub mod sqlite;
 pub mod storage;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use crate::store::{RunId, Store, StoreError};
-use storage::{Location, StorageError, StorageOptions};
+use futures_util::future::BoxFuture;
+use tokio::runtime::Handle;
 
-/// Where a sync writes.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Target {
-    Sqlite(PathBuf),
-    /// Parquet files, one per table, in a directory or under a URL.
-    Parquet(Files),
-    /// Delta Lake tables, one per table, in a directory or under a URL.
-    Delta(Files),
+use crate::store::{lock_path, RunId, Store, StoreError, Tables};
+pub use registry::forms;
+
+/// One destination. Publishing is blocking (it scans the store) and runs
+/// off the async threads; `rt` runs whatever I/O it does.
+pub trait Destination: Send + Sync + std::fmt::Debug {
+    /// How the summary and messages name it.
+    fn describe(&self) -> String;
+
+    /// The state database holding the merge state (for SQLite, the tables
+    /// themselves).
+    fn state_db(&self) -> &Path;
+
+    /// The file whose lock lets one run at a time write: it covers the
+    /// state database and, through it, everything published from it.
+    fn lock_file(&self) -> PathBuf {
+        lock_path(self.state_db())
+    }
+
+    /// Whether it writes somewhere other than this machine's disk, so that
+    /// `check` proves it writable.
+    fn is_remote(&self) -> bool {
+        false
+    }
+
+    /// Before a run writes anything: the destination exists and accepts
+    /// writes (one line naming the cause if not).
+    fn check_writable(&self) -> BoxFuture<'_, Result<(), PublishError>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// The highest run id the destination itself shows: a new state
+    /// database numbers its runs after it, so a lost state never reuses a
+    /// run id.
+    fn highest_run_id(&self) -> BoxFuture<'_, Result<Option<RunId>, PublishError>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    /// Whether runs publish anything (not when the state database is the
+    /// destination).
+    fn publishes(&self) -> bool {
+        true
+    }
+
+    /// Publishes what changed since the last publication, for run
+    /// `run_id`. Idempotent and resumable: what a crash interrupted is
+    /// published by the next run (the store records what was written).
+    fn publish(
+        &self,
+        tables: &Tables<'_>,
+        run_id: RunId,
+        rt: &Handle,
+    ) -> Result<Published, PublishError>;
 }
 
-/// A destination of files: where they go and where its merge state lives.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Files {
-    pub at: Location,
-    /// The state database: inside a local directory; for a URL, on local
-    /// disk beside the config file (or where the pipeline's `state` says).
-    pub state: PathBuf,
-    pub storage: StorageOptions,
-    /// Parquet: also write each run's changes to `_changes/run=<id>/`.
+/// What a pipeline may say about its destination besides where it is.
+/// Each destination accepts some of them (the registry refuses the rest,
+/// naming the destinations they apply to).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Settings {
+    /// The directory a relative `state` (and a remote destination's
+    /// default state) is under: the config file's.
+    pub base: PathBuf,
+    /// Where the state database lives.
+    pub state: Option<PathBuf>,
+    /// An S3-compatible endpoint.
+    pub endpoint: Option<String>,
+    /// Also write each run's changes apart.
     pub export_changes: bool,
-    /// Delta: days a file no longer current is kept for time travel.
-    pub retention_days: u32,
+    /// Days a file no longer current is kept.
+    pub retention_days: Option<u32>,
 }
 
-impl Files {
-    fn new(at: Location) -> Files {
-        let state = match &at {
-            Location::Local(dir) => parquet::state_db(dir),
-            Location::Remote(url) => default_remote_state(url),
-        };
-        Files {
-            at,
-            state,
-            storage: StorageOptions::default(),
-            export_changes: false,
-            retention_days: delta::DEFAULT_RETENTION_DAYS,
+impl Settings {
+    /// The names (as in `pipelines.toml`) of the settings given.
+    fn given(&self) -> Vec<&'static str> {
+        [
+            ("state", self.state.is_some()),
+            ("endpoint", self.endpoint.is_some()),
+            ("export_changes", self.export_changes),
+            ("retention_days", self.retention_days.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(k, set)| set.then_some(k))
+        .collect()
+    }
+}
+
+/// A refused destination or setting: the key (as in `pipelines.toml`)
+/// and why.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct SettingError {
+    pub key: &'static str,
+    pub message: String,
+}
+
+impl SettingError {
+    pub fn new(key: &'static str, message: impl Into<String>) -> Self {
+        SettingError {
+            key,
+            message: message.into(),
         }
     }
-
-    /// Local files on their way to the destination.
-    pub fn spool(&self) -> PathBuf {
-        let dir = self.state.parent().unwrap_or(Path::new("."));
-        dir.join("spool")
-    }
 }
 
-/// Where a remote destination's state goes unless the pipeline says:
-/// `.huntr-sync/<the URL, as a file name>/state.db`, relative to the
-/// config file's directory (the resolver puts it there).
-fn default_remote_state(url: &url::Url) -> PathBuf {
-    let slug: String = url
-        .as_str()
-        .trim_end_matches('/')
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    PathBuf::from(".huntr-sync").join(slug).join("state.db")
-}
+/// Where a run writes: one destination, shared by the run's parts.
+#[derive(Debug, Clone)]
+pub struct Target(Arc<dyn Destination>);
 
 impl Target {
-    /// Reads `sqlite:PATH`, `parquet:DIR_OR_URL` or `delta:DIR_OR_URL` (the
-    /// changes export off).
-    pub fn parse(s: &str) -> Result<Target, String> {
-        let (kind, path) = s.split_once(':').ok_or_else(|| {
-            format!("destination `{s}` must be sqlite:PATH, parquet:DIR_OR_URL or delta:DIR_OR_URL")
-        })?;
-        if path.is_empty() {
-            return Err(format!("destination `{s}` has no path"));
-        }
-        match kind {
-            "sqlite" => Ok(Target::Sqlite(path.into())),
-            "parquet" => Ok(Target::Parquet(Files::new(Location::parse(path)?))),
-            "delta" => Ok(Target::Delta(Files::new(Location::parse(path)?))),
-            _ => Err(format!(
-                "destination `{s}`: unknown kind `{kind}` (use sqlite:PATH, parquet:DIR_OR_URL or delta:DIR_OR_URL)"
-            )),
-        }
+    /// Reads `KIND:WHERE` (see [`forms`]) with no other settings.
+    pub fn parse(spec: &str) -> Result<Target, String> {
+        Target::with_settings(spec, &Settings::default()).map_err(|e| e.message)
+    }
+
+    /// Reads `KIND:WHERE` with the pipeline's settings.
+    pub fn with_settings(spec: &str, settings: &Settings) -> Result<Target, SettingError> {
+        registry::open(spec, settings).map(Target)
+    }
+
+    /// A SQLite file.
+    pub fn sqlite(path: &Path) -> Target {
+        Target::local("sqlite", path)
     }
 
     /// A local Parquet directory.
     pub fn parquet(dir: &Path) -> Target {
-        Target::Parquet(Files::new(Location::Local(dir.to_owned())))
+        Target::local("parquet", dir)
     }
 
     /// A local Delta directory.
     pub fn delta(dir: &Path) -> Target {
-        Target::Delta(Files::new(Location::Local(dir.to_owned())))
+        Target::local("delta", dir)
     }
 
-    /// The files destination, if this is one.
-    pub fn files_mut(&mut self) -> Option<&mut Files> {
-        match self {
-            Target::Parquet(f) | Target::Delta(f) => Some(f),
-            Target::Sqlite(_) => None,
-        }
-    }
-
-    /// Turns the changes export on; only a Parquet destination has one.
-    pub fn export_changes(&mut self) -> Result<(), &'static str> {
-        match self {
-            Target::Parquet(f) => {
-                f.export_changes = true;
-                Ok(())
-            }
-            _ => Err("only applies to parquet: destinations"),
-        }
-    }
-
-    /// The state database that holds the merge state (and, for SQLite, the
-    /// tables).
-    pub fn state_db(&self) -> PathBuf {
-        match self {
-            Target::Sqlite(p) => p.clone(),
-            Target::Parquet(f) | Target::Delta(f) => f.state.clone(),
-        }
-    }
-
-    /// How the summary names it.
-    pub fn describe(&self) -> String {
-        match self {
-            Target::Sqlite(p) => p.display().to_string(),
-            Target::Parquet(f) => format!("{} (Parquet)", f.at.describe()),
-            Target::Delta(f) => format!("{} (Delta Lake)", f.at.describe()),
-        }
-    }
-
-    /// Whether it writes to an object store.
-    pub fn is_remote(&self) -> bool {
-        matches!(self, Target::Parquet(f) | Target::Delta(f) if f.at.is_remote())
-    }
-
-    /// Before a run writes anything: a remote destination exists and its
-    /// credentials may write there (one line naming the cause if not).
-    pub async fn check_writable(&self) -> Result<(), StorageError> {
-        match self {
-            Target::Parquet(f) | Target::Delta(f) if f.at.is_remote() => {
-                storage::open(&f.at, &f.storage)?.check_writable().await
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// The highest run id the destination itself shows (Delta commits, the
-    /// changes export's `run=` directories): a new state database numbers
-    /// its runs after it, so a lost state never reuses a run id.
-    pub async fn highest_run_id(&self) -> Result<Option<RunId>, PublishError> {
-        match self {
-            Target::Sqlite(_) => Ok(None),
-            Target::Parquet(f) => {
-                let bucket = storage::open(&f.at, &f.storage)?;
-                Ok(parquet::highest_run_id(&bucket).await?)
-            }
-            Target::Delta(f) => {
-                let bucket = storage::open(&f.at, &f.storage)?;
-                Ok(delta::highest_run_id(&bucket).await?)
-            }
-        }
-    }
-
-    /// What runs after each sync to write the store out.
-    pub fn publishers(&self) -> Vec<Box<dyn Publisher>> {
-        match self {
-            Target::Sqlite(_) => Vec::new(),
-            Target::Parquet(f) => vec![Box::new(parquet::ParquetPublisher::new(f))],
-            Target::Delta(f) => vec![Box::new(delta::DeltaPublisher::new(f))],
-        }
+    fn local(kind: &str, path: &Path) -> Target {
+        Target::parse(&format!("{kind}:{}", path.display()))
+            .unwrap_or_else(|e| panic!("a local {kind} destination: {e}"))
     }
 
     /// Opens the state database (creating and migrating it).
     pub fn open_store(&self) -> Result<Store, StoreError> {
-        Store::open(&self.state_db())
+        Store::open(self.0.state_db())
     }
 }
 
-/// What a publisher wrote in one run.
+impl std::ops::Deref for Target {
+    type Target = dyn Destination;
+    fn deref(&self) -> &Self::Target {
+        &*self.0
+    }
+}
+
+/// What a publication wrote.
 #[derive(Debug, Default, Clone)]
 pub struct Published {
     /// Tables (re)written.
@@ -205,29 +190,40 @@ pub struct Published {
     pub changes_exported: u64,
 }
 
+impl Published {
+    /// Adds another publication of the same run.
+    pub fn add(&mut self, other: Published) {
+        self.tables.extend(other.tables);
+        self.changes_exported += other.changes_exported;
+    }
+}
+
 /// Why publishing failed: the destination's own error, with the path or
 /// object it concerns in its message.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct PublishError(pub Box<dyn std::error::Error + Send + Sync>);
 
-impl From<StorageError> for PublishError {
-    fn from(e: StorageError) -> Self {
+impl PublishError {
+    pub fn new(e: impl std::error::Error + Send + Sync + 'static) -> Self {
         PublishError(Box::new(e))
+    }
+}
+
+impl From<storage::StorageError> for PublishError {
+    fn from(e: storage::StorageError) -> Self {
+        PublishError::new(e)
     }
 }
 
 impl From<StoreError> for PublishError {
     fn from(e: StoreError) -> Self {
-        PublishError(Box::new(e))
+        PublishError::new(e)
     }
 }
 
-/// Writes the store's tables to a destination after a run. Publishing is
-/// idempotent and resumable: what a crash interrupted is published by the
-/// next run (the store records what each publisher last wrote).
-pub trait Publisher: Send {
-    /// Publishes what changed since the last publication, for run `run_id`.
-    /// A partial run publishes too: what it committed is current.
-    fn publish(&mut self, store: &Store, run_id: RunId) -> Result<Published, PublishError>;
+impl From<files::FileError> for PublishError {
+    fn from(e: files::FileError) -> Self {
+        PublishError::new(e)
+    }
 }

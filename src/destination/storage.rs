@@ -80,6 +80,9 @@ pub struct Bucket {
     pub url: Url,
     /// How messages name it.
     pub name: String,
+    /// The directory, for a location on local disk: finished files are
+    /// renamed into place there instead of copied.
+    local: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Bucket {
@@ -127,6 +130,7 @@ fn open_local(dir: &Path) -> Result<Bucket, StorageError> {
         prefix,
         url,
         name: dir.display().to_string(),
+        local: Some(abs),
     })
 }
 
@@ -177,6 +181,7 @@ fn open_remote(url: &Url, opts: &StorageOptions) -> Result<Bucket, StorageError>
         prefix,
         url: url.clone(),
         name,
+        local: None,
     })
 }
 
@@ -258,6 +263,77 @@ impl Bucket {
             .await
             .map(|_| ())
             .map_err(|e| self.error(&format!("cannot write {rel} to"), &e))
+    }
+
+    /// Moves a finished local file (in the spool) to `rel`, where it
+    /// appears whole or not at all: on local disk a rename (a copy first
+    /// when the spool is on another file system), elsewhere one upload.
+    /// Returns its size; the spool file is gone afterwards.
+    pub async fn publish_file(&self, file: &Path, rel: &str) -> Result<u64, StorageError> {
+        let Some(root) = &self.local else {
+            let size = self.upload(file, rel).await?;
+            let _ = std::fs::remove_file(file);
+            return Ok(size);
+        };
+        let err = |e: std::io::Error| {
+            StorageError(format!(
+                "cannot move {} to {}/{rel}: {e}",
+                file.display(),
+                self.name
+            ))
+        };
+        let size = std::fs::metadata(file).map_err(err)?.len();
+        let to = root.join(rel);
+        if let Some(dir) = to.parent() {
+            std::fs::create_dir_all(dir).map_err(err)?;
+        }
+        if std::fs::rename(file, &to).is_err() {
+            // Another file system: copy beside the target, then rename.
+            let tmp = to.with_extension("part");
+            std::fs::copy(file, &tmp).map_err(err)?;
+            std::fs::File::open(&tmp)
+                .and_then(|f| f.sync_all())
+                .map_err(err)?;
+            std::fs::rename(&tmp, &to).map_err(err)?;
+            let _ = std::fs::remove_file(file);
+        }
+        Ok(size)
+    }
+
+    /// Moves a finished local directory of files to `rel`, complete once
+    /// its file `last` (a manifest) is there: on local disk one rename of
+    /// the whole directory; elsewhere each file uploaded, `last` last.
+    pub async fn publish_dir(&self, dir: &Path, rel: &str, last: &str) -> Result<(), StorageError> {
+        let err = |e: std::io::Error| {
+            StorageError(format!(
+                "cannot move {} to {}/{rel}: {e}",
+                dir.display(),
+                self.name
+            ))
+        };
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .map_err(err)?
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .collect();
+        names.sort_by_key(|n| (n == last, n.clone()));
+        if let Some(root) = &self.local {
+            let to = root.join(rel);
+            if to.exists() {
+                std::fs::remove_dir_all(&to).map_err(err)?;
+            }
+            if let Some(parent) = to.parent() {
+                std::fs::create_dir_all(parent).map_err(err)?;
+            }
+            if std::fs::rename(dir, &to).is_ok() {
+                return Ok(());
+            }
+        }
+        for name in names {
+            self.publish_file(&dir.join(&name), &format!("{rel}/{name}"))
+                .await?;
+        }
+        let _ = std::fs::remove_dir(dir);
+        Ok(())
     }
 
     /// The names of the directories (common prefixes) right under `rel`.

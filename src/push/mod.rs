@@ -22,6 +22,7 @@ mod invitations;
 pub mod orgview;
 pub mod report;
 pub mod send;
+pub mod session;
 mod values;
 
 use std::collections::BTreeMap;

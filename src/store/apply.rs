@@ -41,7 +41,7 @@ impl Changed {
         for &t in &self.fresh[self.recorded..] {
             tx.prepare_cached(
                 "INSERT INTO sync_table_changes (name, run_id) VALUES (?, ?)
-                 ON CONFLICT (name) DO UPDATE SET run_id = excluded.run_id",
+                 ON CONFLICT (name) DO UPDATE SET run_id = MAX(run_id, excluded.run_id)",
             )?
             .execute(params![SCHEMA.table(t).name, run_id])?;
         }

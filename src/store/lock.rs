@@ -26,6 +26,12 @@ pub struct DestLock {
 
 impl DestLock {
     pub fn acquire(path: &Path) -> Result<DestLock, LockError> {
+        DestLock::acquire_as(path, "")
+    }
+
+    /// Takes the lock, naming the holder's purpose (`what`, before its pid)
+    /// for whoever finds it held.
+    pub fn acquire_as(path: &Path, what: &str) -> Result<DestLock, LockError> {
         let io = |source| LockError::Io {
             path: path.to_owned(),
             source,
@@ -61,7 +67,7 @@ impl DestLock {
             .map(|h| h.trim().to_owned())
             .unwrap_or_else(|_| "this host".into());
         let text = format!(
-            "pid {} on {host}, started {}",
+            "{what}pid {} on {host}, started {}",
             std::process::id(),
             crate::timefmt::iso(crate::timefmt::now_unix())
         );

@@ -30,6 +30,7 @@ mod recent;
 mod runs;
 mod sql;
 mod state;
+mod sync_state;
 pub mod writer;
 
 use std::collections::BTreeMap;
@@ -48,9 +49,10 @@ use sql::TableSql;
 pub use error::StoreError;
 pub use lock::{DestLock, LockError};
 pub use push_log::{Journal, WriteState};
-pub use read::{Cell, Rows};
+pub use read::{Cell, Rows, Tables};
 pub use runs::{RunEnd, RunStatus};
 pub use state::StateRow;
+pub use sync_state::SyncState;
 pub use writer::{Writer, WriterConfig, WriterGone, WriterThread};
 
 /// The page size of a new state file.
@@ -93,7 +95,7 @@ pub struct Store {
     path: PathBuf,
     sql: Vec<TableSql>,
     /// Per-table counters of the current run.
-    pub counts: BTreeMap<String, TableCounts>,
+    counts: BTreeMap<String, TableCounts>,
     recent: Recent,
     changed: Changed,
     queued: Queued,
@@ -273,6 +275,11 @@ impl Store {
     /// again (a sync's store: see [`apply::Queued`]).
     pub fn remember_queued_jobs(&mut self) {
         self.queued.enable();
+    }
+
+    /// The current run's per-table counters, for its report.
+    pub fn take_counts(&mut self) -> BTreeMap<String, TableCounts> {
+        std::mem::take(&mut self.counts)
     }
 }
 

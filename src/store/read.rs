@@ -1,7 +1,8 @@
-//! What publishers may read from the store: a table's visible columns row
-//! by row (all rows, or those changed since a run), which run last changed
-//! it, and their own record of what they published. Publishers see cells,
-//! never SQL, so a new destination needs nothing from the store's inside.
+//! What destinations (and exports) may read from the store, through the
+//! narrow [`Tables`] view: a table's visible columns row by row (all rows,
+//! or those changed since a run), which run last changed it, and their own
+//! record of what they published. They see cells, never SQL, so a new
+//! destination needs nothing from the store's inside.
 
 use rusqlite::types::ValueRef;
 use rusqlite::{params, OptionalExtension};
@@ -54,7 +55,25 @@ fn filter(t: &Table, rows: Rows) -> String {
     }
 }
 
+/// The store as destinations see it: the tables' cells and the record of
+/// what was published from them.
+#[derive(Clone, Copy)]
+pub struct Tables<'s> {
+    store: &'s Store,
+}
+
 impl Store {
+    /// The read view destinations publish from.
+    pub fn tables(&self) -> Tables<'_> {
+        Tables { store: self }
+    }
+}
+
+impl Tables<'_> {
+    fn err(&self, e: rusqlite::Error) -> StoreError {
+        self.store.err(e)
+    }
+
     /// Calls `each` with the visible cells of every selected row of `t`,
     /// in key order; returns the number of rows.
     pub fn scan<E: From<StoreError>>(
@@ -71,7 +90,7 @@ impl Store {
             filter(t, rows),
             t.key.join(", ")
         );
-        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let mut stmt = self.store.conn.prepare(&sql).map_err(|e| self.err(e))?;
         let mut cursor = stmt.query([]).map_err(|e| self.err(e))?;
         let mut n = 0;
         while let Some(row) = cursor.next().map_err(|e| self.err(e))? {
@@ -85,9 +104,10 @@ impl Store {
         Ok(n)
     }
 
-    /// How many rows of `t` a [`Store::scan`] would read.
+    /// How many rows of `t` a [`Tables::scan`] would read.
     pub fn count(&self, t: &Table, rows: Rows) -> Result<u64, StoreError> {
-        self.conn
+        self.store
+            .conn
             .query_row(
                 &format!("SELECT COUNT(*) FROM {} WHERE {}", t.name, filter(t, rows)),
                 [],
@@ -101,6 +121,7 @@ impl Store {
     /// state written before that bookkeeping existed is scanned once.
     pub fn last_change(&self, t: &Table) -> Result<RunId, StoreError> {
         let recorded: Option<RunId> = self
+            .store
             .conn
             .query_row(
                 "SELECT run_id FROM sync_table_changes WHERE name = ?",
@@ -112,6 +133,7 @@ impl Store {
         match recorded {
             Some(run) => Ok(run),
             None => self
+                .store
                 .conn
                 .query_row(
                     &format!("SELECT COALESCE(MAX({UPD_RUN}), 0) FROM {}", t.name),
@@ -125,7 +147,8 @@ impl Store {
     /// The run whose data `name` (a table, or a publisher's own record such
     /// as `_changes`) was last published from.
     pub fn published(&self, name: &str) -> Result<Option<RunId>, StoreError> {
-        self.conn
+        self.store
+            .conn
             .query_row(
                 "SELECT run_id FROM sync_published WHERE name = ?",
                 [name],
@@ -136,7 +159,8 @@ impl Store {
     }
 
     pub fn mark_published(&self, name: &str, run_id: RunId, rows: u64) -> Result<(), StoreError> {
-        self.conn
+        self.store
+            .conn
             .execute(
                 "INSERT INTO sync_published (name, run_id, rows, published_at) VALUES (?, ?, ?, ?)
                  ON CONFLICT (name) DO UPDATE SET run_id = excluded.run_id, rows = excluded.rows,
@@ -156,7 +180,8 @@ impl Store {
         version: i64,
     ) -> Result<(), StoreError> {
         self.mark_published(name, run_id, rows)?;
-        self.conn
+        self.store
+            .conn
             .execute(
                 "UPDATE sync_published SET version = ? WHERE name = ?",
                 params![version, name],
@@ -169,7 +194,8 @@ impl Store {
     /// version is unknown (a crash in between makes the next run commit
     /// the table again, rather than list a version that is not current).
     pub fn forget_version(&self, name: &str) -> Result<(), StoreError> {
-        self.conn
+        self.store
+            .conn
             .execute(
                 "UPDATE sync_published SET version = NULL WHERE name = ?",
                 [name],
@@ -181,6 +207,7 @@ impl Store {
     /// Every published table's Delta version and rows, by name.
     pub fn published_versions(&self) -> Result<Vec<(String, i64, u64)>, StoreError> {
         let mut st = self
+            .store
             .conn
             .prepare(
                 "SELECT name, version, rows FROM sync_published \
@@ -199,7 +226,8 @@ impl Store {
     /// cache serves as well, and the sync's 16 MiB of cached pages would
     /// only add to the peak RSS.
     pub fn prepare_for_scans(&self) -> Result<(), StoreError> {
-        self.conn
+        self.store
+            .conn
             .execute_batch("PRAGMA cache_size = -2048; PRAGMA shrink_memory;")
             .map_err(|e| self.err(e))?;
         crate::memory::release_free_memory();

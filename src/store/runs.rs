@@ -95,6 +95,15 @@ impl Store {
         res.map_err(|e| self.err(e))
     }
 
+    /// The newest run begun in this database (0 before any).
+    pub fn newest_run(&self) -> Result<RunId, StoreError> {
+        self.conn
+            .query_row("SELECT COALESCE(MAX(run_id), 0) FROM sync_runs", [], |r| {
+                r.get(0)
+            })
+            .map_err(|e| self.err(e))
+    }
+
     /// Whether no run was ever begun in this database.
     pub fn is_new(&self) -> Result<bool, StoreError> {
         self.conn
@@ -167,7 +176,7 @@ impl Store {
         SCHEMA
             .tables
             .iter()
-            .map(|t| Ok((t.name.clone(), self.count(t, Rows::All)? as i64)))
+            .map(|t| Ok((t.name.clone(), self.tables().count(t, Rows::All)? as i64)))
             .collect()
     }
 }

@@ -26,10 +26,13 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::{RunId, StateUpdate, Store, StoreError};
+use super::{RunId, StateUpdate, Store, StoreError, SyncState};
 use crate::flatten::Op;
 
-type Job = Box<dyn FnOnce(&mut Store) -> Result<(), StoreError> + Send>;
+type Job = Box<dyn FnOnce(&mut SyncState<'_>) -> Result<(), StoreError> + Send>;
+
+/// A turn of the run (see [`Writer::turn`]): the next run's id.
+type Turn = Box<dyn FnOnce(&mut Store) -> Result<RunId, StoreError> + Send>;
 
 /// Whether a batch landed; the error as text (it goes to many waiters).
 pub type Landed = Result<(), String>;
@@ -41,6 +44,7 @@ enum Msg {
         ack: Option<oneshot::Sender<Landed>>,
     },
     Call(Job),
+    Turn(Turn, oneshot::Sender<Result<RunId, String>>),
 }
 
 /// How a writer runs.
@@ -130,13 +134,28 @@ impl WriterThread {
     }
 }
 
+/// A receiver's turn of its run when another run began beside it (see
+/// `crate::lifecycle`): returns the next run's id.
+pub type Restamp = Box<dyn FnMut(&mut Store) -> Result<RunId, StoreError> + Send>;
+
 pub fn spawn(store: Store, cfg: WriterConfig) -> (Writer, WriterThread) {
+    spawn_with(store, cfg, None)
+}
+
+/// A receiver's writer: before each commit, if a run began since its own,
+/// `restamp` turns its run over, so its changes are stamped after that
+/// run's.
+pub fn spawn_receiver(store: Store, cfg: WriterConfig, restamp: Restamp) -> (Writer, WriterThread) {
+    spawn_with(store, cfg, Some(restamp))
+}
+
+fn spawn_with(store: Store, cfg: WriterConfig, restamp: Option<Restamp>) -> (Writer, WriterThread) {
     let (tx, rx) = mpsc::channel::<Msg>(cfg.queue.max(1));
     let spent = Arc::new(Mutex::new(Spent::new()));
     let returned = spent.clone();
     let handle = std::thread::Builder::new()
         .name("huntr-sync-writer".into())
-        .spawn(move || run(store, rx, cfg, &returned))
+        .spawn(move || run(store, rx, cfg, restamp, &returned))
         .expect("spawn writer thread");
     (Writer { tx, spent }, WriterThread { handle })
 }
@@ -145,7 +164,8 @@ pub fn spawn(store: Store, cfg: WriterConfig) -> (Writer, WriterThread) {
 fn run(
     mut store: Store,
     mut rx: mpsc::Receiver<Msg>,
-    cfg: WriterConfig,
+    mut cfg: WriterConfig,
+    mut restamp: Option<Restamp>,
     spent: &Mutex<Spent>,
 ) -> (Store, Option<StoreError>) {
     let mut held: Option<Msg> = None;
@@ -166,7 +186,24 @@ fn run(
             },
         };
         let result = match msg {
-            Msg::Call(job) => span.commit(&mut store).and_then(|()| job(&mut store)),
+            Msg::Call(job) => span
+                .commit(&mut store)
+                .and_then(|()| job(&mut store.sync_state())),
+            Msg::Turn(turn, reply) => {
+                let next = span.commit(&mut store).and_then(|()| turn(&mut store));
+                let _ = reply.send(next.as_ref().copied().map_err(|e| e.to_string()));
+                match next {
+                    Ok(id) => {
+                        cfg.run_id = id;
+                        Ok(())
+                    }
+                    Err(e) if cfg.keep_going => {
+                        tracing::error!("{e}");
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                }
+            }
             Msg::Apply {
                 ops,
                 state,
@@ -185,6 +222,7 @@ fn run(
                     }
                 }
                 span.commit(&mut store)
+                    .and_then(|()| restamped(&mut store, &mut cfg, restamp.as_mut()))
                     .and_then(|()| commit(&mut store, group, cfg, spent))
             }
         };
@@ -270,6 +308,21 @@ impl Span {
     }
 }
 
+/// Turns a receiver's run over when a newer run began beside it.
+fn restamped(
+    store: &mut Store,
+    cfg: &mut WriterConfig,
+    restamp: Option<&mut Restamp>,
+) -> Result<(), StoreError> {
+    let Some(restamp) = restamp else {
+        return Ok(());
+    };
+    if store.newest_run()? > cfg.run_id {
+        cfg.run_id = restamp(store)?;
+    }
+    Ok(())
+}
+
 /// Commits a group and answers its waiters. Returns an error only when
 /// the writer must stop.
 fn commit(
@@ -347,10 +400,11 @@ impl Writer {
         }
     }
 
-    /// Runs `f` on the store after everything queued before it.
+    /// Runs `f` on the sync's view of the store after everything queued
+    /// before it.
     pub async fn call<R: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Store) -> Result<R, StoreError> + Send + 'static,
+        f: impl FnOnce(&mut SyncState<'_>) -> Result<R, StoreError> + Send + 'static,
     ) -> Result<R, WriterGone> {
         let (reply, rx) = oneshot::channel();
         let job: Job = Box::new(move |store| {
@@ -359,6 +413,20 @@ impl Writer {
             Ok(())
         });
         self.tx.send(Msg::Call(job)).await.map_err(|_| WriterGone)?;
+        rx.await.map_err(|_| WriterGone)
+    }
+
+    /// After everything queued before it is committed, hands the store to
+    /// the run lifecycle's `turn` (which ends the run and begins the next:
+    /// `crate::lifecycle::Lifecycle::turn`); batches after it are written
+    /// for the run it returns.
+    pub async fn turn(
+        &self,
+        turn: impl FnOnce(&mut Store) -> Result<RunId, StoreError> + Send + 'static,
+    ) -> Result<Result<RunId, String>, WriterGone> {
+        let (reply, rx) = oneshot::channel();
+        let msg = Msg::Turn(Box::new(turn), reply);
+        self.tx.send(msg).await.map_err(|_| WriterGone)?;
         rx.await.map_err(|_| WriterGone)
     }
 }

@@ -22,6 +22,7 @@
 //! context), `windows` the windowed reading, `refresh` the choice to
 //! re-list jobs, and this file the start and end of a run.
 
+mod by_id;
 mod candidates;
 mod refresh;
 mod run;
@@ -34,12 +35,12 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::api::{ApiError, Client};
+use crate::destination::PublishError;
 pub use crate::destination::Target;
-use crate::destination::{PublishError, Published};
+use crate::lifecycle::{Ending, Lifecycle, RunError};
 use crate::resources::Resource;
 use crate::store::{
-    lock_path, writer, DestLock, LockError, RunEnd, RunId, RunStatus, Store, StoreError,
-    TableCounts, WriterConfig,
+    writer, LockError, RunId, RunStatus, Store, StoreError, TableCounts, WriterConfig,
 };
 use crate::timefmt::now_unix;
 use run::{Outcome, Run};
@@ -85,9 +86,9 @@ impl Default for SyncOptions {
             limit: crate::defaults::PAGE_LIMIT,
             lookback: crate::defaults::LOOKBACK_SECONDS,
             full_refresh: false,
-            queue: 4,
-            refresh_concurrency: 4,
-            window_concurrency: 4,
+            queue: crate::defaults::SYNC_QUEUE,
+            refresh_concurrency: crate::defaults::BY_ID_CONCURRENCY,
+            window_concurrency: crate::defaults::WINDOW_CONCURRENCY,
             progress: Default::default(),
             seen: None,
         }
@@ -104,10 +105,18 @@ pub enum SyncError {
     Lock(#[from] LockError),
     #[error(transparent)]
     Publish(#[from] PublishError),
-    #[error(transparent)]
-    Storage(#[from] crate::destination::storage::StorageError),
     #[error("the destination writer stopped unexpectedly")]
     WriterGone,
+}
+
+impl From<RunError> for SyncError {
+    fn from(e: RunError) -> Self {
+        match e {
+            RunError::Lock(e) => SyncError::Lock(e),
+            RunError::Store(e) => SyncError::Destination(e),
+            RunError::Publish(e) => SyncError::Publish(e),
+        }
+    }
 }
 
 impl From<crate::store::WriterGone> for SyncError {
@@ -155,7 +164,7 @@ pub async fn sync_sqlite(
     db: &Path,
     opts: &SyncOptions,
 ) -> Result<SyncReport, SyncError> {
-    sync(client, &Target::Sqlite(db.to_owned()), opts).await
+    sync(client, &Target::sqlite(db), opts).await
 }
 
 /// Syncs the organization behind `client` into `target`.
@@ -171,22 +180,13 @@ pub async fn sync(
     let probe = Resource::ActivityCategories;
     let (first, _) = crate::api::pager::get_page(client, probe.path(), &[]).await?;
     let t = first.date.unwrap_or_else(now_unix);
-    // A remote destination must take writes before anything is fetched.
-    target.check_writable().await?;
-    let db = target.state_db();
-    let _lock = DestLock::acquire(&lock_path(&db))?;
-    let mut store = target.open_store()?;
-    if store.is_new()? {
-        if let Some(highest) = target.highest_run_id().await? {
-            store.continue_runs_after(highest)?;
-        }
-    }
     let names: Vec<&str> = opts.resources.iter().map(|r| r.path()).collect();
-    let run_id = store.begin_run(now_unix(), &names.join(","))?;
+    let (life, mut store) = Lifecycle::begin(target, &names.join(",")).await?;
+    let run_id = life.run_id();
     tracing::info!(
         "run {run_id}: syncing {} into {} up to {} (the server's clock)",
         names.join(", "),
-        db.display(),
+        target.describe(),
         crate::timefmt::iso(t)
     );
     store.remember_queued_jobs();
@@ -201,55 +201,47 @@ pub async fn sync(
     };
     let outcome = run.fetch_all(probe, first).await;
     let (store, write_err) = thread.join();
-    finish(store, target, outcome, write_err, started).await
+    finish(life, store, outcome, write_err, started).await
 }
 
-/// Publishes, records how the run ended, and reports.
+/// Publishes (what a partial run committed is current too), records how
+/// the run ended, and reports.
 async fn finish(
+    life: Lifecycle,
     store: Store,
-    target: &Target,
     mut outcome: Outcome,
     write_err: Option<StoreError>,
     started: Instant,
 ) -> Result<SyncReport, SyncError> {
-    // Publish what the store now holds, even after a partial run (what was
-    // committed is current).
-    let (mut store, published) = if write_err.is_none() {
-        publish(store, target, outcome.run_id).await
-    } else {
-        (store, Ok(Published::default()))
-    };
-    let published = published.unwrap_or_else(|e| {
-        outcome.fatal.get_or_insert(e.into());
-        Published::default()
-    });
     let (requests, retries, throttled) = outcome.stats;
     let status = match (&outcome.fatal, &write_err, outcome.incomplete.is_empty()) {
         (None, None, true) => RunStatus::Complete,
         (None, None, false) => RunStatus::Partial,
         _ => RunStatus::Failed,
     };
-    let end = RunEnd {
-        finished: now_unix(),
-        window_end: Some(outcome.t),
+    let ending = Ending {
         status,
+        window_end: Some(outcome.t),
         requests,
         retries,
         error: outcome.error_text(write_err.as_ref()),
+        publish: write_err.is_none(),
     };
-    store.finish_run(outcome.run_id, &end)?;
+    let mut ended = life.end(store, ending).await;
+    ended.recorded?;
     if let Some(e) = write_err {
         return Err(e.into());
     }
-    if let Some(e) = outcome.fatal {
+    if let Some(e) = outcome.fatal.take() {
         return Err(e);
     }
+    let published = ended.published?;
     Ok(SyncReport {
         run_id: outcome.run_id,
-        status,
+        status: ended.status,
         incomplete: outcome.incomplete,
         skipped: outcome.skipped,
-        tables: std::mem::take(&mut store.counts),
+        tables: ended.store.take_counts(),
         requests,
         retries,
         throttled,
@@ -260,31 +252,4 @@ async fn finish(
         window_end: outcome.t,
         seconds: started.elapsed().as_secs_f64(),
     })
-}
-
-/// Runs the target's publishers over the store, off the async threads.
-pub(crate) async fn publish(
-    store: Store,
-    target: &Target,
-    run_id: RunId,
-) -> (Store, Result<Published, PublishError>) {
-    let mut publishers = target.publishers();
-    if publishers.is_empty() {
-        return (store, Ok(Published::default()));
-    }
-    tokio::task::spawn_blocking(move || {
-        let mut all = Published::default();
-        for p in publishers.iter_mut() {
-            match p.publish(&store, run_id) {
-                Ok(one) => {
-                    all.tables.extend(one.tables);
-                    all.changes_exported += one.changes_exported;
-                }
-                Err(e) => return (store, Err(e)),
-            }
-        }
-        (store, Ok(all))
-    })
-    .await
-    .expect("publishing thread panicked")
 }

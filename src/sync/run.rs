@@ -3,8 +3,6 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use futures_util::stream::{self, StreamExt};
-
 use super::{windows, SyncError, SyncOptions};
 use crate::api::{ApiError, Client, Page, Pager};
 use crate::flatten::{self, Op};
@@ -442,37 +440,25 @@ impl Run<'_> {
     pub(super) async fn reread_jobs(&self, ids: Vec<String>) -> Result<u64, SyncError> {
         tracing::info!("re-reading {} changed jobs", ids.len());
         let client = self.client;
-        let mut results = stream::iter(ids.into_iter().map(|id| async move {
+        let fetch = |id: String| async move {
             let res = client.get(&format!("jobs/{id}"), &[]).await;
             (id, res)
-        }))
-        .buffer_unordered(self.opts.refresh_concurrency.max(1));
-        let (mut first_err, mut ops, mut read) = (None, Vec::new(), Vec::new());
-        while let Some((id, res)) = results.next().await {
-            match res {
-                Ok(resp) => {
-                    flatten::flatten(Resource::Jobs, &resp.body, self.t, &mut ops);
-                    read.push(id);
-                }
-                Err(e) if e.status() == Some(404) => ops.push(Op::Delete {
-                    table: tables::jobs::TABLE,
-                    id,
-                    at: self.t,
-                }),
-                Err(e @ ApiError::Unauthorized { .. }) => return Err(e.into()),
-                Err(e) => {
-                    first_err.get_or_insert(e);
-                }
-            }
-            if ops.len() >= 2000 {
-                self.writer.apply(std::mem::take(&mut ops), None).await?;
-            }
-        }
-        self.writer.apply(ops, None).await?;
+        };
+        let found = |_: &str, resp: crate::api::Response, ops: &mut Vec<Op>| {
+            flatten::flatten(Resource::Jobs, &resp.body, self.t, ops)
+        };
+        let gone = |id, ops: &mut Vec<Op>| {
+            ops.push(Op::Delete {
+                table: tables::jobs::TABLE,
+                id,
+                at: self.t,
+            })
+        };
+        let (read, err) = self.read_by_id(ids, fetch, found, gone).await?;
         let n = read.len() as u64;
         // After the rows: the writer applies in order.
         self.writer.call(move |s| s.jobs_reread(&read)).await?;
-        match first_err {
+        match err {
             Some(e) => Err(e.into()),
             None => Ok(n),
         }

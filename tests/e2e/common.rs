@@ -251,13 +251,21 @@ pub fn huntr_sync(dir: &Path) -> tokio::process::Command {
 /// A webhook receiver on a free loopback port writing `db`, with `secret`
 /// and room for `queue` deliveries.
 pub async fn receiver(db: &Path, secret: &[u8], queue: usize) -> huntr_sync::webhook::Receiver {
-    huntr_sync::webhook::Receiver::start(huntr_sync::webhook::ServeOptions {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        db: db.to_owned(),
-        secret: secret.to_vec(),
-        queue,
-        batch: 64,
-    })
-    .await
-    .unwrap()
+    receiver_into(huntr_sync::sync::Target::sqlite(db), secret, queue).await
+}
+
+/// A webhook receiver on a free loopback port writing `target`.
+pub async fn receiver_into(
+    target: huntr_sync::sync::Target,
+    secret: &[u8],
+    queue: usize,
+) -> huntr_sync::webhook::Receiver {
+    let mut opts = huntr_sync::webhook::ServeOptions::new(
+        "127.0.0.1:0".parse().unwrap(),
+        target,
+        secret.to_vec(),
+    );
+    opts.queue = queue;
+    opts.batch = 64;
+    huntr_sync::webhook::Receiver::start(opts).await.unwrap()
 }

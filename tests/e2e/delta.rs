@@ -151,7 +151,10 @@ async fn delta_tables_equal_the_truth_and_the_previous_night_stays_readable() {
     // Killed after its commits, before listing them: the next run lists
     // them, though it has nothing to commit itself.
     let store = Target::delta(&out).open_store().unwrap();
-    store.mark_published(RUNS_TABLE, first.run_id, 0).unwrap();
+    store
+        .tables()
+        .mark_published(RUNS_TABLE, first.run_id, 0)
+        .unwrap();
     drop(store);
     let again = sync(&client, &Target::delta(&out), &opts).await.unwrap();
     assert!(again.published.is_empty());
@@ -160,7 +163,10 @@ async fn delta_tables_equal_the_truth_and_the_previous_night_stays_readable() {
     // Killed between a table's commit and its record: the next run cannot
     // know the version, so it commits the table again and lists that.
     let store = Target::delta(&out).open_store().unwrap();
-    store.forget_version("goal_enrollment_triggers").unwrap();
+    store
+        .tables()
+        .forget_version("goal_enrollment_triggers")
+        .unwrap();
     drop(store);
     let fourth = sync(&client, &Target::delta(&out), &opts).await.unwrap();
     assert_eq!(fourth.published, ["goal_enrollment_triggers"]);
@@ -202,8 +208,11 @@ async fn replaced_files_stay_for_the_retention_then_go() {
     };
     let kept = dir.path().join("kept");
     let gone = dir.path().join("gone");
-    let mut zero = Target::delta(&gone);
-    zero.files_mut().unwrap().retention_days = 0;
+    let no_retention = huntr_sync::destination::Settings {
+        retention_days: Some(0),
+        ..Default::default()
+    };
+    let zero = Target::with_settings(&format!("delta:{}", gone.display()), &no_retention).unwrap();
     for target in [Target::delta(&kept), zero.clone()] {
         sync(&client, &target, &opts).await.unwrap();
     }

@@ -138,3 +138,191 @@ fn the_layout_check_sees_long_functions() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(long_fns(&lines), vec![(1, MAX_FN_LINES + 2)]);
 }
+
+/// Every Rust source under `src/` and each crate's `src/`, tests included.
+fn all_sources(root: &Path) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&root.join("src"), &mut files);
+    for krate in std::fs::read_dir(root.join("crates")).unwrap() {
+        walk(&krate.unwrap().path().join("src"), &mut files);
+    }
+    files
+}
+
+/// Whether `text` holds `word` as a whole identifier.
+fn names(text: &str, word: &str) -> bool {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(word).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + word.len()..].chars().next();
+        !before.is_some_and(ident) && !after.is_some_and(ident)
+    })
+}
+
+/// The types a folder declares (`struct`, `enum`, `trait`, `type`).
+fn declared_types(dir: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    sources(dir, &mut files);
+    let mut types = Vec::new();
+    for path in files {
+        for line in std::fs::read_to_string(path).unwrap().lines() {
+            let t = line.trim_start();
+            let t = t
+                .strip_prefix("pub(crate) ")
+                .or(t.strip_prefix("pub(super) "));
+            let t = t.unwrap_or(line.trim_start());
+            let t = t.strip_prefix("pub ").unwrap_or(t);
+            for kw in ["struct ", "enum ", "trait ", "type "] {
+                if let Some(rest) = t.strip_prefix(kw) {
+                    let name: String = rest
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_')
+                        .collect();
+                    types.push(name);
+                }
+            }
+        }
+    }
+    types
+}
+
+#[test]
+fn no_destination_type_is_named_outside_its_folder_and_the_registry() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dest = root.join("src/destination");
+    let mut folders = Vec::new();
+    for entry in std::fs::read_dir(&dest).unwrap() {
+        let dir = entry.unwrap().path();
+        let mut files = Vec::new();
+        if dir.is_dir() {
+            sources(&dir, &mut files);
+        }
+        let implements = files.iter().any(|f| {
+            std::fs::read_to_string(f)
+                .unwrap()
+                .contains("impl Destination for ")
+        });
+        if implements {
+            folders.push(dir);
+        }
+    }
+    assert!(folders.len() >= 3, "destination folders: {folders:?}");
+    let registry = dest.join("registry.rs");
+    let mut problems = Vec::new();
+    for folder in &folders {
+        let types = declared_types(folder);
+        assert!(!types.is_empty(), "{}", folder.display());
+        for path in all_sources(root) {
+            if path.starts_with(folder) || path == registry {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for t in types.iter().filter(|t| names(&text, t)) {
+                let shown = path.strip_prefix(root).unwrap().display();
+                problems.push(format!("{shown} names {t}"));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "a destination's types belong to its folder (and registry.rs):\n{}",
+        problems.join("\n")
+    );
+}
+
+/// Modules that call foreign code (glibc, SQLite's C API): the only places
+/// `unsafe` may stand, each use with a `SAFETY:` comment above it.
+const FOREIGN_CALLS: &[&str] = &["src/memory.rs", "src/store/mod.rs"];
+
+#[test]
+fn unsafe_stands_only_in_foreign_calls_with_its_argument() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut problems = Vec::new();
+    for path in all_sources(root) {
+        let shown = path.strip_prefix(root).unwrap().display().to_string();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            if !names(code, "unsafe") {
+                continue;
+            }
+            if !FOREIGN_CALLS.contains(&shown.as_str()) {
+                problems.push(format!("{shown}:{}: unsafe outside a foreign call", i + 1));
+            } else if !lines[i.saturating_sub(6)..i]
+                .iter()
+                .any(|l| l.contains("SAFETY:"))
+            {
+                problems.push(format!("{shown}:{}: unsafe without a SAFETY note", i + 1));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn files_are_named_for_what_they_hold_and_comments_cite_no_issues() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut problems = Vec::new();
+    for path in all_sources(root) {
+        let shown = path.strip_prefix(root).unwrap().display().to_string();
+        let name = path.file_name().unwrap().to_string_lossy();
+        if name.starts_with("current") {
+            problems.push(format!(
+                "{shown}: named after a reference's revision, not its content"
+            ));
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            let cites = line
+                .match_indices('#')
+                .any(|(at, _)| line[at + 1..].starts_with(|c: char| c.is_ascii_digit()));
+            if cites {
+                problems.push(format!(
+                    "{shown}:{}: an issue number (the git log says when)",
+                    i + 1
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_store_does_not_depend_on_the_flattener() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    sources(&root.join("src/store"), &mut files);
+    files.push(root.join("src/store/tests.rs"));
+    let users: Vec<String> = files
+        .iter()
+        .filter(|f| f.exists())
+        .filter(|f| {
+            std::fs::read_to_string(f)
+                .unwrap()
+                .contains("crate::flatten")
+        })
+        .map(|f| f.strip_prefix(root).unwrap().display().to_string())
+        .collect();
+    assert!(
+        users.is_empty(),
+        "src/store imports crate::flatten: {users:?}"
+    );
+}
+
+#[test]
+fn the_layout_checks_see_names_and_issue_numbers() {
+    assert!(names("use x::ParquetDestination;", "ParquetDestination"));
+    assert!(!names("ParquetDestinations", "ParquetDestination"));
+    assert!(!names("MyParquetDestination", "ParquetDestination"));
+}

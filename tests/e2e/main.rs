@@ -26,3 +26,4 @@ mod storage;
 mod sync_wiremock;
 mod upgrade;
 mod webhook;
+mod webhook_publish;

@@ -12,9 +12,11 @@ use huntr_sync::sync::{sync, SyncOptions, Target};
 use rand::{Rng, SeedableRng};
 
 fn target(dir: &std::path::Path) -> Target {
-    let mut t = Target::parquet(dir);
-    t.export_changes().unwrap();
-    t
+    let with_changes = huntr_sync::destination::Settings {
+        export_changes: true,
+        ..Default::default()
+    };
+    Target::with_settings(&format!("parquet:{}", dir.display()), &with_changes).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -67,13 +67,9 @@ async fn a_sqlite_destination_from_release_0_1_migrates_and_syncs_incrementally(
     let sb = fixture_org().await;
     sb.advance_days(1);
     let client = common::fast_client(&sb.base_url, &sb.token);
-    let report = sync(
-        &client,
-        &Target::Sqlite(db.clone()),
-        &SyncOptions::default(),
-    )
-    .await
-    .unwrap();
+    let report = sync(&client, &Target::sqlite(&db), &SyncOptions::default())
+        .await
+        .unwrap();
     assert!(report.complete(), "{:?}", report.incomplete);
     assert_eq!(runs(&db), before + 1);
     // Incremental: the day's changes, not the organization again.

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::{columns, each_row, tables, ExportError, Exported, Value};
-use crate::store::Store;
+use crate::store::Tables;
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> ExportError + '_ {
     move |error| ExportError::Io {
@@ -31,7 +31,7 @@ fn text(v: &Value<'_>) -> String {
     }
 }
 
-pub fn write(store: &Store, dir: &Path) -> Result<Exported, ExportError> {
+pub fn write(store: &Tables<'_>, dir: &Path) -> Result<Exported, ExportError> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let mut done = Exported::default();
     for t in tables() {

@@ -11,7 +11,7 @@ mod xlsx;
 use std::path::Path;
 
 use crate::schema::{ColType, Table, SCHEMA};
-use crate::store::{Cell, Rows, Store, StoreError};
+use crate::store::{Cell, Rows, Store, StoreError, Tables};
 
 /// The export formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +74,7 @@ pub fn value<'a>(ty: ColType, cell: &Cell<'a>) -> Value<'a> {
 /// Writes every table of the store to `to` in `format`: a directory of
 /// CSV files, or one `.xlsx` file.
 pub fn export(store: &Store, format: Format, to: &Path) -> Result<Exported, ExportError> {
+    let store = &store.tables();
     store.prepare_for_scans()?;
     match format {
         Format::Csv => csv::write(store, to),
@@ -93,7 +94,7 @@ fn columns(t: &Table) -> Vec<(&str, ColType)> {
 
 /// Reads every row of `t` with its cells typed.
 fn each_row<E: From<StoreError>>(
-    store: &Store,
+    store: &Tables<'_>,
     t: &Table,
     mut f: impl FnMut(&[Value<'_>]) -> Result<(), E>,
 ) -> Result<u64, E> {

@@ -13,9 +13,9 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
 use super::arrow::{arrow_schema, Builder};
-use super::ParquetError;
+use super::FileError;
 use crate::schema::Table;
-use crate::store::{Cell, Rows, Store};
+use crate::store::{Cell, Rows, Tables};
 
 /// Rows per Arrow batch handed to the writer.
 const BATCH_ROWS: usize = 8192;
@@ -48,15 +48,15 @@ struct TableFile<'t> {
 }
 
 impl<'t> TableFile<'t> {
-    fn create(table: &'t Table, path: &Path) -> Result<Self, ParquetError> {
+    fn create(table: &'t Table, path: &Path) -> Result<Self, FileError> {
         let dir = path.parent().expect("table files live in a directory");
-        std::fs::create_dir_all(dir).map_err(|e| ParquetError::io(dir, e))?;
+        std::fs::create_dir_all(dir).map_err(|e| FileError::io(dir, e))?;
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("table");
         let tmp = dir.join(format!(".{name}.tmp"));
-        let file = File::create(&tmp).map_err(|e| ParquetError::io(&tmp, e))?;
+        let file = File::create(&tmp).map_err(|e| FileError::io(&tmp, e))?;
         let schema = Arc::new(arrow_schema(table));
         let writer = ArrowWriter::try_new(file, schema.clone(), Some(properties()))
-            .map_err(|e| ParquetError::parquet(&tmp, e))?;
+            .map_err(|e| FileError::parquet(&tmp, e))?;
         Ok(TableFile {
             table,
             schema,
@@ -67,7 +67,7 @@ impl<'t> TableFile<'t> {
         })
     }
 
-    fn push(&mut self, cells: &[Cell<'_>]) -> Result<(), ParquetError> {
+    fn push(&mut self, cells: &[Cell<'_>]) -> Result<(), FileError> {
         for (b, cell) in self.builders.iter_mut().zip(cells) {
             b.push(*cell);
         }
@@ -78,15 +78,15 @@ impl<'t> TableFile<'t> {
         Ok(())
     }
 
-    fn flush(&mut self) -> Result<(), ParquetError> {
+    fn flush(&mut self) -> Result<(), FileError> {
         let arrays: Vec<ArrayRef> = self.builders.iter_mut().map(Builder::finish).collect();
         let batch = RecordBatch::try_new(self.schema.clone(), arrays).map_err(|source| {
-            ParquetError::Arrow {
+            FileError::Arrow {
                 table: self.table.name.clone(),
                 source,
             }
         })?;
-        let pq = |e| ParquetError::parquet(&self.tmp, e);
+        let pq = |e| FileError::parquet(&self.tmp, e);
         self.writer.write(&batch).map_err(pq)?;
         if self.writer.in_progress_size() > ROW_GROUP_BYTES {
             self.writer.flush().map_err(pq)?;
@@ -96,7 +96,7 @@ impl<'t> TableFile<'t> {
     }
 
     /// Closes the file and renames it to `path`.
-    fn finish(mut self, total: u64, path: &Path) -> Result<(), ParquetError> {
+    fn finish(mut self, total: u64, path: &Path) -> Result<(), FileError> {
         if self.pending > 0 || total == 0 {
             self.flush()?;
         }
@@ -104,16 +104,21 @@ impl<'t> TableFile<'t> {
         let file = self
             .writer
             .into_inner()
-            .map_err(|e| ParquetError::parquet(&tmp, e))?;
-        file.sync_all().map_err(|e| ParquetError::io(&tmp, e))?;
+            .map_err(|e| FileError::parquet(&tmp, e))?;
+        file.sync_all().map_err(|e| FileError::io(&tmp, e))?;
         drop(file);
-        std::fs::rename(&tmp, path).map_err(|e| ParquetError::io(path, e))
+        std::fs::rename(&tmp, path).map_err(|e| FileError::io(path, e))
     }
 }
 
 /// Streams the selected rows of `t` from the store into a Parquet file at
 /// `path`. Returns the number of rows.
-pub fn write_table(store: &Store, t: &Table, rows: Rows, path: &Path) -> Result<u64, ParquetError> {
+pub fn write_table(
+    store: &Tables<'_>,
+    t: &Table,
+    rows: Rows,
+    path: &Path,
+) -> Result<u64, FileError> {
     let mut file = TableFile::create(t, path)?;
     let total = store.scan(t, rows, |cells| file.push(cells))?;
     file.finish(total, path)?;
@@ -121,15 +126,15 @@ pub fn write_table(store: &Store, t: &Table, rows: Rows, path: &Path) -> Result<
 }
 
 /// Writes one batch (a few bookkeeping rows) to a Parquet file at `path`.
-pub fn write_batch_file(batch: &RecordBatch, path: &Path) -> Result<(), ParquetError> {
-    let file = File::create(path).map_err(|e| ParquetError::io(path, e))?;
+pub fn write_batch_file(batch: &RecordBatch, path: &Path) -> Result<(), FileError> {
+    let file = File::create(path).map_err(|e| FileError::io(path, e))?;
     let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(properties()))
-        .map_err(|e| ParquetError::parquet(path, e))?;
+        .map_err(|e| FileError::parquet(path, e))?;
     writer
         .write(batch)
-        .map_err(|e| ParquetError::parquet(path, e))?;
+        .map_err(|e| FileError::parquet(path, e))?;
     writer
         .close()
         .map(|_| ())
-        .map_err(|e| ParquetError::parquet(path, e))
+        .map_err(|e| FileError::parquet(path, e))
 }

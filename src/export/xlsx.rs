@@ -10,7 +10,7 @@ use std::path::Path;
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
 
 use super::{columns, each_row, tables, ExportError, Exported, Value};
-use crate::store::{Rows, Store};
+use crate::store::{Rows, Tables};
 
 /// Rows of a sheet, the header included (Excel's limit).
 const MAX_ROWS: u64 = 1_048_576;
@@ -24,7 +24,7 @@ struct Formats {
     time: Format,
 }
 
-pub fn write(store: &Store, path: &Path) -> Result<Exported, ExportError> {
+pub fn write(store: &Tables<'_>, path: &Path) -> Result<Exported, ExportError> {
     let xlsx = |error: XlsxError| ExportError::Xlsx {
         path: path.to_owned(),
         error,
@@ -107,7 +107,7 @@ impl From<XlsxError> for Fill {
 
 /// Writes `t` into `sheet`; returns its rows.
 fn fill(
-    store: &Store,
+    store: &Tables<'_>,
     t: &crate::schema::Table,
     sheet: &mut Worksheet,
     f: &Formats,
