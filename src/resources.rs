@@ -31,12 +31,12 @@ pub enum Resource {
     Jobs,
     Activities,
     Actions,
-    // Goals (#17, slice C)
+    // Goals.
     Goals,
-    // Job posts and candidates (#17, slice B).
+    // Job posts and candidates (the employer portal).
     JobPosts,
     Candidates,
-    // Endpoints of the current reference (#17), all optional.
+    // Endpoints the vendor's newer reference adds, all optional.
     Advisors,
     MemberGroups,
     Tags,
@@ -134,8 +134,8 @@ impl Resource {
         )
     }
 
-    /// Endpoints newer than the reference huntr-sync was first built from
-    /// (#17): an organization's API may not serve them (a product it has
+    /// Endpoints newer than the reference huntr-sync was first built from:
+    /// an organization's API may not serve them (a product it has
     /// not bought, such as the talent portal's candidates, or an older
     /// API). A 404 or 403 skips the resource with a warning, recorded in
     /// the run, and the run stays complete.

@@ -197,7 +197,7 @@ mod tests {
     #[test]
     fn declared_schema_parses_and_covers_the_contract() {
         let s = &*SCHEMA;
-        // Every table and column of shared/SCHEMA.md, by name.
+        // Every table and column of the contract (docs/TABLES.md), by name.
         let contract: &[(&str, &str)] = &[
             ("members", "id given_name family_name email created_at is_active removed_at"),
             ("member_field_values", "member_id field_id value"),

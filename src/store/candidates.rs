@@ -1,4 +1,4 @@
-//! Which candidates a run reads one by one (#17). `/candidates` lists the
+//! Which candidates a run reads one by one. `/candidates` lists the
 //! lean fields only; the full profile and the action metrics take one
 //! request each per candidate, so a run reads them only for a candidate
 //! that is new (no profile stored yet) or that an action (a

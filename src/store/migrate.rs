@@ -92,7 +92,7 @@ CREATE TABLE IF NOT EXISTS push_log (
 CREATE INDEX IF NOT EXISTS push_log_state ON push_log (kind, state);
 ",
     },
-    // 4 (#17, job posts): jobs, activities and actions gained `job_post_id`
+    // 4 (job posts): jobs, activities and actions gained `job_post_id`
     // (and actions `candidate_id`, `action_job_posts`), which only their
     // own reads fill: the creation-windowed resources are read again from
     // the beginning, once, by the next run (their rows stay; nothing is
@@ -102,14 +102,14 @@ CREATE INDEX IF NOT EXISTS push_log_state ON push_log (kind, state);
         sql: "UPDATE sync_state SET watermark = NULL, watermark_at = NULL \
               WHERE resource IN ('jobs', 'activities', 'actions');",
     },
-    // 5 (#18, Delta Lake): the version of its Delta table each publication
+    // 5 (Delta Lake): the version of its Delta table each publication
     // committed, so a run can list every table's current version in
     // `_huntr_sync_runs` without reading the tables back.
     Migration {
         version: 5,
         sql: "ALTER TABLE sync_published ADD COLUMN version INTEGER;",
     },
-    // 6 (#17, a quiet night's cost): the changes that actions announced
+    // 6 (a quiet night's cost): the changes that actions announced
     // to a listing they keep current (job posts, goals) since it was last
     // read, and how many of them a complete listing covers until the run's
     // mirror takes them off; the listing is read again while any is due.

@@ -1,6 +1,6 @@
-//! The merge rules of SCHEMA.md as SQL, generated once per table from the
-//! declared schema: one upsert per merge mode, the deletion and the
-//! replacement of a parent's children.
+//! The merge rules (docs/SYNC_MODEL.md, "Merging: three modes") as SQL,
+//! generated once per table from the declared schema: one upsert per merge
+//! mode, the deletion and the replacement of a parent's children.
 
 use super::bind::Roles;
 use crate::schema::{Column, Table, AS_OF, AS_OF_ID, FULL, INS_RUN, SEEN_RUN, UPD_RUN};

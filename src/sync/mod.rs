@@ -1,6 +1,6 @@
 //! One sync run: fetch every selected resource concurrently, flatten, and
-//! hand batches to the store's single writer, following DESIGN.md; then let
-//! the destination's publishers write the store out.
+//! hand batches to the store's single writer (docs/SYNC_MODEL.md says how
+//! a sync behaves); then the run lifecycle publishes the store.
 //!
 //! - The run's upper bound `T` is the server's clock at the first answer.
 //! - Listed resources are read in full; once a listing is complete the
