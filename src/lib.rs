@@ -17,7 +17,6 @@ pub mod config;
 pub mod defaults;
 pub mod destination;
 pub mod flatten;
-pub mod floor;
 pub mod json;
 pub mod memory;
 pub mod progress;
