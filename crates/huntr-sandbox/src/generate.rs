@@ -59,8 +59,8 @@ impl Org {
         org.side_history(goal_history);
         // Last, from its own stream: the job and talent portals (#17).
         org.generate_portal(scale);
-        // What the current reference added, from its own stream (#17).
-        crate::current::generate(&mut org);
+        // The roster's groups, notes, tags..., from its own stream.
+        crate::roster::generate(&mut org);
         org
     }
 

@@ -46,10 +46,10 @@ impl Truth {
         // Goals, documents and the employer portal (#17).
         crate::goals_json::goal_truth(&mut t, org);
         crate::goals_json::enrollment_truth(&mut t, org);
-        crate::goals_json::portal_truth(&mut t, org);
+        crate::side_json::side_truth(&mut t, org);
         // After the older tables: it adds columns to their rows.
         t.portal(org);
-        crate::current_view::truth(org, &mut t);
+        crate::roster_json::truth(org, &mut t);
         t
     }
 

@@ -1,9 +1,11 @@
-//! Goals, documents and the portal leave the rest of the organization
-//! as it was, and every new action type happens.
+//! Goals, documents and the employer portal leave the rest of the
+//! organization as it is without them, and every action type of theirs
+//! happens.
 
 use super::*;
 
-/// Everything the organization answered before this module existed.
+/// What the rest of the organization answers: its records, and its
+/// actions but those of a module with a stream of its own ([`is_side`]).
 fn rest(org: &Org) -> Vec<String> {
     let mut out = Vec::new();
     for &m in org.members_ix.values() {
