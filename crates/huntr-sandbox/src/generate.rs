@@ -39,7 +39,13 @@ impl Org {
     /// goal, document or portal action happened before the sandbox clock
     /// (an organization that started using them after an upgrade).
     pub fn generate_with(seed: u64, scale: u32, goal_history: bool) -> Org {
-        let mut org = Org::empty(seed);
+        Org::empty(seed).generated(scale, goal_history)
+    }
+
+    /// [`Org::generate_with`], starting from `org` as [`Org::empty`] made
+    /// it (a test may turn a module off first).
+    pub(crate) fn generated(self, scale: u32, goal_history: bool) -> Org {
+        let mut org = self;
         let t0 = START - HISTORY_DAYS * DAY;
         org.catalog(t0);
         let advisors = (scale / 40).max(2);

@@ -26,19 +26,6 @@ const SIDE: u64 = 1 << 62;
 /// Mixed into the seed of this module's random stream.
 const STREAM: u64 = 0x60a1_d0c5_e3b1_0017;
 
-#[cfg(test)]
-thread_local! {
-    /// Turns this module off, for the test that it changes nothing else.
-    static OFF: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-fn off() -> bool {
-    #[cfg(test)]
-    return OFF.with(|o| o.get());
-    #[cfg(not(test))]
-    false
-}
-
 /// Whether an id has the counter bit of the ids made here and is not a
 /// write's (bit 63). The job and talent portals and the roster number
 /// their ids with the same bit: this tells the ids of every module with a
@@ -62,6 +49,9 @@ pub enum Carried {
 pub struct Side {
     pub(crate) rng: SmallRng,
     counter: u64,
+    /// False: nothing here happens (no goals, no actions, no draws), for
+    /// the test that this module changes nothing else.
+    pub(crate) enabled: bool,
     pub goals: Vec<Goal>,
     pub enrollments: Vec<Enrollment>,
     pub progresses: Vec<Progress>,
@@ -77,6 +67,7 @@ impl Side {
         Side {
             rng: SmallRng::seed_from_u64(seed ^ STREAM),
             counter: 0,
+            enabled: true,
             goals: Vec::new(),
             enrollments: Vec::new(),
             progresses: Vec::new(),
@@ -103,7 +94,7 @@ impl Org {
     /// The goals, and (`with_actions`) a week of goal, document and portal
     /// history before the sandbox clock.
     pub(crate) fn side_history(&mut self, with_actions: bool) {
-        if off() {
+        if !self.side.enabled {
             return;
         }
         self.first_goals();
@@ -135,7 +126,7 @@ impl Org {
 
     /// One day of goal, document and portal changes, in `prev..end`.
     pub(crate) fn side_day(&mut self, prev: i64, end: i64, n: &mut Changes) {
-        if off() {
+        if !self.side.enabled {
             return;
         }
         let members: Vec<Ix> = self

@@ -37,14 +37,12 @@ fn rest(org: &Org) -> Vec<String> {
 #[test]
 fn goals_documents_and_the_portal_change_nothing_else() {
     let mut with = Org::generate(42, 30);
-    OFF.with(|o| o.set(true));
-    let mut without = Org::generate(42, 30);
+    let mut off = Org::empty(42);
+    off.side.enabled = false;
+    let mut without = off.generated(30, true);
     assert_eq!(rest(&with), rest(&without));
     for _ in 0..3 {
         without.advance_day();
-    }
-    OFF.with(|o| o.set(false));
-    for _ in 0..3 {
         with.advance_day();
     }
     assert_eq!(rest(&with), rest(&without));
