@@ -65,7 +65,7 @@ impl Org {
             let held = self.hold_late(first_action, d.end);
             bump(&mut n, "late_changes", held);
         }
-        // The job and talent portals (#17), from their own stream.
+        // The job and talent portals, from their own stream.
         self.portal_day(d.prev, d.end, &mut n);
         self.last_moment(d.end);
         // The roster's changes, from its own stream.

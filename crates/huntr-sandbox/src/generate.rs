@@ -63,7 +63,7 @@ impl Org {
         org.last_moment(START);
         // Goals, documents and the employer portal (own random stream).
         org.side_history(goal_history);
-        // Last, from its own stream: the job and talent portals (#17).
+        // The job and talent portals, from their own stream.
         org.generate_portal(scale);
         // The roster's groups, notes, tags..., from its own stream.
         crate::roster::generate(&mut org);

@@ -297,7 +297,7 @@ pub struct Org {
     pub quirks: Quirks,
     /// Goals, documents and the employer portal: `side.rs`.
     pub side: crate::side::Side,
-    /// The job and talent portals (#17): see `portal.rs`.
+    /// The job and talent portals: see `portal.rs`.
     pub portal: crate::portal::Portal,
     /// Member groups, notes, advisors, tags...: `roster.rs`, drawn from
     /// its own random stream.

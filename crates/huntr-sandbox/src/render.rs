@@ -285,7 +285,7 @@ impl Org {
                 json!({"id": inv.id.hex(), "toEmail": inv.to_email, "boardName": inv.board_name, "createdAt": inv.id.created()}),
             );
         }
-        // Goals, documents and the employer portal (#17).
+        // Goals, documents and the employer portal.
         self.side_action_parts(&mut m, a);
         opt(&mut m, "fromList", a.from_list.map(|l| json!({"name": l})));
         opt(&mut m, "toList", a.to_list.map(|l| json!({"name": l})));

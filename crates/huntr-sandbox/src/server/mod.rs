@@ -172,10 +172,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/activity-categories", get(listing::categories))
         .route("/actions", get(listing::actions))
         .route("/events", get(listing::events))
-        // Goals (#17).
+        // Goals.
         .route("/goals", get(crate::goals_json::list))
         .route("/goals/{id}", get(crate::goals_json::one))
-        // Job and talent portals (#17, slice B).
+        // Job and talent portals.
         .route("/job-posts", get(portal::job_posts))
         .route("/job-posts/{id}", get(portal::job_post))
         .route("/candidates", get(portal::candidates))
