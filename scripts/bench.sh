@@ -39,10 +39,16 @@ if [ -n "$auto" ] && [ -z "$rps" ]; then
 fi
 
 # The profiling profile: release optimizations with line tables, so perf
-# can attribute time. HUNTR_SYNC_BIN runs another build (e.g. an older
-# release, to compare).
+# can attribute time. HUNTR_SYNC_BIN runs another build of huntr-sync (e.g.
+# an older release, to compare); the floor is always this tree's
+# huntr-bench, which downloads what this tree's sync reads.
 bin=${HUNTR_SYNC_BIN:-${CARGO_TARGET_DIR:-target}/profiling/huntr-sync}
-[ -n "${HUNTR_SYNC_BIN:-}" ] || cargo build --profile profiling --quiet
+bench=${CARGO_TARGET_DIR:-target}/profiling/huntr-bench
+if [ -n "${HUNTR_SYNC_BIN:-}" ]; then
+  cargo build --profile profiling --quiet -p huntr-bench
+else
+  cargo build --profile profiling --quiet -p huntr-sync -p huntr-bench
+fi
 work=$(mktemp -d)
 token=bench-token
 sandbox_args=(--scale "$scale" --token "$token" --latency-ms "$latency")
@@ -93,7 +99,7 @@ sample() {
   while :; do echo "$(date +%s.%N) $(curl -s "http://127.0.0.1:$port/_sandbox/stats")"; sleep 0.2; done
 }
 
-measure floor "$bin" floor --base-url "$url"
+measure floor "$bench" floor --base-url "$url"
 if [ -n "$auto" ]; then sample > "$work/samples" & sampler=$!; fi
 measure sqlite "$bin" sync --config "$work/pipelines.toml" --pipeline sqlite --json
 if [ -n "$auto" ]; then kill "$sampler"; wait "$sampler" 2>/dev/null || true; fi

@@ -11,10 +11,16 @@ count=${1:-20000}
 concurrency=${2:-64}
 
 # The profiling profile: release optimizations with line tables, so perf
-# can attribute time. HUNTR_SYNC_BIN runs another build (e.g. an older
-# release, to compare).
+# can attribute time. HUNTR_SYNC_BIN runs another build of the receiver
+# (e.g. an older release, to compare); the load always comes from this
+# tree's huntr-bench.
 bin=${HUNTR_SYNC_BIN:-${CARGO_TARGET_DIR:-target}/profiling/huntr-sync}
-[ -n "${HUNTR_SYNC_BIN:-}" ] || cargo build --profile profiling --quiet
+bench=${CARGO_TARGET_DIR:-target}/profiling/huntr-bench
+if [ -n "${HUNTR_SYNC_BIN:-}" ]; then
+  cargo build --profile profiling --quiet -p huntr-bench
+else
+  cargo build --profile profiling --quiet -p huntr-sync -p huntr-bench
+fi
 work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export HUNTR_WEBHOOK_SECRET=bench-secret-5d1e
@@ -26,7 +32,7 @@ trap 'kill $timer 2>/dev/null; rm -rf "$work"' EXIT
 until grep -q "receiving webhooks" "$work/serve.log" 2>/dev/null; do sleep 0.1; done
 server=$(pgrep -P "$timer")
 
-"$bin" webhook load --url "http://127.0.0.1:$port/" --count "$count" --concurrency "$concurrency" > "$work/load.json"
+"$bench" webhook-load --url "http://127.0.0.1:$port/" --count "$count" --concurrency "$concurrency" > "$work/load.json"
 kill -TERM "$server"
 wait "$timer"
 

@@ -18,7 +18,6 @@ pub mod defaults;
 pub mod destination;
 pub mod export;
 pub mod flatten;
-pub mod floor;
 pub mod json;
 pub mod lifecycle;
 pub mod memory;

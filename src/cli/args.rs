@@ -101,15 +101,6 @@ pub enum Command {
         #[command(subcommand)]
         action: StateAction,
     },
-    /// Benchmark floor: download every page a full sync reads, sequentially,
-    /// and print {requests, bytes, seconds} as JSON (token in HUNTR_ORG_TOKEN).
-    #[command(hide = true)]
-    Floor {
-        #[arg(long)]
-        base_url: String,
-        #[arg(long, default_value_t = defaults::PAGE_LIMIT)]
-        limit: u32,
-    },
     /// Print the table schema generated from schema/tables.toml.
     #[command(after_help = ENV_LOG)]
     Schema {
@@ -267,17 +258,6 @@ pub enum WebhookAction {
         #[arg(long, default_value_t = crate::defaults::WEBHOOK_QUEUE)]
         queue: usize,
     },
-    /// Load generator: POST signed copies of an action to a receiver
-    /// (secret in HUNTR_WEBHOOK_SECRET); prints accepted deliveries per second.
-    #[command(hide = true)]
-    Load {
-        #[arg(long)]
-        url: String,
-        #[arg(long, default_value_t = 20_000)]
-        count: usize,
-        #[arg(long, default_value_t = 64)]
-        concurrency: usize,
-    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -323,10 +303,8 @@ mod tests {
         assert!(sync.contains(&format!("(default {})", defaults::BASE_URL)));
         assert!(sync.contains(&format!("1 to {}", defaults::MAX_PAGE_LIMIT)));
         assert!(sync.contains(&format!("[default: {}]", defaults::CONFIG_FILE)));
-        assert!(help(&["floor"]).contains(&format!("token in {}", defaults::TOKEN_ENV)));
         let secret = format!("secret in {}", defaults::WEBHOOK_SECRET_ENV);
         assert!(help(&["sandbox"]).contains(&secret));
-        assert!(help(&["webhook", "load"]).contains(&secret));
     }
 
     /// Each command's help lists the variables it reads, spelled as

@@ -7,14 +7,13 @@
 //! - `exit`: the exit codes and the error-to-code mapping;
 //! - `pipeline`: resolving a pipeline and connecting to its source;
 //! - one file per command: `sync`, `check`, `state`, `webhook`, `sandbox`,
-//!   `schema`, `push`, `export`, `completions` and the hidden `floor`.
+//!   `schema`, `push`, `export` and `completions`.
 
 mod args;
 mod check;
 mod completions;
 pub mod exit;
 mod export;
-mod floor;
 mod logging;
 mod pipeline;
 mod push;
@@ -46,7 +45,6 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Export(args) => export::run(args),
         Command::Completions { shell } => completions::run(shell),
         Command::Webhook { action } => webhook::run(action).await,
-        Command::Floor { base_url, limit } => floor::run(&base_url, limit).await,
         Command::Schema { format } => schema::run(format),
     }
 }

@@ -1,7 +1,6 @@
 //! `webhook serve`: receives Huntr's webhooks into the pipeline's
 //! destination until SIGTERM or Ctrl-C, finishing in-flight deliveries
-//! before it exits; and the hidden `webhook load` generator that measures
-//! a receiver.
+//! before it exits.
 
 use std::net::SocketAddr;
 
@@ -11,7 +10,6 @@ use super::args::{PipelineArgs, WebhookAction};
 use super::exit::{self, Failure};
 use super::pipeline::resolve_pipeline;
 use crate::config::{Overrides, Pipeline};
-use crate::defaults;
 use crate::webhook::{Receiver, ServeOptions};
 
 pub async fn run(action: WebhookAction) -> Result<u8, Failure> {
@@ -21,11 +19,6 @@ pub async fn run(action: WebhookAction) -> Result<u8, Failure> {
             listen,
             queue,
         } => serve(&pipeline, listen, queue).await,
-        WebhookAction::Load {
-            url,
-            count,
-            concurrency,
-        } => load(&url, count, concurrency).await,
     }
 }
 
@@ -62,11 +55,4 @@ fn secret(p: &Pipeline) -> Result<String, Failure> {
                 p.webhook_secret_env, p.webhook_secret_env
             ))
         })
-}
-
-async fn load(url: &str, count: usize, concurrency: usize) -> Result<u8, Failure> {
-    let secret = std::env::var(defaults::WEBHOOK_SECRET_ENV).unwrap_or_default();
-    let report = crate::webhook::load(url, secret.as_bytes(), count, concurrency).await?;
-    println!("{}", serde_json::to_string(&report).unwrap_or_default());
-    Ok(exit::OK)
 }

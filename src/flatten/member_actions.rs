@@ -11,8 +11,8 @@
 
 use huntr_protocol::ActionType;
 
-use super::current::member_extras;
 use super::records::plain;
+use super::roster::member_extras;
 use super::{record, str_of, text, Mode, Op, Val};
 use crate::json::Obj;
 use crate::schema::tables::{members, people};

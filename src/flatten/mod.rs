@@ -16,13 +16,13 @@
 
 mod actions;
 pub mod convert;
-mod current;
 mod fields;
 mod goals;
 mod member_actions;
 mod portal;
 mod portal_actions;
 mod records;
+mod roster;
 
 use std::collections::HashSet;
 
@@ -198,7 +198,7 @@ pub fn flatten_node(resource: Resource, value: &Node, as_of: i64, out: &mut Vec<
         Resource::Goals => goals::goal(obj, Mode::Full, as_of, out),
         Resource::Advisors => records::plain(advisors::TABLE, obj, Mode::Full, as_of, out),
         Resource::MemberGroups => records::plain(member_groups::TABLE, obj, Mode::Full, as_of, out),
-        Resource::Tags => current::tag(obj, as_of, out),
+        Resource::Tags => roster::tag(obj, as_of, out),
         Resource::MemberNotes => records::plain(member_notes::TABLE, obj, Mode::Full, as_of, out),
     }
     hash_children(&mut out[start..]);
@@ -321,9 +321,9 @@ fn hash_children(ops: &mut [Op]) {
 }
 
 #[cfg(test)]
-mod current_tests;
-#[cfg(test)]
 mod portal_tests;
+#[cfg(test)]
+mod roster_tests;
 #[cfg(test)]
 mod test_support;
 #[cfg(test)]

@@ -63,11 +63,11 @@ pub(super) fn member(obj: &Obj, mode: Mode, as_of: i64, out: &mut Vec<Op>) {
         );
         // `memberFieldValuesKeyedById` repeats the same values: read only
         // when the array is missing.
-        let keyed = super::current::keyed_values(obj);
+        let keyed = super::roster::keyed_values(obj);
         let arr = obj.get("memberFieldValues").or(keyed.as_ref());
         field_values(values, &id, arr, out);
     }
-    super::current::member_extras(obj, &id, mode, out);
+    super::roster::member_extras(obj, &id, mode, out);
     plain(people::TABLE, obj, Mode::Partial, 0, out);
 }
 

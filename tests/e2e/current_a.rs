@@ -94,7 +94,7 @@ async fn new_tables_equal_the_truth_full_and_across_days() {
     let removed_notes = "SELECT COUNT(*) FROM member_notes WHERE removed_at IS NOT NULL";
     let deleted_notes = {
         let org = sb.shared.org.read().unwrap();
-        (org.current.notes.len() - org.current.notes_ix.len()) as i64
+        (org.roster.notes.len() - org.roster.notes_ix.len()) as i64
     };
     assert_eq!(
         common::count(&db, removed_notes),

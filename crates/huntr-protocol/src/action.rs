@@ -40,7 +40,7 @@ macro_rules! action_types {
 
 action_types! {
     MemberCreated => "MEMBER_CREATED",
-    // Member types of the current reference (#17).
+    // What happens to a member after joining.
     MemberUpdated => "MEMBER_UPDATED",
     MemberDeleted => "MEMBER_DELETED",
     MemberDeactivated => "MEMBER_DEACTIVATED",
@@ -64,7 +64,7 @@ action_types! {
     ContactDeleted => "CONTACT_DELETED",
     OrganizationCompanyCreated => "ORGANIZATION_COMPANY_CREATED",
     OrganizationCompanyUpdated => "ORGANIZATION_COMPANY_UPDATED",
-    // Goals, documents and the employer portal (#17).
+    // Goals, documents and the employer portal.
     GoalCreated => "GOAL_CREATED",
     GoalUpdated => "GOAL_UPDATED",
     GoalEnrollmentCreated => "GOAL_ENROLLMENT_CREATED",
@@ -82,7 +82,7 @@ action_types! {
     OrganizationEmployerRequestApproved => "ORGANIZATION_EMPLOYER_REQUEST_APPROVED",
     OrganizationEmployerRequestDeclined => "ORGANIZATION_EMPLOYER_REQUEST_DECLINED",
     OrganizationEmployerPartnershipCreated => "ORGANIZATION_EMPLOYER_PARTNERSHIP_CREATED",
-    // Job posts and the talent portal (#17, slice B).
+    // Job posts and the talent portal.
     JobPostCreated => "JOB_POST_CREATED",
     JobPostUpdated => "JOB_POST_UPDATED",
     JobPostDeleted => "JOB_POST_DELETED",

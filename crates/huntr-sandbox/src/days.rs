@@ -65,11 +65,11 @@ impl Org {
             let held = self.hold_late(first_action, d.end);
             bump(&mut n, "late_changes", held);
         }
-        // The job and talent portals (#17), from their own stream.
+        // The job and talent portals, from their own stream.
         self.portal_day(d.prev, d.end, &mut n);
         self.last_moment(d.end);
-        // What the current reference added, from its own stream (#17).
-        crate::current::day(self, d.prev, d.end, &d.active);
+        // The roster's changes, from its own stream.
+        crate::roster::day(self, d.prev, d.end, &d.active);
         self.now = d.end;
         self.days += 1;
         n
@@ -95,7 +95,7 @@ impl Org {
                 .actions_ix
                 .keys()
                 .rev()
-                .find(|o| !crate::goals::is_side(o))
+                .find(|o| !crate::side::is_side(o))
                 .map(|o| o.created())
                 .unwrap_or(prev - 1),
         }

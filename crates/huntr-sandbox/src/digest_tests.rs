@@ -22,7 +22,7 @@ const LISTS: [&str; 16] = [
     "members?active=false",
     "jobs?created_after=1775000000",
     "activities?limit=37&created_before=1778000000",
-    // Goals (#17).
+    // Goals.
     "goals",
     "goals?includeInactive=true",
 ];

@@ -39,7 +39,13 @@ impl Org {
     /// goal, document or portal action happened before the sandbox clock
     /// (an organization that started using them after an upgrade).
     pub fn generate_with(seed: u64, scale: u32, goal_history: bool) -> Org {
-        let mut org = Org::empty(seed);
+        Org::empty(seed).generated(scale, goal_history)
+    }
+
+    /// [`Org::generate_with`], starting from `org` as [`Org::empty`] made
+    /// it (a test may turn a module off first).
+    pub(crate) fn generated(self, scale: u32, goal_history: bool) -> Org {
+        let mut org = self;
         let t0 = START - HISTORY_DAYS * DAY;
         org.catalog(t0);
         let advisors = (scale / 40).max(2);
@@ -57,10 +63,10 @@ impl Org {
         org.last_moment(START);
         // Goals, documents and the employer portal (own random stream).
         org.side_history(goal_history);
-        // Last, from its own stream: the job and talent portals (#17).
+        // The job and talent portals, from their own stream.
         org.generate_portal(scale);
-        // What the current reference added, from its own stream (#17).
-        crate::current::generate(&mut org);
+        // The roster's groups, notes, tags..., from its own stream.
+        crate::roster::generate(&mut org);
         org
     }
 

@@ -1,45 +1,16 @@
-//! Goals, documents and the employer portal (#17): the organization's
-//! goals (listed by `/goals`), and the objects only actions carry (goal
-//! enrollments and progresses, documents, employer requests and
-//! partnerships), with the history and simulated days that produce their
-//! GOAL_*, DOCUMENT_* and ORGANIZATION_EMPLOYER_* actions.
-//!
-//! Everything here draws from its own random stream and numbers its ids
-//! apart (counter bit 62), so the rest of the organization, its ids and
-//! its random draws stay exactly as they were before these existed.
-//! JSON and truth are in `goals_json.rs`.
-
-use std::collections::HashMap;
+//! Goals: the organization's goals (listed by `/goals`), and the members'
+//! enrollments in them and progress towards them, which only actions
+//! carry; the goals there are before any history, and what a simulated day
+//! changes, each change with its GOAL_* action. They draw from the stream
+//! they share with documents and the employer portal (`side.rs`); JSON and
+//! truth are in `goals_json.rs`.
 
 use huntr_protocol::ActionType;
-use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 
 use crate::days::Changes;
 use crate::org::{Ix, Oid, Org, DAY, START};
-
-/// The counter bit of every id made here.
-const SIDE: u64 = 1 << 62;
-/// Mixed into the seed of this module's random stream.
-const STREAM: u64 = 0x60a1_d0c5_e3b1_0017;
-
-#[cfg(test)]
-thread_local! {
-    /// Turns this module off, for the test that it changes nothing else.
-    static OFF: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-fn off() -> bool {
-    #[cfg(test)]
-    return OFF.with(|o| o.get());
-    #[cfg(not(test))]
-    false
-}
-
-/// Whether an id was made here (a write's id has bit 63 set instead).
-pub(crate) fn is_side(id: &Oid) -> bool {
-    id.1 & SIDE != 0 && id.1 & (1 << 63) == 0
-}
+use crate::side::{Carried, Clock};
 
 #[derive(Debug, Clone)]
 pub struct Goal {
@@ -76,83 +47,6 @@ pub struct Progress {
     pub end: i64,
 }
 
-#[derive(Debug, Clone)]
-pub struct Document {
-    pub id: Oid,
-    pub title: String,
-    pub name: String,
-    pub extension: &'static str,
-    pub category: &'static str,
-    pub owner: Ix,
-    pub jobs: Vec<Ix>,
-    pub deleted: bool,
-}
-
-#[derive(Debug, Clone)]
-pub struct Request {
-    pub id: Oid,
-    pub email: String,
-    /// PENDING, APPROVED or REJECTED.
-    pub status: &'static str,
-    pub decided: Option<i64>,
-    pub employer: Option<Ix>,
-    pub utm: bool,
-}
-
-#[derive(Debug, Clone)]
-pub struct Partnership {
-    pub id: Oid,
-    pub employer: Ix,
-    pub post_jobs: bool,
-    pub browse: bool,
-}
-
-/// What an action of this module carries.
-#[derive(Debug, Clone, Copy)]
-pub enum Carried {
-    Goal(usize),
-    Enrollment(usize),
-    Progress(usize),
-    Document(usize),
-    Request(usize),
-    Partnership(usize),
-}
-
-#[derive(Debug, Clone)]
-pub struct Side {
-    pub(crate) rng: SmallRng,
-    counter: u64,
-    pub goals: Vec<Goal>,
-    pub enrollments: Vec<Enrollment>,
-    pub progresses: Vec<Progress>,
-    pub documents: Vec<Document>,
-    pub requests: Vec<Request>,
-    pub partnerships: Vec<Partnership>,
-    /// Action id -> what it carries.
-    pub carried: HashMap<Oid, Carried>,
-}
-
-impl Side {
-    pub(crate) fn new(seed: u64) -> Side {
-        Side {
-            rng: SmallRng::seed_from_u64(seed ^ STREAM),
-            counter: 0,
-            goals: Vec::new(),
-            enrollments: Vec::new(),
-            progresses: Vec::new(),
-            documents: Vec::new(),
-            requests: Vec::new(),
-            partnerships: Vec::new(),
-            carried: HashMap::new(),
-        }
-    }
-
-    pub(crate) fn oid(&mut self, ts: i64) -> Oid {
-        self.counter += 1;
-        Oid(ts as u32, SIDE | self.counter)
-    }
-}
-
 const GOALS: [(&str, &str, i64, bool); 5] = [
     ("Weekly Application Goal", "Activity", 5, true),
     ("Save 10 jobs", "Job", 10, false),
@@ -161,19 +55,9 @@ const GOALS: [(&str, &str, i64, bool); 5] = [
     ("Last year's onboarding", "Job", 2, false),
 ];
 
-/// The state of one simulated day of this module: its clock.
-pub(crate) struct Clock {
-    pub(crate) ts: i64,
-    pub(crate) end: i64,
-}
-
 impl Org {
-    /// The goals, and (`with_actions`) a week of goal, document and portal
-    /// history before the sandbox clock.
-    pub(crate) fn side_history(&mut self, with_actions: bool) {
-        if off() {
-            return;
-        }
+    /// The goals there are before any history (the last one inactive).
+    pub(crate) fn first_goals(&mut self) {
         let t0 = START - 60 * DAY;
         for (i, (name, entity, target, recurring)) in GOALS.into_iter().enumerate() {
             let id = self.side.oid(t0 + i as i64 * DAY);
@@ -193,56 +77,18 @@ impl Org {
                 start: t0 + i as i64 * DAY,
             });
         }
-        if !with_actions {
-            return;
-        }
-        for day in (3..10).rev() {
-            let prev = START - day * DAY;
-            let mut n = Changes::new();
-            self.side_day(prev, prev + DAY, &mut n);
-        }
     }
 
-    /// Records an action of this module carrying `what`.
-    pub(crate) fn side_action(
-        &mut self,
-        clock: &mut Clock,
-        kind: ActionType,
-        owner: Ix,
-        what: Carried,
-    ) {
-        let step = self.side.rng.random_range(30..400);
-        clock.ts = (clock.ts + step).min(clock.end - 1);
-        let id = self.side.oid(clock.ts);
-        let creator = self.advisors[0];
-        self.action_at(id, kind, owner, creator);
-        self.side.carried.insert(id, what);
-    }
-
-    /// One day of goal, document and portal changes, in `prev..end`.
-    pub(crate) fn side_day(&mut self, prev: i64, end: i64, n: &mut Changes) {
-        if off() {
-            return;
-        }
-        let members: Vec<Ix> = self
-            .members_ix
-            .values()
-            .copied()
-            .filter(|m| self.people[*m as usize].is_active)
-            .collect();
-        if members.is_empty() || self.advisors.is_empty() {
-            return;
-        }
-        let mut clock = Clock { ts: prev, end };
+    /// One day of goal changes: goals edited or new, members enrolled (a
+    /// few, among the active `members`), progress made or missed.
+    pub(crate) fn goals_day(&mut self, clock: &mut Clock, members: &[Ix], n: &mut Changes) {
         let scale = (members.len() / 10).clamp(2, 12);
-        self.goal_changes(&mut clock, n);
+        self.goal_changes(clock, n);
         for _ in 0..scale {
             let m = members[self.side.rng.random_range(0..members.len())];
-            self.enroll(&mut clock, m, n);
+            self.enroll(clock, m, n);
         }
-        self.progress_day(&mut clock, scale, n);
-        self.document_day(&mut clock, &members, n);
-        self.employer_portal_day(&mut clock, n);
+        self.progress_day(clock, scale, n);
     }
 
     /// Now and then a goal's instructions change, or a new goal appears.
@@ -405,7 +251,3 @@ impl Org {
         })
     }
 }
-
-#[cfg(test)]
-#[path = "goals_tests.rs"]
-mod tests;

@@ -12,13 +12,12 @@
 //! sandbox.
 
 pub mod busy;
-pub mod current;
-mod current_view;
 mod days;
+pub mod documents;
+pub mod employer_portal;
 mod generate;
 pub mod goals;
 mod goals_json;
-mod goals_portal;
 mod jobs;
 pub mod org;
 mod people;
@@ -27,7 +26,11 @@ mod portal_days;
 mod portal_render;
 mod quirks;
 mod render;
+pub mod roster;
+mod roster_json;
 pub mod server;
+pub mod side;
+mod side_json;
 pub mod truth;
 pub mod webhooks;
 

@@ -295,13 +295,13 @@ pub struct Org {
     pub drift: bool,
     /// Quirks a test turns on (all off by default): see `quirks.rs`.
     pub quirks: Quirks,
-    /// Goals, documents and the employer portal (#17): `goals.rs`.
-    pub side: crate::goals::Side,
-    /// The job and talent portals (#17): see `portal.rs`.
+    /// Goals, documents and the employer portal: `side.rs`.
+    pub side: crate::side::Side,
+    /// The job and talent portals: see `portal.rs`.
     pub portal: crate::portal::Portal,
-    /// What the current reference added (#17, `current.rs`), drawn from
+    /// Member groups, notes, advisors, tags...: `roster.rs`, drawn from
     /// its own random stream.
-    pub current: crate::current::Current,
+    pub roster: crate::roster::Roster,
 }
 
 /// Behaviour of a less tidy API, off by default (the generated
@@ -352,9 +352,9 @@ impl Org {
             invitations_ix: Index::new(),
             drift: false,
             quirks: Quirks::default(),
-            side: crate::goals::Side::new(seed),
+            side: crate::side::Side::new(seed),
             portal: crate::portal::Portal::new(seed),
-            current: crate::current::Current::new(seed),
+            roster: crate::roster::Roster::new(seed),
         }
     }
 

@@ -1,8 +1,8 @@
 //! The organization's job portal (job posts) and talent portal
-//! (candidates), added for #17. Everything here draws from its own random
-//! stream (seeded from the organization's seed) and takes ids from its own
-//! counter (bit 62 set), so the records and draws of the older model stay
-//! as they were; what changes in the older endpoints is only what they now
+//! (candidates). Everything here draws from its own random stream (seeded
+//! from the organization's seed) and takes ids from its own counter (bit
+//! 62 set), so the records and draws of the rest of the model are what
+//! they would be without it; the other endpoints differ only in what they
 //! show of this one (a job's, an activity's and an action's `jobPost`).
 //! Rendering, truth and the days' changes are in `portal_render.rs`,
 //! `portal_truth.rs` and `portal_days.rs`.

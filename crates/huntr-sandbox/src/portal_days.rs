@@ -1,4 +1,4 @@
-//! What a simulated day does to the job and talent portals (#17): a new
+//! What a simulated day does to the job and talent portals: a new
 //! job post now and then, edits, a deletion, a bulk close, new candidates,
 //! profile views and searches, each with its action. Draws come from the
 //! portal's own stream, in a fixed order.

@@ -1,5 +1,5 @@
-//! The JSON of the job and talent portals (#17), as the current reference
-//! shows it: job posts, candidates (lean in the listing, full alone), a
+//! The JSON of the job and talent portals, as the API reference shows
+//! it: job posts, candidates (lean in the listing, full alone), a
 //! candidate's action metrics, and what jobs, activities and actions show
 //! of them.
 

@@ -1,7 +1,7 @@
-//! The ground truth of the job and talent portals (#17): the tables
+//! The ground truth of the job and talent portals: the tables
 //! `job_posts` (and its children), `candidates`, `candidate_profiles`,
 //! `candidate_skills`, `candidate_action_metrics`, `action_job_posts`,
-//! and the `job_post_id` / `candidate_id` columns of the older tables.
+//! and the `job_post_id` / `candidate_id` columns of the other tables.
 
 use huntr_protocol::timefmt::iso;
 use huntr_protocol::ActionType;

@@ -75,7 +75,7 @@ impl Org {
         let mut v = self.person_json(p);
         let fields = self.field_values_json(&self.people[p as usize].fields);
         v["memberFieldValues"] = fields;
-        self.current_member_parts(p, &mut v);
+        self.roster_member_parts(p, &mut v);
         if self.drift {
             // Drift: a new field, and isActive sent as a string.
             v["cohortCode"] = json!("YVR-002");
@@ -268,9 +268,9 @@ impl Org {
             }
         }
         if let Some(p) = a.member {
-            // The MEMBER_* types of the current reference carry the member
-            // as `/members` lists it (current_view.rs).
-            let member = if crate::current_view::full_member(&a.kind) {
+            // The MEMBER_* types carry the member as `/members` lists it
+            // (roster_json.rs).
+            let member = if crate::roster_json::full_member(&a.kind) {
                 self.member_json(p)
             } else {
                 self.person_json(p)
@@ -285,7 +285,7 @@ impl Org {
                 json!({"id": inv.id.hex(), "toEmail": inv.to_email, "boardName": inv.board_name, "createdAt": inv.id.created()}),
             );
         }
-        // Goals, documents and the employer portal (#17).
+        // Goals, documents and the employer portal.
         self.side_action_parts(&mut m, a);
         opt(&mut m, "fromList", a.from_list.map(|l| json!({"name": l})));
         opt(&mut m, "toList", a.to_list.map(|l| json!({"name": l})));

@@ -43,13 +43,13 @@ impl Truth {
         t.jobs_and_activities(org);
         t.actions(org);
         t.notes_contacts_events(org);
-        // Goals, documents and the employer portal (#17).
+        // Goals, documents and the employer portal.
         crate::goals_json::goal_truth(&mut t, org);
         crate::goals_json::enrollment_truth(&mut t, org);
-        crate::goals_json::portal_truth(&mut t, org);
-        // After the older tables: it adds columns to their rows.
+        crate::side_json::side_truth(&mut t, org);
+        // After the tables whose rows it adds columns to.
         t.portal(org);
-        crate::current_view::truth(org, &mut t);
+        crate::roster_json::truth(org, &mut t);
         t
     }
 

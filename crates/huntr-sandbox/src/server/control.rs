@@ -122,9 +122,9 @@ pub(super) async fn set_quirks(State(s): St, Query(q): Params) -> Response {
     if let Some(n) = number("same_second_pairs") {
         org.quirks.same_second_pairs = n.min(10_000);
     }
-    // Members deleted a day (MEMBER_DELETED, current.rs).
+    // Members deleted a day (MEMBER_DELETED, roster.rs).
     if let Some(n) = number("member_deletions") {
-        org.current.member_deletions = n.min(100);
+        org.roster.member_deletions = n.min(100);
     }
     let (late, pairs) = (org.quirks.late_changes, org.quirks.same_second_pairs);
     drop(org);

@@ -111,7 +111,8 @@ async fn bad_member_fields_are_refused() {
             .as_array()
             .unwrap()
             .len(),
-        // The four generated fields, the MULTIPLE_SELECT one (#17), and this.
+        // The four generated fields, the roster's MULTIPLE_SELECT one, and
+        // this.
         6
     );
     assert_eq!(

@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use rand::Rng;
 
 use super::write_faults::{draw as draw_write_fault, dropped, faulty_write};
-use super::{api_error, current, Shared, St};
+use super::{api_error, missing, Shared, St};
 
 #[derive(Clone, Copy)]
 enum Fault {
@@ -52,8 +52,8 @@ pub(super) async fn gate(State(s): St, req: Request, next: Next) -> Response {
         )
     } else if let Some(r) = throttled(&s) {
         r
-    } else if let Some(status) = current::missing(&s, req.uri().path()) {
-        current::not_served(status)
+    } else if let Some(status) = missing::status(&s, req.uri().path()) {
+        missing::not_served(status)
     } else if outage {
         with_retry_after(
             api_error(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable", None),

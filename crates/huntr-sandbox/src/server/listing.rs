@@ -1,6 +1,8 @@
 //! The Org API's GET handlers: the paged lists with their filters, the
 //! unpaged ones, and single members and jobs.
 
+use std::collections::HashMap;
+
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -119,8 +121,8 @@ pub(super) async fn categories(State(s): St) -> Response {
 
 pub(super) async fn employers(State(s): St, Query(q): Params) -> Response {
     let p = paged!(s, q);
-    // `isPartner=true`: partners only (current reference).
-    let partners = match super::current::is_partner(&q) {
+    // `isPartner=true`: partners only; `false`: the others.
+    let partners = match is_partner(&q) {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -132,6 +134,21 @@ pub(super) async fn employers(State(s): St, Query(q): Params) -> Response {
         |e| org.employer_json(e, true),
     ))
     .into_response()
+}
+
+/// `isPartner`: None when absent; a 400 unless `true` or `false`.
+#[allow(clippy::result_large_err)]
+fn is_partner(q: &HashMap<String, String>) -> Result<Option<bool>, Response> {
+    match q.get("isPartner").map(String::as_str) {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(v) => Err(api_error(
+            StatusCode::BAD_REQUEST,
+            "Invalid value",
+            Some(("isPartner", v, "query")),
+        )),
+    }
 }
 
 pub(super) async fn jobs(State(s): St, Query(q): Params) -> Response {

@@ -6,23 +6,30 @@
 //!
 //! This module holds what the handlers share, the routes and the server;
 //! `gate.rs` is the middleware every API request goes through, `paging.rs`
-//! and `listing.rs` answer the API's reads, `writes.rs` its writes (with
-//! their own faults, `write_faults.rs`), `control.rs` the `/_sandbox/`
-//! endpoints.
+//! and `listing.rs` answer the API's reads (`portal.rs` those of the job
+//! and talent portals, `roster.rs` those of the roster), `writes.rs` its
+//! writes (with their own faults, `write_faults.rs`), `control.rs` the
+//! `/_sandbox/` endpoints (`missing.rs` the one that makes an endpoint
+//! not served).
 
 mod control;
-mod current;
 mod gate;
 mod listing;
+mod missing;
 mod paging;
 mod portal;
+mod roster;
 mod write_faults;
 mod writes;
 
 #[cfg(test)]
-mod current_tests;
-#[cfg(test)]
 mod field_write_tests;
+#[cfg(test)]
+mod listing_tests;
+#[cfg(test)]
+mod missing_tests;
+#[cfg(test)]
+mod roster_tests;
 #[cfg(test)]
 mod test_client;
 #[cfg(test)]
@@ -165,10 +172,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/activity-categories", get(listing::categories))
         .route("/actions", get(listing::actions))
         .route("/events", get(listing::events))
-        // Goals (#17).
+        // Goals.
         .route("/goals", get(crate::goals_json::list))
         .route("/goals/{id}", get(crate::goals_json::one))
-        // Job and talent portals (#17, slice B).
+        // Job and talent portals.
         .route("/job-posts", get(portal::job_posts))
         .route("/job-posts/{id}", get(portal::job_post))
         .route("/candidates", get(portal::candidates))
@@ -177,9 +184,9 @@ pub fn router(shared: Arc<Shared>) -> Router {
             "/candidates/{id}/action-metrics",
             get(portal::candidate_metrics),
         )
-        .route("/member-groups", get(current::member_groups))
-        .route("/tags", get(current::tags))
-        .route("/notes/members", get(current::member_notes))
+        .route("/member-groups", get(roster::member_groups))
+        .route("/tags", get(roster::tags))
+        .route("/notes/members", get(roster::member_notes))
         .fallback(|| async { api_error(StatusCode::NOT_FOUND, "Not Found", None) })
         .layer(middleware::from_fn_with_state(shared.clone(), gate::gate));
     let control = Router::new()
@@ -190,7 +197,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/write_faults", post(control::set_write_faults))
         .route("/writes", get(control::writes))
         .route("/outage", post(control::set_outage))
-        .route("/missing", post(current::set_missing))
+        .route("/missing", post(missing::set_missing))
         .route("/drift", post(control::set_drift))
         .route("/quirks", post(control::set_quirks));
     Router::new()

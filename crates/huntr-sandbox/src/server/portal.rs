@@ -1,4 +1,4 @@
-//! The GET handlers of the job and talent portals (#17): `/job-posts`
+//! The GET handlers of the job and talent portals: `/job-posts`
 //! (paged, no filter but the cursor), `/job-posts/<id>`, `/candidates`
 //! (paged; `email` and `memberId` filters), `/candidates/<id>` and
 //! `/candidates/<id>/action-metrics`.

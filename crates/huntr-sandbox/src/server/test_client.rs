@@ -1,4 +1,4 @@
-//! What the write tests share: a small sandbox and a client speaking to
+//! What the server tests share: a small sandbox and a client speaking to
 //! it (requests, answers as status and JSON, the documented error format).
 
 use serde_json::Value;

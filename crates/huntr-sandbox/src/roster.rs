@@ -1,15 +1,18 @@
-//! What the current Org API reference added that slice A of #17 covers:
-//! member groups, tags, internal member notes, members' `lastSeenAt`,
-//! `advisor` and `boardIds`, a `MULTIPLE_SELECT` member field, and the
-//! MEMBER_UPDATED / MEMBER_DEACTIVATED / MEMBER_DELETED actions.
+//! The roster: who the members are beyond their records, and how the
+//! organization sorts and follows them. Member groups, internal member
+//! notes, members' `lastSeenAt`, their advisor (reassigned now and then)
+//! and their boards, a `MULTIPLE_SELECT` member field of specialties, the
+//! MEMBER_UPDATED / MEMBER_DEACTIVATED / MEMBER_DELETED actions, and the
+//! organization's tags (labels of job posts, drawn from the same stream).
 //!
 //! Everything here draws from its own random stream (seeded from the seed
-//! with [`STREAM`]) and takes its ids from its own id space, so the older
-//! endpoints answer for their older fields what they answered before. The
-//! changes a day makes here do not touch what the older phases pick from,
-//! except member deletions, which are off unless a test asks for them
-//! (`/_sandbox/quirks?member_deletions=N`). `current_view.rs` renders and
-//! states the truth of it.
+//! with [`STREAM`]) and takes its ids from its own id space, so the rest
+//! of the model (its records, ids and draws) is what it would be without
+//! it, and the other endpoints answer the same but for the fields the
+//! roster adds to members. The changes a day makes here do not touch what
+//! the other phases pick from, except member deletions, which are off
+//! unless a test asks for them (`/_sandbox/quirks?member_deletions=N`).
+//! `roster_json.rs` renders it and states its truth.
 
 use std::collections::HashMap;
 
@@ -70,7 +73,7 @@ pub struct MemberNote {
 }
 
 #[derive(Debug, Clone)]
-pub struct Current {
+pub struct Roster {
     rng: SmallRng,
     counter: u64,
     pub groups: Vec<MemberGroup>,
@@ -88,9 +91,9 @@ pub struct Current {
     pub member_deletions: u32,
 }
 
-impl Current {
-    pub fn new(seed: u64) -> Current {
-        Current {
+impl Roster {
+    pub fn new(seed: u64) -> Roster {
+        Roster {
             rng: SmallRng::seed_from_u64(seed ^ STREAM),
             counter: 0,
             groups: Vec::new(),
@@ -121,7 +124,7 @@ impl Current {
 /// A member's advisor: a change made here, else one derived from the
 /// member's id (every fifth member has none).
 pub fn advisor_of(org: &Org, m: Ix) -> Option<Ix> {
-    if let Some(a) = org.current.advisor.get(&m) {
+    if let Some(a) = org.roster.advisor.get(&m) {
         return *a;
     }
     let id = org.people[m as usize].id;
@@ -145,10 +148,10 @@ pub fn boards_of(org: &Org, m: Ix) -> Vec<Oid> {
 pub fn generate(org: &mut Org) {
     let t0 = START - 200 * DAY;
     for (i, name) in GROUPS.iter().take(3).enumerate() {
-        let ts = org.current.between(t0, START - DAY);
-        let id = org.current.oid(ts);
+        let ts = org.roster.between(t0, START - DAY);
+        let id = org.roster.oid(ts);
         let description = (i != 1).then(|| format!("{name} cohort"));
-        org.current.groups.push(MemberGroup {
+        org.roster.groups.push(MemberGroup {
             id,
             name: (*name).to_owned(),
             description,
@@ -157,37 +160,37 @@ pub fn generate(org: &mut Org) {
     for (name, color) in TAGS.iter().take(2) {
         new_tag(org, t0, name, color);
     }
-    let id = org.current.oid(t0);
+    let id = org.roster.oid(t0);
     org.fields.push(MemberField {
         id,
         name: "Specialties".into(),
         field_type: "MULTIPLE_SELECT",
         choices: SPECIALTIES.iter().map(|c| (*c).to_owned()).collect(),
     });
-    org.current.select_field = Some((org.fields.len() - 1) as Ix);
+    org.roster.select_field = Some((org.fields.len() - 1) as Ix);
     let members: Vec<Ix> = org.members_ix.values().copied().collect();
     for m in members {
         let joined = org.people[m as usize].id.created();
-        let seen = org.current.between(joined, START);
-        org.current.last_seen.insert(m, seen);
-        if org.current.rng.random_bool(0.4) {
+        let seen = org.roster.between(joined, START);
+        org.roster.last_seen.insert(m, seen);
+        if org.roster.rng.random_bool(0.4) {
             set_specialties(org, m);
         }
-        if org.current.rng.random_bool(0.3) {
-            let ts = org.current.between(joined, START);
+        if org.roster.rng.random_bool(0.3) {
+            let ts = org.roster.between(joined, START);
             new_note(org, ts, m);
         }
     }
 }
 
 fn new_tag(org: &mut Org, ts: i64, name: &str, color: &str) {
-    let id = org.current.oid(ts);
+    let id = org.roster.oid(ts);
     let description = org
-        .current
+        .roster
         .rng
         .random_bool(0.7)
         .then(|| format!("{name} job posts"));
-    org.current.tags.push(Tag {
+    org.roster.tags.push(Tag {
         id,
         name: name.to_owned(),
         description,
@@ -198,11 +201,11 @@ fn new_tag(org: &mut Org, ts: i64, name: &str, color: &str) {
 
 /// Gives member `m` one to three specialties (the MULTIPLE_SELECT field).
 fn set_specialties(org: &mut Org, m: Ix) {
-    let Some(f) = org.current.select_field else {
+    let Some(f) = org.roster.select_field else {
         return;
     };
-    let n = org.current.rng.random_range(1..4);
-    let first = org.current.rng.random_range(0..SPECIALTIES.len());
+    let n = org.roster.rng.random_range(1..4);
+    let first = org.roster.rng.random_range(0..SPECIALTIES.len());
     let picked: Vec<&str> = (0..n)
         .map(|k| SPECIALTIES[(first + k) % SPECIALTIES.len()])
         .collect();
@@ -215,22 +218,22 @@ fn set_specialties(org: &mut Org, m: Ix) {
 }
 
 fn new_note(org: &mut Org, ts: i64, m: Ix) {
-    let id = org.current.oid(ts);
-    let k = org.current.rng.random_range(0..NOTE_TEXTS.len());
+    let id = org.roster.oid(ts);
+    let k = org.roster.rng.random_range(0..NOTE_TEXTS.len());
     let text = format!("{} {}", org.people[m as usize].given, NOTE_TEXTS[k]);
-    org.current.notes.push(MemberNote {
+    org.roster.notes.push(MemberNote {
         id,
         member: m,
         text,
     });
-    let ix = (org.current.notes.len() - 1) as Ix;
-    org.current.notes_ix.insert(id, ix);
+    let ix = (org.roster.notes.len() - 1) as Ix;
+    org.roster.notes_ix.insert(id, ix);
 }
 
 /// Records a MEMBER_* action about member `m`, with an id of this
 /// module's space.
 fn member_action(org: &mut Org, ts: i64, kind: ActionType, m: Ix, update: serde_json::Value) {
-    let id = org.current.oid(ts);
+    let id = org.roster.oid(ts);
     let creator = advisor_of(org, m).unwrap_or(m);
     org.actions.push(Action {
         id,
@@ -252,24 +255,24 @@ fn member_action(org: &mut Org, ts: i64, kind: ActionType, m: Ix, update: serde_
     org.actions_ix.insert(id, (org.actions.len() - 1) as Ix);
 }
 
-/// One simulated day of this module, from `prev` to `end`, after the older
+/// One simulated day of this module, from `prev` to `end`, after the other
 /// phases; `active` were the active members as the day began.
 pub fn day(org: &mut Org, prev: i64, end: i64, active: &[Ix]) {
     let members: Vec<Ix> = org.members_ix.values().copied().collect();
     let scale = (members.len() as u32).max(10);
     // About one member in seven uses Huntr on a given day.
     for &m in &members {
-        if org.people[m as usize].is_active && org.current.rng.random_bool(0.15) {
-            let ts = org.current.between(prev, end);
-            org.current.last_seen.insert(m, ts);
+        if org.people[m as usize].is_active && org.roster.rng.random_bool(0.15) {
+            let ts = org.roster.between(prev, end);
+            org.roster.last_seen.insert(m, ts);
         }
     }
-    // The older phases' deactivations and field change, as actions.
+    // The other phases' deactivations and field change, as actions.
     for &m in active {
         if !org.people[m as usize].is_active
             && org.members_ix.contains_key(&org.people[m as usize].id)
         {
-            let ts = org.current.between(prev, end);
+            let ts = org.roster.between(prev, end);
             member_action(
                 org,
                 ts,
@@ -283,7 +286,7 @@ pub fn day(org: &mut Org, prev: i64, end: i64, active: &[Ix]) {
         if let Some((f, v)) = org.people[m as usize].fields.iter().find(|f| f.0 == 1) {
             let update =
                 serde_json::json!({"fieldId": org.fields[*f as usize].id.hex(), "value": v});
-            let ts = org.current.between(prev, end);
+            let ts = org.roster.between(prev, end);
             member_action(org, ts, ActionType::MemberUpdated, m, update);
         }
     }
@@ -298,20 +301,20 @@ fn reassign_and_select(org: &mut Org, prev: i64, end: i64, members: &[Ix], scale
         return;
     }
     for _ in 0..(scale / 50).max(1) {
-        let m = members[org.current.rng.random_range(0..members.len())];
-        let a = org.advisors[org.current.rng.random_range(0..org.advisors.len())];
-        org.current.advisor.insert(m, Some(a));
-        let ts = org.current.between(prev, end);
+        let m = members[org.roster.rng.random_range(0..members.len())];
+        let a = org.advisors[org.roster.rng.random_range(0..org.advisors.len())];
+        org.roster.advisor.insert(m, Some(a));
+        let ts = org.roster.between(prev, end);
         let update = serde_json::json!({"advisor": org.people[a as usize].id.hex()});
         member_action(org, ts, ActionType::MemberUpdated, m, update);
     }
-    let m = members[org.current.rng.random_range(0..members.len())];
+    let m = members[org.roster.rng.random_range(0..members.len())];
     set_specialties(org, m);
     let f = org
-        .current
+        .roster
         .select_field
         .map(|f| org.fields[f as usize].id.hex());
-    let ts = org.current.between(prev, end);
+    let ts = org.roster.between(prev, end);
     member_action(
         org,
         ts,
@@ -325,30 +328,30 @@ fn reassign_and_select(org: &mut Org, prev: i64, end: i64, members: &[Ix], scale
 fn notes_groups_tags(org: &mut Org, prev: i64, end: i64, members: &[Ix], scale: u32) {
     if !members.is_empty() {
         for _ in 0..(scale / 20).max(1) {
-            let m = members[org.current.rng.random_range(0..members.len())];
-            let ts = org.current.between(prev, end);
+            let m = members[org.roster.rng.random_range(0..members.len())];
+            let ts = org.roster.between(prev, end);
             new_note(org, ts, m);
         }
     }
-    if org.current.rng.random_bool(0.5) && !org.current.notes_ix.is_empty() {
-        let k = org.current.rng.random_range(0..org.current.notes_ix.len());
-        if let Some(id) = org.current.notes_ix.keys().nth(k).copied() {
-            org.current.notes_ix.remove(&id);
+    if org.roster.rng.random_bool(0.5) && !org.roster.notes_ix.is_empty() {
+        let k = org.roster.rng.random_range(0..org.roster.notes_ix.len());
+        if let Some(id) = org.roster.notes_ix.keys().nth(k).copied() {
+            org.roster.notes_ix.remove(&id);
         }
     }
-    let n = org.current.groups.len();
-    if n < GROUPS.len() && org.current.rng.random_bool(0.3) {
-        let ts = org.current.between(prev, end);
-        let id = org.current.oid(ts);
-        org.current.groups.push(MemberGroup {
+    let n = org.roster.groups.len();
+    if n < GROUPS.len() && org.roster.rng.random_bool(0.3) {
+        let ts = org.roster.between(prev, end);
+        let id = org.roster.oid(ts);
+        org.roster.groups.push(MemberGroup {
             id,
             name: GROUPS[n].to_owned(),
             description: Some(format!("{} cohort", GROUPS[n])),
         });
     }
-    let n = org.current.tags.len();
-    if n < TAGS.len() && org.current.rng.random_bool(0.2) {
-        let ts = org.current.between(prev, end);
+    let n = org.roster.tags.len();
+    if n < TAGS.len() && org.roster.rng.random_bool(0.2) {
+        let ts = org.roster.between(prev, end);
         new_tag(org, ts, TAGS[n].0, TAGS[n].1);
     }
 }
@@ -356,7 +359,7 @@ fn notes_groups_tags(org: &mut Org, prev: i64, end: i64, members: &[Ix], scale: 
 /// Members deleted (off unless a test sets `member_deletions`): off the
 /// listing, a MEMBER_DELETED action.
 fn delete_members(org: &mut Org, prev: i64, end: i64, members: &[Ix]) {
-    for _ in 0..org.current.member_deletions {
+    for _ in 0..org.roster.member_deletions {
         let live: Vec<Ix> = members
             .iter()
             .copied()
@@ -365,9 +368,9 @@ fn delete_members(org: &mut Org, prev: i64, end: i64, members: &[Ix]) {
         if live.len() < 2 {
             return;
         }
-        let m = live[org.current.rng.random_range(0..live.len())];
+        let m = live[org.roster.rng.random_range(0..live.len())];
         org.members_ix.remove(&org.people[m as usize].id);
-        let ts = org.current.between(prev, end);
+        let ts = org.roster.between(prev, end);
         member_action(
             org,
             ts,

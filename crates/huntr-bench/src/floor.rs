@@ -1,14 +1,15 @@
-//! The benchmark's floor: a plain sequential download of every page a full
-//! sync reads (every listing, and each candidate's profile and action
-//! metrics), with no parsing beyond finding `next`, no flattening and no
-//! loading. A sync cannot be faster than the API lets this be; the
-//! benchmark reports the ratio (`scripts/bench.sh`).
+//! `floor`: the benchmark's lower bound, a plain sequential download of
+//! every page a full sync reads (every listing, and each candidate's
+//! profile and action metrics), with no parsing beyond finding `next`, no
+//! flattening and no loading. A sync cannot be faster than the API lets
+//! this be; `scripts/bench.sh` reports the ratio. What is read comes from
+//! huntr-sync's own list of resources, so the floor follows it.
 
 use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::resources::Resource;
+use huntr_sync::resources::{Kind, Resource};
 
 #[derive(Debug, Serialize)]
 pub struct FloorReport {
@@ -109,7 +110,7 @@ pub async fn download_all(
             if r.paged() {
                 query.push(("limit", limit.to_string()));
             }
-            if let (crate::resources::Kind::Windowed, Some(b)) = (r.kind(), before) {
+            if let (Kind::Windowed, Some(b)) = (r.kind(), before) {
                 query.push(("created_before", b.to_string()));
             }
             if let Some(n) = &next {

@@ -1,66 +1,36 @@
-//! Documents and the employer portal (#17) in simulated days: uploads,
-//! renames and deletions of documents, and employers asking to join the
-//! talent portal, verified, decided, and made partners. Split from
-//! `goals.rs`, whose random stream and ids they share.
+//! The employer portal: employers ask to join the talent portal, are
+//! verified, and are decided on, an approval making a partnership; each
+//! step with its ORGANIZATION_EMPLOYER_* action (the only place the API
+//! shows requests and partnerships). They draw from the stream they share
+//! with goals and documents (`side.rs`).
 
 use huntr_protocol::ActionType;
 use rand::Rng;
 
 use crate::days::Changes;
-use crate::goals::{Carried, Clock, Document, Partnership, Request, Side};
-use crate::org::{Ix, Org};
+use crate::org::{Ix, Oid, Org};
+use crate::side::{Carried, Clock, Side};
+
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub id: Oid,
+    pub email: String,
+    /// PENDING, APPROVED or REJECTED.
+    pub status: &'static str,
+    pub decided: Option<i64>,
+    pub employer: Option<Ix>,
+    pub utm: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Partnership {
+    pub id: Oid,
+    pub employer: Ix,
+    pub post_jobs: bool,
+    pub browse: bool,
+}
 
 impl Org {
-    /// A document uploaded, one renamed and (among enough) one deleted.
-    pub(crate) fn document_day(&mut self, clock: &mut Clock, members: &[Ix], n: &mut Changes) {
-        let m = members[self.side.rng.random_range(0..members.len())];
-        let live: Vec<Ix> = self.jobs_ix.values().copied().collect();
-        let mut jobs = Vec::new();
-        for _ in 0..self.side.rng.random_range(0..3usize).min(live.len()) {
-            let j = live[self.side.rng.random_range(0..live.len())];
-            if !jobs.contains(&j) {
-                jobs.push(j);
-            }
-        }
-        let (ext, category) =
-            [("pdf", "Resume"), ("docx", "Cover Letter")][self.side.rng.random_range(0..2usize)];
-        let id = self.side.oid(clock.ts + 1);
-        let d = self.side.documents.len();
-        self.side.documents.push(Document {
-            id,
-            title: category.to_owned(),
-            name: format!("{}-{d}.{ext}", category.replace(' ', "")),
-            extension: ext,
-            category,
-            owner: m,
-            jobs,
-            deleted: false,
-        });
-        self.side_action(clock, ActionType::DocumentCreated, m, Carried::Document(d));
-        *n.entry("documents").or_default() += 1;
-        let live: Vec<usize> = (0..self.side.documents.len())
-            .filter(|d| !self.side.documents[*d].deleted)
-            .collect();
-        let u = live[self.side.rng.random_range(0..live.len())];
-        self.side.documents[u].title = format!("{} (v{})", self.side.documents[u].category, u + 2);
-        let owner = self.side.documents[u].owner;
-        self.side_action(
-            clock,
-            ActionType::DocumentUpdated,
-            owner,
-            Carried::Document(u),
-        );
-        if live.len() > 3 {
-            let x = live[self.side.rng.random_range(0..live.len())];
-            if x != u {
-                self.side.documents[x].deleted = true;
-                let owner = self.side.documents[x].owner;
-                let kind = ActionType::DocumentDeleted;
-                self.side_action(clock, kind, owner, Carried::Document(x));
-            }
-        }
-    }
-
     /// An employer asks to join the talent portal; a pending request is
     /// verified; a verified one is decided (an approval makes a partner).
     pub(crate) fn employer_portal_day(&mut self, clock: &mut Clock, n: &mut Changes) {

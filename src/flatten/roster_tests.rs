@@ -1,5 +1,7 @@
-//! Flattening tests for what the current reference added (#17, slice A),
-//! built from its examples (tests/fixtures/reference/current, repairs and
+//! Flattening tests of the roster: advisors, member groups, tags, member
+//! notes, members' advisor, boards and keyed field values, a
+//! MULTIPLE_SELECT field and the MEMBER_* actions, built from the API
+//! reference's examples (tests/fixtures/reference/current, repairs and
 //! constructed examples listed in its README).
 
 use serde_json::Value;
@@ -51,7 +53,7 @@ fn advisors_are_listed_with_their_names_and_last_visit() {
     let one = flat_items(Resource::Advisors, &Value::Array(vec![fixture("advisor")]));
     assert_eq!(
         text(
-            super::current_tests::rows(&one, advisors::TABLE)[0],
+            super::roster_tests::rows(&one, advisors::TABLE)[0],
             advisors::EMAIL
         )
         .as_deref(),

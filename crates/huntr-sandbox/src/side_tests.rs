@@ -1,9 +1,11 @@
-//! Goals, documents and the portal leave the rest of the organization
-//! as it was, and every new action type happens.
+//! Goals, documents and the employer portal leave the rest of the
+//! organization as it is without them, and every action type of theirs
+//! happens.
 
 use super::*;
 
-/// Everything the organization answered before this module existed.
+/// What the rest of the organization answers: its records, and its
+/// actions but those of a module with a stream of its own ([`is_side`]).
 fn rest(org: &Org) -> Vec<String> {
     let mut out = Vec::new();
     for &m in org.members_ix.values() {
@@ -35,14 +37,12 @@ fn rest(org: &Org) -> Vec<String> {
 #[test]
 fn goals_documents_and_the_portal_change_nothing_else() {
     let mut with = Org::generate(42, 30);
-    OFF.with(|o| o.set(true));
-    let mut without = Org::generate(42, 30);
+    let mut off = Org::empty(42);
+    off.side.enabled = false;
+    let mut without = off.generated(30, true);
     assert_eq!(rest(&with), rest(&without));
     for _ in 0..3 {
         without.advance_day();
-    }
-    OFF.with(|o| o.set(false));
-    for _ in 0..3 {
         with.advance_day();
     }
     assert_eq!(rest(&with), rest(&without));

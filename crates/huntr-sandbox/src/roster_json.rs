@@ -1,17 +1,17 @@
-//! How the sandbox shows what `current.rs` models (#17, slice A): the JSON
-//! of members' new fields, member groups, tags and member notes, and the
-//! ground truth of the tables and columns they feed.
+//! How the sandbox shows what `roster.rs` models: the JSON of members'
+//! roster fields, member groups, tags and member notes, and the ground
+//! truth of the tables and columns they feed.
 
 use huntr_protocol::timefmt::iso;
 use huntr_protocol::ActionType;
 use serde_json::{json, Map, Value};
 
-use crate::current::{advisor_of, boards_of};
 use crate::org::{Ix, Org};
+use crate::roster::{advisor_of, boards_of};
 use crate::truth::Truth;
 
 /// Whether an action of this type carries the member as `/members` lists
-/// it (the MEMBER_* types of the current reference), not the short form.
+/// it (the MEMBER_* types), not the short form.
 pub fn full_member(kind: &ActionType) -> bool {
     matches!(
         kind,
@@ -29,9 +29,9 @@ fn advisor_last_seen(org: &Org, a: Ix) -> i64 {
 impl Org {
     /// Adds a member's `lastSeenAt`, `advisor`, `boardIds` and
     /// `memberFieldValuesKeyedById` to its JSON.
-    pub(crate) fn current_member_parts(&self, p: Ix, v: &mut Value) {
+    pub(crate) fn roster_member_parts(&self, p: Ix, v: &mut Value) {
         let Value::Object(m) = v else { return };
-        if let Some(seen) = self.current.last_seen.get(&p) {
+        if let Some(seen) = self.roster.last_seen.get(&p) {
             m.insert("lastSeenAt".into(), json!(seen));
         }
         if let Some(a) = advisor_of(self, p) {
@@ -54,7 +54,7 @@ impl Org {
     }
 
     pub fn member_group_json(&self, g: Ix) -> Value {
-        let g = &self.current.groups[g as usize];
+        let g = &self.roster.groups[g as usize];
         let mut v = json!({"id": g.id.hex(), "name": g.name, "createdAt": g.id.created()});
         if let Some(d) = &g.description {
             v["description"] = json!(d);
@@ -63,7 +63,7 @@ impl Org {
     }
 
     pub fn tag_json(&self, t: Ix) -> Value {
-        let t = &self.current.tags[t as usize];
+        let t = &self.roster.tags[t as usize];
         let mut v =
             json!({"id": t.id.hex(), "name": t.name, "color": t.color, "targetObjects": t.targets});
         if let Some(d) = &t.description {
@@ -73,7 +73,7 @@ impl Org {
     }
 
     pub fn member_note_json(&self, n: Ix) -> Value {
-        let n = &self.current.notes[n as usize];
+        let n = &self.roster.notes[n as usize];
         json!({
             "id": n.id.hex(),
             "text": n.text,
@@ -87,7 +87,7 @@ fn s(v: impl ToString) -> Option<String> {
     Some(v.to_string())
 }
 
-/// The truth of this module's tables and of members' new columns.
+/// The truth of the roster's tables and of members' roster columns.
 pub fn truth(org: &Org, t: &mut Truth) {
     for &m in org.members_ix.values() {
         let p = &org.people[m as usize];
@@ -98,7 +98,7 @@ pub fn truth(org: &Org, t: &mut Truth) {
         {
             row.insert(
                 "last_seen_at",
-                org.current.last_seen.get(&m).map(|x| iso(*x)),
+                org.roster.last_seen.get(&m).map(|x| iso(*x)),
             );
             let advisor = advisor_of(org, m).map(|a| org.people[a as usize].id.hex());
             row.insert("advisor_id", advisor);
@@ -125,11 +125,11 @@ pub fn truth(org: &Org, t: &mut Truth) {
         ];
         t.put("advisors", p.id.hex(), cols);
     }
-    for g in &org.current.groups {
+    for g in &org.roster.groups {
         let cols = vec![("name", s(&g.name)), ("description", g.description.clone())];
         t.put("member_groups", g.id.hex(), cols);
     }
-    for tag in &org.current.tags {
+    for tag in &org.roster.tags {
         let cols = vec![("name", s(&tag.name)), ("color", s(&tag.color))];
         t.put("tags", tag.id.hex(), cols);
         for (i, target) in tag.targets.iter().enumerate() {
@@ -141,8 +141,8 @@ pub fn truth(org: &Org, t: &mut Truth) {
             );
         }
     }
-    for &n in org.current.notes_ix.values() {
-        let note = &org.current.notes[n as usize];
+    for &n in org.roster.notes_ix.values() {
+        let note = &org.roster.notes[n as usize];
         let member = org.people[note.member as usize].id.hex();
         let cols = vec![("text", s(&note.text)), ("member_id", s(member))];
         t.put("member_notes", note.id.hex(), cols);

@@ -1,8 +1,8 @@
-//! Flattening for what the current reference added to the Org API (#17):
-//! advisors, member groups, tags, internal member notes, and the fields
-//! members gained (`advisor`, `boardIds`; `memberFieldValuesKeyedById`
-//! repeats `memberFieldValues` and is consumed without a table). Kept apart
-//! from `records` so the older resources' code stays as it was.
+//! Flattening of the roster's parts that need code: the fields a member
+//! carries besides its record (`advisor`, `boardIds`;
+//! `memberFieldValuesKeyedById` repeats `memberFieldValues` and is consumed
+//! without a table) and tags with their target objects. Advisors, member
+//! groups and member notes are plain records (`records::plain`).
 
 use super::records::plain;
 use super::{nested, record, str_of, text, Mode, Op, Row, Val};
