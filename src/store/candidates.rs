@@ -1,4 +1,4 @@
-//! Which candidates a run reads one by one (#17). `/candidates` lists the
+//! Which candidates a run reads one by one. `/candidates` lists the
 //! lean fields only; the full profile and the action metrics take one
 //! request each per candidate, so a run reads them only for a candidate
 //! that is new (no profile stored yet) or that an action (a
@@ -30,54 +30,5 @@ impl Store {
             rows.collect()
         })();
         res.map_err(|e| self.err(e))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use crate::flatten::{self, Op};
-    use crate::resources::Resource;
-    use crate::store::Store;
-
-    fn ops(f: impl FnOnce(&mut Vec<Op>)) -> Vec<Op> {
-        let mut out = Vec::new();
-        f(&mut out);
-        out
-    }
-
-    #[test]
-    fn new_and_viewed_candidates_are_read_the_others_not() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut d = Store::open(&dir.path().join("t.db")).unwrap();
-        let listed = ops(|o| {
-            for id in ["c1", "c2"] {
-                flatten::flatten(Resource::Candidates, &json!({"id": id}), 100, o);
-            }
-        });
-        d.apply(&listed, 1, None).unwrap();
-        assert_eq!(d.candidates_to_read(false).unwrap(), ["c1", "c2"]);
-        let read = ops(|o| {
-            for id in ["c1", "c2"] {
-                flatten::candidate_profile(&json!({"id": id, "headline": "h"}), 100, o);
-            }
-        });
-        d.apply(&read, 1, None).unwrap();
-        assert!(d.candidates_to_read(false).unwrap().is_empty());
-        assert_eq!(d.candidates_to_read(true).unwrap(), ["c1", "c2"]);
-        // A view dated after the read (and one before it, of c1).
-        let views = ops(|o| {
-            for (id, c, date) in [("a1", "c2", 150), ("a2", "c1", 50)] {
-                let a = json!({"id": id, "actionType": "CANDIDATE_PROFILE_VIEWED",
-                               "date": date, "candidate": {"id": c}});
-                flatten::flatten(Resource::Actions, &a, 200, o);
-            }
-        });
-        d.apply(&views, 2, None).unwrap();
-        assert_eq!(d.candidates_to_read(false).unwrap(), ["c2"]);
-        let reread = ops(|o| flatten::candidate_profile(&json!({"id": "c2"}), 200, o));
-        d.apply(&reread, 2, None).unwrap();
-        assert!(d.candidates_to_read(false).unwrap().is_empty());
     }
 }

@@ -10,7 +10,8 @@ use futures_util::stream::{self, StreamExt};
 use super::run::Run;
 use super::SyncError;
 use crate::api::ApiError;
-use crate::flatten::{self, Op};
+use crate::flatten;
+use crate::rows::Op;
 
 impl Run<'_> {
     /// Reads the changed candidates' profiles and metrics; returns how many

@@ -194,7 +194,8 @@ mod tests {
 
     #[test]
     fn a_change_committed_by_a_run_that_never_published_is_published_next() {
-        use crate::flatten::{record, Mode, Op};
+        use crate::flatten::record;
+        use crate::rows::{Mode, Op};
         let dir = tempfile::tempdir().unwrap();
         let mut dest = Store::open(&state_db(dir.path())).unwrap();
         let employer = |name: &str, as_of| {
