@@ -2,14 +2,15 @@
 //!
 //! Layers, by module: `api` fetches (client, paging, retries), `resources`
 //! describes what is fetched, `json` is the borrowed JSON tree pages are
-//! parsed into, `flatten` turns it into rows of the tables declared in
-//! `schema/`, `store` owns the state database and writes them (one writer
-//! for every caller), `destination` publishes the store to other formats,
-//! `sync` runs one sync, `webhook` applies actions as they happen, `push`
-//! writes to the organization from a CSV or Parquet file, exactly once,
-//! `config` reads `pipelines.toml` (and the token), `defaults` holds every
-//! default value once, `cli` is the command line, and `sandbox` (its own
-//! crate) is the built-in fake organization.
+//! parsed into, `rows` are the rows of the tables declared in `schema/` and
+//! the operations that carry them, `flatten` turns JSON into rows, `store`
+//! owns the state database and writes rows to it (one writer for every
+//! caller; it knows rows, not JSON), `destination` publishes the store to
+//! other formats, `sync` runs one sync, `webhook` applies actions as they
+//! happen, `push` writes to the organization from a CSV or Parquet file,
+//! exactly once, `config` reads `pipelines.toml` (and the token),
+//! `defaults` holds every default value once, `cli` is the command line,
+//! and `sandbox` (its own crate) is the built-in fake organization.
 
 pub mod api;
 pub mod cli;
@@ -24,6 +25,7 @@ pub mod memory;
 pub mod progress;
 pub mod push;
 pub mod resources;
+pub mod rows;
 pub use huntr_sandbox as sandbox;
 pub mod schema;
 pub mod store;

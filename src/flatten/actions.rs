@@ -8,9 +8,10 @@
 use huntr_protocol::ActionType;
 
 use super::records::{activity_context, contact, invitation, member, plain};
-use super::{id_of, nested, record, str_of, text, Mode, Op, Row, Val};
+use super::{id_of, nested, record, str_of, text};
 use crate::json::{Node, Obj};
 use crate::resources::Resource;
+use crate::rows::{Mode, Op, Row, Val};
 use crate::schema::tables::{
     action_employers, action_jobs, actions, activities, contacts, employers, jobs, notes,
 };

@@ -9,8 +9,9 @@ use std::sync::{LazyLock, Mutex};
 
 use foldhash::fast::FixedState;
 
-use super::{convert, Mode, Row, Val};
+use super::convert;
 use crate::json::{Node, Obj};
+use crate::rows::{Mode, Row, Val};
 use crate::schema::{Source, Table, TableId, EXTRA, SCHEMA};
 
 static WARNED: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(Default::default);

@@ -8,8 +8,9 @@
 use huntr_protocol::ActionType;
 
 use super::records::{person, plain};
-use super::{convert, id_of, nested, record, str_of, text, Mode, Op, Row, Val};
+use super::{convert, id_of, nested, record, str_of, text};
 use crate::json::{Node, Obj};
+use crate::rows::{Mode, Op, Row, Val};
 use crate::schema::tables::{
     actions, documents, employer_partnerships, employer_requests, goal_conditions,
     goal_enrollment_triggers, goal_enrollments, goal_intervals, goal_progress_activities,

@@ -4,9 +4,10 @@
 
 use serde_json::{json, Value};
 
+use super::super::flatten;
 use super::super::test_support::{current, flat, reference as fixture, rows};
-use super::super::{flatten, Mode, Op, Row, Val};
 use crate::resources::Resource;
+use crate::rows::{Mode, Op, Row, Val};
 use crate::schema::tables::{
     action_jobs, actions, documents, employer_partnerships, employer_requests, employers,
     goal_conditions, goal_enrollments, goal_intervals, goal_progress_activities,

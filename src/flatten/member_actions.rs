@@ -13,8 +13,9 @@ use huntr_protocol::ActionType;
 
 use super::records::plain;
 use super::roster::member_extras;
-use super::{record, str_of, text, Mode, Op, Val};
+use super::{record, str_of, text};
 use crate::json::Obj;
+use crate::rows::{Mode, Op, Val};
 use crate::schema::tables::{members, people};
 
 /// Captures what a MEMBER_UPDATED, MEMBER_DEACTIVATED or MEMBER_DELETED

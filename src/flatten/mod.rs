@@ -1,21 +1,24 @@
-//! Turns the API's nested JSON into rows of the declared tables.
+//! Turns the API's nested JSON into rows of the declared tables
+//! ([`crate::rows`]).
 //!
 //! Column values come from the schema's `from` paths (generic, see
-//! `fields`); the nested objects and arrays a resource carries are handled
-//! in code (`records` per resource, `actions` for the change capture of an
-//! action): a nested object with an id becomes a *partial* row of its own
-//! table, an array becomes child rows with a `position`. Each produced
-//! [`Op`] says how it may merge (see [`Mode`]), so the loader can apply the
-//! merge rules of SCHEMA.md without knowing where a row came from.
+//! `fields`, with `convert` for each value); the nested objects and arrays
+//! a resource carries are handled in code (`records` per resource,
+//! `actions` for the change capture of an action): a nested object with an
+//! id becomes a *partial* row of its own table, an array becomes child rows
+//! with a `position`. Each produced [`Op`] says how it may merge (see
+//! [`Mode`]), so the loader can apply the merge rules of SCHEMA.md without
+//! knowing where a row came from.
 //!
 //! Tables and columns are named by the generated constants of
 //! [`crate::schema::tables`], so a misspelt name does not compile.
 //!
-//! This file holds the shared core: the row and op types, the entry points,
-//! and the batch passes (`_children` hashes, snapshot dedup).
+//! This file holds the entry points and the page's snapshot dedup;
+//! `children` stamps parents with their children's hash.
 
 mod actions;
-pub mod convert;
+mod children;
+mod convert;
 mod fields;
 mod goals;
 mod member_actions;
@@ -30,119 +33,17 @@ use serde_json::Value;
 
 use crate::json::{Node, Obj};
 
-pub use convert::Val;
 pub use fields::record;
 pub use portal::{candidate_metrics, candidate_profile};
 
+use children::hash_children;
+
 use crate::resources::Resource;
+use crate::rows::{Mode, Op, Text, Val};
 use crate::schema::tables::{
     activity_categories, advisors, employers, member_groups, member_notes,
 };
-use crate::schema::{Col, TableId, CHILDREN, SCHEMA};
-
-/// How a row merges with what the destination already holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// From the resource's own endpoint (or the only carrier of the
-    /// resource, e.g. a note in a NOTE_* action): overwrites every column,
-    /// unless the stored row is newer (`_as_of`).
-    Full,
-    /// A nested snapshot: adds a missing row and fills NULL columns; never
-    /// overwrites a value from the resource's own endpoint, never blanks.
-    Partial,
-    /// A dated change (an ACTIVITY_UPDATED snapshot): its non-NULL values
-    /// win over data older than the change, and lose to newer listings.
-    Update,
-}
-
-#[derive(Debug, Clone)]
-pub struct Row {
-    pub table: TableId,
-    pub mode: Mode,
-    /// Unix time the data was valid at.
-    pub as_of: i64,
-    /// One cell per schema column, hidden ones included.
-    pub vals: Vec<Val>,
-    /// The cells' [`convert::fingerprint`], once the batch pass that drops
-    /// repeated snapshots has computed it, so the writer's snapshot cache
-    /// does not hash the row again.
-    fingerprint: Option<u64>,
-}
-
-/// Rows are equal by their data; a computed fingerprint is a cache.
-impl PartialEq for Row {
-    fn eq(&self, other: &Row) -> bool {
-        self.table == other.table
-            && self.mode == other.mode
-            && self.as_of == other.as_of
-            && self.vals == other.vals
-    }
-}
-
-impl Row {
-    pub fn new(table: TableId, mode: Mode, as_of: i64) -> Row {
-        // Filled, not cloned: `vec![Val::Null; n]` clones the element n
-        // times, which a backfill's millions of rows felt.
-        let n = SCHEMA.table(table).columns.len();
-        let mut vals = Vec::with_capacity(n);
-        vals.resize_with(n, || Val::Null);
-        Row {
-            table,
-            mode,
-            as_of,
-            vals,
-            fingerprint: None,
-        }
-    }
-    /// Sets a cell; `col` must be a column of this row's table.
-    pub fn set(&mut self, col: Col, v: Val) -> &mut Row {
-        let i = self.index(col);
-        self.vals[i] = v;
-        self.fingerprint = None;
-        self
-    }
-    /// The fingerprint of the row's cells (computed unless cached).
-    pub fn fingerprint(&self) -> u64 {
-        self.fingerprint
-            .unwrap_or_else(|| convert::fingerprint(&self.vals))
-    }
-    pub fn get(&self, col: Col) -> &Val {
-        &self.vals[self.index(col)]
-    }
-    fn index(&self, col: Col) -> usize {
-        assert_eq!(
-            col.table,
-            self.table,
-            "{}: a column of {}",
-            self.table_name(),
-            SCHEMA.table(col.table).name
-        );
-        col.index
-    }
-    pub fn table_name(&self) -> &'static str {
-        &SCHEMA.table(self.table).name
-    }
-}
-
-/// One unit of work for a loader.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Op {
-    Upsert(Row),
-    /// Sets `deleted_at` (keeping the row; adding a tombstone if missing).
-    Delete {
-        table: TableId,
-        id: String,
-        at: i64,
-    },
-    /// A job changed after `date`: re-read it unless already read since.
-    RefreshJob {
-        job_id: String,
-        date: i64,
-    },
-    /// An action announced a change of a listing that actions keep
-    /// current: list it again (`Resource::followed_by_actions`).
-    Announce(Resource),
-}
+use crate::schema::{TableId, SCHEMA};
 
 fn str_of(obj: &Obj, key: &str) -> Option<String> {
     match obj.get(key)? {
@@ -160,7 +61,7 @@ fn id_of(obj: &Obj, key: &str) -> Option<String> {
     nested(obj, key).and_then(|o| str_of(o, "id"))
 }
 
-fn text(s: impl Into<convert::Text>) -> Val {
+fn text(s: impl Into<Text>) -> Val {
     Val::Text(s.into())
 }
 
@@ -262,7 +163,7 @@ fn repeated_on_page(table: TableId, obj: &Obj) -> bool {
         if SCHEMA.table(table).parent.is_some() {
             return false;
         }
-        let mut h = convert::hasher();
+        let mut h = crate::rows::hash::hasher();
         obj.hash_into(&mut h);
         !set.insert((table, std::hash::Hasher::finish(&h)))
     })
@@ -278,46 +179,8 @@ fn dedup_snapshots(ops: &mut Vec<Op>) {
         if row.mode != Mode::Partial {
             return true;
         }
-        let fingerprint = convert::fingerprint(&row.vals);
-        row.fingerprint = Some(fingerprint);
-        seen.insert((row.table, fingerprint))
+        seen.insert((row.table, row.cache_fingerprint()))
     });
-}
-
-/// Stamps each full parent row with a hash of its child rows, so that a
-/// change in a child (a member's field value) shows as a change of the
-/// parent and the loader knows to replace the children.
-fn hash_children(ops: &mut [Op]) {
-    use std::hash::{Hash, Hasher};
-    for i in 0..ops.len() {
-        let Op::Upsert(parent) = &ops[i] else {
-            continue;
-        };
-        let t = SCHEMA.table(parent.table);
-        if parent.mode != Mode::Full || !t.has_col(CHILDREN) {
-            continue;
-        }
-        let Val::Text(id) = &parent.vals[t.key_cols()[0]] else {
-            continue;
-        };
-        let mut h = std::hash::DefaultHasher::new();
-        for op in ops.iter() {
-            let Op::Upsert(child) = op else { continue };
-            let ct = SCHEMA.table(child.table);
-            let Some((ptable, pcol)) = &ct.parent else {
-                continue;
-            };
-            if *ptable == t.name && child.vals[ct.col(pcol)].as_str() == Some(id) {
-                ct.name.hash(&mut h);
-                convert::hash_vals(&child.vals).hash(&mut h);
-            }
-        }
-        let hash = h.finish() as i64;
-        if let Op::Upsert(parent) = &mut ops[i] {
-            let col = t.col(CHILDREN);
-            parent.vals[col] = Val::Int(hash);
-        }
-    }
 }
 
 #[cfg(test)]

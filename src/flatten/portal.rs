@@ -6,8 +6,9 @@
 //! action metrics come from a third endpoint.
 
 use super::records::{employer_snapshots, person};
-use super::{convert, nested, record, str_of, text, Mode, Op, Row, Val};
+use super::{convert, nested, record, str_of, text};
 use crate::json::{Node, Obj};
+use crate::rows::{Mode, Op, Row, Val};
 use crate::schema::tables::{
     candidate_action_metrics, candidate_profiles, candidate_skills, candidates, employers,
     job_post_locations, job_post_member_groups, job_post_tags, job_posts,

@@ -9,8 +9,9 @@
 use huntr_protocol::ActionType;
 
 use super::portal::{candidate, job_post};
-use super::{nested, str_of, text, Mode, Op, Row, Val};
+use super::{nested, str_of, text};
 use crate::json::{Node, Obj};
+use crate::rows::{Mode, Op, Row, Val};
 use crate::schema::tables::{action_job_posts, actions, job_posts};
 
 /// Sets the action row's `job_post_id` (from `jobPostId`, else the

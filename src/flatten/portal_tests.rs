@@ -6,11 +6,13 @@ use serde_json::{json, Value};
 
 use super::test_support::{current as fixture, flat, rows};
 use super::*;
+use crate::rows::Row;
 use crate::schema::tables::{
     action_job_posts, actions, activities, candidate_action_metrics, candidate_profiles,
     candidate_skills, candidates, employers, job_post_locations, job_post_member_groups,
     job_post_tags, job_posts, jobs, people,
 };
+use crate::schema::Col;
 
 fn s(r: &Row, col: Col) -> Option<&str> {
     r.get(col).as_str()

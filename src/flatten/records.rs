@@ -6,8 +6,9 @@
 
 use std::collections::HashSet;
 
-use super::{convert, nested, record, str_of, text, Mode, Op, Row, Val};
+use super::{convert, nested, record, str_of, text};
 use crate::json::{Node, Obj};
+use crate::rows::{Mode, Op, Row, Val};
 use crate::schema::tables::{
     activities, activity_categories, board_template_lists, board_templates, contact_profiles,
     contacts, employers, events, job_interview_activities, jobs, member_field_choices,

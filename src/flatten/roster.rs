@@ -5,8 +5,9 @@
 //! groups and member notes are plain records (`records::plain`).
 
 use super::records::plain;
-use super::{nested, record, str_of, text, Mode, Op, Row, Val};
+use super::{nested, record, str_of, text};
 use crate::json::{Node, Obj};
+use crate::rows::{Mode, Op, Row, Val};
 use crate::schema::tables::{advisors, member_boards, people, tag_target_objects, tags};
 
 /// What a member record carries besides its row and field values: its

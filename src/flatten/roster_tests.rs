@@ -8,11 +8,12 @@ use serde_json::Value;
 
 use super::test_support::{current as fixture, rows};
 use super::*;
+use crate::rows::Row;
 use crate::schema::tables::{
     advisors, member_boards, member_field_choices, member_field_values, member_groups,
     member_notes, members, people, tag_target_objects, tags,
 };
-use crate::schema::{AS_OF_ID, EXTRA};
+use crate::schema::{Col, AS_OF_ID, EXTRA};
 
 fn flat_items(resource: Resource, items: &Value) -> Vec<Op> {
     let mut out = Vec::new();

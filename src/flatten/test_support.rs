@@ -3,8 +3,9 @@
 
 use serde_json::Value;
 
-use super::{flatten, Op, Row};
+use super::flatten;
 use crate::resources::Resource;
+use crate::rows::{Op, Row};
 use crate::schema::TableId;
 
 /// `tests/fixtures/reference/<name>.json`.

@@ -7,13 +7,14 @@ use serde_json::{json, Value};
 
 use super::test_support::{flat, reference as fixture, rows};
 use super::*;
+use crate::rows::Row;
 use crate::schema::tables::{
     action_employers, action_jobs, actions, activities, board_template_lists, board_templates,
     contact_profiles, contacts, employers, events, job_interview_activities, jobs,
     member_field_values, members, notes, organization_invitation_field_values,
     organization_invitations, people,
 };
-use crate::schema::EXTRA;
+use crate::schema::{Col, EXTRA};
 
 fn fixture_text(name: &str) -> String {
     let path = format!(

@@ -1,4 +1,4 @@
-//! Applying a batch of flattened operations inside one transaction: the
+//! Applying a batch of row operations inside one transaction: the
 //! merge rules (full, partial and dated writes, deletions, children replaced
 //! with their parent), change tracking for the run summary, and the jobs
 //! to re-read.
@@ -11,7 +11,8 @@ use super::bind::bind_key;
 use super::recent::Recent;
 use super::sql::{delete_children, Stmt, TableSql};
 use super::{RunId, TableCounts};
-use crate::flatten::{Mode, Op, Row, Val};
+use crate::rows::hash::hash_text;
+use crate::rows::{Mode, Op, Row, Text, Val};
 use crate::schema::tables::actions;
 use crate::schema::{Table, TableId, CHILDREN, SCHEMA};
 use crate::timefmt::iso;
@@ -88,15 +89,12 @@ impl Queued {
         self.on
             && self
                 .jobs
-                .get(&crate::flatten::convert::hash_text(job_id))
+                .get(&hash_text(job_id))
                 .is_some_and(|&d| d >= date)
     }
     fn note(&mut self, job_id: &str, date: i64) {
         if self.on {
-            let d = self
-                .jobs
-                .entry(crate::flatten::convert::hash_text(job_id))
-                .or_insert(date);
+            let d = self.jobs.entry(hash_text(job_id)).or_insert(date);
             *d = (*d).max(date);
         }
     }
@@ -148,7 +146,7 @@ struct Batch<'s, 'c> {
     ledger: Ledger<'s>,
     /// The parent whose full write lost to a newer stored row, or changed
     /// nothing: its children in this batch are skipped.
-    stale_parent: Option<(TableId, crate::flatten::convert::Text)>,
+    stale_parent: Option<(TableId, Text)>,
     /// The action last written was stored by an earlier run (or session):
     /// the jobs it names were queued then, and stay queued until a read
     /// covers them, so reading it again queues nothing.

@@ -11,7 +11,7 @@ use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
 use rusqlite::Statement;
 
 use super::RunId;
-use crate::flatten::{Mode, Row, Val};
+use crate::rows::{Mode, Row, Val};
 use crate::schema::{Table, AS_OF, AS_OF_ID, EXTRA, FULL, INS_RUN, SEEN_RUN, UPD_RUN};
 use crate::timefmt::iso_into;
 

@@ -38,8 +38,8 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 
-use crate::flatten::Op;
 use crate::resources::Resource;
+use crate::rows::Op;
 use crate::schema::SCHEMA;
 use crate::timefmt::now_unix;
 use apply::{Changed, Ledger, Queued};
@@ -284,6 +284,6 @@ impl Store {
 }
 
 #[cfg(test)]
-mod order_tests;
+mod reread_tests;
 #[cfg(test)]
 mod tests;

@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
-use crate::flatten::Row;
+use crate::rows::hash::hash_text;
+use crate::rows::Row;
 use crate::schema::{Table, TableId};
 
 /// The nested snapshots applied lately, per row: the same advisor or
@@ -40,7 +41,7 @@ impl Recent {
         }
     }
     pub fn slot(table: TableId, key: &str) -> u64 {
-        crate::flatten::convert::hash_text(key) ^ (table as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        hash_text(key) ^ (table as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
     }
     /// True when this exact snapshot was the last write to its row.
     pub fn seen(&mut self, t: &Table, row: &Row) -> bool {

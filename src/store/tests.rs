@@ -1,12 +1,9 @@
 //! The merge rules of SCHEMA.md, applied by the store.
 
-use serde_json::json;
-
 use rusqlite::types::Value as SqlValue;
 
 use super::*;
-use crate::flatten::Mode;
-use crate::flatten::{flatten, record};
+use crate::rows::{Mode, Row, Val};
 
 fn dest() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
@@ -14,14 +11,19 @@ fn dest() -> (tempfile::TempDir, Store) {
     (dir, d)
 }
 
-fn upsert(table: &str, v: serde_json::Value, mode: Mode, as_of: i64) -> Op {
-    let node = crate::json::Node::from_value(&v);
-    Op::Upsert(record(
-        SCHEMA.id(table),
-        node.as_object().unwrap(),
-        mode,
-        as_of,
-    ))
+/// A row of `table` whose named columns hold `cells` (the others NULL).
+fn upsert<const N: usize>(table: &str, cells: [(&str, Val); N], mode: Mode, as_of: i64) -> Op {
+    let id = SCHEMA.id(table);
+    let columns = SCHEMA.table(id);
+    let mut row = Row::new(id, mode, as_of);
+    for (name, v) in cells {
+        row.vals[columns.col(name)] = v;
+    }
+    Op::Upsert(row)
+}
+
+fn t(s: &str) -> Val {
+    Val::Text(s.into())
 }
 
 /// The first column of the first row, as text whatever its type.
@@ -41,7 +43,11 @@ fn partial_snapshots_fill_but_never_overwrite_or_blank() {
     let (_t, mut d) = dest();
     let partial = upsert(
         "employers",
-        json!({"id": "e1", "name": "Old name", "domain": "old.com"}),
+        [
+            ("id", t("e1")),
+            ("name", t("Old name")),
+            ("domain", t("old.com")),
+        ],
         Mode::Partial,
         0,
     );
@@ -53,7 +59,7 @@ fn partial_snapshots_fill_but_never_overwrite_or_blank() {
     // A newer snapshot wins over an older snapshot...
     let partial2 = upsert(
         "employers",
-        json!({"id": "e1", "name": "Snap name"}),
+        [("id", t("e1")), ("name", t("Snap name"))],
         Mode::Partial,
         0,
     );
@@ -70,7 +76,11 @@ fn partial_snapshots_fill_but_never_overwrite_or_blank() {
     // ...the own endpoint overwrites every column...
     let full = upsert(
         "employers",
-        json!({"id": "e1", "name": "Real", "jobCount": 4}),
+        [
+            ("id", t("e1")),
+            ("name", t("Real")),
+            ("job_count", Val::Int(4)),
+        ],
         Mode::Full,
         10,
     );
@@ -87,7 +97,11 @@ fn partial_snapshots_fill_but_never_overwrite_or_blank() {
     // ...and a later snapshot only fills what is still NULL.
     let late = upsert(
         "employers",
-        json!({"id": "e1", "name": "No Name", "domain": "real.com"}),
+        [
+            ("id", t("e1")),
+            ("name", t("No Name")),
+            ("domain", t("real.com")),
+        ],
         Mode::Partial,
         0,
     );
@@ -103,14 +117,18 @@ fn dated_updates_win_over_older_data_only() {
     let (_t, mut d) = dest();
     let listed = upsert(
         "activities",
-        json!({"id": "a1", "title": "Apply", "completed": false}),
+        [
+            ("id", t("a1")),
+            ("title", t("Apply")),
+            ("completed", Val::Bool(false)),
+        ],
         Mode::Full,
         100,
     );
     d.apply(&[listed], 1, None).unwrap();
     let older = upsert(
         "activities",
-        json!({"id": "a1", "completed": true}),
+        [("id", t("a1")), ("completed", Val::Bool(true))],
         Mode::Update,
         50,
     );
@@ -122,7 +140,11 @@ fn dated_updates_win_over_older_data_only() {
     );
     let newer = upsert(
         "activities",
-        json!({"id": "a1", "completed": true, "completedAt": 150}),
+        [
+            ("id", t("a1")),
+            ("completed", Val::Bool(true)),
+            ("completed_at", Val::Ts(150)),
+        ],
         Mode::Update,
         150,
     );
@@ -137,7 +159,7 @@ fn dated_updates_win_over_older_data_only() {
     // A full listing older than the stored data is ignored.
     let stale = upsert(
         "activities",
-        json!({"id": "a1", "title": "Old"}),
+        [("id", t("a1")), ("title", t("Old"))],
         Mode::Full,
         120,
     );
@@ -152,7 +174,12 @@ fn dated_updates_win_over_older_data_only() {
 fn deletions_keep_the_row_and_survive_relisting() {
     let (_t, mut d) = dest();
     let jobs = SCHEMA.id("jobs");
-    let job = upsert("jobs", json!({"id": "j1", "title": "Dev"}), Mode::Full, 10);
+    let job = upsert(
+        "jobs",
+        [("id", t("j1")), ("title", t("Dev"))],
+        Mode::Full,
+        10,
+    );
     d.apply(
         &[
             job.clone(),
@@ -189,57 +216,13 @@ fn deletions_keep_the_row_and_survive_relisting() {
 }
 
 #[test]
-fn children_are_replaced_with_their_parent_unless_it_is_stale() {
-    let (_t, mut d) = dest();
-    let mut ops = Vec::new();
-    flatten(
-        crate::resources::Resource::Members,
-        &json!({"id": "m1", "memberFieldValues": [{"fieldId": "f1", "value": "a"}, {"fieldId": "f2", "value": "b"}]}),
-        10,
-        &mut ops,
-    );
-    d.apply(&ops, 1, None).unwrap();
-    let mut ops = Vec::new();
-    flatten(
-        crate::resources::Resource::Members,
-        &json!({"id": "m1", "memberFieldValues": [{"fieldId": "f2", "value": "c"}]}),
-        20,
-        &mut ops,
-    );
-    d.apply(&ops, 1, None).unwrap();
-    assert_eq!(
-        one(
-            &d,
-            "SELECT group_concat(field_id || '=' || value) FROM member_field_values"
-        ),
-        Some("f2=c".into())
-    );
-    let mut ops = Vec::new();
-    flatten(
-        crate::resources::Resource::Members,
-        &json!({"id": "m1", "memberFieldValues": []}),
-        15,
-        &mut ops,
-    );
-    d.apply(&ops, 1, None).unwrap();
-    assert_eq!(
-        one(
-            &d,
-            "SELECT group_concat(field_id || '=' || value) FROM member_field_values"
-        ),
-        Some("f2=c".into()),
-        "older listing ignored"
-    );
-}
-
-#[test]
 fn mirror_marks_unlisted_rows_and_relisting_clears_them() {
     let (_t, mut d) = dest();
     let inv = |id: &str, run: i64, d: &mut Store| {
         d.apply(
             &[upsert(
                 "organization_invitations",
-                json!({"id": id}),
+                [("id", t(id))],
                 Mode::Full,
                 run,
             )],
@@ -268,7 +251,7 @@ fn mirror_marks_unlisted_rows_and_relisting_clears_them() {
     d.apply(
         &[upsert(
             "organization_invitations",
-            json!({"id": "i3"}),
+            [("id", t("i3"))],
             Mode::Partial,
             0,
         )],
@@ -310,7 +293,7 @@ fn watermark_commits_with_its_batch() {
         value: 500,
     };
     d.apply(
-        &[upsert("jobs", json!({"id": "j1"}), Mode::Full, 500)],
+        &[upsert("jobs", [("id", t("j1"))], Mode::Full, 500)],
         1,
         Some(&state),
     )
@@ -323,7 +306,7 @@ fn watermark_commits_with_its_batch() {
     };
     d.conn.execute_batch("CREATE TRIGGER boom BEFORE INSERT ON jobs WHEN NEW.id = 'j2' BEGIN SELECT RAISE(ABORT, 'boom'); END").unwrap();
     let err = d.apply(
-        &[upsert("jobs", json!({"id": "j2"}), Mode::Full, 900)],
+        &[upsert("jobs", [("id", t("j2"))], Mode::Full, 900)],
         1,
         Some(&bad_state),
     );
@@ -335,8 +318,8 @@ fn watermark_commits_with_its_batch() {
 fn pending_jobs_skip_those_read_after_the_change() {
     let (_t, mut d) = dest();
     let ops = vec![
-        upsert("jobs", json!({"id": "fresh"}), Mode::Full, 100),
-        upsert("jobs", json!({"id": "stale"}), Mode::Full, 40),
+        upsert("jobs", [("id", t("fresh"))], Mode::Full, 100),
+        upsert("jobs", [("id", t("stale"))], Mode::Full, 40),
         Op::RefreshJob {
             job_id: "fresh".into(),
             date: 50,
@@ -356,7 +339,7 @@ fn pending_jobs_skip_those_read_after_the_change() {
         vec!["stale".to_string(), "unknown".to_string()]
     );
     d.apply(
-        &[upsert("jobs", json!({"id": "stale"}), Mode::Full, 100)],
+        &[upsert("jobs", [("id", t("stale"))], Mode::Full, 100)],
         1,
         None,
     )
@@ -372,7 +355,7 @@ fn pending_jobs_are_sorted_out_across_many_chunks() {
         let id = format!("j{i:05}");
         // Every third job was read after its change.
         let read_at = if i % 3 == 0 { 100 } else { 40 };
-        ops.push(upsert("jobs", json!({ "id": id }), Mode::Full, read_at));
+        ops.push(upsert("jobs", [("id", t(&id))], Mode::Full, read_at));
         ops.push(Op::RefreshJob {
             job_id: id,
             date: 50,
@@ -396,7 +379,11 @@ fn a_snapshot_that_changes_nothing_leaves_the_row_untouched() {
     let (_t, mut d) = dest();
     let full = upsert(
         "employers",
-        json!({"id": "e1", "name": "Acme", "domain": "acme.com"}),
+        [
+            ("id", t("e1")),
+            ("name", t("Acme")),
+            ("domain", t("acme.com")),
+        ],
         Mode::Full,
         100,
     );
@@ -406,7 +393,7 @@ fn a_snapshot_that_changes_nothing_leaves_the_row_untouched() {
     // not rewrite the row (nor dirty its page).
     let same = upsert(
         "employers",
-        json!({"id": "e1", "name": "Acme"}),
+        [("id", t("e1")), ("name", t("Acme"))],
         Mode::Partial,
         0,
     );
@@ -414,7 +401,11 @@ fn a_snapshot_that_changes_nothing_leaves_the_row_untouched() {
     assert_eq!(d.conn.total_changes(), before, "no row rewritten");
     let fills = upsert(
         "employers",
-        json!({"id": "e1", "name": "Acme", "foundedYear": 1999}),
+        [
+            ("id", t("e1")),
+            ("name", t("Acme")),
+            ("founded_year", Val::Int(1999)),
+        ],
         Mode::Partial,
         0,
     );
@@ -452,7 +443,7 @@ fn changed_tables_are_recorded_with_the_change_and_only_they_are_counted() {
     let employer = |name: &str, as_of| {
         upsert(
             "employers",
-            json!({"id": "e1", "name": name}),
+            [("id", t("e1")), ("name", t(name))],
             Mode::Full,
             as_of,
         )
@@ -491,7 +482,7 @@ fn changed_tables_are_recorded_with_the_change_and_only_they_are_counted() {
     let update = |name: &str| {
         upsert(
             "employers",
-            json!({"id": "e1", "name": name}),
+            [("id", t("e1")), ("name", t(name))],
             Mode::Update,
             40,
         )
@@ -509,9 +500,9 @@ fn live_jobs_count_the_jobs_not_marked_deleted() {
     let (_t, mut d) = dest();
     assert_eq!(d.live_jobs().unwrap(), 0);
     let ops = vec![
-        upsert("jobs", json!({"id": "a"}), Mode::Full, 100),
-        upsert("jobs", json!({"id": "b"}), Mode::Full, 100),
-        upsert("jobs", json!({"id": "c"}), Mode::Partial, 100),
+        upsert("jobs", [("id", t("a"))], Mode::Full, 100),
+        upsert("jobs", [("id", t("b"))], Mode::Full, 100),
+        upsert("jobs", [("id", t("c"))], Mode::Partial, 100),
         Op::Delete {
             table: crate::schema::tables::jobs::TABLE,
             id: "b".into(),
@@ -538,7 +529,12 @@ fn a_full_disk_is_said_once_with_what_to_do_and_the_run_is_recorded() {
             let name = "x".repeat(500);
             upsert(
                 "members",
-                json!({"id": id, "givenName": name, "email": "a@b.c", "createdAt": "2026-01-01T00:00:00Z"}),
+                [
+                    ("id", t(&id)),
+                    ("given_name", t(&name)),
+                    ("email", t("a@b.c")),
+                    ("created_at", Val::Ts(1_767_225_600)),
+                ],
                 Mode::Full,
                 1,
             )
@@ -579,7 +575,7 @@ fn an_older_listing_still_shows_a_listed_row_is_there() {
     let member = |name: &str, as_of| {
         upsert(
             "members",
-            json!({"id": "m1", "givenName": name}),
+            [("id", t("m1")), ("given_name", t(name))],
             Mode::Full,
             as_of,
         )
@@ -617,7 +613,12 @@ fn announced_changes_count_once_and_a_listing_clears_only_what_it_covers() {
     let (_t, mut d) = dest();
     let r = Resource::JobPosts;
     let action = |id: &str| {
-        let a = json!({"id": id, "actionType": "JOB_POST_UPDATED", "date": 50, "createdAt": 50});
+        let a = [
+            ("id", t(id)),
+            ("action_type", t("JOB_POST_UPDATED")),
+            ("date", Val::Ts(50)),
+            ("created_at", Val::Ts(50)),
+        ];
         upsert("actions", a, Mode::Full, 100)
     };
     let announce = |id: &str| vec![action(id), Op::Announce(r)];

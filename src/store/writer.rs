@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{RunId, StateUpdate, Store, StoreError, SyncState};
-use crate::flatten::Op;
+use crate::rows::Op;
 
 type Job = Box<dyn FnOnce(&mut SyncState<'_>) -> Result<(), StoreError> + Send>;
 
@@ -434,17 +434,15 @@ impl Writer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flatten::{record, Mode};
+    use crate::rows::{Mode, Row, Val};
+    use crate::schema::tables;
 
     fn employer(id: &str) -> Op {
-        let v = serde_json::json!({"id": id, "name": id});
-        let node = crate::json::Node::from_value(&v);
-        Op::Upsert(record(
-            crate::schema::tables::employers::TABLE,
-            node.as_object().unwrap(),
-            Mode::Full,
-            1,
-        ))
+        use tables::employers::{ID, NAME, TABLE};
+        let mut row = Row::new(TABLE, Mode::Full, 1);
+        row.set(ID, Val::Text(id.into()))
+            .set(NAME, Val::Text(id.into()));
+        Op::Upsert(row)
     }
 
     fn store() -> (tempfile::TempDir, Store) {

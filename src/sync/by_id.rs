@@ -13,7 +13,7 @@ use super::run::Run;
 use super::SyncError;
 use crate::api::ApiError;
 use crate::defaults::FLUSH_OPS;
-use crate::flatten::Op;
+use crate::rows::Op;
 
 impl Run<'_> {
     /// Fetches each of `ids` with `fetch`, flattens each answer with

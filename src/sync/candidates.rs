@@ -8,7 +8,8 @@
 use super::run::Run;
 use super::SyncError;
 use crate::api::Response;
-use crate::flatten::{self, Op};
+use crate::flatten;
+use crate::rows::Op;
 
 impl Run<'_> {
     /// Reads the changed candidates' profiles and metrics; returns how many

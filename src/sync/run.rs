@@ -5,9 +5,10 @@ use std::collections::{BTreeMap, HashSet};
 
 use super::{windows, SyncError, SyncOptions};
 use crate::api::{ApiError, Client, Page, Pager};
-use crate::flatten::{self, Op};
+use crate::flatten;
 use crate::json::Node;
 use crate::resources::{Kind, Resource};
+use crate::rows::Op;
 use crate::schema::tables;
 use crate::store::{RunId, StateUpdate, StoreError, Writer};
 

@@ -11,6 +11,7 @@ mod cli;
 mod crash;
 mod current_a;
 mod delta;
+mod flatten_store;
 mod layout;
 mod messages;
 mod operator;

@@ -121,7 +121,8 @@ mod tests {
 
     #[test]
     fn a_change_committed_by_a_run_that_never_published_is_published_next() {
-        use crate::flatten::{record, Mode, Op};
+        use crate::flatten::record;
+        use crate::rows::{Mode, Op};
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();

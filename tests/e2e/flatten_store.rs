@@ -1,11 +1,16 @@
-//! The order rules of change capture, applied by the store: dated activity
-//! updates ordered by `(date, action id)` whatever order they arrive in,
-//! and what counts as a read that covers a queued job change.
+//! Flattened JSON applied by the store: the rules that only show with both
+//! layers, the transformer's rows and the loader's merge. A member's field
+//! values are replaced with it unless its listing is older (`_children`);
+//! dated activity updates from ACTIVITY_UPDATED actions apply in `(date,
+//! action id)` order whatever order they arrive in; an action read again
+//! queues nothing; a candidate is read one by one when new or viewed.
 
 use serde_json::{json, Value};
 
-use super::*;
-use crate::flatten::flatten;
+use huntr_sync::flatten::{candidate_profile, flatten};
+use huntr_sync::resources::Resource;
+use huntr_sync::rows::Op;
+use huntr_sync::store::Store;
 
 fn dest() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
@@ -13,18 +18,51 @@ fn dest() -> (tempfile::TempDir, Store) {
     (dir, d)
 }
 
-/// `SELECT` of one text value (NULL as None).
+/// `SELECT` of one value as text (NULL as None), on a connection of its
+/// own to the store's file.
 fn get(d: &Store, sql: &str) -> Option<String> {
-    d.conn
-        .query_row(sql, [], |r| {
-            r.get::<_, rusqlite::types::Value>(0).map(|v| match v {
-                rusqlite::types::Value::Null => None,
-                rusqlite::types::Value::Integer(i) => Some(i.to_string()),
-                rusqlite::types::Value::Text(s) => Some(s),
-                other => Some(format!("{other:?}")),
-            })
+    use rusqlite::types::Value as V;
+    let conn = rusqlite::Connection::open(d.path()).unwrap();
+    conn.query_row(sql, [], |r| {
+        r.get::<_, V>(0).map(|v| match v {
+            V::Null => None,
+            V::Integer(i) => Some(i.to_string()),
+            V::Text(s) => Some(s),
+            other => Some(format!("{other:?}")),
         })
-        .unwrap()
+    })
+    .unwrap()
+}
+
+/// `v` as read from `resource`'s own endpoint at `as_of`.
+fn flat(resource: Resource, v: &Value, as_of: i64) -> Vec<Op> {
+    let mut ops = Vec::new();
+    flatten(resource, v, as_of, &mut ops);
+    ops
+}
+
+#[test]
+fn children_are_replaced_with_their_parent_unless_it_is_stale() {
+    let (_t, mut d) = dest();
+    let member = |values: Value, as_of| {
+        flat(
+            Resource::Members,
+            &json!({"id": "m1", "memberFieldValues": values}),
+            as_of,
+        )
+    };
+    let values = json!([{"fieldId": "f1", "value": "a"}, {"fieldId": "f2", "value": "b"}]);
+    d.apply(&member(values, 10), 1, None).unwrap();
+    let values = json!([{"fieldId": "f2", "value": "c"}]);
+    d.apply(&member(values, 20), 1, None).unwrap();
+    let field_values = "SELECT group_concat(field_id || '=' || value) FROM member_field_values";
+    assert_eq!(get(&d, field_values), Some("f2=c".into()));
+    d.apply(&member(json!([]), 15), 1, None).unwrap();
+    assert_eq!(
+        get(&d, field_values),
+        Some("f2=c".into()),
+        "older listing ignored"
+    );
 }
 
 /// An ACTIVITY_UPDATED action `id` dated `date` that leaves activity a1
@@ -44,9 +82,7 @@ fn updated(id: &str, date: i64, completed: bool) -> Value {
 
 /// The ops of one action as the sync or the receiver would write it.
 fn action_ops(v: &Value) -> Vec<Op> {
-    let mut ops = Vec::new();
-    flatten(Resource::Actions, v, 5_000, &mut ops);
-    ops
+    flat(Resource::Actions, v, 5_000)
 }
 
 const DONE: &str = "000003e80000000000000001";
@@ -88,10 +124,8 @@ fn updates_of_one_second_apply_in_action_id_order_whatever_arrives_first() {
 fn a_listing_keeps_no_action_id_and_loses_only_a_tie_of_dates() {
     let (_t, mut d) = dest();
     let listed = |completed: bool, at: i64| {
-        let mut ops = Vec::new();
         let v = json!({"id": "a1", "title": "Apply", "completed": completed});
-        flatten(Resource::Activities, &v, at, &mut ops);
-        ops
+        flat(Resource::Activities, &v, at)
     };
     d.apply(&listed(false, 1000), 1, None).unwrap();
     // An update of an earlier second loses to the listing...
@@ -125,7 +159,8 @@ fn a_row_from_before_the_order_key_behaves_as_a_row_without_an_id() {
     d.apply(&action_ops(&updated(DONE, 1000, true)), 1, None)
         .unwrap();
     // What a file written before `_as_of_id` existed holds after upgrade.
-    d.conn
+    rusqlite::Connection::open(d.path())
+        .unwrap()
         .execute_batch("UPDATE activities SET _as_of_id = NULL")
         .unwrap();
     d.apply(&action_ops(&updated(REOPENED, 999, false)), 2, None)
@@ -142,61 +177,6 @@ fn a_row_from_before_the_order_key_behaves_as_a_row_without_an_id() {
     );
 }
 
-fn job_read_at(id: &str, at: i64) -> Vec<Op> {
-    let mut ops = Vec::new();
-    flatten(
-        Resource::Jobs,
-        &json!({"id": id, "title": "Engineer"}),
-        at,
-        &mut ops,
-    );
-    ops
-}
-
-fn refresh(id: &str, date: i64) -> Op {
-    Op::RefreshJob {
-        job_id: id.into(),
-        date,
-    }
-}
-
-#[test]
-fn a_read_covers_a_change_only_when_made_a_lookback_after_its_date() {
-    let (_t, mut d) = dest();
-    let lookback = 3600;
-    // Both jobs were read after the change's date; only "old" a lookback
-    // after it, when a late action had to be visible.
-    let mut ops = job_read_at("recent", 10_000);
-    ops.extend(job_read_at("old", 10_000 + lookback));
-    ops.extend([refresh("recent", 9_900), refresh("old", 9_900)]);
-    d.apply(&ops, 1, None).unwrap();
-    assert_eq!(
-        d.pending_jobs(lookback).unwrap(),
-        vec!["recent".to_string()]
-    );
-    assert_eq!(
-        d.pending_jobs(lookback).unwrap(),
-        vec!["recent".to_string()]
-    );
-}
-
-#[test]
-fn a_reread_clears_its_claim_unless_the_job_was_queued_again_since() {
-    let (_t, mut d) = dest();
-    d.apply(&[refresh("j1", 100), refresh("j2", 100)], 1, None)
-        .unwrap();
-    let claimed = d.pending_jobs(3600).unwrap();
-    assert_eq!(claimed, vec!["j1".to_string(), "j2".to_string()]);
-    // While the run re-reads, a delivered action queues j2 again (even
-    // with an older date): its change may postdate the re-read.
-    d.apply(&[refresh("j2", 90)], 2, None).unwrap();
-    let mut reread = job_read_at("j1", 200);
-    reread.extend(job_read_at("j2", 200));
-    d.apply(&reread, 1, None).unwrap();
-    d.jobs_reread(&claimed).unwrap();
-    assert_eq!(d.pending_jobs(3600).unwrap(), vec!["j2".to_string()]);
-}
-
 #[test]
 fn an_action_read_again_by_a_later_run_queues_nothing() {
     let (_t, mut d) = dest();
@@ -204,52 +184,53 @@ fn an_action_read_again_by_a_later_run_queues_nothing() {
         "date": 1000, "createdAt": 1000, "jobId": "j1"});
     d.apply(&action_ops(&moved), 1, None).unwrap();
     assert_eq!(d.pending_jobs(3600).unwrap(), vec!["j1".to_string()]);
-    d.apply(&job_read_at("j1", 1200), 1, None).unwrap();
+    let read = flat(
+        Resource::Jobs,
+        &json!({"id": "j1", "title": "Engineer"}),
+        1200,
+    );
+    d.apply(&read, 1, None).unwrap();
     d.jobs_reread(&["j1".to_string()]).unwrap();
     // The next run's window overlaps: the same action is read again.
     d.apply(&action_ops(&moved), 2, None).unwrap();
     assert!(d.pending_jobs(3600).unwrap().is_empty());
 }
 
+fn ops(f: impl FnOnce(&mut Vec<Op>)) -> Vec<Op> {
+    let mut out = Vec::new();
+    f(&mut out);
+    out
+}
+
 #[test]
-fn a_sync_skips_queuing_a_job_queued_already_but_never_a_claimed_one() {
+fn new_and_viewed_candidates_are_read_the_others_not() {
     let (_t, mut d) = dest();
-    d.remember_queued_jobs();
-    // The same job named by many actions: queued once, the latest date kept.
-    d.apply(
-        &[refresh("j1", 100), refresh("j1", 90), refresh("j1", 120)],
-        1,
-        None,
-    )
-    .unwrap();
-    assert_eq!(
-        get(&d, "SELECT changed FROM sync_pending_jobs"),
-        Some("120".into())
-    );
-    let claimed = d.pending_jobs(3600).unwrap();
-    assert_eq!(claimed, vec!["j1".to_string()]);
-    // Queued again after the claim, with a date the memo had seen: the
-    // claim is withdrawn, so the re-read leaves the entry for the next run.
-    d.apply(&[refresh("j1", 100)], 1, None).unwrap();
-    d.jobs_reread(&claimed).unwrap();
-    assert_eq!(d.pending_jobs(3600).unwrap(), vec!["j1".to_string()]);
-    // A rolled-back batch queued nothing: the memo forgets it.
-    d.jobs_reread(&["j1".to_string()]).unwrap();
-    assert_eq!(
-        get(&d, "SELECT COUNT(*) FROM sync_pending_jobs"),
-        Some("0".into())
-    );
-    let bad = Op::Delete {
-        table: crate::schema::tables::jobs::TABLE,
-        id: "j9".into(),
-        at: 0,
-    };
-    d.conn
-        .execute_batch(
-            "CREATE TRIGGER boom BEFORE INSERT ON jobs BEGIN SELECT RAISE(ABORT, 'boom'); END",
-        )
-        .unwrap();
-    assert!(d.apply(&[refresh("j2", 100), bad], 1, None).is_err());
-    d.apply(&[refresh("j2", 100)], 1, None).unwrap();
-    assert_eq!(d.pending_jobs(3600).unwrap(), vec!["j2".to_string()]);
+    let listed = ops(|o| {
+        for id in ["c1", "c2"] {
+            flatten(Resource::Candidates, &json!({"id": id}), 100, o);
+        }
+    });
+    d.apply(&listed, 1, None).unwrap();
+    assert_eq!(d.candidates_to_read(false).unwrap(), ["c1", "c2"]);
+    let read = ops(|o| {
+        for id in ["c1", "c2"] {
+            candidate_profile(&json!({"id": id, "headline": "h"}), 100, o);
+        }
+    });
+    d.apply(&read, 1, None).unwrap();
+    assert!(d.candidates_to_read(false).unwrap().is_empty());
+    assert_eq!(d.candidates_to_read(true).unwrap(), ["c1", "c2"]);
+    // A view dated after the read (and one before it, of c1).
+    let views = ops(|o| {
+        for (id, c, date) in [("a1", "c2", 150), ("a2", "c1", 50)] {
+            let a = json!({"id": id, "actionType": "CANDIDATE_PROFILE_VIEWED",
+                           "date": date, "candidate": {"id": c}});
+            flatten(Resource::Actions, &a, 200, o);
+        }
+    });
+    d.apply(&views, 2, None).unwrap();
+    assert_eq!(d.candidates_to_read(false).unwrap(), ["c2"]);
+    let reread = ops(|o| candidate_profile(&json!({"id": "c2"}), 200, o));
+    d.apply(&reread, 2, None).unwrap();
+    assert!(d.candidates_to_read(false).unwrap().is_empty());
 }
