@@ -284,9 +284,13 @@ fn files_are_named_for_what_they_hold_and_comments_cite_no_issues() {
         }
         let text = std::fs::read_to_string(&path).unwrap();
         for (i, line) in text.lines().enumerate() {
-            let cites = line
+            // In comments: a colour or an address in a string is no issue.
+            let Some((_, comment)) = line.split_once("//") else {
+                continue;
+            };
+            let cites = comment
                 .match_indices('#')
-                .any(|(at, _)| line[at + 1..].starts_with(|c: char| c.is_ascii_digit()));
+                .any(|(at, _)| comment[at + 1..].starts_with(|c: char| c.is_ascii_digit()));
             if cites {
                 problems.push(format!(
                     "{shown}:{}: an issue number (the git log says when)",
@@ -321,7 +325,7 @@ fn the_store_does_not_depend_on_the_flattener() {
 }
 
 #[test]
-fn the_layout_checks_see_names_and_issue_numbers() {
+fn the_layout_checks_see_whole_names() {
     assert!(names("use x::ParquetDestination;", "ParquetDestination"));
     assert!(!names("ParquetDestinations", "ParquetDestination"));
     assert!(!names("MyParquetDestination", "ParquetDestination"));
