@@ -8,7 +8,7 @@
 use huntr_protocol::ActionType;
 
 use super::records::{activity_context, contact, invitation, member, plain};
-use super::{id_of, nested, record, str_of, text};
+use super::{id_of, nested, record, str_of, text, Out};
 use crate::json::{Node, Obj};
 use crate::resources::Resource;
 use crate::rows::{Mode, Op, Row, Val};
@@ -43,7 +43,7 @@ impl Links {
 
 /// Flattens an action and the change capture it implies: the carried note,
 /// contact or activity snapshot, deletions, and jobs to re-read.
-pub(super) fn action(obj: &Obj, as_of: i64, out: &mut Vec<Op>) {
+pub(super) fn action(obj: &Obj, as_of: i64, out: &mut Out) {
     let Some(id) = str_of(obj, "id") else { return };
     let links = Links::of(obj);
     let mut row = record(actions::TABLE, obj, Mode::Full, as_of);
@@ -58,7 +58,7 @@ pub(super) fn action(obj: &Obj, as_of: i64, out: &mut Vec<Op>) {
             row.set(col, text(v));
         }
     }
-    // Goals, documents and the employer portal (#17).
+    // Goals, documents and the employer portal.
     let side = super::goals::SideLinks::of(obj);
     side.set(&mut row);
     let action_type = ActionType::parse(row.get(actions::ACTION_TYPE).as_str().unwrap_or(""));
@@ -126,7 +126,7 @@ const LINK_TABLES: [LinkTable; 2] = [
 
 /// Rows of `action_jobs` and `action_employers`; an employer given as an
 /// object is also a snapshot of its employer.
-fn linked_rows(obj: &Obj, action_id: &str, out: &mut Vec<Op>) {
+fn linked_rows(obj: &Obj, action_id: &str, out: &mut Out) {
     for link in &LINK_TABLES {
         let Some(Node::Arr(items)) = obj.get(link.key) else {
             continue;
@@ -152,15 +152,8 @@ fn linked_rows(obj: &Obj, action_id: &str, out: &mut Vec<Op>) {
 }
 
 /// The change action `id` of this type stands for.
-fn capture(
-    obj: &Obj,
-    id: &str,
-    action_type: &ActionType,
-    links: &Links,
-    date: i64,
-    out: &mut Vec<Op>,
-) {
-    let delete = |table: TableId, id: &Option<String>, out: &mut Vec<Op>| {
+fn capture(obj: &Obj, id: &str, action_type: &ActionType, links: &Links, date: i64, out: &mut Out) {
+    let delete = |table: TableId, id: &Option<String>, out: &mut Out| {
         if let Some(id) = id {
             out.push(Op::Delete {
                 table,

@@ -1,4 +1,4 @@
-//! Goals, documents and the employer portal (#17): the goal listing with
+//! Goals, documents and the employer portal: the goal listing with
 //! its conditions, triggers, recurrence and intervals, and the objects only
 //! actions carry (goal enrollments and progresses, documents, employer
 //! requests and partnerships). Those have no list endpoint, so an action's
@@ -8,7 +8,7 @@
 use huntr_protocol::ActionType;
 
 use super::records::{person, plain};
-use super::{convert, id_of, nested, record, str_of, text};
+use super::{convert, id_of, nested, record, str_of, text, Out};
 use crate::json::{Node, Obj};
 use crate::rows::{Mode, Op, Row, Val};
 use crate::schema::tables::{
@@ -70,7 +70,7 @@ impl SideLinks {
 /// A goal: its row, and when read from `/goals` (`Mode::Full`) its
 /// conditions, triggers and recurrence arrays; its intervals and owner are
 /// snapshots either way.
-pub(super) fn goal(obj: &Obj, mode: Mode, as_of: i64, out: &mut Vec<Op>) {
+pub(super) fn goal(obj: &Obj, mode: Mode, as_of: i64, out: &mut Out) {
     let Some(id) = str_of(obj, "id") else { return };
     out.push(Op::Upsert(record(goals::TABLE, obj, mode, as_of)));
     if mode == Mode::Full {
@@ -88,7 +88,7 @@ fn value(v: &Node) -> Val {
     convert::convert(ColType::Value, v).unwrap_or(Val::Null)
 }
 
-fn goal_children(obj: &Obj, id: &str, out: &mut Vec<Op>) {
+fn goal_children(obj: &Obj, id: &str, out: &mut Out) {
     if let Some(Node::Arr(items)) = obj.get("objectiveEntityConditions") {
         for (i, c) in items.iter().enumerate() {
             let Some(c) = c.as_object() else { continue };
@@ -124,7 +124,7 @@ fn goal_children(obj: &Obj, id: &str, out: &mut Vec<Op>) {
 }
 
 /// A goal enrollment as of `date`, its starting interval and its member.
-fn enrollment(obj: &Obj, date: i64, out: &mut Vec<Op>) {
+fn enrollment(obj: &Obj, date: i64, out: &mut Out) {
     if str_of(obj, "id").is_none() {
         return;
     }
@@ -167,7 +167,7 @@ const OBJECTIVES: [(&str, TableId, Col, Col, Col); 3] = [
 ];
 
 /// A goal progress as of `date`, with the ids counting towards it.
-fn progress(obj: &Obj, date: i64, out: &mut Vec<Op>) {
+fn progress(obj: &Obj, date: i64, out: &mut Out) {
     let Some(id) = str_of(obj, "id") else { return };
     out.push(Op::Upsert(record(
         goal_progresses::TABLE,
@@ -205,7 +205,7 @@ fn with_employer(
     obj: &Obj,
     employer: Option<&str>,
     date: i64,
-    out: &mut Vec<Op>,
+    out: &mut Out,
 ) {
     if str_of(obj, "id").is_none() {
         return;
@@ -227,7 +227,7 @@ pub(super) fn capture(
     links: &SideLinks,
     employer: Option<&str>,
     date: i64,
-    out: &mut Vec<Op>,
+    out: &mut Out,
 ) {
     let name = action_type.as_str();
     if name.starts_with("GOAL_") {

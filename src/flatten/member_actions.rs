@@ -1,5 +1,5 @@
-//! The change capture of the MEMBER_* actions of the current reference
-//! (#17), which keep `members` current between two listings.
+//! The change capture of the MEMBER_* actions of the newer reference,
+//! which keep `members` current between two listings.
 //!
 //! The `member` an action carries is the member as of the action's date,
 //! so it merges as a dated update (like an ACTIVITY_UPDATED snapshot):
@@ -13,7 +13,7 @@ use huntr_protocol::ActionType;
 
 use super::records::plain;
 use super::roster::member_extras;
-use super::{record, str_of, text};
+use super::{record, str_of, text, Out};
 use crate::json::Obj;
 use crate::rows::{Mode, Op, Val};
 use crate::schema::tables::{members, people};
@@ -26,7 +26,7 @@ pub(super) fn capture(
     action_id: &str,
     action_type: &ActionType,
     date: i64,
-    out: &mut Vec<Op>,
+    out: &mut Out,
 ) -> bool {
     let Some(id) = str_of(member, "id") else {
         return false;

@@ -72,6 +72,12 @@ pub fn flatten(resource: Resource, value: &Value, as_of: i64, out: &mut Vec<Op>)
 
 /// [`flatten`] for an item parsed straight from a page.
 pub fn flatten_node(resource: Resource, value: &Node, as_of: i64, out: &mut Vec<Op>) {
+    let mut alone = PageScope::none();
+    flatten_item(resource, value, as_of, &mut Out::new(out, &mut alone));
+}
+
+/// Flattens one item into `out`, then stamps its parents' `_children`.
+fn flatten_item(resource: Resource, value: &Node, as_of: i64, out: &mut Out) {
     let Some(obj) = value.as_object() else {
         tracing::warn!("{resource}: skipped a list item that is not an object");
         return;
@@ -80,7 +86,7 @@ pub fn flatten_node(resource: Resource, value: &Node, as_of: i64, out: &mut Vec<
         tracing::warn!("{resource}: skipped a record without an id");
         return;
     }
-    let start = out.len();
+    let start = out.ops.len();
     match resource {
         Resource::Members => records::member(obj, Mode::Full, as_of, out),
         Resource::MemberFields => records::member_field(obj, as_of, out),
@@ -102,16 +108,16 @@ pub fn flatten_node(resource: Resource, value: &Node, as_of: i64, out: &mut Vec<
         Resource::Tags => roster::tag(obj, as_of, out),
         Resource::MemberNotes => records::plain(member_notes::TABLE, obj, Mode::Full, as_of, out),
     }
-    hash_children(&mut out[start..]);
+    hash_children(&mut out.ops[start..]);
 }
 
 /// Flattens a page's items (each shown to `seen` first) into one batch,
 /// without repeated snapshots ([`dedup_snapshots`]). A nested object
 /// identical to one already flattened on the page into a snapshot row of
-/// a table without a parent is not even built: its row would be dropped
-/// (a page of actions names the same people and employers hundreds of
-/// times, and building those rows to drop them was a tenth of a backfill's
-/// CPU).
+/// a table without a parent is not even built ([`PageScope`]): its row
+/// would be dropped (a page of actions names the same people and employers
+/// hundreds of times, and building those rows to drop them was a tenth of
+/// a backfill's CPU).
 pub fn flatten_page(
     resource: Resource,
     items: &[Node],
@@ -119,54 +125,71 @@ pub fn flatten_page(
     mut seen: impl FnMut(&Node),
 ) -> Vec<Op> {
     let mut ops = Vec::with_capacity(items.len() * 4);
-    {
-        let _page = OnPage::begin();
-        for node in items {
-            seen(node);
-            flatten_node(resource, node, as_of, &mut ops);
-        }
+    let mut page = PageScope::page();
+    for node in items {
+        seen(node);
+        flatten_item(resource, node, as_of, &mut Out::new(&mut ops, &mut page));
     }
     dedup_snapshots(&mut ops);
     ops
 }
 
-thread_local! {
-    /// The (table, object hash) of the snapshots flattened so far on the
-    /// page being flattened by [`flatten_page`] on this thread; None
-    /// outside it (a webhook's batch, a test).
-    static ON_PAGE: std::cell::RefCell<Option<HashSet<(TableId, u64), foldhash::fast::FixedState>>> =
-        const { std::cell::RefCell::new(None) };
+/// Where flattening writes: the operations made so far, and the scope of
+/// the page they are made for, which the code that builds snapshot rows
+/// consults.
+pub(super) struct Out<'a> {
+    ops: &'a mut Vec<Op>,
+    page: &'a mut PageScope,
 }
 
-/// [`ON_PAGE`] for the length of one page (cleared even on a panic).
-struct OnPage;
-
-impl OnPage {
-    fn begin() -> OnPage {
-        ON_PAGE.with_borrow_mut(|s| *s = Some(HashSet::default()));
-        OnPage
+impl<'a> Out<'a> {
+    fn new(ops: &'a mut Vec<Op>, page: &'a mut PageScope) -> Out<'a> {
+        Out { ops, page }
+    }
+    fn push(&mut self, op: Op) {
+        self.ops.push(op);
+    }
+    fn extend(&mut self, ops: impl IntoIterator<Item = Op>) {
+        self.ops.extend(ops);
+    }
+    /// Writes into `ops` instead, within the same page.
+    fn to<'b>(&'b mut self, ops: &'b mut Vec<Op>) -> Out<'b> {
+        Out::new(ops, self.page)
     }
 }
 
-impl Drop for OnPage {
-    fn drop(&mut self) {
-        ON_PAGE.with_borrow_mut(|s| *s = None);
-    }
+/// What flattening one page remembers: the snapshots of tables without a
+/// parent flattened so far on it, by table and hash of the object. Outside
+/// a page (a webhook's action, a record read on its own) it remembers
+/// nothing, and every snapshot is built.
+pub(super) struct PageScope {
+    seen: Option<HashSet<(TableId, u64), foldhash::fast::FixedState>>,
 }
 
-/// True when `obj` was already flattened on this page as a snapshot of
-/// `table` (a table without a parent, whose rows no parent's children
-/// hash counts): the row it makes would be dropped by [`dedup_snapshots`].
-fn repeated_on_page(table: TableId, obj: &Obj) -> bool {
-    ON_PAGE.with_borrow_mut(|s| {
-        let Some(set) = s else { return false };
+impl PageScope {
+    fn page() -> PageScope {
+        PageScope {
+            seen: Some(HashSet::default()),
+        }
+    }
+    fn none() -> PageScope {
+        PageScope { seen: None }
+    }
+    /// True when `obj` was already flattened in this scope as a snapshot
+    /// of `table` (a table without a parent, whose rows no parent's
+    /// children hash counts): the row it makes would be dropped by
+    /// [`dedup_snapshots`]. Remembers it otherwise.
+    fn repeated(&mut self, table: TableId, obj: &Obj) -> bool {
+        let Some(set) = &mut self.seen else {
+            return false;
+        };
         if SCHEMA.table(table).parent.is_some() {
             return false;
         }
         let mut h = crate::rows::hash::hasher();
         obj.hash_into(&mut h);
         !set.insert((table, std::hash::Hasher::finish(&h)))
-    })
+    }
 }
 
 /// Drops repeated identical snapshot rows from a batch: a page of actions

@@ -1,12 +1,12 @@
 //! Job posts (the organization's job portal) and candidates (its talent
-//! portal): newer resources (#17) with arrays of their own. A job post's
+//! portal): newer resources with arrays of their own. A job post's
 //! locations, tags and member groups become child rows; its employer and
 //! members are partial snapshots, as a job's are. A candidate is listed
 //! lean and read in full one by one, so the two land in two tables; its
 //! action metrics come from a third endpoint.
 
 use super::records::{employer_snapshots, person};
-use super::{convert, nested, record, str_of, text};
+use super::{convert, nested, record, str_of, text, Out};
 use crate::json::{Node, Obj};
 use crate::rows::{Mode, Op, Row, Val};
 use crate::schema::tables::{
@@ -18,7 +18,7 @@ use crate::schema::ColType;
 /// A job post from `/job-posts` (Full), a JOB_POST_UPDATED action (Update)
 /// or embedded in a job, activity or action (Partial). Children are
 /// written only with a full record (they replace the stored ones).
-pub(super) fn job_post(obj: &Obj, mode: Mode, as_of: i64, out: &mut Vec<Op>) -> Option<Row> {
+pub(super) fn job_post(obj: &Obj, mode: Mode, as_of: i64, out: &mut Out) -> Option<Row> {
     let id = str_of(obj, "id")?;
     let mut row = record(job_posts::TABLE, obj, mode, as_of);
     if row.get(job_posts::EMPLOYER_ID).is_null() {
@@ -36,15 +36,15 @@ pub(super) fn job_post(obj: &Obj, mode: Mode, as_of: i64, out: &mut Vec<Op>) -> 
 }
 
 /// [`job_post`] pushed as it is.
-pub(super) fn push_job_post(obj: &Obj, mode: Mode, as_of: i64, out: &mut Vec<Op>) {
+pub(super) fn push_job_post(obj: &Obj, mode: Mode, as_of: i64, out: &mut Out) {
     let mut rest = Vec::new();
-    if let Some(row) = job_post(obj, mode, as_of, &mut rest) {
+    if let Some(row) = job_post(obj, mode, as_of, &mut out.to(&mut rest)) {
         out.push(Op::Upsert(row));
     }
     out.extend(rest);
 }
 
-fn job_post_children(obj: &Obj, id: &str, out: &mut Vec<Op>) {
+fn job_post_children(obj: &Obj, id: &str, out: &mut Out) {
     // `location` is the deprecated copy of the first of `locations`.
     let locations: Vec<&Obj> = match obj.get("locations") {
         Some(Node::Arr(items)) => items.iter().filter_map(Node::as_object).collect(),
@@ -81,7 +81,7 @@ fn job_post_children(obj: &Obj, id: &str, out: &mut Vec<Op>) {
 
 /// A candidate as `/candidates` lists it (Full) or as an action carries it
 /// (Partial).
-pub(super) fn candidate(obj: &Obj, mode: Mode, as_of: i64, out: &mut Vec<Op>) {
+pub(super) fn candidate(obj: &Obj, mode: Mode, as_of: i64, out: &mut Out) {
     if str_of(obj, "id").is_some() {
         out.push(Op::Upsert(record(candidates::TABLE, obj, mode, as_of)));
     }

@@ -1,4 +1,4 @@
-//! The change capture of job post and candidate actions (#17): which job
+//! The change capture of job post and candidate actions: which job
 //! post or candidate an action names, and what JOB_POST_* and
 //! BULK_JOB_POST_UPDATED do to `job_posts` under the rules of the other
 //! action snapshots (`actions`): a created post is a partial row, an
@@ -9,7 +9,7 @@
 use huntr_protocol::ActionType;
 
 use super::portal::{candidate, job_post};
-use super::{nested, str_of, text};
+use super::{nested, str_of, text, Out};
 use crate::json::{Node, Obj};
 use crate::rows::{Mode, Op, Row, Val};
 use crate::schema::tables::{action_job_posts, actions, job_posts};
@@ -25,7 +25,7 @@ pub(super) fn link(obj: &Obj, row: &mut Row) {
 }
 
 /// What a job post or candidate action changes.
-pub(super) fn capture(obj: &Obj, id: &str, action_type: &ActionType, date: i64, out: &mut Vec<Op>) {
+pub(super) fn capture(obj: &Obj, id: &str, action_type: &ActionType, date: i64, out: &mut Out) {
     bulk_ids(obj, id, out);
     if let Some(c) = nested(obj, "candidate") {
         candidate(c, Mode::Partial, 0, out);
@@ -38,7 +38,7 @@ pub(super) fn capture(obj: &Obj, id: &str, action_type: &ActionType, date: i64, 
             let update = *action_type == ActionType::JobPostUpdated;
             let mode = if update { Mode::Update } else { Mode::Partial };
             let mut rest = Vec::new();
-            if let Some(mut row) = job_post(p, mode, date, &mut rest) {
+            if let Some(mut row) = job_post(p, mode, date, &mut out.to(&mut rest)) {
                 if update {
                     row.set(job_posts::AS_OF_ID, text(id));
                 }
@@ -76,7 +76,7 @@ fn ids_of(obj: &Obj) -> Vec<String> {
 }
 
 /// `action_job_posts` rows for the `jobPostIds` an action names.
-fn bulk_ids(obj: &Obj, action_id: &str, out: &mut Vec<Op>) {
+fn bulk_ids(obj: &Obj, action_id: &str, out: &mut Out) {
     for (i, post) in ids_of(obj).into_iter().enumerate() {
         let mut row = Row::new(action_job_posts::TABLE, Mode::Full, 0);
         row.set(action_job_posts::ACTION_ID, text(action_id))
@@ -88,7 +88,7 @@ fn bulk_ids(obj: &Obj, action_id: &str, out: &mut Vec<Op>) {
 
 /// BULK_JOB_POST_UPDATED: the `update` entry, where it names job post
 /// fields, is a dated change of every post in `jobPostIds`.
-fn bulk_update(obj: &Obj, action_id: &str, date: i64, out: &mut Vec<Op>) {
+fn bulk_update(obj: &Obj, action_id: &str, date: i64, out: &mut Out) {
     let Some(update) = nested(obj, "update") else {
         return;
     };

@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 
-use super::{convert, nested, record, str_of, text};
+use super::{convert, nested, record, str_of, text, Out};
 use crate::json::{Node, Obj};
 use crate::rows::{Mode, Op, Row, Val};
 use crate::schema::tables::{
@@ -17,16 +17,15 @@ use crate::schema::tables::{
 };
 use crate::schema::{Col, ColType, TableId};
 
-pub(super) fn plain(table: TableId, obj: &Obj, mode: Mode, as_of: i64, out: &mut Vec<Op>) {
-    if str_of(obj, "id").is_none() || (mode == Mode::Partial && super::repeated_on_page(table, obj))
-    {
+pub(super) fn plain(table: TableId, obj: &Obj, mode: Mode, as_of: i64, out: &mut Out) {
+    if str_of(obj, "id").is_none() || (mode == Mode::Partial && out.page.repeated(table, obj)) {
         return;
     }
     out.push(Op::Upsert(record(table, obj, mode, as_of)));
 }
 
 /// A person-shaped object, wherever it appears: a `people` row.
-pub(super) fn person(obj: &Obj, key: &str, out: &mut Vec<Op>) {
+pub(super) fn person(obj: &Obj, key: &str, out: &mut Out) {
     if let Some(p) = nested(obj, key) {
         plain(people::TABLE, p, Mode::Partial, 0, out);
     }
@@ -38,7 +37,7 @@ fn field_values(
     (table, field, parent_col): (TableId, Col, Col),
     parent: &str,
     arr: Option<&Node>,
-    out: &mut Vec<Op>,
+    out: &mut Out,
 ) {
     let Some(Node::Arr(items)) = arr else {
         return;
@@ -53,7 +52,7 @@ fn field_values(
     }
 }
 
-pub(super) fn member(obj: &Obj, mode: Mode, as_of: i64, out: &mut Vec<Op>) {
+pub(super) fn member(obj: &Obj, mode: Mode, as_of: i64, out: &mut Out) {
     let Some(id) = str_of(obj, "id") else { return };
     out.push(Op::Upsert(record(members::TABLE, obj, mode, as_of)));
     if mode == Mode::Full {
@@ -72,7 +71,7 @@ pub(super) fn member(obj: &Obj, mode: Mode, as_of: i64, out: &mut Vec<Op>) {
     plain(people::TABLE, obj, Mode::Partial, 0, out);
 }
 
-pub(super) fn member_field(obj: &Obj, as_of: i64, out: &mut Vec<Op>) {
+pub(super) fn member_field(obj: &Obj, as_of: i64, out: &mut Out) {
     let Some(id) = str_of(obj, "id") else { return };
     out.push(Op::Upsert(record(
         member_fields::TABLE,
@@ -92,7 +91,7 @@ pub(super) fn member_field(obj: &Obj, as_of: i64, out: &mut Vec<Op>) {
     }
 }
 
-pub(super) fn board_template(obj: &Obj, as_of: i64, out: &mut Vec<Op>) {
+pub(super) fn board_template(obj: &Obj, as_of: i64, out: &mut Out) {
     let Some(id) = str_of(obj, "id") else { return };
     out.push(Op::Upsert(record(
         board_templates::TABLE,
@@ -112,7 +111,7 @@ pub(super) fn board_template(obj: &Obj, as_of: i64, out: &mut Vec<Op>) {
     }
 }
 
-pub(super) fn invitation(obj: &Obj, mode: Mode, as_of: i64, out: &mut Vec<Op>) {
+pub(super) fn invitation(obj: &Obj, mode: Mode, as_of: i64, out: &mut Out) {
     let Some(id) = str_of(obj, "id") else { return };
     out.push(Op::Upsert(record(
         organization_invitations::TABLE,
@@ -134,13 +133,13 @@ pub(super) fn invitation(obj: &Obj, mode: Mode, as_of: i64, out: &mut Vec<Op>) {
     }
 }
 
-pub(super) fn employer_snapshots(obj: &Obj, out: &mut Vec<Op>) {
+pub(super) fn employer_snapshots(obj: &Obj, out: &mut Out) {
     if let Some(e) = nested(obj, "employer") {
         plain(employers::TABLE, e, Mode::Partial, 0, out);
     }
 }
 
-pub(super) fn job(obj: &Obj, mode: Mode, as_of: i64, out: &mut Vec<Op>) {
+pub(super) fn job(obj: &Obj, mode: Mode, as_of: i64, out: &mut Out) {
     let Some(id) = str_of(obj, "id") else { return };
     out.push(Op::Upsert(record(jobs::TABLE, obj, mode, as_of)));
     if mode == Mode::Full {
@@ -163,7 +162,7 @@ pub(super) fn job(obj: &Obj, mode: Mode, as_of: i64, out: &mut Vec<Op>) {
 
 /// Embedded activities are snapshots of rows /activities owns, each tied
 /// to the job that carries it, once.
-fn embedded_activities(obj: &Obj, job_id: &str, out: &mut Vec<Op>) {
+fn embedded_activities(obj: &Obj, job_id: &str, out: &mut Out) {
     let mut embedded: Vec<&Obj> = Vec::new();
     for key in ["activities", "interviewActivities"] {
         if let Some(Node::Arr(items)) = obj.get(key) {
@@ -188,7 +187,7 @@ fn embedded_activities(obj: &Obj, job_id: &str, out: &mut Vec<Op>) {
     }
 }
 
-pub(super) fn activity(obj: &Obj, mode: Mode, as_of: i64, out: &mut Vec<Op>) {
+pub(super) fn activity(obj: &Obj, mode: Mode, as_of: i64, out: &mut Out) {
     if str_of(obj, "id").is_none() {
         return;
     }
@@ -197,7 +196,7 @@ pub(super) fn activity(obj: &Obj, mode: Mode, as_of: i64, out: &mut Vec<Op>) {
 }
 
 /// The nested objects an activity or an action carries.
-pub(super) fn activity_context(obj: &Obj, out: &mut Vec<Op>) {
+pub(super) fn activity_context(obj: &Obj, out: &mut Out) {
     person(obj, "ownerMember", out);
     person(obj, "creatorMember", out);
     if let Some(j) = nested(obj, "job") {
@@ -211,13 +210,13 @@ pub(super) fn activity_context(obj: &Obj, out: &mut Vec<Op>) {
 }
 
 /// A job, activity or action's `jobPost`: a partial job post row.
-fn embedded_job_post(obj: &Obj, out: &mut Vec<Op>) {
+fn embedded_job_post(obj: &Obj, out: &mut Out) {
     if let Some(p) = nested(obj, "jobPost") {
         super::portal::push_job_post(p, Mode::Partial, 0, out);
     }
 }
 
-pub(super) fn contact(obj: &Obj, as_of: i64, out: &mut Vec<Op>) {
+pub(super) fn contact(obj: &Obj, as_of: i64, out: &mut Out) {
     let Some(id) = str_of(obj, "id") else { return };
     out.push(Op::Upsert(record(contacts::TABLE, obj, Mode::Full, as_of)));
     if let Some(profiles) = nested(obj, "profiles") {
@@ -232,7 +231,7 @@ pub(super) fn contact(obj: &Obj, as_of: i64, out: &mut Vec<Op>) {
     }
 }
 
-pub(super) fn event(obj: &Obj, as_of: i64, out: &mut Vec<Op>) {
+pub(super) fn event(obj: &Obj, as_of: i64, out: &mut Out) {
     out.push(Op::Upsert(record(events::TABLE, obj, Mode::Full, as_of)));
     person(obj, "member", out);
     if let Some(j) = nested(obj, "job") {

@@ -5,7 +5,7 @@
 //! groups and member notes are plain records (`records::plain`).
 
 use super::records::plain;
-use super::{nested, record, str_of, text};
+use super::{nested, record, str_of, text, Out};
 use crate::json::{Node, Obj};
 use crate::rows::{Mode, Op, Row, Val};
 use crate::schema::tables::{advisors, member_boards, people, tag_target_objects, tags};
@@ -13,7 +13,7 @@ use crate::schema::tables::{advisors, member_boards, people, tag_target_objects,
 /// What a member record carries besides its row and field values: its
 /// boards (from the member's own endpoint only) and its advisor, a
 /// snapshot of an `advisors` row and of a `people` row.
-pub(super) fn member_extras(obj: &Obj, id: &str, mode: Mode, out: &mut Vec<Op>) {
+pub(super) fn member_extras(obj: &Obj, id: &str, mode: Mode, out: &mut Out) {
     if mode == Mode::Full {
         if let Some(Node::Arr(boards)) = obj.get("boardIds") {
             for (i, b) in boards.iter().enumerate() {
@@ -45,7 +45,7 @@ pub(super) fn keyed_values<'j>(obj: &Obj<'j>) -> Option<Node<'j>> {
 }
 
 /// A tag of `GET /tags` and the kinds of record it applies to.
-pub(super) fn tag(obj: &Obj, as_of: i64, out: &mut Vec<Op>) {
+pub(super) fn tag(obj: &Obj, as_of: i64, out: &mut Out) {
     let Some(id) = str_of(obj, "id") else { return };
     out.push(Op::Upsert(record(tags::TABLE, obj, Mode::Full, as_of)));
     if let Some(Node::Arr(targets)) = obj.get("targetObjects") {
