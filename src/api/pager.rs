@@ -19,50 +19,72 @@ use crate::json::{Builder, Node, Scratch};
 /// pass that checks the answer, as [`Node`] trees that borrow from the
 /// text (scanning each page once to split it and again to parse each item
 /// was a tenth of the fetching thread's time).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Page {
-    /// Borrow from `body` (hence `'static` here, and never handed out
-    /// beyond a borrow of the page); declared first, so dropped first.
-    items: Vec<Node<'static>>,
-    /// The text: a heap buffer that neither moves nor changes while the
-    /// page lives, whatever moves the page itself.
-    body: Box<str>,
+    items: PageItems,
     /// The server's clock when it answered (unix seconds).
     pub date: Option<i64>,
 }
 
+/// A page's items, borrowed from its text.
+type NodeList<'a> = Vec<Node<'a>>;
+
+self_cell::self_cell!(
+    /// The answer's text and the items parsed from it, kept together (the
+    /// crate makes the self-reference safe).
+    struct PageItems {
+        owner: Box<str>,
+        #[covariant]
+        dependent: NodeList,
+    }
+    impl {Debug}
+);
+
+impl Default for Page {
+    fn default() -> Page {
+        Page {
+            items: PageItems::new(Box::from(""), |_| Vec::new()),
+            date: None,
+        }
+    }
+}
+
 impl Page {
     pub fn len(&self) -> usize {
-        self.items.len()
+        self.nodes().len()
     }
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.nodes().is_empty()
     }
     /// Each item, borrowed from the page.
     pub fn nodes(&self) -> &[Node<'_>] {
-        &self.items
+        self.items.borrow_dependent()
     }
     /// Each item as a `serde_json::Value` (for callers that want one).
     pub fn values(&self) -> Vec<Value> {
-        self.items
+        self.nodes()
             .iter()
             .filter_map(|n| serde_json::to_value(n).ok())
             .collect()
     }
     /// `createdAt` of the last item (the oldest, lists being newest first).
     pub fn last_created(&self) -> Option<i64> {
-        self.items.last()?.get("createdAt").and_then(Node::as_i64)
+        self.nodes().last()?.get("createdAt").and_then(Node::as_i64)
     }
     /// `createdAt` of the first item (the newest).
     pub fn first_created(&self) -> Option<i64> {
-        self.items.first()?.get("createdAt").and_then(Node::as_i64)
+        self.nodes()
+            .first()?
+            .get("createdAt")
+            .and_then(Node::as_i64)
     }
 }
 
 /// A copy parses the copied text again (its items must borrow from it).
 impl Clone for Page {
     fn clone(&self) -> Page {
-        let page = match split_listing(self.body.as_bytes().to_vec()) {
+        let text = self.items.borrow_owner().as_bytes().to_vec();
+        let page = match split_listing(text) {
             Ok(Listing::Page { page, .. } | Listing::Bare(page)) => page,
             _ => Page::default(),
         };
@@ -73,17 +95,11 @@ impl Clone for Page {
     }
 }
 
-/// The text of an answer on the heap, and a view of it that parsers may
-/// borrow for as long as the [`Page`] it goes into lives.
-fn pinned(body: String) -> (Box<str>, &'static str) {
-    let body = body.into_boxed_str();
-    // SAFETY: the view points into the box's heap buffer, which stays where
-    // it is and unchanged until the box is dropped. Every value borrowing
-    // the view is either dropped before the box (locals declared after it)
-    // or moved with the box into a `Page`, which drops its items first and
-    // lends them out only for a borrow of itself.
-    let view: &'static str = unsafe { &*(body.as_ref() as *const str) };
-    (body, view)
+/// Why an answer's items were not built.
+enum Unsplit {
+    NotAnObject,
+    DataNotAnArray,
+    Syntax(serde_json::Error),
 }
 
 /// What a list answer holds, told apart without building its items.
@@ -170,50 +186,48 @@ fn split_listing(body: Vec<u8>) -> Result<Listing, serde_json::Error> {
         serde_json::from_str::<serde::de::IgnoredAny>(&body)?;
         return Ok(Listing::NotAnObject);
     }
-    let (body, text) = pinned(body);
-    let env: Envelope<'static> = match serde_json::from_str(text) {
-        Ok(env) => env,
-        Err(e) if e.classify() == serde_json::error::Category::Data => {
-            serde_json::from_str::<serde::de::IgnoredAny>(text)?;
-            return Ok(Listing::NotAnObject);
+    let mut next = None;
+    let built = PageItems::try_new(body.into_boxed_str(), |text| {
+        let env: Envelope<'_> = match serde_json::from_str(text) {
+            Ok(env) => env,
+            Err(e) if e.classify() == serde_json::error::Category::Data => {
+                serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(Unsplit::Syntax)?;
+                return Err(Unsplit::NotAnObject);
+            }
+            Err(e) => return Err(Unsplit::Syntax(e)),
+        };
+        next = env
+            .next
+            .and_then(|raw| serde_json::from_str::<String>(raw.get()).ok())
+            .filter(|s| !s.is_empty());
+        match env.data {
+            None => Ok(Vec::new()),
+            Some(Items(Some(items))) => Ok(items),
+            Some(Items(None)) => Err(Unsplit::DataNotAnArray),
         }
-        Err(e) => return Err(e),
-    };
-    let next = env
-        .next
-        .and_then(|raw| serde_json::from_str::<String>(raw.get()).ok())
-        .filter(|s| !s.is_empty());
-    let items = match env.data {
-        None => Vec::new(),
-        Some(Items(Some(items))) => items,
-        Some(Items(None)) => return Ok(Listing::DataNotAnArray),
-    };
-    Ok(Listing::Page {
-        page: Page {
-            items,
-            body,
-            date: None,
-        },
-        next,
-    })
+    });
+    match built {
+        Ok(items) => Ok(Listing::Page {
+            page: Page { items, date: None },
+            next,
+        }),
+        Err(Unsplit::NotAnObject) => Ok(Listing::NotAnObject),
+        Err(Unsplit::DataNotAnArray) => Ok(Listing::DataNotAnArray),
+        Err(Unsplit::Syntax(e)) => Err(e),
+    }
 }
 
 /// A bare JSON array of items (`GET /tags`): one page, no cursor. Only
 /// endpoints documented so accept it (see [`get_listing`]).
 fn bare_listing(body: String) -> Result<Listing, serde_json::Error> {
-    let (body, text) = pinned(body);
-    let items = match serde_json::from_str::<Vec<Node<'static>>>(text) {
-        Ok(items) => items,
-        Err(e) if e.classify() == serde_json::error::Category::Data => {
-            return Ok(Listing::NotAnObject)
-        }
-        Err(e) => return Err(e),
-    };
-    Ok(Listing::Bare(Page {
-        items,
-        body,
-        date: None,
-    }))
+    let built = PageItems::try_new(body.into_boxed_str(), |text| {
+        serde_json::from_str::<Vec<Node<'_>>>(text)
+    });
+    match built {
+        Ok(items) => Ok(Listing::Bare(Page { items, date: None })),
+        Err(e) if e.classify() == serde_json::error::Category::Data => Ok(Listing::NotAnObject),
+        Err(e) => Err(e),
+    }
 }
 
 /// Reads one unpaged list answer (or the first page of a paged one).
