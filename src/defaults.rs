@@ -86,6 +86,24 @@ pub const WEBHOOK_PUBLISH_EVERY: std::time::Duration = std::time::Duration::from
 /// Days a Delta table keeps files no longer current, for time travel.
 pub const DELTA_RETENTION_DAYS: u32 = 7;
 
+/// How long a remote destination's lease lasts unless renewed: a run that
+/// dies without releasing it (killed, or its host lost) blocks the
+/// destination this long at most. [`LEASE_TTL_ENV`] may shorten it.
+pub const LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// The environment variable that overrides [`LEASE_TTL`], in seconds.
+pub const LEASE_TTL_ENV: &str = "HUNTR_LEASE_TTL_SECS";
+
+/// How often a run renews its lease: three times a lease's lifetime, so
+/// that two renewals may fail in a row before it lapses.
+pub fn lease_renew_every(ttl: std::time::Duration) -> std::time::Duration {
+    ttl / 3
+}
+
+/// How often a run told to `--wait` looks again at a remote destination's
+/// lease (a local lock is looked at ten times a second).
+pub const LEASE_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,5 +114,6 @@ mod tests {
         assert_eq!(burst(REQUESTS_PER_SECOND), 5);
         assert_eq!(burst(0.2), 1);
         assert_eq!(burst(2.5), 3);
+        assert_eq!(lease_renew_every(LEASE_TTL).as_secs(), 40);
     }
 }

@@ -2,6 +2,9 @@
 //!
 //! The lock dies with the process (a SIGKILLed sync never leaves a stale
 //! lock behind); the file's text names the holder for the error message.
+//! It only sees runs on this machine that share the state directory: a
+//! remote destination adds a hold of its own (`Destination::claim`), and
+//! its refusals are told in the same words.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -9,13 +12,22 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("another huntr-sync is already syncing into this destination ({holder}; lock file {path}); wait for it to finish, this run changed nothing")]
-    Held { holder: String, path: PathBuf },
+    /// Another run holds the destination: `holder` names it (its purpose,
+    /// pid, host and start), `place` the lock or lease that says so.
+    #[error("another huntr-sync is already syncing into this destination ({holder}; {place}); wait for it to finish, this run changed nothing")]
+    Held { holder: String, place: String },
     #[error("cannot create lock file {path}: {source}")]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The destination's own hold could not be read or written.
+    #[error("cannot take hold of the destination: {0}")]
+    Remote(String),
+    /// The run lost its hold on the destination while it ran (another run
+    /// took it over): it publishes nothing more.
+    #[error("this run lost its hold on the destination ({0}); it published nothing, and its state keeps what it merged for its next run")]
+    Lost(String),
 }
 
 /// Held for as long as the value lives.
@@ -58,25 +70,38 @@ impl DestLock {
                     } else {
                         holder.to_owned()
                     },
-                    path: path.to_owned(),
+                    place: format!("lock file {}", path.display()),
                 });
             }
             Err(TryLockError::Error(e)) => return Err(io(e)),
         }
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|h| h.trim().to_owned())
-            .unwrap_or_else(|_| "this host".into());
-        let text = format!(
-            "{what}pid {} on {host}, started {}",
-            std::process::id(),
-            crate::timefmt::iso(crate::timefmt::now_unix())
-        );
+        let text = holder(what, crate::timefmt::now_unix());
         file.set_len(0).map_err(io)?;
         file.seek(SeekFrom::Start(0)).map_err(io)?;
         file.write_all(text.as_bytes()).map_err(io)?;
         file.flush().map_err(io)?;
         Ok(DestLock { _file: file })
     }
+}
+
+/// This machine's name, as holders are named.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "this host".into())
+}
+
+/// How a lock or a lease names this process as its holder: its purpose
+/// (`what`, before the pid), pid, host and start (unix seconds).
+pub fn holder(what: &str, started: i64) -> String {
+    format!(
+        "{what}pid {} on {}, started {}",
+        std::process::id(),
+        host_name(),
+        crate::timefmt::iso(started)
+    )
 }
 
 #[cfg(test)]
