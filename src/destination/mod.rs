@@ -2,7 +2,8 @@
 //!
 //! Every destination keeps its merge state in a store (a SQLite state
 //! database) and implements [`Destination`]: how it is named, where its
-//! state lives, what its lock covers, how it proves it may be written,
+//! state lives, what its lock covers, how a remote one is held against
+//! runs on other machines ([`Claim`]), how it proves it may be written,
 //! the highest run id it already shows, and how it publishes a run. Each
 //! one is a folder of its own (`sqlite/`, `parquet/`, `delta/`), and
 //! `registry` is the one place that knows them all: it turns a
@@ -11,11 +12,13 @@
 //! for `sync`, `push` and `webhook serve`; nothing else names a
 //! destination's own types. See docs/EXTENDING.md to add one.
 //!
-//! `files` holds what the destinations made of files share, and `storage`
-//! the object-store layer under them (a local directory or a bucket).
+//! `files` holds what the destinations made of files share, `storage`
+//! the object-store layer under them (a local directory or a bucket), and
+//! `lease` the hold such a destination in a bucket takes on itself.
 
 pub mod delta;
 pub mod files;
+pub mod lease;
 pub mod parquet;
 mod registry;
 pub mod sqlite;
@@ -27,7 +30,7 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 use tokio::runtime::Handle;
 
-use crate::store::{lock_path, RunId, Store, StoreError, Tables};
+use crate::store::{lock_path, LockError, RunId, Store, StoreError, Tables};
 pub use registry::forms;
 
 /// One destination. Publishing is blocking (it scans the store) and runs
@@ -50,6 +53,21 @@ pub trait Destination: Send + Sync + std::fmt::Debug {
     /// `check` proves it writable.
     fn is_remote(&self) -> bool {
         false
+    }
+
+    /// For a remote destination, which runs on other machines write too
+    /// (the local lock cannot see them): takes the destination's own hold
+    /// for a run, after the local lock, or refuses with
+    /// `LockError::Held` naming its holder. `what` is the holder's
+    /// purpose, as the local lock says it. `None`: the local lock is
+    /// enough. Files in a bucket hold a lease in it (`lease`); a database
+    /// would take an advisory lock.
+    fn claim<'a>(
+        &'a self,
+        what: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Box<dyn Claim>>, LockError>> {
+        let _ = what;
+        Box::pin(async { Ok(None) })
     }
 
     /// Before a run writes anything: the destination exists and accepts
@@ -80,6 +98,18 @@ pub trait Destination: Send + Sync + std::fmt::Debug {
         run_id: RunId,
         rt: &Handle,
     ) -> Result<Published, PublishError>;
+}
+
+/// A remote destination's hold for one run (see [`Destination::claim`]),
+/// kept while the run lasts.
+pub trait Claim: Send + Sync {
+    /// Why the hold was lost while the run held it (another run took it
+    /// over): the run must publish nothing more.
+    fn lost(&self) -> Option<String>;
+
+    /// Gives the hold up, if it is still this run's; failures are logged
+    /// (a hold left behind lapses).
+    fn release(&self) -> BoxFuture<'_, ()>;
 }
 
 /// What a pipeline may say about its destination besides where it is.

@@ -29,9 +29,9 @@ use tokio::runtime::Handle;
 
 use super::files::{self, dirty_tables, Files};
 use super::storage::{Bucket, StorageError};
-use super::{Destination, PublishError, Published, SettingError, Settings};
+use super::{Claim, Destination, PublishError, Published, SettingError, Settings};
 use crate::schema::SCHEMA;
-use crate::store::{RunId, StoreError, Tables};
+use crate::store::{LockError, RunId, StoreError, Tables};
 use runs::append_run;
 use table::{load, replace_table, vacuum};
 
@@ -103,6 +103,13 @@ impl Destination for DeltaDestination {
 
     fn is_remote(&self) -> bool {
         self.files.at.is_remote()
+    }
+
+    fn claim<'a>(
+        &'a self,
+        what: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Box<dyn Claim>>, LockError>> {
+        self.files.claim(what)
     }
 
     fn check_writable(&self) -> BoxFuture<'_, Result<(), PublishError>> {

@@ -18,10 +18,13 @@ use std::path::{Path, PathBuf};
 pub use arrow::arrow_schema;
 pub use write::{write_batch_file, write_table};
 
+use futures_util::future::BoxFuture;
+
+use super::lease::{self, Spot, Terms, LEASE};
 use super::storage::{self, Bucket, Location, StorageError, StorageOptions};
-use super::{SettingError, Settings};
+use super::{Claim, SettingError, Settings};
 use crate::schema::SCHEMA;
-use crate::store::{StoreError, Tables};
+use crate::store::{LockError, StoreError, Tables};
 
 /// Why writing a file failed, naming the file.
 #[derive(Debug, thiserror::Error)]
@@ -113,6 +116,27 @@ impl Files {
             Location::Remote(_) => self.bucket()?.check_writable().await,
             Location::Local(_) => Ok(()),
         }
+    }
+
+    /// A bucket's lease for a run (`lease`); a local directory has none
+    /// (the local lock covers it).
+    pub fn claim<'a>(
+        &'a self,
+        what: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Box<dyn Claim>>, LockError>> {
+        Box::pin(async move {
+            if !self.at.is_remote() {
+                return Ok(None);
+            }
+            let bucket = self.bucket().map_err(|e| LockError::Remote(e.0))?;
+            let spot = Spot {
+                key: bucket.key(LEASE),
+                name: format!("{}/{LEASE}", bucket.name),
+                store: bucket.store,
+            };
+            let held = lease::take(spot, Terms::new(what)).await?;
+            Ok(Some(Box::new(held) as Box<dyn Claim>))
+        })
     }
 }
 

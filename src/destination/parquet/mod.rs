@@ -21,9 +21,9 @@ use futures_util::future::BoxFuture;
 use tokio::runtime::Handle;
 
 use super::files::{self, dirty_tables, write_table, Files};
-use super::{Destination, PublishError, Published, SettingError, Settings};
+use super::{Claim, Destination, PublishError, Published, SettingError, Settings};
 use crate::schema::SCHEMA;
-use crate::store::{Rows, RunId, Tables};
+use crate::store::{LockError, Rows, RunId, Tables};
 
 pub use changes::MANIFEST;
 
@@ -66,6 +66,13 @@ impl Destination for ParquetDestination {
 
     fn is_remote(&self) -> bool {
         self.files.at.is_remote()
+    }
+
+    fn claim<'a>(
+        &'a self,
+        what: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Box<dyn Claim>>, LockError>> {
+        self.files.claim(what)
     }
 
     fn check_writable(&self) -> BoxFuture<'_, Result<(), PublishError>> {
