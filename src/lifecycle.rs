@@ -1,27 +1,33 @@
 //! The run lifecycle, written once for every command that writes a
 //! destination (`sync`, `push`, `webhook serve`): prove the destination
-//! writable, take its lock, open its state (numbering runs after what the
-//! destination already shows when the state is new), begin a run; at the
-//! end publish what the run committed and record how it ended, on every
-//! path. A receiver, whose session has no end in sight, turns its run
-//! over instead: it ends the run, publishes it and begins the next (see
-//! docs/SYNC_MODEL.md, "Publishing").
+//! writable, take its lock (and, for a remote destination, its own hold,
+//! such as a lease in a bucket, which runs on other machines see), open
+//! its state (numbering runs after what the destination already shows
+//! when the state is new), begin a run; at the end publish what the run
+//! committed and record how it ended, on every path. A receiver, whose
+//! session has no end in sight, turns its run over instead: it ends the
+//! run, publishes it and begins the next (see docs/SYNC_MODEL.md,
+//! "Publishing").
 //!
-//! A sync or a push holds the destination's lock for as long as its
-//! [`Lifecycle`] lives. A receiver runs for days beside the nightly syncs,
-//! so it holds a lock of its own (one receiver per destination) and takes
-//! the destination's lock only while it publishes; its writes to the state
-//! take turns with a sync's through SQLite's own locking. When a run
-//! begins beside it, the receiver turns its own run over before its next
-//! commit, so that its changes are stamped after that run's and what that
-//! run publishes cannot hide them.
+//! A sync or a push holds the destination's lock (and hold) for as long
+//! as its [`Lifecycle`] lives; one told to wait for them looks again until
+//! its patience runs out. A run that finds its hold taken over when it
+//! comes to publish publishes nothing. A receiver runs for days beside the
+//! nightly syncs, so it holds a lock of its own (one receiver per
+//! destination) and takes the destination's lock (and hold) only while it
+//! publishes; its writes to the state take turns with a sync's through
+//! SQLite's own locking. When a run begins beside it, the receiver turns
+//! its own run over before its next commit, so that its changes are
+//! stamped after that run's and what that run publishes cannot hide them.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::runtime::Handle;
 
-use crate::destination::{PublishError, Published, Target};
+use crate::destination::{Claim, PublishError, Published, Target};
 use crate::store::{DestLock, LockError, RunEnd, RunId, RunStatus, Store, StoreError};
 use crate::timefmt::now_unix;
 
@@ -36,11 +42,14 @@ pub enum RunError {
     Publish(#[from] PublishError),
 }
 
-/// A run under way: the destination, its lock, and the run's id.
+/// A run under way: the destination, its lock and hold, and the run's id.
 pub struct Lifecycle {
     turner: Turner,
     _lock: DestLock,
 }
+
+/// A remote destination's hold, shared with the publications that check it.
+type Hold = Option<Arc<dyn Claim>>;
 
 /// What turning a run over needs; a receiver's writer thread keeps one.
 #[derive(Clone)]
@@ -52,6 +61,8 @@ pub struct Turner {
     run_id: Arc<AtomicI64>,
     /// A receiver: the destination's lock is taken to publish.
     receiving: bool,
+    /// A sync's or a push's hold on a remote destination.
+    hold: Hold,
     rt: Handle,
 }
 
@@ -92,10 +103,15 @@ pub struct Ended {
 }
 
 impl Lifecycle {
-    /// Proves the destination writable, takes its lock, opens its state
-    /// and begins a run named `what`.
-    pub async fn begin(target: &Target, what: &str) -> Result<(Lifecycle, Store), RunError> {
-        Lifecycle::start(target, what, false).await
+    /// Proves the destination writable, takes its lock (waiting up to
+    /// `wait` while another run holds it), opens its state and begins a
+    /// run named `what`.
+    pub async fn begin(
+        target: &Target,
+        what: &str,
+        wait: Duration,
+    ) -> Result<(Lifecycle, Store), RunError> {
+        Lifecycle::start(target, what, Some(wait)).await
     }
 
     /// For a receiver: the same, but holding the receiver's own lock; the
@@ -104,34 +120,42 @@ impl Lifecycle {
         target: &Target,
         what: &str,
     ) -> Result<(Lifecycle, Store), RunError> {
-        Lifecycle::start(target, what, true).await
+        Lifecycle::start(target, what, None).await
     }
 
+    /// `wait`: a sync's or a push's patience; `None` for a receiver.
     async fn start(
         target: &Target,
         what: &str,
-        receiving: bool,
+        wait: Option<Duration>,
     ) -> Result<(Lifecycle, Store), RunError> {
         target.check_writable().await?;
-        let lock = if receiving {
-            let mut path = target.lock_file().into_os_string();
-            path.push(".receiver");
-            DestLock::acquire_as(std::path::Path::new(&path), "webhook receiver, ")?
-        } else {
-            run_lock(target).await?
-        };
-        let mut store = target.open_store()?;
-        if store.is_new()? {
-            if let Some(highest) = target.highest_run_id().await? {
-                store.continue_runs_after(highest)?;
+        let (lock, hold) = match wait {
+            None => {
+                let mut path = target.lock_file().into_os_string();
+                path.push(".receiver");
+                let what = "webhook receiver, ";
+                let lock = DestLock::acquire_as(std::path::Path::new(&path), what)?;
+                (lock, None)
             }
-        }
-        let run_id = store.begin_run(now_unix(), what)?;
+            Some(wait) => run_lock(target, wait).await?,
+        };
+        let opened = open_run(target, what).await;
+        let (store, run_id) = match opened {
+            Ok(opened) => opened,
+            Err(e) => {
+                if let Some(hold) = &hold {
+                    hold.release().await;
+                }
+                return Err(e);
+            }
+        };
         let turner = Turner {
             target: target.clone(),
             what: what.to_owned(),
             run_id: Arc::new(AtomicI64::new(run_id)),
-            receiving,
+            receiving: wait.is_none(),
+            hold,
             rt: Handle::current(),
         };
         Ok((
@@ -163,7 +187,8 @@ impl Lifecycle {
     }
 
     /// Publishes (unless told not to), records how the run ended and
-    /// releases the lock. A failed publication fails the run.
+    /// releases the hold and the lock. A failed publication fails the run,
+    /// and so does a hold lost before it.
     pub async fn end(self, store: Store, ending: Ending) -> Ended {
         let (mut store, published) = if ending.publish {
             self.publish(store).await
@@ -172,6 +197,9 @@ impl Lifecycle {
         };
         let end = run_end(ending, published.as_ref().err());
         let recorded = store.finish_run(self.run_id(), &end);
+        if let Some(hold) = &self.turner.hold {
+            hold.release().await;
+        }
         Ended {
             store,
             status: end.status,
@@ -196,10 +224,27 @@ impl Turner {
             return Ok(Published::default());
         }
         if !self.receiving {
+            if let Some(why) = self.hold.as_ref().and_then(|h| h.lost()) {
+                return Err(PublishError::new(LockError::Lost(why)));
+            }
             return self.target.publish(&store.tables(), run, &self.rt);
         }
-        match DestLock::acquire_as(&self.target.lock_file(), PUBLISHING) {
-            Ok(_lock) => self.target.publish(&store.tables(), run, &self.rt),
+        let held = DestLock::acquire_as(&self.target.lock_file(), PUBLISHING).and_then(|lock| {
+            let hold = if self.target.is_remote() {
+                self.rt.block_on(self.target.claim(PUBLISHING))?
+            } else {
+                None
+            };
+            Ok((lock, hold))
+        });
+        match held {
+            Ok((_lock, hold)) => {
+                let published = self.target.publish(&store.tables(), run, &self.rt);
+                if let Some(hold) = hold {
+                    self.rt.block_on(hold.release());
+                }
+                published
+            }
             Err(LockError::Held { holder, .. }) => {
                 tracing::info!("run {run}: not published now: the destination is busy ({holder})");
                 Ok(Published::default())
@@ -234,17 +279,71 @@ impl Turner {
 /// How a receiver's publication names itself in the lock file.
 const PUBLISHING: &str = "a webhook receiver publishing, ";
 
-/// The destination's lock for a sync or a push. A receiver's publication
-/// holds it for moments: that is waited out (up to a minute); another
-/// sync or push is not.
-async fn run_lock(target: &Target) -> Result<DestLock, LockError> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+/// Opens the state (numbering runs after the destination's when it is
+/// new) and begins the run.
+async fn open_run(target: &Target, what: &str) -> Result<(Store, RunId), RunError> {
+    let mut store = target.open_store()?;
+    if store.is_new()? {
+        if let Some(highest) = target.highest_run_id().await? {
+            store.continue_runs_after(highest)?;
+        }
+    }
+    let run_id = store.begin_run(now_unix(), what)?;
+    Ok((store, run_id))
+}
+
+/// The destination's lock for a sync or a push, then its hold when it is
+/// remote, waiting up to `wait` for another run to let go. A receiver's
+/// publication holds them for moments: that is waited out (up to a
+/// minute) whatever `wait` says.
+async fn run_lock(target: &Target, wait: Duration) -> Result<(DestLock, Hold), LockError> {
+    let since = Instant::now();
+    let local = Duration::from_millis(100);
+    let lock = patiently(since, wait, local, || async {
+        DestLock::acquire(&target.lock_file())
+    })
+    .await?;
+    if !target.is_remote() {
+        return Ok((lock, None));
+    }
+    let every = crate::defaults::LEASE_POLL;
+    let hold = patiently(since, wait, every, || target.claim("")).await?;
+    Ok((lock, hold.map(Arc::from)))
+}
+
+/// Tries `take` every `every` while it finds the destination held, until
+/// `wait` has passed `since` (a minute for a receiver's publication).
+async fn patiently<T, F, Fut>(
+    since: Instant,
+    wait: Duration,
+    every: Duration,
+    mut take: F,
+) -> Result<T, LockError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, LockError>>,
+{
+    let mut told = false;
     loop {
-        match DestLock::acquire(&target.lock_file()) {
-            Err(LockError::Held { holder, .. })
-                if holder.starts_with(PUBLISHING) && std::time::Instant::now() < deadline =>
-            {
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        match take().await {
+            Err(LockError::Held { holder, place }) => {
+                let publishing = holder.starts_with(PUBLISHING);
+                let patience = if publishing {
+                    wait.max(Duration::from_secs(60))
+                } else {
+                    wait
+                };
+                if since.elapsed() >= patience {
+                    return Err(LockError::Held { holder, place });
+                }
+                if !told && !publishing {
+                    tracing::info!(
+                        "waiting up to {}s for the destination: held by {holder} ({place})",
+                        wait.as_secs()
+                    );
+                    told = true;
+                }
+                tokio::time::sleep(every.min(patience.saturating_sub(since.elapsed()))).await;
             }
             other => return other,
         }

@@ -16,11 +16,20 @@ Environment:
                    another variable to read instead, and its token_file a file
   RUST_LOG         log filter, overrides -v (e.g. RUST_LOG=huntr_sync=debug)";
 
+/// `--help` of the commands that call the Org API and write a destination.
+const ENV_SYNC: &str = "\
+Environment:
+  HUNTR_ORG_TOKEN       the organization's access token; a pipeline's token_env names
+                        another variable to read instead, and its token_file a file
+  HUNTR_LEASE_TTL_SECS  lifetime of a remote destination's lease (default 120)
+  RUST_LOG              log filter, overrides -v (e.g. RUST_LOG=huntr_sync=debug)";
+
 /// `--help` of `webhook serve`.
 const ENV_WEBHOOK: &str = "\
 Environment:
   HUNTR_WEBHOOK_SECRET  the webhook's signing secret; a pipeline's
                         webhook_secret_env names another variable to read instead
+  HUNTR_LEASE_TTL_SECS  lifetime of a remote destination's lease (default 120)
   RUST_LOG              log filter, overrides -v (e.g. RUST_LOG=huntr_sync=debug)";
 
 /// `--help` of `sandbox`.
@@ -41,6 +50,8 @@ Environment:
                         names another variable, its token_file a file
   HUNTR_WEBHOOK_SECRET  the webhook secret (webhook serve, sandbox --webhook-url);
                         a pipeline's webhook_secret_env names another variable
+  HUNTR_LEASE_TTL_SECS  lifetime of a remote destination's lease (sync, push, webhook
+                        serve; default 120)
   RUST_LOG              log filter, overrides -v (e.g. RUST_LOG=huntr_sync=debug)";
 
 #[derive(Debug, Parser)]
@@ -64,7 +75,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Sync the organization into the destination (incremental).
-    #[command(after_help = ENV_API)]
+    #[command(after_help = ENV_SYNC)]
     Sync(SyncArgs),
     /// Serve the built-in sandbox organization over HTTP until Ctrl-C.
     #[command(after_help = ENV_SANDBOX)]
@@ -77,7 +88,7 @@ pub enum Command {
     },
     /// Write to Huntr from a CSV or Parquet file: invitations, member field
     /// values, member fields; each write exactly once.
-    #[command(after_help = ENV_API)]
+    #[command(after_help = ENV_SYNC)]
     Push {
         #[command(subcommand)]
         what: PushWhat,
@@ -156,6 +167,10 @@ pub struct SyncArgs {
     /// Parquet: also write this run's changes to DIR/_changes/run=<id>/.
     #[arg(long)]
     pub export_changes: bool,
+    /// Wait up to SECONDS for another run holding the destination (its
+    /// lock, or a remote destination's lease) instead of exiting 4 at once.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub wait: u64,
 }
 
 #[derive(Debug, Args)]
@@ -212,6 +227,10 @@ pub struct PushArgs {
     /// Print the summary as one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Wait up to SECONDS for another run holding the destination (its
+    /// lock, or a remote destination's lease) instead of exiting 4 at once.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub wait: u64,
 }
 
 #[derive(Debug, Args)]
@@ -323,10 +342,13 @@ mod tests {
             serve.contains(defaults::WEBHOOK_SECRET_ENV) && serve.contains("webhook_secret_env")
         );
         assert!(help(&["sandbox"]).contains(defaults::WEBHOOK_SECRET_ENV));
+        let ttl = format!("lease (default {})", defaults::LEASE_TTL.as_secs());
+        assert!(help(&["sync"]).contains(&ttl) && serve.contains(&ttl));
         let all = Cli::command().render_help().to_string();
         for var in [
             defaults::TOKEN_ENV,
             defaults::WEBHOOK_SECRET_ENV,
+            defaults::LEASE_TTL_ENV,
             "RUST_LOG",
         ] {
             assert!(all.contains(var), "{all}");

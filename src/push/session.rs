@@ -22,15 +22,18 @@ pub enum SessionError {
     Send(#[from] SendError),
 }
 
-/// Sends `writes` under the destination's lock, as a run of its own;
-/// returns how each write ended.
+/// Sends `writes` under the destination's lock (waiting up to `wait` for
+/// another run holding it), as a run of its own; returns how each write
+/// ended.
 pub async fn send_all(
     client: &Client,
     target: &Target,
     kind: PushKind,
     writes: Vec<Item>,
+    wait: std::time::Duration,
 ) -> Result<HashMap<String, Ended>, SessionError> {
-    let (life, store) = Lifecycle::begin(target, &format!("push {}", kind.name())).await?;
+    let what = format!("push {}", kind.name());
+    let (life, store) = Lifecycle::begin(target, &what, wait).await?;
     let journal = store.journal(kind.name()).map_err(RunError::Store)?;
     let bar = indicatif::ProgressBar::with_draw_target(
         Some(writes.len() as u64),

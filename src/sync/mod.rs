@@ -64,6 +64,8 @@ pub struct SyncOptions {
     /// Shown every record read (`push` builds its view of the organization
     /// from the run that also brings the destination up to date).
     pub seen: Option<Seen>,
+    /// How long to wait for another run holding the destination.
+    pub wait: std::time::Duration,
 }
 
 /// What [`Seen`] calls with each record and its resource.
@@ -91,6 +93,7 @@ impl Default for SyncOptions {
             window_concurrency: crate::defaults::WINDOW_CONCURRENCY,
             progress: Default::default(),
             seen: None,
+            wait: std::time::Duration::ZERO,
         }
     }
 }
@@ -181,7 +184,7 @@ pub async fn sync(
     let (first, _) = crate::api::pager::get_page(client, probe.path(), &[]).await?;
     let t = first.date.unwrap_or_else(now_unix);
     let names: Vec<&str> = opts.resources.iter().map(|r| r.path()).collect();
-    let (life, mut store) = Lifecycle::begin(target, &names.join(",")).await?;
+    let (life, mut store) = Lifecycle::begin(target, &names.join(","), opts.wait).await?;
     let run_id = life.run_id();
     tracing::info!(
         "run {run_id}: syncing {} into {} up to {} (the server's clock)",
