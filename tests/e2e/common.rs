@@ -269,3 +269,104 @@ pub async fn receiver_into(
     opts.batch = 64;
     huntr_sync::webhook::Receiver::start(opts).await.unwrap()
 }
+
+/// A moto S3 server on a free loopback port, with bucket `lake`; stopped
+/// when dropped. With `auth`, every request after the bucket's creation
+/// must be signed with credentials moto issued, so any others are refused.
+pub struct Moto {
+    child: std::process::Child,
+    pub endpoint: String,
+}
+
+impl Moto {
+    pub async fn start(auth: bool) -> Moto {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut cmd = std::process::Command::new("moto_server");
+        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        if auth {
+            cmd.env("INITIAL_NO_AUTH_ACTION_COUNT", "1");
+        }
+        let child = cmd
+            .spawn()
+            .expect("moto_server is not installed: pip install 'moto[server]' (.ci/run does)");
+        let moto = Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        let http = reqwest::Client::new();
+        let started = std::time::Instant::now();
+        while http
+            .get(format!("{}/moto-api/", moto.endpoint))
+            .send()
+            .await
+            .is_err()
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "moto did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let made = http
+            .put(format!("{}/lake", moto.endpoint))
+            .send()
+            .await
+            .unwrap();
+        assert!(made.status().is_success(), "bucket: {}", made.status());
+        moto
+    }
+
+    /// The object at `key` in bucket `lake`, read with credentials (moto
+    /// refuses an anonymous read of what a signed request wrote).
+    pub async fn get(&self, key: &str) -> Option<Vec<u8>> {
+        use object_store::ObjectStoreExt;
+        let lake = object_store::aws::AmazonS3Builder::new()
+            .with_bucket_name("lake")
+            .with_endpoint(&self.endpoint)
+            .with_region("us-east-1")
+            .with_access_key_id("testing")
+            .with_secret_access_key("testing")
+            .with_allow_http(true)
+            .build()
+            .unwrap();
+        match lake.get(&object_store::path::Path::from(key)).await {
+            Ok(got) => Some(got.bytes().await.unwrap().to_vec()),
+            Err(object_store::Error::NotFound { .. }) => None,
+            Err(e) => panic!("{key}: {e}"),
+        }
+    }
+
+    /// Points `cmd` (huntr-sync) at this server, with credentials that
+    /// moto accepts (it checks none unless started with `auth`).
+    pub fn point<'a>(
+        &self,
+        cmd: &'a mut tokio::process::Command,
+    ) -> &'a mut tokio::process::Command {
+        s3_env(cmd, &self.endpoint)
+    }
+}
+
+/// Sets the S3 variables of a huntr-sync run against `endpoint`.
+pub fn s3_env<'a>(
+    cmd: &'a mut tokio::process::Command,
+    endpoint: &str,
+) -> &'a mut tokio::process::Command {
+    cmd.env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ALLOW_HTTP", "true")
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -13,6 +13,7 @@ mod current_a;
 mod delta;
 mod flatten_store;
 mod layout;
+mod lease;
 mod messages;
 mod operator;
 mod parquet;

@@ -8,79 +8,14 @@
 use crate::common;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
-/// A moto S3 server on a free loopback port, with bucket `lake`; stopped
-/// when dropped. With `auth`, every request after the bucket's creation
-/// must be signed with credentials moto issued, so any others are refused.
-struct Moto {
-    child: Child,
-    endpoint: String,
-}
-
-impl Moto {
-    async fn start(auth: bool) -> Moto {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut cmd = Command::new("moto_server");
-        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        if auth {
-            cmd.env("INITIAL_NO_AUTH_ACTION_COUNT", "1");
-        }
-        let child = cmd
-            .spawn()
-            .expect("moto_server is not installed: pip install 'moto[server]' (.ci/run does)");
-        let moto = Moto {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-        };
-        let http = reqwest::Client::new();
-        let started = Instant::now();
-        while http
-            .get(format!("{}/moto-api/", moto.endpoint))
-            .send()
-            .await
-            .is_err()
-        {
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "moto did not start"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let made = http
-            .put(format!("{}/lake", moto.endpoint))
-            .send()
-            .await
-            .unwrap();
-        assert!(made.status().is_success(), "bucket: {}", made.status());
-        moto
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::Moto;
 
 /// Runs huntr-sync in `dir` with S3 settings for `endpoint`.
 async fn run(dir: &Path, endpoint: &str, args: &[&str]) -> std::process::Output {
-    common::huntr_sync(dir)
+    common::s3_env(&mut common::huntr_sync(dir), endpoint)
         .args(args)
         .env("HUNTR_ORG_TOKEN", "sandbox-token")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ALLOW_HTTP", "true")
         .output()
         .await
         .unwrap()
