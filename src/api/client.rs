@@ -349,6 +349,7 @@ impl Client {
         }
         ApiError::Status {
             endpoint: endpoint.to_owned(),
+            host: self.host.as_str().into(),
             status,
             message: message
                 .or_else(|| (!(200..300).contains(&status)).then(|| status_reason(status))),

@@ -69,9 +69,12 @@ pub enum ApiError {
         token_file: Option<std::path::PathBuf>,
         api_message: Option<String>,
     },
-    #[error("{endpoint}: HTTP {status}: {}{}", message.as_deref().unwrap_or("no error message"), param.as_deref().map(|p| format!(" (parameter `{p}`)")).unwrap_or_default())]
+    #[error("{endpoint}: {}", self.status_text())]
     Status {
         endpoint: String,
+        /// The API's `host[:port]`, named when the run gives up (boxed:
+        /// this variant sets the size of every `Result` of the client).
+        host: Box<str>,
         status: u16,
         message: Option<String>,
         param: Option<String>,
@@ -149,9 +152,34 @@ impl ApiError {
             _ => None,
         }
     }
+    /// An answer's status as messages print it: "HTTP 503: message
+    /// (parameter `p`)".
+    fn status_text(&self) -> String {
+        let ApiError::Status {
+            status,
+            message,
+            param,
+            ..
+        } = self
+        else {
+            return String::new();
+        };
+        format!(
+            "HTTP {status}: {}{}",
+            message.as_deref().unwrap_or("no error message"),
+            param
+                .as_deref()
+                .map(|p| format!(" (parameter `{p}`)"))
+                .unwrap_or_default()
+        )
+    }
+
     /// What went wrong, without what to do about it.
     pub fn what(&self) -> String {
         match self {
+            ApiError::Status { endpoint, host, .. } => {
+                format!("{endpoint} on {host}: {}", self.status_text())
+            }
             ApiError::Transport {
                 endpoint,
                 host,
@@ -184,6 +212,15 @@ impl ApiError {
         match self {
             ApiError::Transport { cause, .. } => cause.unreached(),
             ApiError::Exhausted { last, .. } => last.unreached(),
+            _ => false,
+        }
+    }
+    /// No complete answer came within the timeout (the server accepted
+    /// the connection and stayed silent).
+    pub fn timed_out(&self) -> bool {
+        match self {
+            ApiError::Transport { cause, .. } => *cause == Cause::Timeout,
+            ApiError::Exhausted { last, .. } => last.timed_out(),
             _ => false,
         }
     }
@@ -226,6 +263,7 @@ mod tests {
     fn retry_classification() {
         let s = |status| ApiError::Status {
             endpoint: "GET /jobs".into(),
+            host: "api.huntr.co".into(),
             status,
             message: None,
             param: None,
@@ -245,6 +283,7 @@ mod tests {
             api_message: None,
         };
         assert!(!unauthorized.retryable());
+        assert_eq!(s(400).to_string(), "GET /jobs: HTTP 400: no error message");
         assert_eq!(
             unauthorized.to_string(),
             "api.huntr.co refused the token in HUNTR_ORG_TOKEN (HTTP 401 on GET /jobs); \
@@ -263,6 +302,29 @@ mod tests {
             "api.huntr.co refused the token in token_file /etc/huntr/token (HTTP 401 on GET /jobs: jwt expired); \
              create a new Huntr access token in the organization's admin dashboard and \
              write it to /etc/huntr/token"
+        );
+    }
+
+    #[test]
+    fn giving_up_names_the_host_and_the_endpoint() {
+        let last = ApiError::Status {
+            endpoint: "GET /jobs".into(),
+            host: "api.huntr.co".into(),
+            status: 503,
+            message: Some("Service Unavailable".into()),
+            param: None,
+            retry_after: None,
+        };
+        let gave_up = ApiError::Exhausted {
+            endpoint: "GET /jobs".into(),
+            attempts: 6,
+            budget: false,
+            elapsed: Duration::from_secs(49),
+            last: Box::new(last),
+        };
+        assert_eq!(
+            gave_up.to_string(),
+            "GET /jobs on api.huntr.co: HTTP 503: Service Unavailable; gave up after 6 attempts in 49 s"
         );
     }
 }

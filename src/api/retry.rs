@@ -228,6 +228,7 @@ mod tests {
     fn status(code: u16, retry_after: Option<Duration>) -> ApiError {
         ApiError::Status {
             endpoint: "GET /jobs".into(),
+            host: "api.huntr.co".into(),
             status: code,
             message: None,
             param: None,

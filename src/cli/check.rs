@@ -4,7 +4,8 @@
 //! sync would run into. It answers within seconds: a refused connection,
 //! a host that does not resolve, a failed TLS handshake or a refused token
 //! ends it at the first request, with one line naming the host, the cause
-//! and the setting to fix.
+//! and the setting to fix; so does a server that accepts connections and
+//! never answers, within 10 s.
 
 use std::time::Duration;
 
@@ -32,9 +33,9 @@ pub async fn run(args: PipelineArgs) -> Result<u8, Failure> {
                 println!("{:<26} refused", r.path());
                 return Err(fail(e));
             }
-            // Nothing answers at that address: the other endpoints would
-            // say the same.
-            Err(e) if e.unreached() => return Err(fail(e)),
+            // Nothing answers at that address, or it accepts connections
+            // and stays silent: the other endpoints would say the same.
+            Err(e) if e.unreached() || e.timed_out() => return Err(fail(e)),
             Err(e) if *r == Resource::Events && matches!(e.status(), Some(404 | 410)) => {
                 "gone (deprecated; syncs skip it)".to_owned()
             }
@@ -66,10 +67,11 @@ pub async fn run(args: PipelineArgs) -> Result<u8, Failure> {
 }
 
 /// A check waits seconds, not the minutes a nightly sync may spend
-/// riding out an outage.
+/// riding out an outage: a server that never answers ends it after two
+/// attempts of 3 s each.
 fn quick(cfg: &mut ClientConfig) {
-    cfg.connect_timeout = Duration::from_secs(5);
-    cfg.timeout = Duration::from_secs(10);
+    cfg.connect_timeout = Duration::from_secs(3);
+    cfg.timeout = Duration::from_secs(3);
     cfg.retry.max_retries = cfg.retry.max_retries.min(1);
     cfg.retry.base = Duration::from_millis(200);
     cfg.retry.cap = Duration::from_secs(1);

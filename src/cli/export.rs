@@ -16,7 +16,7 @@ pub fn run(args: ExportArgs) -> Result<u8, Failure> {
             db.display()
         )));
     }
-    let store = p.destination.open_store()?;
+    let store = p.destination.read_store()?;
     let format = match args.format {
         ExportFormat::Csv => Format::Csv,
         ExportFormat::Xlsx => Format::Xlsx,

@@ -26,7 +26,7 @@ fn show(args: &PipelineArgs) -> Result<u8, Failure> {
         );
         return Ok(exit::OK);
     }
-    let rows = Store::open(db)?.state_rows()?;
+    let rows = Store::open_read(db)?.state_rows()?;
     println!(
         "{:<26} {:<22} {:<22} {:<22}",
         "resource", "watermark", "last full listing", "updated"

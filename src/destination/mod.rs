@@ -202,6 +202,12 @@ impl Target {
     pub fn open_store(&self) -> Result<Store, StoreError> {
         Store::open(self.0.state_db())
     }
+
+    /// Opens the existing state database for reading only (see
+    /// [`Store::open_read`]).
+    pub fn read_store(&self) -> Result<Store, StoreError> {
+        Store::open_read(self.0.state_db())
+    }
 }
 
 impl std::ops::Deref for Target {

@@ -170,7 +170,9 @@ fn capture(obj: &Obj, id: &str, action_type: &ActionType, links: &Links, date: i
         ActionType::ActivityCreated | ActionType::ActivityUpdated => {
             if let Some(a) = nested(obj, "activity") {
                 let update = *action_type == ActionType::ActivityUpdated;
-                let mode = if update { Mode::Update } else { Mode::Partial };
+                // An update's activity carries all its own fields, so one
+                // it lacks was cleared (docs/SYNC_MODEL.md, "Cleared values").
+                let mode = if update { Mode::Whole } else { Mode::Partial };
                 if let Some(mut snap) = activity_snapshot(obj, a, mode, links, date) {
                     // An update's order key: its date, then the action's id.
                     if update {

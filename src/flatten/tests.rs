@@ -313,7 +313,7 @@ fn deletions_updates_and_contacts_from_actions() {
         .into_iter()
         .find(|a| text(a, activities::ID).as_deref() == Some("a1"))
         .unwrap();
-    assert_eq!((act.mode, act.as_of), (Mode::Update, 1588634675));
+    assert_eq!((act.mode, act.as_of), (Mode::Whole, 1588634675));
     assert_eq!(
         text(act, activities::JOB_ID).as_deref(),
         Some("5eb0a4338899ba51bf96f645")

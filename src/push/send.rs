@@ -377,6 +377,7 @@ mod tests {
     fn duplicates_are_told_by_the_api_message() {
         let dup = ApiError::Status {
             endpoint: "POST /organization-invitations".into(),
+            host: "api.huntr.co".into(),
             status: 400,
             message: Some("A pending invitation already exists for this email".into()),
             param: Some("email".into()),
@@ -385,6 +386,7 @@ mod tests {
         assert!(says_duplicate(&dup) && !dup.maybe_applied());
         let other = ApiError::Status {
             endpoint: "POST /organization-invitations".into(),
+            host: "api.huntr.co".into(),
             status: 400,
             message: Some("email is not valid".into()),
             param: Some("email".into()),

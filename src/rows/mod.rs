@@ -26,9 +26,24 @@ pub enum Mode {
     /// A nested snapshot: adds a missing row and fills NULL columns; never
     /// overwrites a value from the resource's own endpoint, never blanks.
     Partial,
-    /// A dated change (an ACTIVITY_UPDATED snapshot): its non-NULL values
-    /// win over data older than the change, and lose to newer listings.
+    /// A dated change carrying only some fields (a member in a MEMBER_*
+    /// action): its non-NULL values win over data older than the change,
+    /// and lose to newer listings.
     Update,
+    /// A dated change carrying the record's own scalar fields whole (the
+    /// activity of an ACTIVITY_UPDATED action): like `Update`, but a
+    /// field the record no longer has clears its column, so a reopened
+    /// activity loses its `completed_at`. Columns taken from nested
+    /// objects (`job.id`) keep their value when absent.
+    Whole,
+}
+
+impl Mode {
+    /// Whether the row is ordered by `(_as_of, _as_of_id)` against what
+    /// is stored: the dated changes.
+    pub fn is_dated(self) -> bool {
+        matches!(self, Mode::Update | Mode::Whole)
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -213,9 +213,12 @@ impl Batch<'_, '_> {
             s.roles.bind(stmt, row, run_id)?;
             stmt.raw_execute()? > 0
         } else {
-            let stmt = self
-                .stmts
-                .get(row.table, Stmt::Update, || s.update.clone())?;
+            let stmt = if row.mode == Mode::Whole {
+                self.stmts.get(row.table, Stmt::Whole, || s.whole.clone())?
+            } else {
+                self.stmts
+                    .get(row.table, Stmt::Update, || s.update.clone())?
+            };
             s.roles.bind(stmt, row, run_id)?;
             let upd: Option<Option<i64>> = first_row(stmt, |r| r.get(0))?;
             upd.flatten() == Some(run_id)

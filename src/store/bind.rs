@@ -64,7 +64,7 @@ impl Roles {
                 Role::Full => int((row.mode == Mode::Full) as i64),
                 Role::AsOf if row.mode == Mode::Partial => int(0),
                 Role::AsOf => int(row.as_of),
-                Role::AsOfId if row.mode != Mode::Update => None,
+                Role::AsOfId if !row.mode.is_dated() => None,
                 Role::SeenRun if row.mode == Mode::Full => int(run_id),
                 Role::Extra if row.mode == Mode::Partial => None,
                 Role::AsOfId | Role::SeenRun | Role::Extra => cell(val, &mut stamp),

@@ -29,6 +29,12 @@ pub enum StoreError {
         found: i64,
         known: i64,
     },
+    #[error("{path} was last written by an older huntr-sync (state schema version {found}; this one reads {known}): run `huntr-sync sync` once to upgrade it, then read it again")]
+    Older {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
 }
 
 impl StoreError {
@@ -40,12 +46,7 @@ impl StoreError {
         use rusqlite::ErrorCode;
         let why = match error.sqlite_error_code() {
             Some(ErrorCode::DiskFull) => Some("the disk is full"),
-            Some(ErrorCode::SystemIoFailure) => match errno {
-                libc::ENOSPC => Some("the disk is full"),
-                libc::EDQUOT => Some("the disk quota is used up"),
-                libc::EFBIG => Some("the file size limit is reached"),
-                _ => None,
-            },
+            Some(ErrorCode::SystemIoFailure) => no_space_why(errno),
             _ => None,
         };
         match why {
@@ -58,5 +59,17 @@ impl StoreError {
                 error,
             },
         }
+    }
+}
+
+/// Why a write was refused for want of space, from the system's error
+/// number; `None` for any other failure. Shared by every writer of files,
+/// so a full disk reads the same whatever was being written.
+pub fn no_space_why(errno: i32) -> Option<&'static str> {
+    match errno {
+        libc::ENOSPC => Some("the disk is full"),
+        libc::EDQUOT => Some("the disk quota is used up"),
+        libc::EFBIG => Some("the file size limit is reached"),
+        _ => None,
     }
 }

@@ -46,7 +46,7 @@ use apply::{Changed, Ledger, Queued};
 use recent::Recent;
 use sql::TableSql;
 
-pub use error::StoreError;
+pub use error::{no_space_why, StoreError};
 pub use lock::{DestLock, LockError};
 pub use push_log::{Journal, WriteState};
 pub use read::{Cell, Rows, Tables};
@@ -121,15 +121,7 @@ impl Store {
             path: path.to_owned(),
             error,
         })?;
-        let mut store = Store {
-            conn,
-            path: path.to_owned(),
-            sql: SCHEMA.tables.iter().map(sql::table_sql).collect(),
-            counts: BTreeMap::new(),
-            recent: Recent::default(),
-            changed: Changed::default(),
-            queued: Queued::default(),
-        };
+        let mut store = Store::over(conn, path);
         store.configure().map_err(|e| store.err(e))?;
         match migrate::upgrade(&mut store.conn, &SCHEMA).map_err(|e| store.err(e))? {
             migrate::Upgrade::From(_) => Ok(store),
@@ -138,6 +130,54 @@ impl Store {
                 found,
                 known: migrate::LATEST,
             }),
+        }
+    }
+
+    /// Opens an existing state database for reading only: nothing is
+    /// created, migrated or written (`export`, `state show`), so a reading
+    /// command works beside a sync and leaves the file as it found it. A
+    /// file of another version is refused with what to do.
+    pub fn open_read(path: &Path) -> Result<Store, StoreError> {
+        use rusqlite::OpenFlags;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(|error| StoreError::Open {
+            path: path.to_owned(),
+            error,
+        })?;
+        let store = Store::over(conn, path);
+        store
+            .conn
+            .busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(|e| store.err(e))?;
+        let found = migrate::version(&store.conn).map_err(|e| store.err(e))?;
+        let known = migrate::LATEST;
+        if found > known {
+            return Err(StoreError::TooNew {
+                path: path.to_owned(),
+                found,
+                known,
+            });
+        }
+        if found < known {
+            return Err(StoreError::Older {
+                path: path.to_owned(),
+                found,
+                known,
+            });
+        }
+        Ok(store)
+    }
+
+    /// A store over an open connection, with nothing cached yet.
+    fn over(conn: Connection, path: &Path) -> Store {
+        Store {
+            conn,
+            path: path.to_owned(),
+            sql: SCHEMA.tables.iter().map(sql::table_sql).collect(),
+            counts: BTreeMap::new(),
+            recent: Recent::default(),
+            changed: Changed::default(),
+            queued: Queued::default(),
         }
     }
 

@@ -1,9 +1,9 @@
-//! The merge rules (docs/SYNC_MODEL.md, "Merging: three modes") as SQL,
+//! The merge rules (docs/SYNC_MODEL.md, "Merging: four modes") as SQL,
 //! generated once per table from the declared schema: one upsert per merge
 //! mode, the deletion and the replacement of a parent's children.
 
 use super::bind::Roles;
-use crate::schema::{Column, Table, AS_OF, AS_OF_ID, FULL, INS_RUN, SEEN_RUN, UPD_RUN};
+use crate::schema::{Column, Source, Table, AS_OF, AS_OF_ID, FULL, INS_RUN, SEEN_RUN, UPD_RUN};
 
 /// The statements a batch prepares, per table: what [`Stmts`] caches them
 /// under.
@@ -21,6 +21,9 @@ pub enum Stmt {
     Partial,
     /// A dated update (an action's snapshot): the newer order key wins.
     Update,
+    /// A dated update carrying its record's own fields whole: the same,
+    /// and a field it lacks clears its column.
+    Whole,
     /// Mark a row deleted.
     Delete,
     /// Remove a parent's children before they are written again.
@@ -48,6 +51,7 @@ pub struct TableSql {
     pub stamps: String,
     pub partial: String,
     pub update: String,
+    pub whole: String,
     pub delete: Option<String>,
     /// How a row binds to `insert`, `full`, `partial` and `update`.
     pub roles: Roles,
@@ -237,14 +241,31 @@ fn partial_sql(u: &Upsert) -> String {
 /// later loses. A row a listing or a full record wrote has no id (NULL, as
 /// has a row from before the column existed): it loses a tie of dates to
 /// an update, as it did before ids were kept.
-fn update_sql(u: &Upsert) -> String {
+///
+/// `whole`: the snapshot carries its record's own fields whole, so a NULL
+/// in a column read straight off the record (a one-segment path) clears
+/// it; columns from nested objects still keep their value when absent.
+fn update_sql(u: &Upsert, whole: bool) -> String {
     let name = &u.t.name;
+    let own: Vec<&str> = if whole {
+        u.t.columns
+            .iter()
+            .filter(|c| matches!(&c.source, Source::Path(p) if p.len() == 1))
+            .map(|c| c.name.as_str())
+            .collect()
+    } else {
+        Vec::new()
+    };
     let newer = format!(
         "(excluded.{AS_OF}, COALESCE(excluded.{AS_OF_ID}, '')) >= \
          (COALESCE({name}.{AS_OF}, 0), COALESCE({name}.{AS_OF_ID}, ''))"
     );
     let expr = |c: &str| {
-        format!("CASE WHEN {newer} THEN COALESCE(excluded.{c}, {name}.{c}) ELSE {name}.{c} END")
+        if own.contains(&c) {
+            format!("CASE WHEN {newer} THEN excluded.{c} ELSE {name}.{c} END")
+        } else {
+            format!("CASE WHEN {newer} THEN COALESCE(excluded.{c}, {name}.{c}) ELSE {name}.{c} END")
+        }
     };
     let key = if u.t.resource {
         vec![
@@ -281,7 +302,8 @@ pub fn table_sql(t: &Table) -> TableSql {
         full: full_sql(&u),
         stamps: stamps_sql(t),
         partial: partial_sql(&u),
-        update: update_sql(&u),
+        update: update_sql(&u, false),
+        whole: update_sql(&u, true),
         delete: delete_sql(t),
         roles: Roles::of(t),
     }

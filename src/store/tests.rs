@@ -171,6 +171,66 @@ fn dated_updates_win_over_older_data_only() {
 }
 
 #[test]
+fn a_whole_update_clears_the_fields_it_lacks_when_newer_only() {
+    let (_t, mut d) = dest();
+    let listed = upsert(
+        "activities",
+        [
+            ("id", t("a1")),
+            ("title", t("Apply")),
+            ("note", t("Sent")),
+            ("completed", Val::Bool(true)),
+            ("completed_at", Val::Ts(90)),
+            ("job_id", t("j1")),
+        ],
+        Mode::Full,
+        100,
+    );
+    d.apply(&[listed], 1, None).unwrap();
+    let shown = |d: &Store| {
+        one(
+            d,
+            "SELECT completed || ' ' || COALESCE(completed_at, '-') || ' ' || \
+             COALESCE(note, '-') || ' ' || title || ' ' || job_id FROM activities",
+        )
+    };
+    // Reopened, its note emptied: the action carries neither field.
+    let reopened = |at| {
+        upsert(
+            "activities",
+            [
+                ("id", t("a1")),
+                ("title", t("Apply")),
+                ("completed", Val::Bool(false)),
+            ],
+            Mode::Whole,
+            at,
+        )
+    };
+    d.apply(&[reopened(50)], 1, None).unwrap();
+    assert_eq!(
+        shown(&d),
+        Some("1 1970-01-01T00:01:30Z Sent Apply j1".into()),
+        "an older update clears nothing"
+    );
+    d.apply(&[reopened(150)], 1, None).unwrap();
+    assert_eq!(
+        shown(&d),
+        Some("0 - - Apply j1".into()),
+        "a newer one clears what it lacks; the job (a nested object) stays"
+    );
+    // A plain update (a member's, say) never clears.
+    let partial_fields = upsert(
+        "activities",
+        [("id", t("a1")), ("note", t("Again"))],
+        Mode::Update,
+        160,
+    );
+    d.apply(&[partial_fields], 1, None).unwrap();
+    assert_eq!(shown(&d), Some("0 - Again Apply j1".into()));
+}
+
+#[test]
 fn deletions_keep_the_row_and_survive_relisting() {
     let (_t, mut d) = dest();
     let jobs = SCHEMA.id("jobs");

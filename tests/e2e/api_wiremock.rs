@@ -258,3 +258,23 @@ async fn transient_failures_are_retried() {
     assert_eq!(server.received_requests().await.unwrap().len(), 4);
     assert_eq!(client.stats.get().1, 3);
 }
+
+#[tokio::test]
+async fn giving_up_after_server_errors_names_the_host_and_the_endpoint() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/org/jobs"))
+        .respond_with(ResponseTemplate::new(503).set_body_string("<html>down</html>"))
+        .mount(&server)
+        .await;
+    let client = common::fast_client(&format!("{}/org", server.uri()), TOKEN);
+    let err = client.get("jobs", &[]).await.unwrap_err();
+    assert!(matches!(err, ApiError::Exhausted { .. }), "{err:?}");
+    let host = server.address().to_string();
+    let line = err.to_string();
+    assert!(
+        line.starts_with(&format!("GET /jobs on {host}: HTTP 503: ")),
+        "{line}"
+    );
+    assert!(line.contains("gave up after 7 attempts"), "{line}");
+}

@@ -173,10 +173,12 @@ async fn quirks_are_off_by_default_and_set_through_the_control_endpoint() {
     let now: serde_json::Value = http.post(&url).send().await.unwrap().json().await.unwrap();
     assert_eq!(
         now,
-        serde_json::json!({"late_changes": 0, "same_second_pairs": 0})
+        serde_json::json!({"late_changes": 0, "same_second_pairs": 0, "reopened_activities": 0})
     );
     let set: serde_json::Value = http
-        .post(format!("{url}?late_changes=3&same_second_pairs=2"))
+        .post(format!(
+            "{url}?late_changes=3&same_second_pairs=2&reopened_activities=4"
+        ))
         .send()
         .await
         .unwrap()
@@ -185,8 +187,15 @@ async fn quirks_are_off_by_default_and_set_through_the_control_endpoint() {
         .unwrap();
     assert_eq!(
         set,
-        serde_json::json!({"late_changes": 3, "same_second_pairs": 2})
+        serde_json::json!({"late_changes": 3, "same_second_pairs": 2, "reopened_activities": 4})
     );
     let quirks = sb.shared.org.read().unwrap().quirks.clone();
-    assert_eq!((quirks.late_changes, quirks.same_second_pairs), (3, 2));
+    assert_eq!(
+        (
+            quirks.late_changes,
+            quirks.same_second_pairs,
+            quirks.reopened_activities
+        ),
+        (3, 2, 4)
+    );
 }

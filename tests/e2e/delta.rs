@@ -37,7 +37,7 @@ async fn files_of(out: &Path, name: &str, version: Option<i64>) -> Vec<PathBuf> 
 
 /// Every contract table at the versions given (latest if absent), loaded
 /// into a SQLite file with the contract's DDL.
-async fn to_sqlite(out: &Path, versions: &HashMap<String, i64>, db: &Path) {
+pub(crate) async fn to_sqlite(out: &Path, versions: &HashMap<String, i64>, db: &Path) {
     let mut file_of = HashMap::new();
     for t in &SCHEMA.tables {
         let files = files_of(out, &t.name, versions.get(&t.name).copied()).await;

@@ -7,6 +7,7 @@ mod api_goals;
 mod api_portal;
 mod api_wiremock;
 mod capture;
+mod cleared;
 mod cli;
 mod crash;
 mod current_a;

@@ -160,3 +160,23 @@ async fn sync_on_a_terminal_says_at_once_that_it_is_retrying() {
     );
     assert!(tty[end..].contains("gave up after 4 attempts in "), "{tty}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_against_a_server_that_never_answers_ends_within_10_seconds_naming_the_host() {
+    let dir = tempfile::tempdir().unwrap();
+    // Accepts connections (the kernel's backlog) and never reads or answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = silent.local_addr().unwrap().to_string();
+    let started = Instant::now();
+    let (code, line) = check(dir.path(), &format!("http://{host}/org"), "t").await;
+    let took = started.elapsed();
+    assert_eq!(code, Some(1), "{line}");
+    assert!(line.contains(&format!(" on {host}: ")), "{line}");
+    assert!(
+        line.contains("no complete answer within the timeout"),
+        "{line}"
+    );
+    // The requirement itself (two attempts of 3 s): far from the bound.
+    assert!(took.as_secs() < 10, "check took {took:?}");
+    drop(silent);
+}

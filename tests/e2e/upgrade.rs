@@ -121,3 +121,76 @@ fn a_state_from_a_newer_release_is_refused_with_what_to_do() {
     assert!(err.contains("written by a newer huntr-sync"), "{err}");
     assert!(err.contains("upgrade huntr-sync"), "{err}");
 }
+
+/// A digest of the file's bytes and the names beside it, to tell any
+/// write.
+fn snapshot(dir: &Path, db: &Path) -> (u64, Vec<String>) {
+    // SQLite's shared-memory index, and an empty log, which a reader of a
+    // WAL-mode file may leave behind; a write would fill the log.
+    let wal = dir.join("huntr.db-wal");
+    if wal.exists() {
+        assert_eq!(
+            std::fs::metadata(&wal).unwrap().len(),
+            0,
+            "the log holds a write"
+        );
+    }
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with("csv") && !n.ends_with("-shm") && !n.ends_with("-wal"))
+        .collect();
+    names.sort();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    std::hash::Hash::hash(&std::fs::read(db).unwrap(), &mut h);
+    (std::hash::Hasher::finish(&h), names)
+}
+
+async fn read_command(dir: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let out = common::huntr_sync(dir)
+        .args(args)
+        .args(["--destination", "sqlite:huntr.db"])
+        .output()
+        .await
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reading_commands_neither_migrate_nor_write_the_state() {
+    let export = ["export", "--format", "csv", "--to", "csv"];
+    // A state from release 0.1: refused with what to do, left as it was.
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&fixture("sqlite"), dir.path());
+    let db = dir.path().join("huntr.db");
+    let before = snapshot(dir.path(), &db);
+    for args in [&["state", "show"][..], &export] {
+        let (code, err) = read_command(dir.path(), args).await;
+        assert_eq!(code, Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("last written by an older huntr-sync")
+                && err.contains("run `huntr-sync sync` once to upgrade it"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(snapshot(dir.path(), &db), before, "{args:?} wrote");
+        assert_eq!(user_version(&db), 0);
+    }
+    // A current state: read, and not one byte written.
+    let sb = common::sandbox(6, 19).await;
+    let client = common::fast_client(&sb.base_url, &sb.token);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("huntr.db");
+    sync(&client, &Target::sqlite(&db), &SyncOptions::default())
+        .await
+        .unwrap();
+    let before = snapshot(dir.path(), &db);
+    for args in [&["state", "show"][..], &export] {
+        let (code, err) = read_command(dir.path(), args).await;
+        assert_eq!(code, Some(0), "{args:?}: {err}");
+        assert_eq!(snapshot(dir.path(), &db), before, "{args:?} wrote");
+    }
+    assert!(dir.path().join("csv/jobs.csv").exists());
+}

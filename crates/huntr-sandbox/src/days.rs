@@ -61,6 +61,10 @@ impl Org {
             let pairs = self.same_second_pairs(d.prev, d.end, &d.live_acts);
             bump(&mut n, "same_second_pairs", pairs);
         }
+        if self.quirks.reopened_activities > 0 {
+            let reopened = self.reopen_activities(d.prev, d.end, &d.live_acts);
+            bump(&mut n, "reopened_activities", reopened);
+        }
         if self.quirks.late_changes > 0 {
             let held = self.hold_late(first_action, d.end);
             bump(&mut n, "late_changes", held);

@@ -74,6 +74,9 @@ pub struct SandboxOptions {
     pub late_changes: u32,
     /// Activities completed and reopened in one second, per day.
     pub same_second_pairs: u32,
+    /// Completed activities reopened per day (no `completedAt`, every
+    /// other one's note emptied).
+    pub reopened_activities: u32,
     /// Goal, document and employer portal actions before the sandbox
     /// clock (false: an organization that started using them later).
     pub goal_history: bool,
@@ -93,6 +96,7 @@ impl Default for SandboxOptions {
             webhook: None,
             late_changes: 0,
             same_second_pairs: 0,
+            reopened_activities: 0,
             goal_history: true,
         }
     }
@@ -116,6 +120,7 @@ impl RunningSandbox {
             .map_err(std::io::Error::other)?;
         org.quirks.late_changes = opts.late_changes;
         org.quirks.same_second_pairs = opts.same_second_pairs;
+        org.quirks.reopened_activities = opts.reopened_activities;
         let shared = Arc::new(Shared::new(
             org,
             opts.token.clone(),

@@ -316,6 +316,9 @@ pub struct Quirks {
     /// second: two ACTIVITY_UPDATED actions with consecutive ids, each
     /// carrying the activity as it left it.
     pub same_second_pairs: u32,
+    /// This many completed activities a day are reopened: no `completedAt`
+    /// any more, and every other one's note emptied.
+    pub reopened_activities: u32,
     /// Late changes waiting for the next day: (date, job, an edit rather
     /// than a move).
     pub(crate) held: Vec<(i64, Ix, bool)>,

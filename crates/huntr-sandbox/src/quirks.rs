@@ -9,6 +9,9 @@
 //! - Same-second pairs: an activity completed and reopened in one second,
 //!   two ACTIVITY_UPDATED actions with consecutive ids, each carrying the
 //!   activity as it left it (the last one is the truth).
+//! - Reopened activities: completed activities made open again, as the API
+//!   shows them: no `completedAt` any more, and every other one's note
+//!   emptied (no `note`), each by one ACTIVITY_UPDATED action.
 //!
 //! [`Quirks`]: crate::org::Quirks
 
@@ -91,9 +94,8 @@ impl Org {
             for completed in [true, false] {
                 let act = &mut self.activities[ax as usize];
                 act.completed = completed;
-                // Reopening keeps the time it was completed, as the
-                // snapshot shows.
-                act.completed_at = Some(ts);
+                // A reopened activity has no completion time, as in the API.
+                act.completed_at = completed.then_some(ts);
                 let (owner, job) = (act.owner, act.job);
                 let snapshot = self.activity_core(&self.activities[ax as usize]);
                 let a = self.action(ts, ActionType::ActivityUpdated, owner, owner);
@@ -102,6 +104,43 @@ impl Org {
                 a.update = Some(serde_json::json!({ "completed": completed }));
                 a.snapshot = Some(snapshot);
             }
+        }
+        done
+    }
+
+    /// Reopens up to `quirks.reopened_activities` completed activities of
+    /// `live` between `prev` and `end`: each loses its `completedAt`, and
+    /// every other one its note. Returns how many.
+    pub(crate) fn reopen_activities(&mut self, prev: i64, end: i64, live: &[Ix]) -> u32 {
+        let mut done_ones: Vec<Ix> = live
+            .iter()
+            .copied()
+            .filter(|a| {
+                let act = &self.activities[*a as usize];
+                !act.deleted && act.completed
+            })
+            .collect();
+        let mut done = 0;
+        for _ in 0..self.quirks.reopened_activities {
+            if done_ones.is_empty() {
+                break;
+            }
+            let ax = done_ones.swap_remove(self.rng.random_range(0..done_ones.len()));
+            let ts = self.ts_between(prev, end);
+            let act = &mut self.activities[ax as usize];
+            act.completed = false;
+            act.completed_at = None;
+            let mut update = serde_json::json!({ "completed": false });
+            if done % 2 == 0 {
+                act.note = None;
+                update["note"] = serde_json::Value::Null;
+            }
+            let (owner, job) = (act.owner, act.job);
+            let a = self.action(ts, ActionType::ActivityUpdated, owner, owner);
+            a.activity = Some(ax);
+            a.job = job;
+            a.update = Some(update);
+            done += 1;
         }
         done
     }
@@ -147,6 +186,33 @@ mod tests {
             assert_eq!(p[0].snapshot.as_ref().unwrap()["completed"], true);
             assert_eq!(p[1].snapshot.as_ref().unwrap()["completed"], false);
             assert!(!org.activities[p[1].activity.unwrap() as usize].completed);
+            assert!(p[1].snapshot.as_ref().unwrap().get("completedAt").is_none());
         }
+    }
+
+    #[test]
+    fn reopened_activities_lose_their_completion_and_some_their_note() {
+        let mut org = Org::generate(3, 30);
+        org.advance_day();
+        org.quirks.reopened_activities = 4;
+        let before = org.actions.len();
+        let n = org.advance_day();
+        assert_eq!(n.get("reopened_activities"), Some(&4), "{n:?}");
+        let reopened: Vec<_> = org.actions[before..]
+            .iter()
+            .filter(|a| a.kind == ActionType::ActivityUpdated)
+            .filter(|a| a.update.as_ref().is_some_and(|u| u["completed"] == false))
+            .filter_map(|a| a.activity)
+            .collect();
+        assert_eq!(reopened.len(), 4);
+        let mut without_note = 0;
+        for ax in reopened {
+            let act = &org.activities[ax as usize];
+            assert!(!act.completed && act.completed_at.is_none());
+            let core = org.activity_core(act);
+            assert!(core.get("completedAt").is_none());
+            without_note += core.get("note").is_none() as u32;
+        }
+        assert!(without_note >= 2, "{without_note}");
     }
 }

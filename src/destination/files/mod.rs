@@ -49,18 +49,40 @@ pub enum FileError {
 }
 
 impl FileError {
+    /// A failed write of `path`; a full disk (or quota, or file size
+    /// limit) reads as the state database's does: nothing was lost.
     pub fn io(path: &Path, source: std::io::Error) -> Self {
+        if let Some(full) = no_space(path, &source) {
+            return full;
+        }
         FileError::Io {
             path: path.to_owned(),
             source,
         }
     }
     fn parquet(path: &Path, source: parquet::errors::ParquetError) -> Self {
+        if let parquet::errors::ParquetError::External(e) = &source {
+            if let Some(full) = e
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| no_space(path, io))
+            {
+                return full;
+            }
+        }
         FileError::Parquet {
             path: path.to_owned(),
             source,
         }
     }
+}
+
+/// The "no space" error for a write the system refused for want of space.
+fn no_space(path: &Path, e: &std::io::Error) -> Option<FileError> {
+    let why = crate::store::no_space_why(e.raw_os_error()?)?;
+    Some(FileError::Store(StoreError::NoSpace {
+        path: path.to_owned(),
+        why,
+    }))
 }
 
 /// Where a destination of files writes, and where its merge state lives.

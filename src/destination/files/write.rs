@@ -51,8 +51,7 @@ impl<'t> TableFile<'t> {
     fn create(table: &'t Table, path: &Path) -> Result<Self, FileError> {
         let dir = path.parent().expect("table files live in a directory");
         std::fs::create_dir_all(dir).map_err(|e| FileError::io(dir, e))?;
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("table");
-        let tmp = dir.join(format!(".{name}.tmp"));
+        let tmp = tmp_path(path);
         let file = File::create(&tmp).map_err(|e| FileError::io(&tmp, e))?;
         let schema = Arc::new(arrow_schema(table));
         let writer = ArrowWriter::try_new(file, schema.clone(), Some(properties()))
@@ -101,12 +100,16 @@ impl<'t> TableFile<'t> {
             self.flush()?;
         }
         let tmp = self.tmp.clone();
-        let file = self
-            .writer
-            .into_inner()
+        // `finish` writes the footer and flushes, keeping an I/O error as
+        // one (`into_inner` would turn it into text, hiding a full disk).
+        self.writer
+            .finish()
             .map_err(|e| FileError::parquet(&tmp, e))?;
-        file.sync_all().map_err(|e| FileError::io(&tmp, e))?;
-        drop(file);
+        self.writer
+            .inner()
+            .sync_all()
+            .map_err(|e| FileError::io(&tmp, e))?;
+        drop(self.writer);
         std::fs::rename(&tmp, path).map_err(|e| FileError::io(path, e))
     }
 }
@@ -119,10 +122,24 @@ pub fn write_table(
     rows: Rows,
     path: &Path,
 ) -> Result<u64, FileError> {
-    let mut file = TableFile::create(t, path)?;
-    let total = store.scan(t, rows, |cells| file.push(cells))?;
-    file.finish(total, path)?;
-    Ok(total)
+    let written = (|| {
+        let mut file = TableFile::create(t, path)?;
+        let total = store.scan(t, rows, |cells| file.push(cells))?;
+        file.finish(total, path)?;
+        Ok(total)
+    })();
+    if written.is_err() {
+        // A half-written file would keep a full disk full.
+        let _ = std::fs::remove_file(tmp_path(path));
+    }
+    written
+}
+
+/// Where the file for `path` is written before it is renamed into place.
+fn tmp_path(path: &Path) -> PathBuf {
+    let dir = path.parent().expect("table files live in a directory");
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("table");
+    dir.join(format!(".{name}.tmp"))
 }
 
 /// Writes one batch (a few bookkeeping rows) to a Parquet file at `path`.
@@ -137,4 +154,33 @@ pub fn write_batch_file(batch: &RecordBatch, path: &Path) -> Result<(), FileErro
         .close()
         .map(|_| ())
         .map_err(|e| FileError::parquet(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::SCHEMA;
+    use crate::store::{Store, StoreError};
+
+    /// A disk that is full: the table's temporary file is `/dev/full`,
+    /// which refuses every write with ENOSPC.
+    #[test]
+    fn a_full_disk_says_nothing_was_lost_and_leaves_no_partial_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("state.db")).unwrap();
+        let out = dir.path().join("jobs");
+        std::fs::create_dir_all(&out).unwrap();
+        let path = out.join("jobs.parquet");
+        std::os::unix::fs::symlink("/dev/full", tmp_path(&path)).unwrap();
+        let t = SCHEMA.get("jobs").unwrap();
+        let err = write_table(&store.tables(), t, Rows::All, &path).unwrap_err();
+        assert!(
+            matches!(err, FileError::Store(StoreError::NoSpace { .. })),
+            "{err:?}"
+        );
+        let line = err.to_string();
+        assert!(line.contains("the disk is full"), "{line}");
+        assert!(line.contains("nothing was lost"), "{line}");
+        assert!(!tmp_path(&path).exists() && !path.exists());
+    }
 }

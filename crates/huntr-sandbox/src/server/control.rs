@@ -111,8 +111,8 @@ pub(super) async fn set_drift(State(s): St, Query(q): Params) -> Response {
     Json(json!({ "drift": on })).into_response()
 }
 
-/// `?late_changes=N&same_second_pairs=M`: either, for the days to come;
-/// answers both values in force.
+/// `?late_changes=N&same_second_pairs=M&reopened_activities=K`: any of
+/// them, for the days to come; answers the values in force.
 pub(super) async fn set_quirks(State(s): St, Query(q): Params) -> Response {
     let mut org = s.org.write().unwrap_or_else(|e| e.into_inner());
     let number = |k: &str| q.get(k).and_then(|v| v.parse::<u32>().ok());
@@ -122,11 +122,19 @@ pub(super) async fn set_quirks(State(s): St, Query(q): Params) -> Response {
     if let Some(n) = number("same_second_pairs") {
         org.quirks.same_second_pairs = n.min(10_000);
     }
+    if let Some(n) = number("reopened_activities") {
+        org.quirks.reopened_activities = n.min(10_000);
+    }
     // Members deleted a day (MEMBER_DELETED, roster.rs).
     if let Some(n) = number("member_deletions") {
         org.roster.member_deletions = n.min(100);
     }
-    let (late, pairs) = (org.quirks.late_changes, org.quirks.same_second_pairs);
+    let q = &org.quirks;
+    let answer = json!({
+        "late_changes": q.late_changes,
+        "same_second_pairs": q.same_second_pairs,
+        "reopened_activities": q.reopened_activities,
+    });
     drop(org);
-    Json(json!({ "late_changes": late, "same_second_pairs": pairs })).into_response()
+    Json(answer).into_response()
 }
