@@ -268,8 +268,11 @@ class Lake:
             "aws_access_key_id": creds["AWS_ACCESS_KEY_ID"],
             "aws_secret_access_key": creds["AWS_SECRET_ACCESS_KEY"],
             "region_name": creds["AWS_REGION"]}).create_bucket(Bucket=BUCKET)
+        # A killed sync leaves its lease in the bucket until it lapses: a
+        # short lease, and syncs that wait for it (see sync_cmd), let the
+        # next run take it over within seconds instead of two minutes.
         self.env = dict(os.environ, HUNTR_ORG_TOKEN=TOKEN, AWS_ENDPOINT_URL=self.endpoint,
-                        AWS_ALLOW_HTTP="true", **creds)
+                        AWS_ALLOW_HTTP="true", HUNTR_LEASE_TTL_SECS="4", **creds)
         self.env.pop("RUST_LOG", None)
         self.storage = dict(creds, AWS_ENDPOINT_URL=self.endpoint, AWS_ALLOW_HTTP="true")
         self.s3fs = pafs.S3FileSystem(access_key=creds["AWS_ACCESS_KEY_ID"],
@@ -305,7 +308,8 @@ class Lake:
     # -- running the binary
 
     def sync_cmd(self, pipeline: str) -> list:
-        return [str(self.binary), "sync", "--config", str(self.config), "-p", pipeline, "--json"]
+        return [str(self.binary), "sync", "--config", str(self.config), "-p", pipeline, "--json",
+                "--wait", "30"]
 
     def sync(self, *pipelines: str) -> dict:
         """Runs the pipelines' syncs side by side; returns each one's --json
