@@ -230,11 +230,7 @@ impl Turner {
             return self.target.publish(&store.tables(), run, &self.rt);
         }
         let held = DestLock::acquire_as(&self.target.lock_file(), PUBLISHING).and_then(|lock| {
-            let hold = if self.target.is_remote() {
-                self.rt.block_on(self.target.claim(PUBLISHING))?
-            } else {
-                None
-            };
+            let hold = self.rt.block_on(self.target.claim(PUBLISHING))?;
             Ok((lock, hold))
         });
         match held {
@@ -292,8 +288,8 @@ async fn open_run(target: &Target, what: &str) -> Result<(Store, RunId), RunErro
     Ok((store, run_id))
 }
 
-/// The destination's lock for a sync or a push, then its hold when it is
-/// remote, waiting up to `wait` for another run to let go. A receiver's
+/// The destination's lock for a sync or a push, then its own hold (a
+/// remote one's, see `Destination::claim`), waiting up to `wait` for another run to let go. A receiver's
 /// publication holds them for moments: that is waited out (up to a
 /// minute) whatever `wait` says.
 async fn run_lock(target: &Target, wait: Duration) -> Result<(DestLock, Hold), LockError> {
@@ -303,9 +299,7 @@ async fn run_lock(target: &Target, wait: Duration) -> Result<(DestLock, Hold), L
         DestLock::acquire(&target.lock_file())
     })
     .await?;
-    if !target.is_remote() {
-        return Ok((lock, None));
-    }
+    // A destination without a hold of its own answers None at once.
     let every = crate::defaults::LEASE_POLL;
     let hold = patiently(since, wait, every, || target.claim("")).await?;
     Ok((lock, hold.map(Arc::from)))
