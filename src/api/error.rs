@@ -69,7 +69,7 @@ pub enum ApiError {
         token_file: Option<std::path::PathBuf>,
         api_message: Option<String>,
     },
-    #[error("{endpoint}: {}", self.status_text())]
+    #[error("{endpoint}: {}", status_text(*status, message, param))]
     Status {
         endpoint: String,
         /// The API's `host[:port]`, named when the run gives up (boxed:
@@ -108,6 +108,19 @@ pub enum ApiError {
         elapsed: Duration,
         last: Box<ApiError>,
     },
+}
+
+/// An answer's status as messages print it: "HTTP 503: message
+/// (parameter `p`)".
+fn status_text(status: u16, message: &Option<String>, param: &Option<String>) -> String {
+    format!(
+        "HTTP {status}: {}{}",
+        message.as_deref().unwrap_or("no error message"),
+        param
+            .as_deref()
+            .map(|p| format!(" (parameter `{p}`)"))
+            .unwrap_or_default()
+    )
 }
 
 /// A duration as messages print it: "49 s", "0.4 s".
@@ -152,34 +165,20 @@ impl ApiError {
             _ => None,
         }
     }
-    /// An answer's status as messages print it: "HTTP 503: message
-    /// (parameter `p`)".
-    fn status_text(&self) -> String {
-        let ApiError::Status {
-            status,
-            message,
-            param,
-            ..
-        } = self
-        else {
-            return String::new();
-        };
-        format!(
-            "HTTP {status}: {}{}",
-            message.as_deref().unwrap_or("no error message"),
-            param
-                .as_deref()
-                .map(|p| format!(" (parameter `{p}`)"))
-                .unwrap_or_default()
-        )
-    }
-
     /// What went wrong, without what to do about it.
     pub fn what(&self) -> String {
         match self {
-            ApiError::Status { endpoint, host, .. } => {
-                format!("{endpoint} on {host}: {}", self.status_text())
-            }
+            ApiError::Status {
+                endpoint,
+                host,
+                status,
+                message,
+                param,
+                ..
+            } => format!(
+                "{endpoint} on {host}: {}",
+                status_text(*status, message, param)
+            ),
             ApiError::Transport {
                 endpoint,
                 host,
