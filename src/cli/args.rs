@@ -148,6 +148,21 @@ pub struct PipelineArgs {
     pub destination: Option<String>,
 }
 
+/// `--wait`, for the commands that take the destination for a run.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct WaitArg {
+    /// Wait up to SECONDS for another run holding the destination (its
+    /// lock, or a remote destination's lease) instead of exiting 4 at once.
+    #[arg(long = "wait", value_name = "SECONDS", default_value_t = 0)]
+    seconds: u64,
+}
+
+impl WaitArg {
+    pub fn duration(self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.seconds)
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct SyncArgs {
     #[command(flatten)]
@@ -167,10 +182,8 @@ pub struct SyncArgs {
     /// Parquet: also write this run's changes to DIR/_changes/run=<id>/.
     #[arg(long)]
     pub export_changes: bool,
-    /// Wait up to SECONDS for another run holding the destination (its
-    /// lock, or a remote destination's lease) instead of exiting 4 at once.
-    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
-    pub wait: u64,
+    #[command(flatten)]
+    pub wait: WaitArg,
 }
 
 #[derive(Debug, Args)]
@@ -227,10 +240,8 @@ pub struct PushArgs {
     /// Print the summary as one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
-    /// Wait up to SECONDS for another run holding the destination (its
-    /// lock, or a remote destination's lease) instead of exiting 4 at once.
-    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
-    pub wait: u64,
+    #[command(flatten)]
+    pub wait: WaitArg,
 }
 
 #[derive(Debug, Args)]

@@ -34,7 +34,7 @@ pub async fn run(what: PushWhat) -> Result<u8, Failure> {
         limit: p.limit,
         seen: Some(collector.seen()),
         progress,
-        wait: std::time::Duration::from_secs(args.wait),
+        wait: args.wait.duration(),
         ..Default::default()
     };
     let target = p.destination.clone();
@@ -92,7 +92,7 @@ async fn decide_and_send(
     if !args.yes && !confirm(&rows, &summary, writes.len())? {
         return Ok(exit::USAGE);
     }
-    let wait = std::time::Duration::from_secs(args.wait);
+    let wait = args.wait.duration();
     let ended = crate::push::session::send_all(client, target, plan.kind, writes, wait)
         .await
         .map_err(anyhow::Error::from)?;

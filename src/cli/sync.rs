@@ -28,7 +28,7 @@ pub async fn run(args: SyncArgs) -> Result<u8, Failure> {
         lookback: p.lookback_minutes as i64 * 60,
         full_refresh: args.full_refresh,
         progress,
-        wait: std::time::Duration::from_secs(args.wait),
+        wait: args.wait.duration(),
         ..Default::default()
     };
     let report = crate::sync::sync(&client, &target, &opts).await?;
