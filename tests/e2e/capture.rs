@@ -76,28 +76,11 @@ async fn late_job_changes_dated_inside_the_lookback_are_caught_by_the_next_run()
 /// Ids of the activities the sandbox completed and reopened in one second
 /// that are still open (a later day may complete or delete one).
 fn paired_activities(sb: &RunningSandbox) -> Vec<String> {
-    let org = sb.shared.org.read().unwrap();
-    let mut ids: Vec<String> = org
-        .actions
-        .iter()
-        .filter(|a| a.snapshot.is_some())
-        .filter_map(|a| a.activity)
-        .map(|ax| &org.activities[ax as usize])
-        .filter(|act| !act.completed && !act.deleted)
-        .map(|act| act.id.hex())
-        .collect();
-    // One activity may be paired again on a later day.
-    ids.sort();
-    ids.dedup();
-    ids
+    common::open_activities(sb, |a| a.snapshot.is_some())
 }
 
 fn reopened(db: &std::path::Path, ids: &[String]) -> i64 {
-    let list = ids
-        .iter()
-        .map(|i| format!("'{i}'"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let list = common::sql_list(ids);
     common::count(
         db,
         &format!("SELECT COUNT(*) FROM activities WHERE completed = 0 AND id IN ({list})"),

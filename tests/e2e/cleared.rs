@@ -31,18 +31,10 @@ async fn sandbox(seed: u64) -> RunningSandbox {
 /// Ids of the activities the sandbox reopened that are still open and
 /// live, and how many of them have no note now.
 fn reopened(sb: &RunningSandbox) -> (Vec<String>, usize) {
+    let ids = common::open_activities(sb, |a| {
+        a.update.as_ref().is_some_and(|u| u["completed"] == false)
+    });
     let org = sb.shared.org.read().unwrap();
-    let mut ids: Vec<String> = org
-        .actions
-        .iter()
-        .filter(|a| a.update.as_ref().is_some_and(|u| u["completed"] == false))
-        .filter_map(|a| a.activity)
-        .map(|ax| &org.activities[ax as usize])
-        .filter(|act| !act.completed && !act.deleted)
-        .map(|act| act.id.hex())
-        .collect();
-    ids.sort();
-    ids.dedup();
     let without_note = org
         .activities
         .iter()
@@ -85,11 +77,7 @@ async fn assert_exact(kind: &str, out: &Path, work: &Path, sb: &RunningSandbox, 
     );
     let (ids, without_note) = reopened(sb);
     assert!(ids.len() >= REOPENED as usize, "{kind}: {ids:?}");
-    let list = ids
-        .iter()
-        .map(|i| format!("'{i}'"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let list = common::sql_list(&ids);
     let cleared = |cond: &str| {
         common::count(
             &db,
@@ -120,32 +108,58 @@ fn out_of(kind: &str, dir: &Path) -> PathBuf {
     }
 }
 
-async fn by_sync_alone(kind: &str) {
-    let sb = sandbox(37).await;
-    let dir = tempfile::tempdir().unwrap();
-    let out = out_of(kind, dir.path());
-    let client = common::fast_client(&sb.base_url, &sb.token);
-    let opts = SyncOptions::default();
-    sync(&client, &target(kind, &out), &opts).await.unwrap();
-    for day in 1..=3 {
-        sb.advance_days(1);
-        let report = sync(&client, &target(kind, &out), &opts).await.unwrap();
+/// A sandbox with reopened activities, and a destination of `kind` its
+/// first sync has filled.
+struct Case {
+    sb: RunningSandbox,
+    dir: tempfile::TempDir,
+    out: PathBuf,
+    client: huntr_sync::api::Client,
+}
+
+impl Case {
+    async fn start(kind: &str, seed: u64) -> Case {
+        let sb = sandbox(seed).await;
+        let dir = tempfile::tempdir().unwrap();
+        let out = out_of(kind, dir.path());
+        let client = common::fast_client(&sb.base_url, &sb.token);
+        let case = Case {
+            sb,
+            dir,
+            out,
+            client,
+        };
+        case.sync(kind).await;
+        case
+    }
+
+    /// A complete sync into the destination.
+    async fn sync(&self, kind: &str) {
+        let target = target(kind, &self.out);
+        let report = sync(&self.client, &target, &SyncOptions::default())
+            .await
+            .unwrap();
         assert!(report.complete(), "{:?}", report.incomplete);
-        assert_exact(kind, &out, dir.path(), &sb, &format!("day {day}")).await;
+    }
+}
+
+async fn by_sync_alone(kind: &str) {
+    let case = Case::start(kind, 37).await;
+    for day in 1..=3 {
+        case.sb.advance_days(1);
+        case.sync(kind).await;
+        let when = format!("day {day}");
+        assert_exact(kind, &case.out, case.dir.path(), &case.sb, &when).await;
     }
 }
 
 async fn by_receiver_then_sync(kind: &str) {
-    let sb = sandbox(53).await;
-    let dir = tempfile::tempdir().unwrap();
-    let out = out_of(kind, dir.path());
-    let client = common::fast_client(&sb.base_url, &sb.token);
-    let opts = SyncOptions::default();
-    sync(&client, &target(kind, &out), &opts).await.unwrap();
+    let case = Case::start(kind, 53).await;
+    let (sb, out) = (&case.sb, &case.out);
     // A first day completes activities, the second reopens some of them.
     sb.advance_days(1);
-    sync(&client, &target(kind, &out), &opts).await.unwrap();
-    let rx = common::receiver_into(target(kind, &out), SECRET, 256).await;
+    case.sync(kind).await;
+    let rx = common::receiver_into(target(kind, out), SECRET, 256).await;
     let url = format!("http://{}/webhook", rx.addr);
     sb.skip_undelivered();
     sb.advance_days(1);
@@ -156,14 +170,10 @@ async fn by_receiver_then_sync(kind: &str) {
     if kind == "sqlite" {
         // The receiver alone has cleared them (a delivery is answered once
         // it is stored).
-        let (ids, _) = reopened(&sb);
-        let list = ids
-            .iter()
-            .map(|i| format!("'{i}'"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let (ids, _) = reopened(sb);
+        let list = common::sql_list(&ids);
         let still = common::count(
-            &out,
+            out,
             &format!(
                 "SELECT COUNT(*) FROM activities WHERE id IN ({list}) AND completed_at IS NOT NULL"
             ),
@@ -173,10 +183,9 @@ async fn by_receiver_then_sync(kind: &str) {
             "the receiver left completion times of reopened activities"
         );
     }
-    let report = sync(&client, &target(kind, &out), &opts).await.unwrap();
-    assert!(report.complete(), "{:?}", report.incomplete);
+    case.sync(kind).await;
     rx.shutdown().await;
-    assert_exact(kind, &out, dir.path(), &sb, "receiver, then a sync").await;
+    assert_exact(kind, out, case.dir.path(), sb, "receiver, then a sync").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

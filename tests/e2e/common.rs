@@ -370,3 +370,33 @@ impl Drop for Moto {
         let _ = self.child.wait();
     }
 }
+
+/// Ids of the activities touched by the sandbox's actions that `pick`
+/// chooses and still open and live now, sorted, each once (an activity
+/// may be touched again on a later day).
+pub fn open_activities(
+    sb: &RunningSandbox,
+    pick: impl Fn(&huntr_sync::sandbox::org::Action) -> bool,
+) -> Vec<String> {
+    let org = sb.shared.org.read().unwrap();
+    let mut ids: Vec<String> = org
+        .actions
+        .iter()
+        .filter(|a| pick(a))
+        .filter_map(|a| a.activity)
+        .map(|ax| &org.activities[ax as usize])
+        .filter(|act| !act.completed && !act.deleted)
+        .map(|act| act.id.hex())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// `ids` as an SQL list: `'a', 'b'`.
+pub fn sql_list(ids: &[String]) -> String {
+    ids.iter()
+        .map(|i| format!("'{i}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
