@@ -83,6 +83,15 @@ pub const WEBHOOK_BATCH: usize = 512;
 /// destination other than SQLite (which shows each delivery at once).
 pub const WEBHOOK_PUBLISH_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// How often, at most, the receiver publishes to PostgreSQL: a
+/// publication sends only the changed rows, so a delivered action shows
+/// within seconds.
+pub const POSTGRES_PUBLISH_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// How long connecting to a PostgreSQL server may take before the run
+/// gives up (an unreachable server fails in one line, not a hang).
+pub const POSTGRES_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Days a Delta table keeps files no longer current, for time travel.
 pub const DELTA_RETENTION_DAYS: u32 = 7;
 

@@ -20,6 +20,7 @@ pub mod destination;
 pub mod export;
 pub mod flatten;
 pub mod json;
+pub mod kill_points;
 pub mod lifecycle;
 pub mod memory;
 pub mod progress;

@@ -64,13 +64,14 @@ pub struct ServeOptions {
 impl ServeOptions {
     /// The defaults, receiving on `listen` into `target`.
     pub fn new(listen: SocketAddr, target: Target, secret: Vec<u8>) -> ServeOptions {
+        let publish_every = target.publish_every();
         ServeOptions {
             listen,
             target,
             secret,
             queue: crate::defaults::WEBHOOK_QUEUE,
             batch: crate::defaults::WEBHOOK_BATCH,
-            publish_every: crate::defaults::WEBHOOK_PUBLISH_EVERY,
+            publish_every,
         }
     }
 }

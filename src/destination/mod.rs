@@ -20,6 +20,7 @@ pub mod delta;
 pub mod files;
 pub mod lease;
 pub mod parquet;
+pub mod postgres;
 mod registry;
 pub mod sqlite;
 pub mod storage;
@@ -81,6 +82,11 @@ pub trait Destination: Send + Sync + std::fmt::Debug {
     /// run id.
     fn highest_run_id(&self) -> BoxFuture<'_, Result<Option<RunId>, PublishError>> {
         Box::pin(async { Ok(None) })
+    }
+
+    /// How often, at most, a webhook receiver publishes what it stored.
+    fn publish_every(&self) -> std::time::Duration {
+        crate::defaults::WEBHOOK_PUBLISH_EVERY
     }
 
     /// Whether runs publish anything (not when the state database is the

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::delta::DeltaDestination;
 use super::parquet::ParquetDestination;
+use super::postgres::PostgresDestination;
 use super::sqlite::SqliteDestination;
 use super::{Destination, SettingError, Settings};
 
@@ -16,6 +17,8 @@ type Opener = fn(&str, &Settings) -> Result<Arc<dyn Destination>, SettingError>;
 struct Kind {
     /// What comes before the colon.
     name: &'static str,
+    /// Other spellings of the name.
+    aliases: &'static [&'static str],
     /// What comes after it, for messages.
     place: &'static str,
     /// The settings it takes (names as in `pipelines.toml`).
@@ -26,21 +29,31 @@ struct Kind {
 const KINDS: &[Kind] = &[
     Kind {
         name: "sqlite",
+        aliases: &[],
         place: "PATH",
         takes: &[],
         open: SqliteDestination::open,
     },
     Kind {
         name: "parquet",
+        aliases: &[],
         place: "DIR_OR_URL",
         takes: &["state", "endpoint", "export_changes"],
         open: ParquetDestination::open,
     },
     Kind {
         name: "delta",
+        aliases: &[],
         place: "DIR_OR_URL",
         takes: &["state", "endpoint", "retention_days"],
         open: DeltaDestination::open,
+    },
+    Kind {
+        name: "postgres",
+        aliases: &["postgresql"],
+        place: "//USER@HOST:PORT/DATABASE?schema=huntr",
+        takes: &["state"],
+        open: PostgresDestination::open,
     },
 ];
 
@@ -65,12 +78,15 @@ pub fn open(spec: &str, settings: &Settings) -> Result<Arc<dyn Destination>, Set
     if place.is_empty() {
         return Err(bad(format!("destination `{spec}` has no path")));
     }
-    let kind = KINDS.iter().find(|k| k.name == name).ok_or_else(|| {
-        bad(format!(
-            "destination `{spec}`: unknown kind `{name}` (use {})",
-            forms()
-        ))
-    })?;
+    let kind = KINDS
+        .iter()
+        .find(|k| k.name == name || k.aliases.contains(&name))
+        .ok_or_else(|| {
+            bad(format!(
+                "destination `{spec}`: unknown kind `{name}` (use {})",
+                forms()
+            ))
+        })?;
     if let Some(key) = settings
         .given()
         .into_iter()
@@ -88,7 +104,11 @@ fn only_for(key: &str) -> String {
         .filter(|k| k.takes.contains(&key))
         .map(|k| format!("{}:", k.name))
         .collect();
-    format!("only applies to {} destinations", kinds.join(" and "))
+    let listed = match kinds.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => kinds.join(""),
+    };
+    format!("only applies to {listed} destinations")
 }
 
 #[cfg(test)]
@@ -99,7 +119,7 @@ mod tests {
     fn spellings_and_refusals_name_the_kinds() {
         assert_eq!(
             forms(),
-            "sqlite:PATH, parquet:DIR_OR_URL or delta:DIR_OR_URL"
+            "sqlite:PATH, parquet:DIR_OR_URL, delta:DIR_OR_URL or postgres://USER@HOST:PORT/DATABASE?schema=huntr"
         );
         assert_eq!(
             only_for("retention_days"),
@@ -107,7 +127,7 @@ mod tests {
         );
         assert_eq!(
             only_for("state"),
-            "only applies to parquet: and delta: destinations"
+            "only applies to parquet:, delta: and postgres: destinations"
         );
         let err = open("csv:x", &Settings::default()).unwrap_err();
         assert!(err.message.contains("unknown kind `csv`"), "{err}");

@@ -144,6 +144,21 @@ impl Tables<'_> {
         }
     }
 
+    /// When run `run_id` began (unix seconds), if the state has it.
+    pub fn run_started(&self, run_id: RunId) -> Result<Option<i64>, StoreError> {
+        let text: Option<String> = self
+            .store
+            .conn
+            .query_row(
+                "SELECT started_at FROM sync_runs WHERE run_id = ?",
+                [run_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        Ok(text.as_deref().and_then(crate::timefmt::parse_iso))
+    }
+
     /// The run whose data `name` (a table, or a publisher's own record such
     /// as `_changes`) was last published from.
     pub fn published(&self, name: &str) -> Result<Option<RunId>, StoreError> {

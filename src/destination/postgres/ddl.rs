@@ -1,0 +1,324 @@
+//! The destination's tables in PostgreSQL, derived from `schema/` like
+//! every other form of a table: created once, with primary keys, an index
+//! on each column that names another row, and `COMMENT ON` every table
+//! and column from the schema's own descriptions (BI tools show them).
+//! Afterwards they are only altered in place: a column a release adds is
+//! added, nothing is ever dropped or truncated, so the views, grants and
+//! indexes users made survive every run and every upgrade.
+
+use std::collections::{HashMap, HashSet};
+
+use tokio_postgres::Transaction;
+
+use super::copy::PgType;
+use crate::schema::{Table, SCHEMA};
+
+/// The table of published runs, one row each.
+pub const RUNS: &str = "_huntr_sync_runs";
+/// Each published run's row counts, one row per table it changed.
+pub const RUN_TABLES: &str = "_huntr_sync_run_tables";
+
+/// One column in PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct PgColumn {
+    pub name: String,
+    pub ty: PgType,
+    pub doc: String,
+}
+
+/// One table in PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct PgTable {
+    pub name: String,
+    pub doc: String,
+    pub key: Vec<String>,
+    pub columns: Vec<PgColumn>,
+    /// Columns naming another row: each gets an index.
+    pub indexed: Vec<String>,
+}
+
+impl PgTable {
+    /// A contract table: what users see of it (its declared columns and
+    /// `_extra`).
+    pub fn of(t: &Table) -> PgTable {
+        let columns: Vec<PgColumn> = t
+            .visible()
+            .map(|c| PgColumn {
+                name: c.name.clone(),
+                ty: PgType::of(c),
+                doc: if c.doc.is_empty() && c.name == crate::schema::EXTRA {
+                    "fields the API sent that this version does not know, as JSON".into()
+                } else {
+                    c.doc.clone()
+                },
+            })
+            .collect();
+        let parent = t.parent.as_ref().map(|(_, col)| col.as_str());
+        let indexed = columns
+            .iter()
+            .filter(|c| {
+                (c.name.ends_with("_id") || Some(c.name.as_str()) == parent)
+                    && t.key.first() != Some(&c.name)
+            })
+            .map(|c| c.name.clone())
+            .collect();
+        PgTable {
+            name: t.name.clone(),
+            doc: t.doc.clone(),
+            key: t.key.clone(),
+            columns,
+            indexed,
+        }
+    }
+
+    /// Column names, quoted, joined by `, ` (with `prefix.` before each).
+    pub fn column_list(&self, prefix: &str) -> String {
+        self.columns
+            .iter()
+            .map(|c| format!("{prefix}{}", quote(&c.name)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn index_name(&self, column: &str) -> String {
+        format!("{}_{column}_idx", self.name)
+    }
+
+    /// Every identifier this table gives PostgreSQL (names it must not cut).
+    #[cfg(test)]
+    pub fn identifiers(&self) -> Vec<String> {
+        let mut all = vec![self.name.clone(), super::publish::stage_name(&self.name)];
+        all.extend(self.columns.iter().map(|c| c.name.clone()));
+        all.extend(self.indexed.iter().map(|c| self.index_name(c)));
+        all.push(format!("{}_pkey", self.name));
+        all
+    }
+}
+
+fn col(name: &str, ty: PgType, doc: &str) -> PgColumn {
+    PgColumn {
+        name: name.into(),
+        ty,
+        doc: doc.into(),
+    }
+}
+
+/// The two bookkeeping tables.
+fn run_tables() -> [PgTable; 2] {
+    let counts = |mut cols: Vec<PgColumn>| {
+        cols.extend([
+            col("inserted", PgType::Int8, "rows inserted"),
+            col("updated", PgType::Int8, "rows whose values changed"),
+            col(
+                "deleted",
+                PgType::Int8,
+                "child rows deleted (their parent no longer has them)",
+            ),
+            col(
+                "removed",
+                PgType::Int8,
+                "rows newly marked removed_at (no longer listed)",
+            ),
+        ]);
+        cols
+    };
+    [
+        PgTable {
+            name: RUNS.into(),
+            doc: "One row per huntr-sync run published here, committed with the run's rows.".into(),
+            key: vec!["run_id".into()],
+            columns: counts(vec![
+                col(
+                    "run_id",
+                    PgType::Int8,
+                    "the run's id, as the run summary and the state database name it",
+                ),
+                col("started_at", PgType::Timestamptz, "when the run began"),
+                col(
+                    "finished_at",
+                    PgType::Timestamptz,
+                    "when its publication committed",
+                ),
+                col("host", PgType::Text, "the machine that ran it"),
+            ]),
+            indexed: vec![],
+        },
+        PgTable {
+            name: RUN_TABLES.into(),
+            doc: "Rows each published run changed, per table.".into(),
+            key: vec!["run_id".into(), "table_name".into()],
+            columns: counts(vec![
+                col("run_id", PgType::Int8, "the run (_huntr_sync_runs)"),
+                col("table_name", PgType::Text, "the table changed"),
+            ]),
+            indexed: vec![],
+        },
+    ]
+}
+
+/// Every table the destination holds: the contract's, then bookkeeping.
+pub fn all_tables() -> Vec<PgTable> {
+    let mut all: Vec<PgTable> = SCHEMA.tables.iter().map(PgTable::of).collect();
+    all.extend(run_tables());
+    all
+}
+
+/// A quoted identifier.
+pub fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A quoted string literal.
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// Creates the schema and what is missing of its tables, inside the run's
+/// transaction. Returns the columns added to tables that existed.
+pub async fn ensure(
+    tx: &Transaction<'_>,
+    schema: &str,
+) -> Result<Vec<String>, tokio_postgres::Error> {
+    let exists = tx
+        .query_opt("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[&schema])
+        .await?
+        .is_some();
+    if !exists {
+        tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {}", quote(schema)))
+            .await?;
+    }
+    let present = columns_present(tx, schema).await?;
+    let mut added = Vec::new();
+    for t in all_tables() {
+        let sql = match present.get(&t.name) {
+            None => create_sql(schema, &t),
+            Some(have) => {
+                let missing: Vec<&PgColumn> = t
+                    .columns
+                    .iter()
+                    .filter(|c| !have.contains(&c.name))
+                    .collect();
+                added.extend(missing.iter().map(|c| format!("{}.{}", t.name, c.name)));
+                add_columns_sql(schema, &t, &missing)
+            }
+        };
+        if !sql.is_empty() {
+            tx.batch_execute(&sql).await?;
+        }
+    }
+    Ok(added)
+}
+
+/// The columns of every table in `schema`, by table.
+async fn columns_present(
+    tx: &Transaction<'_>,
+    schema: &str,
+) -> Result<HashMap<String, HashSet<String>>, tokio_postgres::Error> {
+    let rows = tx
+        .query(
+            "SELECT c.relname::text, a.attname::text FROM pg_attribute a
+             JOIN pg_class c ON c.oid = a.attrelid
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attnum > 0
+               AND NOT a.attisdropped",
+            &[&schema],
+        )
+        .await?;
+    let mut present: HashMap<String, HashSet<String>> = HashMap::new();
+    for row in rows {
+        present.entry(row.get(0)).or_default().insert(row.get(1));
+    }
+    Ok(present)
+}
+
+/// `CREATE TABLE` with its key, comments and indexes.
+pub fn create_sql(schema: &str, t: &PgTable) -> String {
+    let q = format!("{}.{}", quote(schema), quote(&t.name));
+    let cols: Vec<String> = t
+        .columns
+        .iter()
+        .map(|c| format!("{} {}", quote(&c.name), c.ty.sql()))
+        .collect();
+    let key: Vec<String> = t.key.iter().map(|k| quote(k)).collect();
+    let mut sql = format!(
+        "CREATE TABLE {q} ({}, PRIMARY KEY ({}));\n",
+        cols.join(", "),
+        key.join(", ")
+    );
+    sql.push_str(&format!("COMMENT ON TABLE {q} IS {};\n", literal(&t.doc)));
+    for c in &t.columns {
+        sql.push_str(&column_extras(schema, t, c));
+    }
+    sql
+}
+
+/// `ALTER TABLE ... ADD COLUMN` for each missing column.
+fn add_columns_sql(schema: &str, t: &PgTable, missing: &[&PgColumn]) -> String {
+    let q = format!("{}.{}", quote(schema), quote(&t.name));
+    let mut sql = String::new();
+    for c in missing {
+        sql.push_str(&format!(
+            "ALTER TABLE {q} ADD COLUMN IF NOT EXISTS {} {};\n",
+            quote(&c.name),
+            c.ty.sql()
+        ));
+        sql.push_str(&column_extras(schema, t, c));
+    }
+    sql
+}
+
+/// A column's comment, and its index when it names another row.
+fn column_extras(schema: &str, t: &PgTable, c: &PgColumn) -> String {
+    let q = format!("{}.{}", quote(schema), quote(&t.name));
+    let mut sql = String::new();
+    if !c.doc.is_empty() {
+        sql.push_str(&format!(
+            "COMMENT ON COLUMN {q}.{} IS {};\n",
+            quote(&c.name),
+            literal(&c.doc)
+        ));
+    }
+    if t.indexed.contains(&c.name) {
+        sql.push_str(&format!(
+            "CREATE INDEX IF NOT EXISTS {} ON {q} ({});\n",
+            quote(&t.index_name(&c.name)),
+            quote(&c.name)
+        ));
+    }
+    sql
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_identifier_fits_postgresql_s_63_bytes() {
+        for t in all_tables() {
+            for id in t.identifiers() {
+                assert!(id.len() <= 63, "{id} is {} bytes", id.len());
+            }
+        }
+    }
+
+    #[test]
+    fn tables_get_keys_comments_and_indexes_on_the_columns_naming_rows() {
+        let jobs = PgTable::of(SCHEMA.get("jobs").unwrap());
+        let sql = create_sql("huntr", &jobs);
+        assert!(sql.contains("PRIMARY KEY (\"id\")"), "{sql}");
+        assert!(sql.contains("\"created_at\" timestamptz"), "{sql}");
+        assert!(sql.contains("\"_extra\" jsonb"), "{sql}");
+        assert!(sql.contains("COMMENT ON TABLE \"huntr\".\"jobs\""), "{sql}");
+        assert!(
+            sql.contains("ON \"huntr\".\"jobs\" (\"member_id\")"),
+            "{sql}"
+        );
+        assert!(!sql.contains("_upd_run"), "bookkeeping stays in the state");
+        let values = PgTable::of(SCHEMA.get("member_field_values").unwrap());
+        assert!(values.indexed.contains(&"field_id".to_string()));
+        assert!(
+            !values.indexed.contains(&"member_id".to_string()),
+            "the key leads with it"
+        );
+    }
+}

@@ -1,0 +1,267 @@
+//! The PostgreSQL destination: the database BI tools connect to.
+//!
+//! Like the destinations made of files, it keeps its merge state in a
+//! local state database (beside the config file, or where `state` says);
+//! what it adds is how a run reaches the server. Each run publishes, in
+//! one transaction, only the rows that changed since the last run the
+//! database shows (`publish`), through binary `COPY` (`copy`) into tables
+//! created once and then only altered in place (`ddl`). One run at a time
+//! writes a schema, whatever machine it runs on: it holds an advisory
+//! lock (`hold`). Connection settings follow libpq's (`connect`), TLS goes
+//! through rustls (`tls`).
+
+mod connect;
+mod copy;
+mod ddl;
+mod hold;
+mod publish;
+mod tls;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use tokio::runtime::Handle;
+use tokio_postgres::{Client, NoTls};
+
+use super::{Claim, Destination, PublishError, Published, SettingError, Settings};
+use crate::store::{LockError, RunId, StoreError, Tables};
+pub use connect::ConnInfo;
+use connect::{ProcessEnv, SslMode};
+pub use ddl::{RUNS, RUN_TABLES};
+
+/// Why talking to the server failed: one line naming the server, the
+/// database and the cause.
+#[derive(Debug, thiserror::Error)]
+pub enum PgError {
+    #[error("cannot connect to {server}: {cause}")]
+    Connect { server: String, cause: String },
+    #[error("{server}: {cause}")]
+    Sql { server: String, cause: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl PgError {
+    fn connect(info: &ConnInfo, cause: String) -> PgError {
+        PgError::Connect {
+            server: info.server(),
+            cause,
+        }
+    }
+
+    fn sql(info: &ConnInfo, e: tokio_postgres::Error) -> PgError {
+        PgError::Sql {
+            server: info.server(),
+            cause: cause(&e),
+        }
+    }
+}
+
+impl From<PgError> for PublishError {
+    fn from(e: PgError) -> Self {
+        PublishError::new(e)
+    }
+}
+
+/// The server's own message when it sent one, else the driver's error
+/// and its causes, on one line.
+fn cause(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return db.message().to_owned();
+    }
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let line = s.to_string();
+        if !text.contains(&line) {
+            text = format!("{text}: {line}");
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// Opens a connection (its driver task runs on the current runtime).
+async fn connect(info: &ConnInfo, application_name: &str) -> Result<Client, PgError> {
+    let config = info.config(application_name);
+    let failed = |e: tokio_postgres::Error| PgError::connect(info, cause(&e));
+    let client = if info.sslmode == SslMode::Disable || info.is_socket() {
+        let (client, conn) = config.connect(NoTls).await.map_err(failed)?;
+        tokio::spawn(conn);
+        client
+    } else {
+        let tls = tls::connector(info).map_err(|m| PgError::connect(info, m))?;
+        let (client, conn) = config.connect(tls).await.map_err(failed)?;
+        tokio::spawn(conn);
+        client
+    };
+    Ok(client)
+}
+
+/// A schema of a PostgreSQL database.
+#[derive(Debug)]
+pub struct PostgresDestination {
+    info: ConnInfo,
+    state: PathBuf,
+}
+
+impl PostgresDestination {
+    /// `postgres://USER@HOST:PORT/DATABASE?schema=huntr` (the text after
+    /// `postgres:`), with the environment's settings and the pipeline's
+    /// `state`.
+    pub fn open(place: &str, settings: &Settings) -> Result<Arc<dyn Destination>, SettingError> {
+        let info = ConnInfo::parse(place, &ProcessEnv)?;
+        let state = match &settings.state {
+            Some(state) => settings.base.join(state),
+            None => settings.base.join(default_state(&info)),
+        };
+        Ok(Arc::new(PostgresDestination { info, state }))
+    }
+}
+
+/// `.huntr-sync/postgres_HOST_PORT_DB_SCHEMA/state.db`, relative to the
+/// config file's directory.
+fn default_state(info: &ConnInfo) -> PathBuf {
+    let raw = format!(
+        "postgres_{}_{}_{}_{}",
+        info.host, info.port, info.dbname, info.schema
+    );
+    let slug: String = raw
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    PathBuf::from(".huntr-sync").join(slug).join("state.db")
+}
+
+impl Destination for PostgresDestination {
+    fn describe(&self) -> String {
+        self.info.describe()
+    }
+
+    fn state_db(&self) -> &Path {
+        &self.state
+    }
+
+    fn is_remote(&self) -> bool {
+        true
+    }
+
+    fn claim<'a>(
+        &'a self,
+        what: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Box<dyn Claim>>, LockError>> {
+        Box::pin(async move { hold::take(&self.info, what).await.map(Some) })
+    }
+
+    fn check_writable(&self) -> BoxFuture<'_, Result<(), PublishError>> {
+        Box::pin(async move { Ok(check_writable(&self.info).await?) })
+    }
+
+    fn highest_run_id(&self) -> BoxFuture<'_, Result<Option<RunId>, PublishError>> {
+        Box::pin(async move {
+            let info = &self.info;
+            let client = connect(info, "huntr-sync").await?;
+            let q = format!(
+                "SELECT max(run_id) FROM {}.{}",
+                ddl::quote(&info.schema),
+                ddl::quote(RUNS)
+            );
+            let exists: bool = client
+                .query_one(
+                    "SELECT to_regclass($1) IS NOT NULL",
+                    &[&format!(
+                        "{}.{}",
+                        ddl::quote(&info.schema),
+                        ddl::quote(RUNS)
+                    )],
+                )
+                .await
+                .map_err(|e| PgError::sql(info, e))?
+                .get(0);
+            if !exists {
+                return Ok(None);
+            }
+            let row = client
+                .query_one(&q, &[])
+                .await
+                .map_err(|e| PgError::sql(info, e))?;
+            Ok(row.get::<_, Option<i64>>(0))
+        })
+    }
+
+    fn publish_every(&self) -> Duration {
+        crate::defaults::POSTGRES_PUBLISH_EVERY
+    }
+
+    fn publish(
+        &self,
+        tables: &Tables<'_>,
+        run_id: RunId,
+        rt: &Handle,
+    ) -> Result<Published, PublishError> {
+        Ok(publish::publish(&self.info, tables, run_id, rt)?)
+    }
+}
+
+/// Before a run reads anything: the server answers, the database exists,
+/// the credentials are accepted, and the role may create the schema or
+/// its tables and write the tables that exist. Writes nothing.
+async fn check_writable(info: &ConnInfo) -> Result<(), PgError> {
+    let client = connect(info, "huntr-sync check").await?;
+    let sql = |e| PgError::sql(info, e);
+    let row = client
+        .query_one(
+            "SELECT n.oid IS NOT NULL,
+                    CASE WHEN n.oid IS NULL THEN has_database_privilege(current_database(), 'CREATE')
+                         ELSE has_schema_privilege(n.oid, 'CREATE') AND has_schema_privilege(n.oid, 'USAGE') END,
+                    has_database_privilege(current_database(), 'TEMPORARY')
+             FROM (SELECT 1) one LEFT JOIN pg_namespace n ON n.nspname = $1",
+            &[&info.schema],
+        )
+        .await
+        .map_err(sql)?;
+    let (exists, create, temp): (bool, bool, bool) = (row.get(0), row.get(1), row.get(2));
+    let refuse = |cause: String| PgError::Sql {
+        server: info.server(),
+        cause,
+    };
+    if !create {
+        return Err(refuse(if exists {
+            format!("role {} may not create tables in schema {} (GRANT CREATE, USAGE ON SCHEMA {} TO {})", info.user, info.schema, info.schema, info.user)
+        } else {
+            format!("schema {} does not exist and role {} may not create it (create it, or GRANT CREATE ON DATABASE {} TO {})", info.schema, info.user, info.dbname, info.user)
+        }));
+    }
+    if !temp {
+        return Err(refuse(format!(
+            "role {} may not create temporary tables (GRANT TEMPORARY ON DATABASE {} TO {})",
+            info.user, info.dbname, info.user
+        )));
+    }
+    let denied: Option<String> = client
+        .query_opt(
+            "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = $1 AND c.relkind = 'r'
+               AND NOT has_table_privilege(c.oid, 'SELECT, INSERT, UPDATE, DELETE')
+             ORDER BY 1 LIMIT 1",
+            &[&info.schema],
+        )
+        .await
+        .map_err(sql)?
+        .map(|r| r.get(0));
+    if let Some(table) = denied {
+        return Err(refuse(format!(
+            "role {} may not write table {}.{table} (GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {} TO {})",
+            info.user, info.schema, info.schema, info.user
+        )));
+    }
+    Ok(())
+}
