@@ -1,0 +1,290 @@
+//! The PostgreSQL destination against a real server (`pg_server`): its
+//! tables equal the sandbox's truth across days, a quiet run writes only
+//! its runs row, the users' views and grants survive runs, an upgrade
+//! that adds a column and `--full-refresh`, and a lost state database is
+//! rebuilt without reusing a run id. Faults and concurrency are in
+//! `postgres_faults`.
+
+use crate::common;
+use crate::pg_server::{server, TestDb};
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use huntr_sync::destination::Settings;
+use huntr_sync::schema::SCHEMA;
+use huntr_sync::sync::{sync, SyncOptions, Target};
+use rusqlite::types::Value as V;
+
+/// The destination `db` names, with its state database at `state`.
+pub fn target(db: &TestDb, state: &Path) -> Target {
+    let settings = Settings {
+        state: Some(state.to_owned()),
+        ..Default::default()
+    };
+    Target::with_settings(&db.url(), &settings).unwrap()
+}
+
+/// A column as text the way the state spells it (timestamps ISO, in UTC).
+fn select_expr(c: &huntr_sync::schema::Column) -> String {
+    use huntr_sync::schema::ColType;
+    let q = format!("\"{}\"", c.name);
+    match c.ty {
+        ColType::Timestamp => {
+            format!("to_char({q} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
+        }
+        ColType::Bool => format!("{q}::int::text"),
+        ColType::Int => format!("{q}::text"),
+        ColType::Float => format!("{q}::float8::text"),
+        _ => format!("{q}::text"),
+    }
+}
+
+/// Copies the destination's tables into a new SQLite file with the
+/// contract's DDL, so `common::diff` compares them with the truth.
+pub async fn pg_to_sqlite(db: &TestDb, out: &Path) {
+    let client = db.client().await;
+    let conn = rusqlite::Connection::open(out).unwrap();
+    conn.execute_batch(&SCHEMA.sqlite_ddl()).unwrap();
+    conn.execute_batch("BEGIN").unwrap();
+    for t in &SCHEMA.tables {
+        let cols: Vec<&huntr_sync::schema::Column> = t.visible().collect();
+        let select: Vec<String> = cols.iter().map(|c| select_expr(c)).collect();
+        let sql = format!("SELECT {} FROM huntr.\"{}\"", select.join(", "), t.name);
+        let rows = client.query(&sql, &[]).await.unwrap();
+        let names: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
+        let insert = format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            t.name,
+            names.join(", "),
+            vec!["?"; names.len()].join(", ")
+        );
+        let mut stmt = conn.prepare(&insert).unwrap();
+        for row in rows {
+            let vals: Vec<V> = cols
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    use huntr_sync::schema::ColType;
+                    let text: Option<String> = row.get(i);
+                    match (text, c.ty) {
+                        (None, _) => V::Null,
+                        (Some(s), ColType::Bool | ColType::Int) => V::Integer(s.parse().unwrap()),
+                        (Some(s), ColType::Float) => V::Real(s.parse().unwrap()),
+                        (Some(s), _) => V::Text(s),
+                    }
+                })
+                .collect();
+            stmt.execute(rusqlite::params_from_iter(vals)).unwrap();
+        }
+    }
+    conn.execute_batch("COMMIT").unwrap();
+}
+
+/// The destination equals the truth (`label` names the file compared).
+pub async fn assert_pg_matches_truth(
+    db: &TestDb,
+    dir: &Path,
+    label: &str,
+    truth: &huntr_sync::sandbox::Truth,
+) {
+    let file = dir.join(format!("{label}.db"));
+    pg_to_sqlite(db, &file).await;
+    let problems = common::diff(&file, truth);
+    assert!(
+        problems.is_empty(),
+        "{label}: PostgreSQL differs from the sandbox:\n{}",
+        problems.join("\n")
+    );
+}
+
+/// Rows per table in the destination.
+pub async fn pg_counts(db: &TestDb) -> BTreeMap<String, i64> {
+    let client = db.client().await;
+    let mut counts = BTreeMap::new();
+    for t in &SCHEMA.tables {
+        let sql = format!("SELECT count(*) FROM huntr.\"{}\"", t.name);
+        counts.insert(
+            t.name.clone(),
+            client.query_one(&sql, &[]).await.unwrap().get(0),
+        );
+    }
+    counts
+}
+
+/// Rows per table in the state database.
+pub fn state_counts(state: &Path) -> BTreeMap<String, i64> {
+    SCHEMA
+        .tables
+        .iter()
+        .map(|t| {
+            let sql = format!("SELECT count(*) FROM {}", t.name);
+            (t.name.clone(), common::count(state, &sql))
+        })
+        .collect()
+}
+
+/// The ids in `_huntr_sync_runs`, in order.
+pub async fn runs(db: &TestDb) -> Vec<i64> {
+    let client = db.client().await;
+    let rows = client
+        .query("SELECT run_id FROM huntr._huntr_sync_runs ORDER BY 1", &[])
+        .await
+        .unwrap();
+    rows.iter().map(|r| r.get(0)).collect()
+}
+
+/// Tuples inserted, updated and deleted in the destination's schema, as
+/// PostgreSQL counts them, once its statistics have settled.
+async fn tuples_written(db: &TestDb) -> i64 {
+    let client = db.client().await;
+    let sql = "SELECT COALESCE(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::int8 \
+               FROM pg_stat_user_tables WHERE schemaname = 'huntr'";
+    let mut last = -1;
+    let since = Instant::now();
+    loop {
+        // Another transaction each time: statistics are read once per one.
+        let now: i64 = client.query_one(sql, &[]).await.unwrap().get(0);
+        if now == last || since.elapsed() > Duration::from_secs(10) {
+            return now;
+        }
+        last = now;
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    }
+}
+
+fn opts() -> SyncOptions {
+    SyncOptions {
+        limit: 60,
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_tables_equal_the_truth_across_days_and_a_quiet_run_writes_one_row() {
+    let sb = common::sandbox(25, 141).await;
+    let db = server().database("truth").await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    let client = common::fast_client(&sb.base_url, &sb.token);
+    let first = sync(&client, &target(&db, &state), &opts()).await.unwrap();
+    assert_eq!(first.published.len(), SCHEMA.tables.len(), "every table");
+    assert_pg_matches_truth(&db, dir.path(), "day0", &sb.truth()).await;
+    for day in 1..=2 {
+        sb.advance_days(1);
+        let run = sync(&client, &target(&db, &state), &opts()).await.unwrap();
+        assert!(
+            run.published.contains(&"jobs".to_string()),
+            "{:?}",
+            run.published
+        );
+        assert!(
+            !run.published.contains(&"activity_categories".to_string()),
+            "unchanged tables are not written"
+        );
+        assert_pg_matches_truth(&db, dir.path(), &format!("day{day}"), &sb.truth()).await;
+        assert_eq!(pg_counts(&db).await, state_counts(&state), "day {day}");
+    }
+    // No change: the run writes its row in _huntr_sync_runs and nothing else.
+    let before = tuples_written(&db).await;
+    let quiet = sync(&client, &target(&db, &state), &opts()).await.unwrap();
+    assert!(quiet.published.is_empty(), "{:?}", quiet.published);
+    assert_eq!(tuples_written(&db).await - before, 1, "only the runs row");
+    assert_eq!(runs(&db).await.len(), 4);
+    let pg = db.client().await;
+    let listed: i64 = pg
+        .query_one(
+            "SELECT count(*) FROM huntr._huntr_sync_run_tables WHERE run_id = $1",
+            &[&quiet.run_id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(listed, 0, "a quiet run changed no table");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_views_and_grants_survive_runs_an_added_column_and_a_full_refresh() {
+    let sb = common::sandbox(12, 142).await;
+    let db = server().database("survive").await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    let client = common::fast_client(&sb.base_url, &sb.token);
+    sync(&client, &target(&db, &state), &opts()).await.unwrap();
+    let reader = format!("{}_reader", db.name);
+    db.create_role(&reader, "reader-secret", true).await;
+    let pg = db.client().await;
+    pg.batch_execute(&format!(
+        "CREATE VIEW huntr.open_jobs AS SELECT id, title, owner_member_id FROM huntr.jobs WHERE deleted_at IS NULL;
+         CREATE INDEX my_jobs_title ON huntr.jobs (title);
+         GRANT USAGE ON SCHEMA huntr TO {reader};
+         GRANT SELECT ON huntr.jobs, huntr.open_jobs TO {reader};
+         -- What an older release made: jobs without a column this one has.
+         ALTER TABLE huntr.jobs DROP COLUMN location_lat;"
+    ))
+    .await
+    .unwrap();
+    let survived = || async {
+        let pg = db.client().await;
+        let q =
+            "SELECT count(*) FROM pg_views WHERE schemaname = 'huntr' AND viewname = 'open_jobs'";
+        let views: i64 = pg.query_one(q, &[]).await.unwrap().get(0);
+        assert_eq!(views, 1, "the view survives");
+        let q = "SELECT has_table_privilege($1, 'huntr.jobs', 'SELECT')";
+        let granted: bool = pg.query_one(q, &[&reader]).await.unwrap().get(0);
+        assert!(granted, "the grant survives");
+        let q = "SELECT count(*) FROM pg_indexes WHERE indexname = 'my_jobs_title'";
+        let indexed: i64 = pg.query_one(q, &[]).await.unwrap().get(0);
+        assert_eq!(indexed, 1, "the user's index survives");
+        pg.batch_execute(&format!(
+            "SET ROLE {reader}; SELECT count(*) FROM huntr.open_jobs; RESET ROLE"
+        ))
+        .await
+        .unwrap();
+    };
+    // The upgrade: the column comes back, filled for every row.
+    sb.advance_days(1);
+    sync(&client, &target(&db, &state), &opts()).await.unwrap();
+    survived().await;
+    let q = "SELECT count(*) FILTER (WHERE location_lat IS NOT NULL) FROM huntr.jobs";
+    let filled: i64 = pg.query_one(q, &[]).await.unwrap().get(0);
+    let in_state = common::count(&state, "SELECT count(location_lat) FROM jobs");
+    assert!(in_state > 0);
+    assert_eq!(filled, in_state, "the added column is filled");
+    assert_pg_matches_truth(&db, dir.path(), "upgraded", &sb.truth()).await;
+    // A full refresh replaces rows, not tables.
+    sb.advance_days(1);
+    let full = SyncOptions {
+        full_refresh: true,
+        ..opts()
+    };
+    sync(&client, &target(&db, &state), &full).await.unwrap();
+    survived().await;
+    assert_pg_matches_truth(&db, dir.path(), "refreshed", &sb.truth()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_state_database_is_rebuilt_after_the_highest_run_shown() {
+    let sb = common::sandbox(12, 143).await;
+    let db = server().database("lost").await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    let client = common::fast_client(&sb.base_url, &sb.token);
+    for _ in 0..2 {
+        sync(&client, &target(&db, &state), &opts()).await.unwrap();
+        sb.advance_days(1);
+    }
+    let highest = *runs(&db).await.last().unwrap();
+    for f in ["state.db", "state.db-wal", "state.db-shm"] {
+        let _ = std::fs::remove_file(dir.path().join(f));
+    }
+    // Rows the organization lost meanwhile must go too: a member removed
+    // while the state was gone is still in PostgreSQL until this run.
+    sb.advance_days(2);
+    let run = sync(&client, &target(&db, &state), &opts()).await.unwrap();
+    assert!(run.run_id > highest, "run {} after {highest}", run.run_id);
+    assert_eq!(*runs(&db).await.last().unwrap(), run.run_id);
+    assert_pg_matches_truth(&db, dir.path(), "rebuilt", &sb.truth()).await;
+    assert_eq!(pg_counts(&db).await, state_counts(&state));
+}
