@@ -96,6 +96,20 @@ impl Column {
     pub fn is_hidden(&self) -> bool {
         self.source == Source::Hidden
     }
+    /// What the reference says of the column: the API field it comes from
+    /// and its description (`` `location.lat` ``, `` `jobPost.id`: the job
+    /// post ... ``).
+    pub fn notes(&self) -> String {
+        let from = match &self.source {
+            Source::Path(p) => format!("`{}`", p.join(".")),
+            _ => String::new(),
+        };
+        [from, self.doc.clone()]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(": ")
+    }
 }
 
 #[derive(Debug, Clone)]

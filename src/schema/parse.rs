@@ -99,6 +99,24 @@ fn declared(c: RawColumn) -> Column {
     }
 }
 
+/// The description of a column the flattener fills that the file leaves
+/// undescribed, when its kind says what it is: a child's parent key, an
+/// array position, the mirror's `removed_at`.
+fn default_doc(c: &Column, parent: Option<&(String, String)>) -> Option<String> {
+    if !c.doc.is_empty() || c.source != Source::Code {
+        return None;
+    }
+    match parent {
+        Some((table, col)) if *col == c.name => return Some(format!("the parent row in `{table}`")),
+        _ => {}
+    }
+    match c.name.as_str() {
+        "position" => Some("order in the API's array, from 0".into()),
+        "removed_at" => Some("set when the row is no longer listed".into()),
+        _ => None,
+    }
+}
+
 fn hidden(name: &str, ty: ColType) -> Column {
     Column {
         name: name.to_owned(),
@@ -150,6 +168,12 @@ fn table(mut t: RawTable) -> Result<Table, String> {
         (None, None) => None,
         _ => return Err(format!("table {}: parent needs parent_table", t.name)),
     };
+    let mut columns = columns;
+    for c in columns.iter_mut() {
+        if let Some(doc) = default_doc(c, parent.as_ref()) {
+            c.doc = doc;
+        }
+    }
     if t.listed && !index.contains_key("removed_at") {
         return Err(format!("listed table {} needs removed_at", t.name));
     }

@@ -2,7 +2,7 @@
 //! the Markdown reference `huntr-sync schema` prints. Kept apart from the
 //! types so that the schema's data and its renderings change separately.
 
-use super::{Schema, Source};
+use super::Schema;
 
 impl Schema {
     /// `CREATE TABLE` statements for SQLite.
@@ -40,16 +40,7 @@ impl Schema {
             ));
             for c in t.visible() {
                 let ty = format!("{:?}", c.ty).to_lowercase();
-                let from = match &c.source {
-                    Source::Path(p) => format!("`{}`", p.join(".")),
-                    _ => String::new(),
-                };
-                let notes = [from, c.doc.clone()]
-                    .into_iter()
-                    .filter(|s| !s.is_empty())
-                    .collect::<Vec<_>>()
-                    .join(": ");
-                out.push_str(&format!("| {} | {} | {} |\n", c.name, ty, notes));
+                out.push_str(&format!("| {} | {} | {} |\n", c.name, ty, c.notes()));
             }
             out.push('\n');
         }

@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use tokio_postgres::Transaction;
 
 use super::copy::PgType;
-use crate::schema::{Table, SCHEMA};
+use crate::schema::{Source, Table, SCHEMA};
 
 /// The table of published runs, one row each.
 pub const RUNS: &str = "_huntr_sync_runs";
@@ -46,10 +46,9 @@ impl PgTable {
             .map(|c| PgColumn {
                 name: c.name.clone(),
                 ty: PgType::of(c),
-                doc: if c.doc.is_empty() && c.name == crate::schema::EXTRA {
-                    "fields the API sent that this version does not know, as JSON".into()
-                } else {
-                    c.doc.clone()
+                doc: match &c.source {
+                    Source::Path(_) => format!("API field {}", c.notes()),
+                    _ => c.notes(),
                 },
             })
             .collect();
@@ -206,7 +205,61 @@ pub async fn ensure(
             tx.batch_execute(&sql).await?;
         }
     }
+    let stale = stale_comments(tx, schema).await?;
+    if !stale.is_empty() {
+        tx.batch_execute(&stale).await?;
+    }
     Ok(added)
+}
+
+/// `COMMENT ON` each table and column whose comment is not the schema's
+/// description (a release that describes a column better updates
+/// databases made before it); nothing when all are current.
+async fn stale_comments(
+    tx: &Transaction<'_>,
+    schema: &str,
+) -> Result<String, tokio_postgres::Error> {
+    let rows = tx
+        .query(
+            "SELECT c.relname::text, a.attname::text,
+                    CASE WHEN a.attname IS NULL THEN obj_description(c.oid, 'pg_class')
+                         ELSE col_description(c.oid, a.attnum) END
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+             WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')
+             UNION ALL
+             SELECT c.relname::text, NULL, obj_description(c.oid, 'pg_class')
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')",
+            &[&schema],
+        )
+        .await?;
+    let mut have: HashMap<(String, Option<String>), Option<String>> = HashMap::new();
+    for r in rows {
+        have.insert((r.get(0), r.get(1)), r.get(2));
+    }
+    let mut sql = String::new();
+    for t in all_tables() {
+        let q = format!("{}.{}", quote(schema), quote(&t.name));
+        let current = |col: Option<&str>| {
+            have.get(&(t.name.clone(), col.map(str::to_owned)))
+                .cloned()
+                .flatten()
+        };
+        if current(None).as_deref() != Some(t.doc.as_str()) {
+            sql.push_str(&format!("COMMENT ON TABLE {q} IS {};\n", literal(&t.doc)));
+        }
+        for c in t.columns.iter().filter(|c| !c.doc.is_empty()) {
+            if current(Some(&c.name)).as_deref() != Some(c.doc.as_str()) {
+                sql.push_str(&format!(
+                    "COMMENT ON COLUMN {q}.{} IS {};\n",
+                    quote(&c.name),
+                    literal(&c.doc)
+                ));
+            }
+        }
+    }
+    Ok(sql)
 }
 
 /// The columns of every table in `schema`, by table.
@@ -302,6 +355,19 @@ mod tests {
     }
 
     #[test]
+    fn every_table_and_column_has_a_description_for_its_comment() {
+        for t in all_tables() {
+            assert!(!t.doc.is_empty(), "{}", t.name);
+            for c in &t.columns {
+                assert!(!c.doc.is_empty(), "{}.{} has no description", t.name, c.name);
+            }
+        }
+        let jobs = PgTable::of(SCHEMA.get("jobs").unwrap());
+        let lat = jobs.columns.iter().find(|c| c.name == "location_lat").unwrap();
+        assert_eq!(lat.doc, "API field `location.lat`");
+    }
+
+    #[test]
     fn tables_get_keys_comments_and_indexes_on_the_columns_naming_rows() {
         let jobs = PgTable::of(SCHEMA.get("jobs").unwrap());
         let sql = create_sql("huntr", &jobs);
@@ -310,7 +376,7 @@ mod tests {
         assert!(sql.contains("\"_extra\" jsonb"), "{sql}");
         assert!(sql.contains("COMMENT ON TABLE \"huntr\".\"jobs\""), "{sql}");
         assert!(
-            sql.contains("ON \"huntr\".\"jobs\" (\"member_id\")"),
+            sql.contains("ON \"huntr\".\"jobs\" (\"owner_member_id\")"),
             "{sql}"
         );
         assert!(!sql.contains("_upd_run"), "bookkeeping stays in the state");
