@@ -22,6 +22,9 @@ Environment:
   HUNTR_ORG_TOKEN       the organization's access token; a pipeline's token_env names
                         another variable to read instead, and its token_file a file
   HUNTR_LEASE_TTL_SECS  lifetime of a remote destination's lease (default 120)
+  PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE, PGSSLROOTCERT, PGPASSFILE
+                        a postgres:// destination's settings the URL leaves out
+                        (the password only from here or ~/.pgpass)
   RUST_LOG              log filter, overrides -v (e.g. RUST_LOG=huntr_sync=debug)";
 
 /// `--help` of `webhook serve`.
@@ -52,6 +55,8 @@ Environment:
                         a pipeline's webhook_secret_env names another variable
   HUNTR_LEASE_TTL_SECS  lifetime of a remote destination's lease (sync, push, webhook
                         serve; default 120)
+  PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE, PGSSLROOTCERT, PGPASSFILE
+                        a postgres:// destination's settings the URL leaves out
   RUST_LOG              log filter, overrides -v (e.g. RUST_LOG=huntr_sync=debug)";
 
 #[derive(Debug, Parser)]
@@ -143,7 +148,7 @@ pub struct PipelineArgs {
     /// API base URL (default https://api.huntr.co/org).
     #[arg(long)]
     pub base_url: Option<String>,
-    /// sqlite:PATH, parquet:DIR_OR_URL or delta:DIR_OR_URL (DIR or s3://, az://, gs:// URL)
+    /// sqlite:PATH, parquet:DIR_OR_URL, delta:DIR_OR_URL (DIR or s3://, az://, gs:// URL) or postgres://USER@HOST:PORT/DB?schema=huntr
     #[arg(long)]
     pub destination: Option<String>,
 }

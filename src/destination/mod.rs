@@ -5,7 +5,8 @@
 //! state lives, what its lock covers, how a remote one is held against
 //! runs on other machines ([`Claim`]), how it proves it may be written,
 //! the highest run id it already shows, and how it publishes a run. Each
-//! one is a folder of its own (`sqlite/`, `parquet/`, `delta/`), and
+//! one is a folder of its own (`sqlite/`, `parquet/`, `delta/`,
+//! `postgres/`), and
 //! `registry` is the one place that knows them all: it turns a
 //! `KIND:WHERE` spelling and the pipeline's settings into a [`Target`].
 //! The run lifecycle (`crate::lifecycle`) drives a target the same way
@@ -61,8 +62,8 @@ pub trait Destination: Send + Sync + std::fmt::Debug {
     /// for a run, after the local lock, or refuses with
     /// `LockError::Held` naming its holder. `what` is the holder's
     /// purpose, as the local lock says it. `None`: the local lock is
-    /// enough. Files in a bucket hold a lease in it (`lease`); a database
-    /// would take an advisory lock.
+    /// enough. Files in a bucket hold a lease in it (`lease`); PostgreSQL
+    /// takes an advisory lock.
     fn claim<'a>(
         &'a self,
         what: &'a str,

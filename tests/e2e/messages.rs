@@ -34,7 +34,7 @@ async fn no_destination_says_where_to_set_one() {
         run(dir.path(), &["sync"]).await,
         (
             Some(2),
-            "huntr-sync: error: no destination: pass --destination sqlite:PATH, parquet:DIR_OR_URL or delta:DIR_OR_URL, or --pipeline NAME of a pipeline that sets destination".into()
+            "huntr-sync: error: no destination: pass --destination sqlite:PATH, parquet:DIR_OR_URL, delta:DIR_OR_URL or postgres://USER@HOST:PORT/DATABASE?schema=huntr, or --pipeline NAME of a pipeline that sets destination".into()
         )
     );
     std::fs::write(dir.path().join("pipelines.toml"), "[pipelines.p]\n").unwrap();
@@ -42,7 +42,7 @@ async fn no_destination_says_where_to_set_one() {
         run(dir.path(), &["sync", "--pipeline", "p"]).await,
         (
             Some(2),
-            "huntr-sync: error: no destination for pipeline p: set destination in [pipelines.p] of pipelines.toml, or pass --destination sqlite:PATH, parquet:DIR_OR_URL or delta:DIR_OR_URL".into()
+            "huntr-sync: error: no destination for pipeline p: set destination in [pipelines.p] of pipelines.toml, or pass --destination sqlite:PATH, parquet:DIR_OR_URL, delta:DIR_OR_URL or postgres://USER@HOST:PORT/DATABASE?schema=huntr".into()
         )
     );
 }
