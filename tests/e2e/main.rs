@@ -2,6 +2,7 @@
 //! against wiremock, the sandbox organization, and the built binary.
 
 mod common;
+mod pg_server;
 
 mod api_goals;
 mod api_portal;
@@ -18,6 +19,8 @@ mod lease;
 mod messages;
 mod operator;
 mod parquet;
+mod postgres;
+mod postgres_faults;
 mod push;
 mod reach;
 mod readme;

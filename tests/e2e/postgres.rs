@@ -288,3 +288,134 @@ async fn a_lost_state_database_is_rebuilt_after_the_highest_run_shown() {
     assert_pg_matches_truth(&db, dir.path(), "rebuilt", &sb.truth()).await;
     assert_eq!(pg_counts(&db).await, state_counts(&state));
 }
+
+/// A CA, and a server certificate it signed for `localhost`, as PEM files
+/// in `dir`: `ca.pem`, `server.crt`, `server.key`; and another CA that
+/// signed nothing, `other-ca.pem`.
+fn certificates(dir: &Path) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let ca_of = || {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap()
+    };
+    let ca = ca_of();
+    let key = KeyPair::generate().unwrap();
+    let server = CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .signed_by(&key, &ca)
+        .unwrap();
+    std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
+    std::fs::write(dir.join("other-ca.pem"), ca_of().pem()).unwrap();
+    std::fs::write(dir.join("server.crt"), server.pem()).unwrap();
+    std::fs::write(dir.join("server.key"), key.serialize_pem()).unwrap();
+}
+
+/// Turns TLS on in the test server, with the certificates in `dir` (made
+/// readable by the server's user, the owner of its socket directory).
+async fn enable_tls(dir: &Path, socket_dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let key = dir.join("server.key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let owner = format!("--reference={}", socket_dir.display());
+    for f in ["server.crt", "server.key"] {
+        let done = std::process::Command::new("chown")
+            .args([owner.as_str(), dir.join(f).to_str().unwrap()])
+            .status()
+            .unwrap();
+        assert!(done.success(), "chown {f}");
+    }
+    let admin = server().admin().await;
+    // ALTER SYSTEM refuses to run in a transaction: one statement at a time.
+    for sql in [
+        format!(
+            "ALTER SYSTEM SET ssl_cert_file = '{}'",
+            dir.join("server.crt").display()
+        ),
+        format!("ALTER SYSTEM SET ssl_key_file = '{}'", key.display()),
+        "ALTER SYSTEM SET ssl = on".to_string(),
+        "SELECT pg_reload_conf()".to_string(),
+    ] {
+        admin.batch_execute(&sql).await.unwrap();
+    }
+    let since = Instant::now();
+    loop {
+        let on: String = server()
+            .admin()
+            .await
+            .query_one("SHOW ssl", &[])
+            .await
+            .unwrap()
+            .get(0);
+        if on == "on" {
+            return;
+        }
+        assert!(
+            since.elapsed() < Duration::from_secs(10),
+            "TLS never came on"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_modes_check_the_certificate_as_libpq_would() {
+    let Some(socket_dir) = server().socket_dir() else {
+        eprintln!("skipped: a server given by HUNTR_TEST_POSTGRES_URL keeps its own TLS settings");
+        return;
+    };
+    let sb = common::sandbox(2, 144).await;
+    let db = server().database("tls").await;
+    let certs = tempfile::tempdir().unwrap();
+    certificates(certs.path());
+    enable_tls(certs.path(), socket_dir).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = certs.path().join("ca.pem");
+    let other = certs.path().join("other-ca.pem");
+    let check = |host: &str, mode: &str, root: &Path| {
+        let url = format!(
+            "postgres://{}@{host}:{}/{}?schema=huntr&sslmode={mode}&sslrootcert={}",
+            server().admin_user(),
+            server().port(),
+            db.name,
+            root.display()
+        );
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_huntr-sync"))
+            .current_dir(dir.path())
+            .args(["check", "--base-url", &sb.base_url, "--destination", &url])
+            .env("HUNTR_ORG_TOKEN", &sb.token)
+            .env("PGPASSWORD", server().admin_password().unwrap())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with("destination:"))
+            .unwrap_or_default()
+            .to_owned();
+        line
+    };
+    for (host, mode, root, ok) in [
+        ("127.0.0.1", "require", &other, true),
+        ("127.0.0.1", "verify-ca", &ca, true),
+        ("localhost", "verify-full", &ca, true),
+        ("127.0.0.1", "verify-full", &ca, false),
+        ("localhost", "verify-full", &other, false),
+    ] {
+        let line = check(host, mode, root);
+        let want = if ok {
+            "destination: writable (postgres"
+        } else {
+            "destination: FAILED"
+        };
+        assert!(
+            line.starts_with(want),
+            "{host} {mode} {}: {line}",
+            root.display()
+        );
+        if !ok {
+            assert!(line.contains("certificate"), "names the cause: {line}");
+        }
+    }
+}
