@@ -419,3 +419,58 @@ async fn tls_modes_check_the_certificate_as_libpq_would() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_lost_while_publishing_fails_the_run_and_the_next_publishes_it() {
+    let sb = common::sandbox(40, 145).await;
+    let db = server().database("lostconn").await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    let client = common::fast_client(&sb.base_url, &sb.token);
+    sync(&client, &target(&db, &state), &opts()).await.unwrap();
+    let before = runs(&db).await;
+    let mut cut = 0;
+    for _ in 0..5 {
+        sb.advance_days(1);
+        // Ends the publishing connection as soon as it shows, from the server.
+        let admin = db.client().await;
+        let name = db.name.clone();
+        let killer = tokio::spawn(async move {
+            let sql = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                       WHERE datname = $1 AND application_name = 'huntr-sync publishing'";
+            let since = Instant::now();
+            while since.elapsed() < Duration::from_secs(20) {
+                if !admin.query(sql, &[&name]).await.unwrap().is_empty() {
+                    return true;
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            false
+        });
+        let run = sync(&client, &target(&db, &state), &opts()).await;
+        let killed = killer.await.unwrap();
+        if !killed || run.is_ok() {
+            // The publication was over before the connection was found.
+            continue;
+        }
+        let e = run.unwrap_err().to_string();
+        assert!(!e.contains('\n'), "one line: {e}");
+        assert!(e.contains(&db.name), "names the database: {e}");
+        assert_eq!(
+            runs(&db).await.len(),
+            before.len() + cut,
+            "nothing committed"
+        );
+        cut += 1;
+        sync(&client, &target(&db, &state), &opts()).await.unwrap();
+        assert_pg_matches_truth(&db, dir.path(), &format!("after{cut}"), &sb.truth()).await;
+        let before_next = runs(&db).await;
+        assert_eq!(
+            before_next.len(),
+            before.len() + cut,
+            "the next run published"
+        );
+        break;
+    }
+    assert!(cut > 0, "no publication was caught in five tries");
+}

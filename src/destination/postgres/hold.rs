@@ -42,7 +42,7 @@ pub async fn take(info: &ConnInfo, what: &str) -> Result<Box<dyn Claim>, LockErr
     let key = key(info);
     let sql = |e| remote(PgError::sql(info, e));
     let got: bool = client
-        .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+        .query_one("SELECT pg_try_advisory_lock($1::int8)", &[&key])
         .await
         .map_err(sql)?
         .get(0);
@@ -58,8 +58,8 @@ pub async fn take(info: &ConnInfo, what: &str) -> Result<Box<dyn Claim>, LockErr
             "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
              WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
                AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-               AND l.classid::bigint = ($1 >> 32) & 4294967295
-               AND l.objid::bigint = $1 & 4294967295",
+               AND l.classid::bigint = ($1::int8 >> 32) & 4294967295
+               AND l.objid::bigint = $1::int8 & 4294967295",
             &[&key],
         )
         .await
@@ -100,7 +100,7 @@ impl Claim for Advisory {
         Box::pin(async move {
             if let Err(e) = self
                 .client
-                .execute("SELECT pg_advisory_unlock($1)", &[&self.key])
+                .execute("SELECT pg_advisory_unlock($1::int8)", &[&self.key])
                 .await
             {
                 tracing::debug!(
