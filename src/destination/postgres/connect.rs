@@ -32,9 +32,11 @@ impl SslMode {
             "require" => SslMode::Require,
             "verify-ca" => SslMode::VerifyCa,
             "verify-full" => SslMode::VerifyFull,
-            other => return Err(format!(
+            other => {
+                return Err(format!(
                 "sslmode `{other}` is not one of disable, prefer, require, verify-ca, verify-full"
-            )),
+            ))
+            }
         })
     }
 }
@@ -104,7 +106,7 @@ impl ConnInfo {
                 .map(|(_, v)| v.into_owned())
                 .unwrap_or_default()
         };
-        let mut query = Query::default();
+        let mut query = UrlParams::default();
         for (k, v) in url.query_pairs() {
             query.set(&k, v.into_owned())?;
         }
@@ -244,7 +246,7 @@ pub fn check_identifier(name: &str) -> Result<(), SettingError> {
 
 /// The URL's query parameters this destination understands.
 #[derive(Default)]
-struct Query {
+struct UrlParams {
     host: Option<String>,
     port: Option<String>,
     sslmode: Option<String>,
@@ -253,7 +255,7 @@ struct Query {
     application_name: Option<String>,
 }
 
-impl Query {
+impl UrlParams {
     fn set(&mut self, key: &str, value: String) -> Result<(), SettingError> {
         let slot = match key {
             "host" => &mut self.host,
@@ -341,14 +343,14 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    struct Map(HashMap<&'static str, String>);
-    impl Env for Map {
+    struct TestEnv(HashMap<&'static str, String>);
+    impl Env for TestEnv {
         fn get(&self, key: &str) -> Option<String> {
             self.0.get(key).cloned()
         }
     }
-    fn env(pairs: &[(&'static str, &str)]) -> Map {
-        Map(pairs.iter().map(|(k, v)| (*k, v.to_string())).collect())
+    fn env(pairs: &[(&'static str, &str)]) -> TestEnv {
+        TestEnv(pairs.iter().map(|(k, v)| (*k, v.to_string())).collect())
     }
 
     #[test]

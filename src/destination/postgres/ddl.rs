@@ -359,11 +359,20 @@ mod tests {
         for t in all_tables() {
             assert!(!t.doc.is_empty(), "{}", t.name);
             for c in &t.columns {
-                assert!(!c.doc.is_empty(), "{}.{} has no description", t.name, c.name);
+                assert!(
+                    !c.doc.is_empty(),
+                    "{}.{} has no description",
+                    t.name,
+                    c.name
+                );
             }
         }
         let jobs = PgTable::of(SCHEMA.get("jobs").unwrap());
-        let lat = jobs.columns.iter().find(|c| c.name == "location_lat").unwrap();
+        let lat = jobs
+            .columns
+            .iter()
+            .find(|c| c.name == "location_lat")
+            .unwrap();
         assert_eq!(lat.doc, "API field `location.lat`");
     }
 

@@ -42,7 +42,7 @@ pub fn stage_name(table: &str) -> String {
 
 /// What one table's publication changed.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Counts {
+pub struct PgCounts {
     pub table: String,
     pub inserted: i64,
     pub updated: i64,
@@ -50,7 +50,7 @@ pub struct Counts {
     pub removed: i64,
 }
 
-impl Counts {
+impl PgCounts {
     fn any(&self) -> bool {
         self.inserted + self.updated + self.deleted + self.removed > 0
     }
@@ -115,7 +115,7 @@ pub fn publish(
     Ok(Published {
         tables: counts
             .into_iter()
-            .filter(Counts::any)
+            .filter(PgCounts::any)
             .map(|c| c.table)
             .collect(),
         changes_exported: 0,
@@ -216,12 +216,12 @@ async fn merge(
     t: &Table,
     pg: &PgTable,
     full: bool,
-) -> Result<Counts, tokio_postgres::Error> {
+) -> Result<PgCounts, tokio_postgres::Error> {
     let target = format!("{}.{}", quote(schema), quote(&t.name));
     let stage = quote(&stage_name(&t.name));
-    let mut counts = Counts {
+    let mut counts = PgCounts {
         table: t.name.clone(),
-        ..Counts::default()
+        ..PgCounts::default()
     };
     if t.has_col("removed_at") {
         let q = format!(
@@ -303,9 +303,9 @@ async fn record_run(
     schema: &str,
     run_id: RunId,
     started: Option<i64>,
-    counts: &[Counts],
+    counts: &[PgCounts],
 ) -> Result<(), tokio_postgres::Error> {
-    let sum = |f: fn(&Counts) -> i64| counts.iter().map(f).sum::<i64>();
+    let sum = |f: fn(&PgCounts) -> i64| counts.iter().map(f).sum::<i64>();
     let host = crate::store::lock::host_name();
     let started = started.map(|s| s as f64);
     tx.execute(
