@@ -69,7 +69,7 @@ impl PgServer {
         let drop = format!("DROP DATABASE IF EXISTS {name}");
         for sql in [drop, format!("CREATE DATABASE {name}")] {
             let done = admin.batch_execute(&sql).await;
-            done.unwrap_or_else(|e| panic!("{sql}: {e}"));
+            done.unwrap_or_else(|e| panic!("{sql}: {:#}", anyhow::Error::from(e)));
         }
         // The only PgServer there is is `server()`'s, so `self` is it.
         let server = server();
@@ -115,9 +115,9 @@ impl PgServer {
             (None, Some(password)) => config.host(&self.host).password(password),
             (None, None) => config.host(&self.host),
         };
-        let connected = config.connect(NoTls).await;
+        let connected = config.connect(NoTls).await.map_err(anyhow::Error::from);
         let (client, connection) =
-            connected.unwrap_or_else(|e| panic!("connecting to the test PostgreSQL: {e}"));
+            connected.unwrap_or_else(|e| panic!("connecting to the test PostgreSQL: {e:#}"));
         tokio::spawn(connection);
         client
     }
@@ -159,7 +159,7 @@ impl TestDb {
         let (role, password) = (name.replace('"', "\"\""), password.replace('\'', "''"));
         let sql = format!("{verb} ROLE \"{role}\" {login} PASSWORD '{password}'");
         let done = client.batch_execute(&sql).await;
-        done.unwrap_or_else(|e| panic!("{verb} ROLE {name}: {e}"));
+        done.unwrap_or_else(|e| panic!("{verb} ROLE {name}: {:#}", anyhow::Error::from(e)));
     }
 }
 
@@ -319,13 +319,13 @@ fn remove_when_gone(dir: &Path, pid: u32) -> Result<()> {
     Ok(())
 }
 
-/// `prefix` as a lowercase identifier, with `n` and the pid: at most 63
-/// bytes, PostgreSQL's limit.
+/// `prefix`, `n` and the pid as a lowercase identifier of at most 63 bytes,
+/// never `pg_…`: roles named after it would have reserved names.
 fn db_name(prefix: &str, n: u32) -> String {
     let clean = |c: char| if c.is_ascii_alphanumeric() { c } else { '_' };
     let prefix = prefix.to_ascii_lowercase();
     let name: String = prefix.chars().take(36).map(clean).collect();
-    let letter = name.starts_with(|c: char| c.is_ascii_lowercase());
+    let letter = name.starts_with(|c: char| c.is_ascii_lowercase()) && !name.starts_with("pg_");
     let start = if letter { "" } else { "db_" };
     format!("{start}{name}_{n}_{}", std::process::id())
 }

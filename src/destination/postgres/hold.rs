@@ -11,9 +11,8 @@ use tokio_postgres::Client;
 use super::connect::ConnInfo;
 use super::{connect, PgError};
 use crate::destination::Claim;
-use crate::store::lock::holder;
+use crate::store::lock::host_name;
 use crate::store::LockError;
-use crate::timefmt::now_unix;
 
 /// The lock's key: a stable 64-bit hash (FNV-1a) of the database and
 /// schema.
@@ -33,8 +32,13 @@ fn remote(e: PgError) -> LockError {
 
 /// Takes the lock for a run whose purpose is `what`.
 pub async fn take(info: &ConnInfo, what: &str) -> Result<Box<dyn Claim>, LockError> {
-    // PostgreSQL keeps 63 bytes of an application name.
-    let mut name = format!("huntr-sync: {}", holder(what, now_unix()));
+    // PostgreSQL keeps 63 bytes of an application name: the purpose, pid
+    // and host fit; the start is what the server shows as the session's.
+    let mut name = format!(
+        "huntr-sync: {what}pid {} on {}",
+        std::process::id(),
+        host_name()
+    );
     while name.len() > 63 {
         name.pop();
     }
@@ -55,7 +59,8 @@ pub async fn take(info: &ConnInfo, what: &str) -> Result<Box<dyn Claim>, LockErr
     }
     let found = client
         .query_opt(
-            "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+            "SELECT a.application_name || ', since ' || to_char(a.backend_start AT TIME ZONE 'UTC',
+                    'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
              WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
                AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
                AND l.classid::bigint = ($1::int8 >> 32) & 4294967295

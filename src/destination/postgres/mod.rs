@@ -251,24 +251,27 @@ async fn check_writable(info: &ConnInfo) -> Result<(), PgError> {
     // owner (or a member of the owning role) may do.
     let denied: Option<(String, bool)> = client
         .query_opt(
-            "SELECT c.relname::text, pg_has_role(c.relowner, 'USAGE')
-             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE n.nspname = $1 AND c.relkind = 'r'
-               AND NOT (has_table_privilege(c.oid, 'SELECT') AND has_table_privilege(c.oid, 'INSERT')
-                        AND has_table_privilege(c.oid, 'UPDATE') AND has_table_privilege(c.oid, 'DELETE')
-                        AND pg_has_role(c.relowner, 'USAGE'))
-             ORDER BY 1 LIMIT 1",
+            "SELECT relname, writes FROM (
+               SELECT c.relname::text AS relname,
+                      has_table_privilege(c.oid, 'SELECT') AND has_table_privilege(c.oid, 'INSERT')
+                        AND has_table_privilege(c.oid, 'UPDATE')
+                        AND has_table_privilege(c.oid, 'DELETE') AS writes,
+                      pg_has_role(c.relowner, 'USAGE') AS owns
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE n.nspname = $1 AND c.relkind = 'r') t
+             WHERE NOT (writes AND owns)
+             ORDER BY writes, relname LIMIT 1",
             &[&info.schema],
         )
         .await
         .map_err(sql)?
         .map(|r| (r.get(0), r.get(1)));
     match denied {
-        Some((table, true)) => Err(refuse(format!(
+        Some((table, false)) => Err(refuse(format!(
             "role {} may not write table {}.{table} (GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {} TO {})",
             info.user, info.schema, info.schema, info.user
         ))),
-        Some((table, false)) => Err(refuse(format!(
+        Some((table, true)) => Err(refuse(format!(
             "role {} does not own table {}.{table}, so it cannot add the columns a release brings (ALTER TABLE {}.{table} OWNER TO {}, or GRANT its owner role to {})",
             info.user, info.schema, info.schema, info.user, info.user
         ))),
