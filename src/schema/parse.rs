@@ -107,7 +107,9 @@ fn default_doc(c: &Column, parent: Option<&(String, String)>) -> Option<String> 
         return None;
     }
     match parent {
-        Some((table, col)) if *col == c.name => return Some(format!("the parent row in `{table}`")),
+        Some((table, col)) if *col == c.name => {
+            return Some(format!("the parent row in `{table}`"))
+        }
         _ => {}
     }
     match c.name.as_str() {
