@@ -172,12 +172,21 @@ fn literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
+/// What [`ensure`] did, and what it left for after the rows are in.
+#[derive(Debug, Default)]
+pub struct Ensured {
+    /// Columns added to tables that existed, as `table.column`.
+    pub added: Vec<String>,
+    /// Tables created by this transaction (empty until loaded).
+    pub created: HashSet<String>,
+    /// `CREATE INDEX` for the indexes missing: built after the load, as
+    /// building an index once is cheaper than keeping it up row by row.
+    pub indexes: String,
+}
+
 /// Creates the schema and what is missing of its tables, inside the run's
-/// transaction. Returns the columns added to tables that existed.
-pub async fn ensure(
-    tx: &Transaction<'_>,
-    schema: &str,
-) -> Result<Vec<String>, tokio_postgres::Error> {
+/// transaction, and brings their comments up to date.
+pub async fn ensure(tx: &Transaction<'_>, schema: &str) -> Result<Ensured, tokio_postgres::Error> {
     let exists = tx
         .query_opt("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[&schema])
         .await?
@@ -187,29 +196,49 @@ pub async fn ensure(
             .await?;
     }
     let present = columns_present(tx, schema).await?;
-    let mut added = Vec::new();
+    let indexes: HashSet<String> = tx
+        .query(
+            "SELECT indexname::text FROM pg_indexes WHERE schemaname = $1",
+            &[&schema],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut done = Ensured::default();
     for t in all_tables() {
         let sql = match present.get(&t.name) {
-            None => create_sql(schema, &t),
+            None => {
+                done.created.insert(t.name.clone());
+                create_sql(schema, &t)
+            }
             Some(have) => {
                 let missing: Vec<&PgColumn> = t
                     .columns
                     .iter()
                     .filter(|c| !have.contains(&c.name))
                     .collect();
-                added.extend(missing.iter().map(|c| format!("{}.{}", t.name, c.name)));
+                done.added
+                    .extend(missing.iter().map(|c| format!("{}.{}", t.name, c.name)));
                 add_columns_sql(schema, &t, &missing)
             }
         };
         if !sql.is_empty() {
             tx.batch_execute(&sql).await?;
         }
+        for c in t
+            .indexed
+            .iter()
+            .filter(|c| !indexes.contains(&t.index_name(c)))
+        {
+            done.indexes.push_str(&index_sql(schema, &t, c));
+        }
     }
     let stale = stale_comments(tx, schema).await?;
     if !stale.is_empty() {
         tx.batch_execute(&stale).await?;
     }
-    Ok(added)
+    Ok(done)
 }
 
 /// `COMMENT ON` each table and column whose comment is not the schema's
@@ -284,7 +313,7 @@ async fn columns_present(
     Ok(present)
 }
 
-/// `CREATE TABLE` with its key, comments and indexes.
+/// `CREATE TABLE` with its key (comments and indexes come after).
 pub fn create_sql(schema: &str, t: &PgTable) -> String {
     let q = format!("{}.{}", quote(schema), quote(&t.name));
     let cols: Vec<String> = t
@@ -293,52 +322,39 @@ pub fn create_sql(schema: &str, t: &PgTable) -> String {
         .map(|c| format!("{} {}", quote(&c.name), c.ty.sql()))
         .collect();
     let key: Vec<String> = t.key.iter().map(|k| quote(k)).collect();
-    let mut sql = format!(
+    format!(
         "CREATE TABLE {q} ({}, PRIMARY KEY ({}));\n",
         cols.join(", "),
         key.join(", ")
-    );
-    sql.push_str(&format!("COMMENT ON TABLE {q} IS {};\n", literal(&t.doc)));
-    for c in &t.columns {
-        sql.push_str(&column_extras(schema, t, c));
-    }
-    sql
+    )
 }
 
 /// `ALTER TABLE ... ADD COLUMN` for each missing column.
 fn add_columns_sql(schema: &str, t: &PgTable, missing: &[&PgColumn]) -> String {
     let q = format!("{}.{}", quote(schema), quote(&t.name));
-    let mut sql = String::new();
-    for c in missing {
-        sql.push_str(&format!(
-            "ALTER TABLE {q} ADD COLUMN IF NOT EXISTS {} {};\n",
-            quote(&c.name),
-            c.ty.sql()
-        ));
-        sql.push_str(&column_extras(schema, t, c));
-    }
-    sql
+    missing
+        .iter()
+        .map(|c| {
+            format!(
+                "ALTER TABLE {q} ADD COLUMN IF NOT EXISTS {} {};\n",
+                quote(&c.name),
+                c.ty.sql()
+            )
+        })
+        .collect()
 }
 
-/// A column's comment, and its index when it names another row.
-fn column_extras(schema: &str, t: &PgTable, c: &PgColumn) -> String {
-    let q = format!("{}.{}", quote(schema), quote(&t.name));
-    let mut sql = String::new();
-    if !c.doc.is_empty() {
-        sql.push_str(&format!(
-            "COMMENT ON COLUMN {q}.{} IS {};\n",
-            quote(&c.name),
-            literal(&c.doc)
-        ));
-    }
-    if t.indexed.contains(&c.name) {
-        sql.push_str(&format!(
-            "CREATE INDEX IF NOT EXISTS {} ON {q} ({});\n",
-            quote(&t.index_name(&c.name)),
-            quote(&c.name)
-        ));
-    }
-    sql
+/// The index on a column naming another row. Partial: most such columns
+/// are empty on most rows (an action names a job, or a note, or ...), and
+/// a lookup by value never needs the empty ones.
+fn index_sql(schema: &str, t: &PgTable, column: &str) -> String {
+    format!(
+        "CREATE INDEX IF NOT EXISTS {} ON {}.{} ({c}) WHERE {c} IS NOT NULL;\n",
+        quote(&t.index_name(column)),
+        quote(schema),
+        quote(&t.name),
+        c = quote(column)
+    )
 }
 
 #[cfg(test)]
@@ -383,10 +399,10 @@ mod tests {
         assert!(sql.contains("PRIMARY KEY (\"id\")"), "{sql}");
         assert!(sql.contains("\"created_at\" timestamptz"), "{sql}");
         assert!(sql.contains("\"_extra\" jsonb"), "{sql}");
-        assert!(sql.contains("COMMENT ON TABLE \"huntr\".\"jobs\""), "{sql}");
+        let index = index_sql("huntr", &jobs, "owner_member_id");
         assert!(
-            sql.contains("ON \"huntr\".\"jobs\" (\"owner_member_id\")"),
-            "{sql}"
+            index.contains("ON \"huntr\".\"jobs\" (\"owner_member_id\") WHERE"),
+            "{index}"
         );
         assert!(!sql.contains("_upd_run"), "bookkeeping stays in the state");
         let values = PgTable::of(SCHEMA.get("member_field_values").unwrap());

@@ -22,7 +22,7 @@ use tokio_postgres::Transaction;
 
 use super::connect::ConnInfo;
 use super::copy::Encoder;
-use super::ddl::{self, quote, PgTable, RUNS, RUN_TABLES};
+use super::ddl::{self, quote, Ensured, PgTable, RUNS, RUN_TABLES};
 use super::{connect, PgError};
 use crate::destination::Published;
 use crate::kill_points;
@@ -56,6 +56,27 @@ impl PgCounts {
     }
 }
 
+/// How a table's rows went in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Load {
+    /// Copied straight into a table this transaction created.
+    Direct,
+    /// Copied into a temporary table, then merged.
+    Staged(Rows),
+}
+
+/// One publication under way.
+struct Publication<'a, 't> {
+    info: &'a ConnInfo,
+    tx: &'a Transaction<'t>,
+    tables: &'a Tables<'a>,
+    rt: &'a Handle,
+    ensured: Ensured,
+    /// `None`: every row, deleting what the state no longer holds.
+    since: Option<RunId>,
+    loaded: HashMap<&'static str, Load>,
+}
+
 /// Publishes run `run_id` (and whatever earlier runs left unpublished).
 pub fn publish(
     info: &ConnInfo,
@@ -66,41 +87,32 @@ pub fn publish(
     let mut client = rt.block_on(connect(info, "huntr-sync publishing"))?;
     let sql = |e| PgError::sql(info, e);
     let tx = rt.block_on(client.transaction()).map_err(sql)?;
-    let added = rt.block_on(ddl::ensure(&tx, &info.schema)).map_err(sql)?;
-    if !added.is_empty() {
-        tracing::info!("{}: columns added: {}", info.describe(), added.join(", "));
+    let ensured = rt.block_on(ddl::ensure(&tx, &info.schema)).map_err(sql)?;
+    if !ensured.added.is_empty() {
+        let added = ensured.added.join(", ");
+        tracing::info!("{}: columns added: {added}", info.describe());
     }
-    // A table that gained a column is published whole, to fill it.
-    let widened = |t: &Table| {
-        added
-            .iter()
-            .any(|c| c.split_once('.').is_some_and(|(table, _)| table == t.name))
-    };
     let since = since(&tx, info, tables, rt)?;
     tables.prepare_for_scans()?;
-    let changed = since.map_or(Rows::All, Rows::ChangedSince);
-    let mut staged: HashMap<&str, Rows> = HashMap::new();
+    let mut p = Publication {
+        info,
+        tx: &tx,
+        tables,
+        rt,
+        ensured,
+        since,
+        loaded: HashMap::new(),
+    };
     let mut counts = Vec::new();
     for t in &SCHEMA.tables {
         kill_points::point("postgres:table");
-        let parent = t.parent.as_ref().and_then(|(p, _)| staged.get(p.as_str()));
-        let parent_staged = parent.is_some();
-        // A child's rows are those of every staged parent.
-        let rows = if widened(t) || parent == Some(&Rows::All) {
-            Rows::All
-        } else {
-            changed
-        };
-        if since.is_some() && !parent_staged && tables.count(t, rows)? == 0 {
-            continue;
+        if let Some(n) = p.table(t)? {
+            counts.push(n);
         }
-        let pg = PgTable::of(t);
-        stage(&tx, info, tables, t, &pg, rows, rt)?;
-        staged.insert(&t.name, rows);
-        let n = rt
-            .block_on(merge(&tx, &info.schema, t, &pg, since.is_none()))
+    }
+    if !p.ensured.indexes.is_empty() {
+        rt.block_on(tx.batch_execute(&p.ensured.indexes))
             .map_err(sql)?;
-        counts.push(n);
     }
     let started = tables.run_started(run_id)?;
     rt.block_on(record_run(&tx, &info.schema, run_id, started, &counts))
@@ -120,6 +132,112 @@ pub fn publish(
             .collect(),
         changes_exported: 0,
     })
+}
+
+impl Publication<'_, '_> {
+    /// Publishes one table's rows; `None` when it has nothing to publish.
+    fn table(&mut self, t: &'static Table) -> Result<Option<PgCounts>, PgError> {
+        let sql = |e| PgError::sql(self.info, e);
+        let parent = t
+            .parent
+            .as_ref()
+            .and_then(|(p, _)| self.loaded.get(p.as_str()).copied());
+        let direct = self.ensured.created.contains(&t.name);
+        // A table that gained a column is published whole, to fill it.
+        let widened = self
+            .ensured
+            .added
+            .iter()
+            .any(|c| c.split_once('.').is_some_and(|(table, _)| table == t.name));
+        // A child's rows are those of every parent published.
+        let all = direct
+            || widened
+            || matches!(parent, Some(Load::Direct) | Some(Load::Staged(Rows::All)));
+        let rows = match (all, self.since) {
+            (true, _) | (_, None) => Rows::All,
+            (false, Some(since)) => {
+                if parent.is_none() && self.tables.last_change(t)? <= since {
+                    return Ok(None);
+                }
+                Rows::ChangedSince(since)
+            }
+        };
+        let pg = PgTable::of(t);
+        if direct {
+            let target = format!("{}.{}", quote(&self.info.schema), quote(&t.name));
+            let n = self.copy(t, &pg, &target, rows)?;
+            self.loaded.insert(&t.name, Load::Direct);
+            return Ok(Some(PgCounts {
+                table: t.name.clone(),
+                inserted: n as i64,
+                ..PgCounts::default()
+            }));
+        }
+        self.stage(t, &pg, rows)?;
+        self.loaded.insert(&t.name, Load::Staged(rows));
+        let full = self.since.is_none() || parent == Some(Load::Direct);
+        let n = self
+            .rt
+            .block_on(merge(self.tx, &self.info.schema, t, &pg, full))
+            .map_err(sql)?;
+        Ok(Some(n))
+    }
+
+    /// Copies the selected rows of `t` into a temporary table.
+    fn stage(&self, t: &Table, pg: &PgTable, rows: Rows) -> Result<u64, PgError> {
+        let sql = |e| PgError::sql(self.info, e);
+        let stage = quote(&stage_name(&t.name));
+        let cols: Vec<String> = pg
+            .columns
+            .iter()
+            .map(|c| format!("{} {}", quote(&c.name), c.ty.sql()))
+            .collect();
+        let create = format!(
+            "CREATE TEMP TABLE {stage} ({}) ON COMMIT DROP",
+            cols.join(", ")
+        );
+        self.rt
+            .block_on(self.tx.batch_execute(&create))
+            .map_err(sql)?;
+        let n = self.copy(t, pg, &stage, rows)?;
+        if n > 10_000 {
+            self.rt
+                .block_on(self.tx.batch_execute(&format!("ANALYZE {stage}")))
+                .map_err(sql)?;
+        }
+        Ok(n)
+    }
+
+    /// Streams the selected rows of `t` into `into` by binary `COPY`.
+    fn copy(&self, t: &Table, pg: &PgTable, into: &str, rows: Rows) -> Result<u64, PgError> {
+        let (rt, sql) = (self.rt, |e| PgError::sql(self.info, e));
+        let copy = format!(
+            "COPY {into} ({}) FROM STDIN (FORMAT binary)",
+            pg.column_list("")
+        );
+        let sink = rt
+            .block_on(self.tx.copy_in::<_, bytes::Bytes>(&copy))
+            .map_err(sql)?;
+        futures_util::pin_mut!(sink);
+        let enc = Encoder::new(pg.columns.iter().map(|c| c.ty).collect());
+        let mut buf = BytesMut::with_capacity(CHUNK + 4096);
+        enc.header(&mut buf);
+        let n = self.tables.scan(t, rows, |cells| {
+            enc.row(cells, &mut buf);
+            if buf.len() >= CHUNK {
+                rt.block_on(sink.as_mut().send(buf.split().freeze()))
+                    .map_err(sql)?;
+            }
+            Ok::<_, PgError>(())
+        })?;
+        enc.trailer(&mut buf);
+        rt.block_on(sink.as_mut().send(buf.split().freeze()))
+            .map_err(sql)?;
+        // The server has the rows but not yet the end of the COPY.
+        kill_points::point("postgres:copy");
+        rt.block_on(sink.as_mut().finish()).map_err(sql)?;
+        Ok(n)
+    }
 }
 
 /// The run after which rows must be published, or `None` for all of
@@ -144,60 +262,6 @@ fn since(
         .map_err(|e| PgError::sql(info, e))?
         .get(0);
     Ok(shown.then_some(remembered))
-}
-
-/// Copies the selected rows of `t` into its temporary table.
-fn stage(
-    tx: &Transaction<'_>,
-    info: &ConnInfo,
-    tables: &Tables<'_>,
-    t: &Table,
-    pg: &PgTable,
-    rows: Rows,
-    rt: &Handle,
-) -> Result<u64, PgError> {
-    let sql = |e| PgError::sql(info, e);
-    let stage = quote(&stage_name(&t.name));
-    let cols: Vec<String> = pg
-        .columns
-        .iter()
-        .map(|c| format!("{} {}", quote(&c.name), c.ty.sql()))
-        .collect();
-    let create = format!(
-        "CREATE TEMP TABLE {stage} ({}) ON COMMIT DROP",
-        cols.join(", ")
-    );
-    rt.block_on(tx.batch_execute(&create)).map_err(sql)?;
-    let copy = format!(
-        "COPY {stage} ({}) FROM STDIN (FORMAT binary)",
-        pg.column_list("")
-    );
-    let sink = rt
-        .block_on(tx.copy_in::<_, bytes::Bytes>(&copy))
-        .map_err(sql)?;
-    futures_util::pin_mut!(sink);
-    let enc = Encoder::new(pg.columns.iter().map(|c| c.ty).collect());
-    let mut buf = BytesMut::with_capacity(CHUNK + 4096);
-    enc.header(&mut buf);
-    let n = tables.scan(t, rows, |cells| {
-        enc.row(cells, &mut buf);
-        if buf.len() >= CHUNK {
-            rt.block_on(sink.as_mut().send(buf.split().freeze()))
-                .map_err(sql)?;
-        }
-        Ok::<_, PgError>(())
-    })?;
-    enc.trailer(&mut buf);
-    rt.block_on(sink.as_mut().send(buf.split().freeze()))
-        .map_err(sql)?;
-    // The server has the rows but not yet the end of the COPY.
-    kill_points::point("postgres:copy");
-    rt.block_on(sink.as_mut().finish()).map_err(sql)?;
-    if n > 10_000 {
-        rt.block_on(tx.batch_execute(&format!("ANALYZE {stage}")))
-            .map_err(sql)?;
-    }
-    Ok(n)
 }
 
 /// `s.k1 = d.k1 AND ...`: the key columns of `a` and `b` equal.
@@ -311,8 +375,8 @@ async fn record_run(
     tx.execute(
         &format!(
             "INSERT INTO {}.{} (run_id, started_at, finished_at, host, inserted, updated, deleted, removed) \
-             VALUES ($1, to_timestamp($2), now(), $3, $4, $5, $6, $7) \
-             ON CONFLICT (run_id) DO UPDATE SET finished_at = now(), inserted = EXCLUDED.inserted, \
+             VALUES ($1, to_timestamp($2), clock_timestamp(), $3, $4, $5, $6, $7) \
+             ON CONFLICT (run_id) DO UPDATE SET finished_at = clock_timestamp(), inserted = EXCLUDED.inserted, \
              updated = EXCLUDED.updated, deleted = EXCLUDED.deleted, removed = EXCLUDED.removed",
             quote(schema),
             quote(RUNS)
