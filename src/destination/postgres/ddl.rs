@@ -56,7 +56,7 @@ impl PgTable {
         let indexed = columns
             .iter()
             .filter(|c| {
-                (c.name.ends_with("_id") || Some(c.name.as_str()) == parent)
+                (names_a_row(&c.name) || Some(c.name.as_str()) == parent)
                     && t.key.first() != Some(&c.name)
             })
             .map(|c| c.name.clone())
@@ -91,6 +91,31 @@ impl PgTable {
         all.extend(self.indexed.iter().map(|c| self.index_name(c)));
         all.push(format!("{}_pkey", self.name));
         all
+    }
+}
+
+/// Whether a column holds the id of another table's row: `X_id` where X,
+/// or its last words, name a table (`owner_member_id`, `field_id` of
+/// `member_fields`), not an outside id (`location_place_id`).
+fn names_a_row(column: &str) -> bool {
+    let Some(thing) = column.strip_suffix("_id") else {
+        return false;
+    };
+    SCHEMA.tables.iter().any(|t| {
+        let one = singular(&t.name);
+        one == thing || one.ends_with(&format!("_{thing}")) || thing.ends_with(&format!("_{one}"))
+    })
+}
+
+/// A table name's singular: `activities` → `activity`, `goal_progresses`
+/// → `goal_progress`, `jobs` → `job`.
+fn singular(table: &str) -> String {
+    if let Some(stem) = table.strip_suffix("ies") {
+        format!("{stem}y")
+    } else if let Some(stem) = table.strip_suffix("sses") {
+        format!("{stem}ss")
+    } else {
+        table.strip_suffix('s').unwrap_or(table).to_owned()
     }
 }
 
@@ -405,6 +430,19 @@ mod tests {
             "{index}"
         );
         assert!(!sql.contains("_upd_run"), "bookkeeping stays in the state");
+        assert!(jobs
+            .indexed
+            .contains(&"application_activity_id".to_string()));
+        assert!(jobs.indexed.contains(&"job_post_id".to_string()));
+        assert!(
+            !jobs.indexed.contains(&"location_place_id".to_string()),
+            "an outside id names no row here"
+        );
+        let actions = PgTable::of(SCHEMA.get("actions").unwrap());
+        assert!(actions.indexed.contains(&"goal_progress_id".to_string()));
+        assert!(actions
+            .indexed
+            .contains(&"activity_category_id".to_string()));
         let values = PgTable::of(SCHEMA.get("member_field_values").unwrap());
         assert!(values.indexed.contains(&"field_id".to_string()));
         assert!(

@@ -58,7 +58,7 @@ impl PgCounts {
 
 /// How a table's rows went in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Load {
+enum PgLoad {
     /// Copied straight into a table this transaction created.
     Direct,
     /// Copied into a temporary table, then merged.
@@ -74,7 +74,7 @@ struct Publication<'a, 't> {
     ensured: Ensured,
     /// `None`: every row, deleting what the state no longer holds.
     since: Option<RunId>,
-    loaded: HashMap<&'static str, Load>,
+    loaded: HashMap<&'static str, PgLoad>,
 }
 
 /// Publishes run `run_id` (and whatever earlier runs left unpublished).
@@ -152,7 +152,10 @@ impl Publication<'_, '_> {
         // A child's rows are those of every parent published.
         let all = direct
             || widened
-            || matches!(parent, Some(Load::Direct) | Some(Load::Staged(Rows::All)));
+            || matches!(
+                parent,
+                Some(PgLoad::Direct) | Some(PgLoad::Staged(Rows::All))
+            );
         let rows = match (all, self.since) {
             (true, _) | (_, None) => Rows::All,
             (false, Some(since)) => {
@@ -166,7 +169,7 @@ impl Publication<'_, '_> {
         if direct {
             let target = format!("{}.{}", quote(&self.info.schema), quote(&t.name));
             let n = self.copy(t, &pg, &target, rows)?;
-            self.loaded.insert(&t.name, Load::Direct);
+            self.loaded.insert(&t.name, PgLoad::Direct);
             return Ok(Some(PgCounts {
                 table: t.name.clone(),
                 inserted: n as i64,
@@ -174,8 +177,8 @@ impl Publication<'_, '_> {
             }));
         }
         self.stage(t, &pg, rows)?;
-        self.loaded.insert(&t.name, Load::Staged(rows));
-        let full = self.since.is_none() || parent == Some(Load::Direct);
+        self.loaded.insert(&t.name, PgLoad::Staged(rows));
+        let full = self.since.is_none() || parent == Some(PgLoad::Direct);
         let n = self
             .rt
             .block_on(merge(self.tx, &self.info.schema, t, &pg, full))
