@@ -94,17 +94,19 @@ impl PgTable {
     }
 }
 
-/// Whether a column holds the id of another table's row: `X_id` where X,
-/// or its last words, name a table (`owner_member_id`, `field_id` of
-/// `member_fields`), not an outside id (`location_place_id`).
+/// Whether a column holds the id of another table's row: `X_id` whose
+/// last word is the last word of a table's singular (`owner_member_id`,
+/// `field_id` of `member_fields`, `previous_interval_id` of
+/// `goal_intervals`), not an outside id (`location_place_id`, `to_user_id`).
 fn names_a_row(column: &str) -> bool {
     let Some(thing) = column.strip_suffix("_id") else {
         return false;
     };
-    SCHEMA.tables.iter().any(|t| {
-        let one = singular(&t.name);
-        one == thing || one.ends_with(&format!("_{thing}")) || thing.ends_with(&format!("_{one}"))
-    })
+    let last = |s: &str| s.rsplit('_').next().unwrap_or_default().to_owned();
+    SCHEMA
+        .tables
+        .iter()
+        .any(|t| last(&singular(&t.name)) == last(thing))
 }
 
 /// A table name's singular: `activities` → `activity`, `goal_progresses`
