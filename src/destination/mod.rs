@@ -224,6 +224,23 @@ impl std::ops::Deref for Target {
     }
 }
 
+/// Where a destination away from this disk keeps its state unless the
+/// pipeline says: `.huntr-sync/<place, as a file name>/state.db`,
+/// relative to the config file's directory.
+pub fn state_beside_config(place: &str) -> PathBuf {
+    let slug: String = place
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    PathBuf::from(".huntr-sync").join(slug).join("state.db")
+}
+
 /// What a publication wrote.
 #[derive(Debug, Default, Clone)]
 pub struct Published {

@@ -163,22 +163,9 @@ impl Files {
 }
 
 /// Where a remote destination's state goes unless the pipeline says:
-/// `.huntr-sync/<the URL, as a file name>/state.db`, relative to the
-/// config file's directory.
+/// beside the config file, named after the URL.
 fn default_remote_state(url: &url::Url) -> PathBuf {
-    let slug: String = url
-        .as_str()
-        .trim_end_matches('/')
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    PathBuf::from(".huntr-sync").join(slug).join("state.db")
+    super::state_beside_config(url.as_str().trim_end_matches('/'))
 }
 
 /// The tables to write: changed since they were last written, whose parent

@@ -7,6 +7,7 @@
 //! indexes users made survive every run and every upgrade.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
 
 use tokio_postgres::Transaction;
 
@@ -182,11 +183,15 @@ fn run_tables() -> [PgTable; 2] {
     ]
 }
 
-/// Every table the destination holds: the contract's, then bookkeeping.
-pub fn all_tables() -> Vec<PgTable> {
-    let mut all: Vec<PgTable> = SCHEMA.tables.iter().map(PgTable::of).collect();
-    all.extend(run_tables());
-    all
+/// Every table the destination holds: the contract's, in the schema's
+/// order, then bookkeeping. Derived once.
+pub fn all_tables() -> &'static [PgTable] {
+    static ALL: LazyLock<Vec<PgTable>> = LazyLock::new(|| {
+        let mut all: Vec<PgTable> = SCHEMA.tables.iter().map(PgTable::of).collect();
+        all.extend(run_tables());
+        all
+    });
+    &ALL
 }
 
 /// A quoted identifier.
@@ -237,7 +242,7 @@ pub async fn ensure(tx: &Transaction<'_>, schema: &str) -> Result<Ensured, tokio
         let sql = match present.get(&t.name) {
             None => {
                 done.created.insert(t.name.clone());
-                create_sql(schema, &t)
+                create_sql(schema, t)
             }
             Some(have) => {
                 let missing: Vec<&PgColumn> = t
@@ -247,7 +252,7 @@ pub async fn ensure(tx: &Transaction<'_>, schema: &str) -> Result<Ensured, tokio
                     .collect();
                 done.added
                     .extend(missing.iter().map(|c| format!("{}.{}", t.name, c.name)));
-                add_columns_sql(schema, &t, &missing)
+                add_columns_sql(schema, t, &missing)
             }
         };
         if !sql.is_empty() {
@@ -258,7 +263,7 @@ pub async fn ensure(tx: &Transaction<'_>, schema: &str) -> Result<Ensured, tokio
             .iter()
             .filter(|c| !indexes.contains(&t.index_name(c)))
         {
-            done.indexes.push_str(&index_sql(schema, &t, c));
+            done.indexes.push_str(&index_sql(schema, t, c));
         }
     }
     let stale = stale_comments(tx, schema).await?;

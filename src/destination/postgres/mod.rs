@@ -124,21 +124,10 @@ impl PostgresDestination {
 /// `.huntr-sync/postgres_HOST_PORT_DB_SCHEMA/state.db`, relative to the
 /// config file's directory.
 fn default_state(info: &ConnInfo) -> PathBuf {
-    let raw = format!(
+    super::state_beside_config(&format!(
         "postgres_{}_{}_{}_{}",
         info.host, info.port, info.dbname, info.schema
-    );
-    let slug: String = raw
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    PathBuf::from(".huntr-sync").join(slug).join("state.db")
+    ))
 }
 
 impl Destination for PostgresDestination {

@@ -165,10 +165,10 @@ impl Publication<'_, '_> {
                 Rows::ChangedSince(since)
             }
         };
-        let pg = PgTable::of(t);
+        let pg = &ddl::all_tables()[SCHEMA.id(&t.name)];
         if direct {
             let target = format!("{}.{}", quote(&self.info.schema), quote(&t.name));
-            let n = self.copy(t, &pg, &target, rows)?;
+            let n = self.copy(t, pg, &target, rows)?;
             self.loaded.insert(&t.name, PgLoad::Direct);
             return Ok(Some(PgCounts {
                 table: t.name.clone(),
@@ -176,12 +176,12 @@ impl Publication<'_, '_> {
                 ..PgCounts::default()
             }));
         }
-        self.stage(t, &pg, rows)?;
+        self.stage(t, pg, rows)?;
         self.loaded.insert(&t.name, PgLoad::Staged(rows));
         let full = self.since.is_none() || parent == Some(PgLoad::Direct);
         let n = self
             .rt
-            .block_on(merge(self.tx, &self.info.schema, t, &pg, full))
+            .block_on(merge(self.tx, &self.info.schema, t, pg, full))
             .map_err(sql)?;
         Ok(Some(n))
     }
