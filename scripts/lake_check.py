@@ -39,14 +39,11 @@ import os
 import random
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -58,66 +55,13 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from deltalake import DeltaTable
 
+from harness import Checks, advance, contract_tables, free_port, run_syncs, start, stop, wait_for
+
 TOKEN = "sandbox-token"
 BUCKET = "lake"
 RUNS = "_huntr_sync_runs"
 ROUNDS = 3
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-
-
-class Checks:
-    """Counts checks; called from the reader threads too."""
-
-    def __init__(self) -> None:
-        self.passed = 0
-        self.failed = 0
-        self.lock = threading.Lock()
-
-    def check(self, ok: bool, what: str) -> bool:
-        with self.lock:
-            if ok:
-                self.passed += 1
-            else:
-                self.failed += 1
-                print(f"FAIL {what}", flush=True)
-        return ok
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(url: str, what: str, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2).read()
-            return
-        except urllib.error.HTTPError:
-            return  # it answers
-        except OSError:
-            if time.monotonic() > deadline:
-                raise SystemExit(f"{what} did not start at {url}")
-            time.sleep(0.1)
-
-
-def start(cmd, log: Path, env=None) -> subprocess.Popen:
-    """A server in its own process group (stopped by `stop`)."""
-    with open(log, "wb") as out:
-        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True)
-
-
-def stop(p: subprocess.Popen) -> None:
-    if p.poll() is None:
-        os.killpg(p.pid, signal.SIGTERM)
-        try:
-            p.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
 
 
 # ---- rows in one comparable form ------------------------------------------
@@ -180,16 +124,6 @@ def sqlite_rows(lite: sqlite3.Connection, name: str, schema: pa.Schema) -> list:
     rows = lite.execute(f'SELECT {cols} FROM "{name}"').fetchall()
     return sorted((tuple(sqlite_value(v, f.type) for v, f in zip(r, schema)) for r in rows),
                   key=sort_key)
-
-
-def contract_tables(db: Path) -> list:
-    lite = sqlite3.connect(db)
-    try:
-        return [r[0] for r in lite.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sync_%' "
-            "AND name NOT LIKE 'sqlite_%' AND name <> 'push_log' ORDER BY name")]
-    finally:
-        lite.close()
 
 
 def key_columns(lite: sqlite3.Connection, name: str) -> list:
@@ -314,27 +248,11 @@ class Lake:
     def sync(self, *pipelines: str) -> dict:
         """Runs the pipelines' syncs side by side; returns each one's --json
         summary (empty if it failed) with its "_elapsed" seconds."""
-        def one(p: str) -> dict:
-            t0 = time.monotonic()
-            r = subprocess.run(self.sync_cmd(p), cwd=self.cwd, env=self.env,
-                               capture_output=True, text=True)
-            summary = {}
-            if self.c.check(r.returncode == 0,
-                            f"sync {p} exits {r.returncode}: {r.stderr.strip()[-800:]}"):
-                try:
-                    summary = json.loads(r.stdout)
-                except json.JSONDecodeError:
-                    self.c.check(False, f"sync {p} --json printed {r.stdout[:200]!r}")
-            summary["_elapsed"] = time.monotonic() - t0
-            return summary
-
-        with ThreadPoolExecutor(len(pipelines)) as ex:
-            out = dict(zip(pipelines, ex.map(one, pipelines)))
+        out = run_syncs(self.c, self.sync_cmd, self.cwd, self.env, pipelines)
         return out if len(pipelines) > 1 else out[pipelines[0]]
 
     def advance(self) -> None:
-        req = urllib.request.Request(f"{self.sandbox}/_sandbox/advance?days=1", method="POST")
-        urllib.request.urlopen(req, timeout=30).read()
+        advance(self.sandbox)
 
     # -- reading the destinations
 

@@ -42,7 +42,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -52,10 +51,11 @@ import tomllib
 import urllib.error
 import urllib.parse
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
+
+from harness import Checks, advance, contract_tables, free_port, run_syncs, start, stop, wait_for
 from psycopg.rows import dict_row
 
 TOKEN = "sandbox-token"
@@ -73,57 +73,6 @@ KILL_POINTS = ["postgres:copy:1", "postgres:table:3", "postgres:commit:1"]
 # A Unix socket's path (directory, `/.s.PGSQL.PORT`) must fit in
 # sockaddr_un's 108 bytes; keep a margin.
 SOCKET_PATH_MAX = 100
-
-
-class Checks:
-    def __init__(self) -> None:
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, ok: bool, what: str) -> bool:
-        if ok:
-            self.passed += 1
-        else:
-            self.failed += 1
-            print(f"FAIL {what}", flush=True)
-        return ok
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(url: str, what: str, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2).read()
-            return
-        except urllib.error.HTTPError:
-            return  # it answers
-        except OSError:
-            if time.monotonic() > deadline:
-                raise SystemExit(f"{what} did not start at {url}")
-            time.sleep(0.1)
-
-
-def start(cmd, log: Path, env=None) -> subprocess.Popen:
-    """A server in its own process group (stopped by `stop`)."""
-    with open(log, "wb") as out:
-        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True)
-
-
-def stop(p: subprocess.Popen) -> None:
-    if p.poll() is None:
-        os.killpg(p.pid, signal.SIGTERM)
-        try:
-            p.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
 
 
 # ---- the schema -------------------------------------------------------------
@@ -248,16 +197,6 @@ def differ(t: Table, got: list, want: list) -> str:
     if len(g) != len(got):
         out += f"; {len(got) - len(g)} duplicate keys"
     return out
-
-
-def contract_tables(db: Path) -> list:
-    lite = sqlite3.connect(db)
-    try:
-        return [r[0] for r in lite.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sync_%' "
-            "AND name NOT LIKE 'push_%' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
-    finally:
-        lite.close()
 
 
 class Snapshot:
@@ -462,30 +401,16 @@ class PgCheck:
 
     def sync(self, *pipelines: str) -> dict:
         """Runs the pipelines' syncs side by side; returns each one's --json
-        summary (empty if it failed) with its "_elapsed" seconds."""
-        def one(p: str) -> dict:
-            t0 = time.monotonic()
-            r = subprocess.run(self.sync_cmd(p), cwd=self.cwd, env=self.env,
-                               capture_output=True, text=True, timeout=300)
-            summary = {}
-            if self.c.check(r.returncode == 0,
-                            f"sync {p} exits {r.returncode}: {r.stderr.strip()[-800:]}"):
-                try:
-                    summary = json.loads(r.stdout.strip().splitlines()[-1])
-                except (json.JSONDecodeError, IndexError):
-                    self.c.check(False, f"sync {p} --json printed {r.stdout[:200]!r}")
+        summary (empty if it failed) with its "_elapsed" seconds, and keeps
+        the run ids of the pipelines whose runs it lists."""
+        out = run_syncs(self.c, self.sync_cmd, self.cwd, self.env, pipelines, timeout=300)
+        for p, summary in out.items():
             if p in self.completed and "run_id" in summary:
                 self.completed[p].append(summary["run_id"])
-            summary["_elapsed"] = time.monotonic() - t0
-            return summary
-
-        with ThreadPoolExecutor(len(pipelines)) as ex:
-            out = dict(zip(pipelines, ex.map(one, pipelines)))
         return out if len(pipelines) > 1 else out[pipelines[0]]
 
     def advance(self) -> None:
-        req = urllib.request.Request(f"{self.sandbox}/_sandbox/advance?days=1", method="POST")
-        urllib.request.urlopen(req, timeout=30).read()
+        advance(self.sandbox)
 
     def snapshot(self, label: str) -> Snapshot:
         path = self.work / f"reference-{label}.db"
