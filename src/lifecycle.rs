@@ -273,7 +273,7 @@ impl Turner {
 }
 
 /// How a receiver's publication names itself in the lock file.
-const PUBLISHING: &str = "a webhook receiver publishing, ";
+pub const PUBLISHING: &str = "a webhook receiver publishing, ";
 
 /// Opens the state (numbering runs after the destination's when it is
 /// new) and begins the run.

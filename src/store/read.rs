@@ -117,6 +117,23 @@ impl Tables<'_> {
             .map_err(|e| self.err(e))
     }
 
+    /// How many rows of `t` there are, and how many of them have each of
+    /// `cols` set (one pass): what tells a column most rows leave empty.
+    pub fn filled(&self, t: &Table, cols: &[&str]) -> Result<(u64, Vec<u64>), StoreError> {
+        let counts: Vec<String> = cols.iter().map(|c| format!(", COUNT({c})")).collect();
+        let sql = format!("SELECT COUNT(*){} FROM {}", counts.concat(), t.name);
+        self.store
+            .conn
+            .query_row(&sql, [], |r| {
+                let all = r.get::<_, i64>(0)? as u64;
+                let each = (1..=cols.len())
+                    .map(|i| r.get::<_, i64>(i).map(|n| n as u64))
+                    .collect::<Result<Vec<u64>, _>>()?;
+                Ok((all, each))
+            })
+            .map_err(|e| self.err(e))
+    }
+
     /// The last run that changed `t`: recorded with the change itself; a
     /// state written before that bookkeeping existed is scanned once.
     pub fn last_change(&self, t: &Table) -> Result<RunId, StoreError> {

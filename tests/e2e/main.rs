@@ -20,6 +20,7 @@ mod messages;
 mod operator;
 mod parquet;
 mod postgres;
+mod postgres_early;
 mod postgres_faults;
 mod push;
 mod reach;

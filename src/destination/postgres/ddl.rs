@@ -9,7 +9,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
-use tokio_postgres::Transaction;
+use tokio_postgres::Client;
 
 use super::copy::PgType;
 use crate::schema::{Source, Table, SCHEMA};
@@ -211,14 +211,17 @@ pub struct Ensured {
     pub added: Vec<String>,
     /// Tables created by this transaction (empty until loaded).
     pub created: HashSet<String>,
-    /// `CREATE INDEX` for the indexes missing: built after the load, as
-    /// building an index once is cheaper than keeping it up row by row.
-    pub indexes: String,
+    /// The indexes missing, as `(table, column, CREATE INDEX ...)`:
+    /// built after the rows are in, as building an index once is cheaper
+    /// than keeping it up row by row (but see `publish`, which builds
+    /// those of sparse columns first).
+    pub indexes: Vec<(String, String, String)>,
 }
 
 /// Creates the schema and what is missing of its tables, inside the run's
-/// transaction, and brings their comments up to date.
-pub async fn ensure(tx: &Transaction<'_>, schema: &str) -> Result<Ensured, tokio_postgres::Error> {
+/// transaction (which `tx` has begun), and brings their comments up to
+/// date.
+pub async fn ensure(tx: &Client, schema: &str) -> Result<Ensured, tokio_postgres::Error> {
     let exists = tx
         .query_opt("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[&schema])
         .await?
@@ -263,7 +266,8 @@ pub async fn ensure(tx: &Transaction<'_>, schema: &str) -> Result<Ensured, tokio
             .iter()
             .filter(|c| !indexes.contains(&t.index_name(c)))
         {
-            done.indexes.push_str(&index_sql(schema, t, c));
+            done.indexes
+                .push((t.name.clone(), c.clone(), index_sql(schema, t, c)));
         }
     }
     let stale = stale_comments(tx, schema).await?;
@@ -276,10 +280,7 @@ pub async fn ensure(tx: &Transaction<'_>, schema: &str) -> Result<Ensured, tokio
 /// `COMMENT ON` each table and column whose comment is not the schema's
 /// description (a release that describes a column better updates
 /// databases made before it); nothing when all are current.
-async fn stale_comments(
-    tx: &Transaction<'_>,
-    schema: &str,
-) -> Result<String, tokio_postgres::Error> {
+async fn stale_comments(tx: &Client, schema: &str) -> Result<String, tokio_postgres::Error> {
     let rows = tx
         .query(
             "SELECT c.relname::text, a.attname::text,
@@ -325,7 +326,7 @@ async fn stale_comments(
 
 /// The columns of every table in `schema`, by table.
 async fn columns_present(
-    tx: &Transaction<'_>,
+    tx: &Client,
     schema: &str,
 ) -> Result<HashMap<String, HashSet<String>>, tokio_postgres::Error> {
     let rows = tx

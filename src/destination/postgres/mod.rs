@@ -13,6 +13,7 @@
 mod connect;
 mod copy;
 mod ddl;
+mod early;
 mod hold;
 mod publish;
 mod tls;
@@ -105,6 +106,8 @@ async fn connect(info: &ConnInfo, application_name: &str) -> Result<Client, PgEr
 pub struct PostgresDestination {
     info: ConnInfo,
     state: PathBuf,
+    /// A first load's transaction, begun when the run took the schema.
+    early: early::Slot,
 }
 
 impl PostgresDestination {
@@ -117,7 +120,11 @@ impl PostgresDestination {
             Some(state) => settings.base.join(state),
             None => settings.base.join(default_state(&info)),
         };
-        Ok(Arc::new(PostgresDestination { info, state }))
+        Ok(Arc::new(PostgresDestination {
+            info,
+            state,
+            early: early::Slot::default(),
+        }))
     }
 }
 
@@ -147,7 +154,21 @@ impl Destination for PostgresDestination {
         &'a self,
         what: &'a str,
     ) -> BoxFuture<'a, Result<Option<Box<dyn Claim>>, LockError>> {
-        Box::pin(async move { hold::take(&self.info, what).await.map(Some) })
+        Box::pin(async move {
+            let hold = hold::take(&self.info, what).await?;
+            // A receiver's publications find the tables there.
+            if what == crate::lifecycle::PUBLISHING {
+                return Ok(Some(hold));
+            }
+            let began = early::start(self.info.clone());
+            if let Some(old) = self.early.lock().expect("early").replace(began) {
+                old.abort();
+            }
+            let early = self.early.clone();
+            Ok(Some(
+                Box::new(early::Holding { hold, early }) as Box<dyn Claim>
+            ))
+        })
     }
 
     fn check_writable(&self) -> BoxFuture<'_, Result<(), PublishError>> {
@@ -196,7 +217,8 @@ impl Destination for PostgresDestination {
         run_id: RunId,
         rt: &Handle,
     ) -> Result<Published, PublishError> {
-        Ok(publish::publish(&self.info, tables, run_id, rt)?)
+        let early = self.early.lock().expect("early").take();
+        Ok(publish::publish(&self.info, tables, run_id, rt, early)?)
     }
 }
 

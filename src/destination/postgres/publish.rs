@@ -18,12 +18,13 @@ use std::collections::HashMap;
 use bytes::BytesMut;
 use futures_util::SinkExt;
 use tokio::runtime::Handle;
-use tokio_postgres::Transaction;
+use tokio_postgres::Client;
 
 use super::connect::ConnInfo;
 use super::copy::Encoder;
 use super::ddl::{self, quote, Ensured, PgTable, RUNS, RUN_TABLES};
-use super::{connect, PgError};
+use super::early::{self, Early};
+use super::PgError;
 use crate::destination::Published;
 use crate::kill_points;
 use crate::schema::{Table, SCHEMA};
@@ -31,6 +32,9 @@ use crate::store::{Rows, RunId, Tables};
 
 /// The state's record of the last run published here.
 pub const RECORD: &str = "_postgres";
+
+/// A column filled on at most one row in `SPARSE` is sparse.
+const SPARSE: u64 = 4;
 
 /// Bytes of COPY data sent at a time.
 const CHUNK: usize = 1 << 20;
@@ -66,9 +70,10 @@ enum PgLoad {
 }
 
 /// One publication under way.
-struct Publication<'a, 't> {
+struct Publication<'a> {
     info: &'a ConnInfo,
-    tx: &'a Transaction<'t>,
+    /// In the run's transaction.
+    tx: &'a Client,
     tables: &'a Tables<'a>,
     rt: &'a Handle,
     ensured: Ensured,
@@ -83,15 +88,14 @@ pub fn publish(
     tables: &Tables<'_>,
     run_id: RunId,
     rt: &Handle,
+    early: Option<Early>,
 ) -> Result<Published, PgError> {
-    let mut client = rt.block_on(connect(info, "huntr-sync publishing"))?;
+    let begun = match early.and_then(|e| rt.block_on(early::taken(e))) {
+        Some(begun) => begun,
+        None => rt.block_on(early::begin(info))?,
+    };
+    let (tx, ensured) = (begun.client, begun.ensured);
     let sql = |e| PgError::sql(info, e);
-    let tx = rt.block_on(client.transaction()).map_err(sql)?;
-    let ensured = rt.block_on(ddl::ensure(&tx, &info.schema)).map_err(sql)?;
-    if !ensured.added.is_empty() {
-        let added = ensured.added.join(", ");
-        tracing::info!("{}: columns added: {added}", info.describe());
-    }
     let since = since(&tx, info, tables, rt)?;
     tables.prepare_for_scans()?;
     let mut p = Publication {
@@ -111,14 +115,19 @@ pub fn publish(
         }
     }
     if !p.ensured.indexes.is_empty() {
-        rt.block_on(tx.batch_execute(&p.ensured.indexes))
-            .map_err(sql)?;
+        let rest: String = p
+            .ensured
+            .indexes
+            .iter()
+            .map(|(_, _, q)| q.as_str())
+            .collect();
+        rt.block_on(tx.batch_execute(&rest)).map_err(sql)?;
     }
     let started = tables.run_started(run_id)?;
     rt.block_on(record_run(&tx, &info.schema, run_id, started, &counts))
         .map_err(sql)?;
     kill_points::point("postgres:commit");
-    rt.block_on(tx.commit()).map_err(sql)?;
+    rt.block_on(tx.batch_execute("COMMIT")).map_err(sql)?;
     let total: i64 = counts
         .iter()
         .map(|c| c.inserted + c.updated + c.deleted)
@@ -134,7 +143,7 @@ pub fn publish(
     })
 }
 
-impl Publication<'_, '_> {
+impl Publication<'_> {
     /// Publishes one table's rows; `None` when it has nothing to publish.
     fn table(&mut self, t: &'static Table) -> Result<Option<PgCounts>, PgError> {
         let sql = |e| PgError::sql(self.info, e);
@@ -167,6 +176,7 @@ impl Publication<'_, '_> {
         };
         let pg = &ddl::all_tables()[SCHEMA.id(&t.name)];
         if direct {
+            self.sparse_indexes_first(t)?;
             let target = format!("{}.{}", quote(&self.info.schema), quote(&t.name));
             let n = self.copy(t, pg, &target, rows)?;
             self.loaded.insert(&t.name, PgLoad::Direct);
@@ -184,6 +194,39 @@ impl Publication<'_, '_> {
             .block_on(merge(self.tx, &self.info.schema, t, pg, full))
             .map_err(sql)?;
         Ok(Some(n))
+    }
+
+    /// Builds now, before the rows of a new table go in, its indexes on
+    /// the columns most rows leave empty (filled on fewer than one row in
+    /// `SPARSE`): keeping a partial index up costs only the rows it holds,
+    /// while building it afterwards reads the whole table once per index.
+    /// The others are built once the rows are in.
+    fn sparse_indexes_first(&mut self, t: &Table) -> Result<(), PgError> {
+        let mine: Vec<&str> = (self.ensured.indexes.iter())
+            .filter(|(table, _, _)| *table == t.name)
+            .map(|(_, column, _)| column.as_str())
+            .collect();
+        if mine.is_empty() {
+            return Ok(());
+        }
+        let (rows, filled) = self.tables.filled(t, &mine)?;
+        let sparse: Vec<String> = (mine.iter().zip(filled))
+            .filter(|(_, n)| n * SPARSE <= rows)
+            .map(|(c, _)| c.to_string())
+            .collect();
+        let now: String = (self.ensured.indexes.iter())
+            .filter(|(table, c, _)| *table == t.name && sparse.contains(c))
+            .map(|(_, _, q)| q.as_str())
+            .collect();
+        if !now.is_empty() {
+            self.rt
+                .block_on(self.tx.batch_execute(&now))
+                .map_err(|e| PgError::sql(self.info, e))?;
+        }
+        self.ensured
+            .indexes
+            .retain(|(table, c, _)| *table != t.name || !sparse.contains(c));
+        Ok(())
     }
 
     /// Copies the selected rows of `t` into a temporary table.
@@ -247,7 +290,7 @@ impl Publication<'_, '_> {
 /// them: when the state has no record, or the database does not show the
 /// run the state remembers (it was replaced or emptied).
 fn since(
-    tx: &Transaction<'_>,
+    tx: &Client,
     info: &ConnInfo,
     tables: &Tables<'_>,
     rt: &Handle,
@@ -278,7 +321,7 @@ fn same_key(t: &Table, a: &str, b: &str) -> String {
 
 /// Writes the staged rows of `t` into its table; returns what changed.
 async fn merge(
-    tx: &Transaction<'_>,
+    tx: &Client,
     schema: &str,
     t: &Table,
     pg: &PgTable,
@@ -366,7 +409,7 @@ fn upsert_sql(target: &str, stage: &str, t: &Table, pg: &PgTable) -> String {
 
 /// The run's rows in `_huntr_sync_runs` and `_huntr_sync_run_tables`.
 async fn record_run(
-    tx: &Transaction<'_>,
+    tx: &Client,
     schema: &str,
     run_id: RunId,
     started: Option<i64>,
