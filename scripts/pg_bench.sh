@@ -29,7 +29,9 @@
 # --keep  keeps the work directories (databases, logs, the server's data
 #         directory and its log) and prints where they are.
 #
-# Also printed: huntr-sync into SQLite at scale M (the same ten endpoints;
+# Also printed: how long binary COPY takes through huntr-sync's own
+# encoder and through tokio-postgres' BinaryCopyInWriter (the same rows of
+# the scale-M state, a few tables), huntr-sync into SQLite at scale M (the same ten endpoints;
 # the part of (2) that is not PostgreSQL's), the load average before and
 # after (the figures are only fair on a quiet machine), and from the
 # server's log (huntr-sync's statements, each logged with its duration):
@@ -249,6 +251,14 @@ measure sqlite_small "${hs_sync[@]}" sqlite_small
 measure dlt_small env DLT_DATA_DIR="$work/dlt" RUNTIME__DLTHUB_TELEMETRY=false \
   DESTINATION__POSTGRES__CREDENTIALS="postgresql://bench:$password@127.0.0.1:$pg_port/dlt" \
   "$venv/bin/python" "$work/dlt_load.py" "http://127.0.0.1:$port_small/org" "$token"
+
+# The two ways of sending binary COPY data (an ignored test of the library,
+# src/destination/postgres/copy_compare.rs), on the rows of the scale-M
+# state and its database: printed, no goal.
+echo "binary COPY, huntr-sync's encoder against tokio-postgres' BinaryCopyInWriter (scale $dlt_scale, median of 5 turns):"
+HUNTR_BENCH_POSTGRES_URL="$(pg_url small)" HUNTR_BENCH_STATE="$work/small-state.db" \
+  cargo test --profile profiling --quiet --lib copy_compare -- --ignored --nocapture 2>&1 \
+  | grep -E '^(table|[a-z_]+ +[0-9])' || echo "  (the comparison did not run)"
 
 python3 - "$work" "$scale" "$dlt_scale" "$(python3 -c "print(round($ready - $started, 1))")" "$pg_settings" \
   "$load_before" "$(cut -d ' ' -f 1-3 /proc/loadavg)" "$pg_dir/server.log" <<'EOF'

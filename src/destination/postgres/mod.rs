@@ -12,6 +12,8 @@
 
 mod connect;
 mod copy;
+#[cfg(test)]
+mod copy_compare;
 mod ddl;
 mod early;
 mod hold;
