@@ -22,7 +22,7 @@ pub async fn run(what: PushWhat) -> Result<u8, Failure> {
         PushWhat::FieldValues(a) => (PushKind::FieldValues, a),
         PushWhat::Fields(a) => (PushKind::Fields, a),
     };
-    let input = crate::push::read_input(&args.from).map_err(|e| Failure::usage(e.to_string()))?;
+    let input = crate::push::read_input(&args.from, &Default::default()).map_err(|e| Failure::usage(e.to_string()))?;
     let p = resolve_pipeline(&args.pipeline, Overrides::default(), true)?;
     let (mut client, sandbox) = connect(&p, &args.pipeline, |_| {}).await?;
     let progress = crate::progress::Progress::for_stderr();
