@@ -17,7 +17,7 @@ use super::{
 
 const EMAIL: &str = "email";
 const MEMBER_ID: &str = "member_id";
-const OWN: [&str; 2] = [EMAIL, MEMBER_ID];
+pub(super) const OWN: [&str; 2] = [EMAIL, MEMBER_ID];
 
 /// (member id, field id) -> (line, value) of the first valid row giving it.
 type Given = HashMap<(String, String), (usize, Value)>;

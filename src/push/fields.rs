@@ -16,7 +16,7 @@ use super::{
 const NAME: &str = "name";
 const FIELD_TYPE: &str = "field_type";
 const CHOICES: &str = "choices";
-const OWN: [&str; 3] = [NAME, FIELD_TYPE, CHOICES];
+pub(super) const OWN: [&str; 3] = [NAME, FIELD_TYPE, CHOICES];
 
 /// A field as a row describes it.
 struct NewField<'r> {

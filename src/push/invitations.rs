@@ -18,7 +18,7 @@ const EMAIL: &str = "email";
 const BOARD_NAME: &str = "board_name";
 const BOARD_TEMPLATE: &str = "board_template";
 const ADVISOR_EMAIL: &str = "advisor_email";
-const OWN: [&str; 4] = [EMAIL, BOARD_NAME, BOARD_TEMPLATE, ADVISOR_EMAIL];
+pub(super) const OWN: [&str; 4] = [EMAIL, BOARD_NAME, BOARD_TEMPLATE, ADVISOR_EMAIL];
 
 pub(super) fn plan(input: &InputTable, org: &OrgSnapshot) -> Result<Vec<PlannedRow>, InputError> {
     let layout = Layout::new(input, &OWN, Some(&org.fields))?;

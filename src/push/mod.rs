@@ -24,6 +24,7 @@ pub mod orgview;
 pub mod report;
 pub mod send;
 pub mod session;
+pub mod template;
 mod values;
 
 use std::collections::BTreeMap;
