@@ -22,6 +22,7 @@ mod parquet;
 mod postgres;
 mod postgres_faults;
 mod push;
+mod push_files;
 mod reach;
 mod readme;
 mod relist;
