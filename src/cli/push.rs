@@ -13,7 +13,9 @@ use crate::config::Overrides;
 use crate::push::report::{self, RowOutcome, Summary};
 use crate::push::send::{self, Item};
 use crate::push::template::{write_template, TemplateError};
-use crate::push::{orgview, read_input, FieldDef, InputTable, Outcome, Plan, PushKind, ReadOptions};
+use crate::push::{
+    orgview, read_input, FieldDef, InputTable, Outcome, Plan, PushKind, ReadOptions,
+};
 use crate::resources::Resource;
 use crate::sync::{SyncError, SyncOptions, Target};
 

@@ -225,7 +225,10 @@ mod tests {
         fields.push(twin);
         let header = one.to_lowercase();
         let input = table(&["email", &header], &[]);
-        let err = Layout::new(&input, &OWN, Some(&fields)).err().unwrap().to_string();
+        let err = Layout::new(&input, &OWN, Some(&fields))
+            .err()
+            .unwrap()
+            .to_string();
         assert_eq!(
             err,
             format!("the column `{header}` could be the member field `{one}` or `{other}`; name the column exactly as one of them is spelt")
@@ -234,10 +237,22 @@ mod tests {
         let input = table(&["email", &one], &[]);
         assert!(Layout::new(&input, &OWN, Some(&fields)).is_ok());
         let input = table(&["email", "E-mail"], &[]);
-        let err = Layout::new(&input, &OWN, Some(&fields)).err().unwrap().to_string();
-        assert!(err.starts_with("the columns `email` and `E-mail` both name `email`"), "{err}");
+        let err = Layout::new(&input, &OWN, Some(&fields))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.starts_with("the columns `email` and `E-mail` both name `email`"),
+            "{err}"
+        );
         let input = table(&["email", "Location", "LOCATION"], &[]);
-        let err = Layout::new(&input, &OWN, Some(&org().fields)).err().unwrap().to_string();
-        assert!(err.starts_with("the columns `Location` and `LOCATION` both name `Location`"), "{err}");
+        let err = Layout::new(&input, &OWN, Some(&org().fields))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.starts_with("the columns `Location` and `LOCATION` both name `Location`"),
+            "{err}"
+        );
     }
 }

@@ -388,8 +388,12 @@ mod tests {
 
     #[test]
     fn a_file_without_an_email_column_is_refused() {
-        let err = plan_kind(PushKind::Invitations, &table(&["who", "Location"], &[]), &org())
-            .unwrap_err();
+        let err = plan_kind(
+            PushKind::Invitations,
+            &table(&["who", "Location"], &[]),
+            &org(),
+        )
+        .unwrap_err();
         assert_eq!(
             err.to_string(),
             "the file has no `email` column; an invitations file names who to invite: \

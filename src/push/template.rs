@@ -44,7 +44,10 @@ fn columns(kind: PushKind, org_fields: &[FieldDef]) -> Vec<Column<'_>> {
         PushKind::FieldValues => &field_values::OWN,
         PushKind::Fields => &fields::OWN,
     };
-    let mut columns: Vec<Column> = own.iter().map(|name| Column { name, field: None }).collect();
+    let mut columns: Vec<Column> = own
+        .iter()
+        .map(|name| Column { name, field: None })
+        .collect();
     if kind != PushKind::Fields {
         columns.extend(
             org_fields
@@ -153,10 +156,7 @@ fn workbook(kind: PushKind, columns: &[Column]) -> Result<Workbook, XlsxError> {
 /// `=Choices!$B$2:$B$7`: the `n`th list's cells on the choices sheet.
 fn choices_range(n: u16, len: usize) -> String {
     let letter = rust_xlsxwriter::utility::column_number_to_name(n);
-    format!(
-        "={CHOICES_SHEET}!${letter}$2:${letter}${}",
-        len.max(1) + 1
-    )
+    format!("={CHOICES_SHEET}!${letter}$2:${letter}${}", len.max(1) + 1)
 }
 
 fn list_column(
@@ -185,7 +185,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let fields = org().fields;
         let csv = dir.path().join("cohort.csv");
-        assert_eq!(write_template(PushKind::Invitations, &fields, &csv).unwrap(), 9);
+        assert_eq!(
+            write_template(PushKind::Invitations, &fields, &csv).unwrap(),
+            9
+        );
         let text = std::fs::read_to_string(&csv).unwrap();
         assert_eq!(
             text,
@@ -196,7 +199,15 @@ mod tests {
         let table = read_input(&xlsx, &ReadOptions::default()).unwrap();
         assert_eq!(
             table.columns,
-            ["email", "member_id", "Location", "Program", "Graduation", "Nickname", "Age"]
+            [
+                "email",
+                "member_id",
+                "Location",
+                "Program",
+                "Graduation",
+                "Nickname",
+                "Age"
+            ]
         );
         assert!(table.rows.is_empty());
         let choices = ReadOptions {
@@ -205,9 +216,15 @@ mod tests {
         };
         let table = read_input(&xlsx, &choices).unwrap();
         assert_eq!(table.columns, ["Location", "Program"]);
-        assert_eq!(table.rows[0], (2, vec!["Vancouver".into(), "Web Design".into()]));
+        assert_eq!(
+            table.rows[0],
+            (2, vec!["Vancouver".into(), "Web Design".into()])
+        );
         let err = write_template(PushKind::Fields, &fields, &dir.path().join("f.ods"));
-        assert!(err.unwrap_err().to_string().contains("written as .xlsx or .csv"));
+        assert!(err
+            .unwrap_err()
+            .to_string()
+            .contains("written as .xlsx or .csv"));
     }
 
     #[test]

@@ -463,7 +463,8 @@ mod tests {
         };
         let err = convert(&graduation, "05/06/2027").unwrap_err();
         assert!(
-            err.starts_with("`05/06/2027` is not a YYYY-MM-DD date") && err.contains("--date-format"),
+            err.starts_with("`05/06/2027` is not a YYYY-MM-DD date")
+                && err.contains("--date-format"),
             "{err}"
         );
         let us = DateFormat::parse("%m/%d/%Y").unwrap();

@@ -58,13 +58,24 @@ fn openpyxl(dir: &Path, args: &[&str]) {
         .current_dir(dir)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// `push invitations --template FILE`.
 async fn template(dir: &Path, sb: &RunningSandbox, file: &str) {
     let out = common::huntr_sync(dir)
-        .args(["push", "invitations", "--template", file, "--base-url", &sb.base_url])
+        .args([
+            "push",
+            "invitations",
+            "--template",
+            file,
+            "--base-url",
+            &sb.base_url,
+        ])
         .args(["--destination", "sqlite:org.db"])
         .env("HUNTR_ORG_TOKEN", &sb.token)
         .output()
@@ -98,10 +109,22 @@ fn cohort(p: &People) -> Vec<Person> {
             let new = i < 260;
             Person {
                 email,
-                template: if new && i % 2 == 0 { p.template.clone() } else { String::new() },
-                advisor: if new && i % 7 == 0 { p.advisor.clone() } else { String::new() },
+                template: if new && i % 2 == 0 {
+                    p.template.clone()
+                } else {
+                    String::new()
+                },
+                advisor: if new && i % 7 == 0 {
+                    p.advisor.clone()
+                } else {
+                    String::new()
+                },
                 location: if new || i < 280 { locations[i % 3] } else { "" },
-                age: if new { (20 + i % 10).to_string() } else { String::new() },
+                age: if new {
+                    (20 + i % 10).to_string()
+                } else {
+                    String::new()
+                },
                 day: new.then_some((2027, 1 + i as u32 % 12, 1 + i as u32 % 28)),
             }
         })
@@ -145,22 +168,50 @@ fn json_rows(rows: &[Person]) -> Value {
 }
 
 /// Writes one of the five files; its name and the push's extra options.
-async fn write_variant(n: usize, dir: &Path, sb: &RunningSandbox, rows: &[Person]) -> (String, Vec<&'static str>) {
-    let people = ["Email", "Board Template", "Advisor Email", "Location", "Age", "Graduation"];
+async fn write_variant(
+    n: usize,
+    dir: &Path,
+    sb: &RunningSandbox,
+    rows: &[Person],
+) -> (String, Vec<&'static str>) {
+    let people = [
+        "Email",
+        "Board Template",
+        "Advisor Email",
+        "Location",
+        "Age",
+        "Graduation",
+    ];
     match n {
         0 => {
-            let t = text(rows, &people, ",", |(y, m, d)| format!("{y:04}-{m:02}-{d:02}"));
+            let t = text(rows, &people, ",", |(y, m, d)| {
+                format!("{y:04}-{m:02}-{d:02}")
+            });
             std::fs::write(dir.join("cohort.csv"), t).unwrap();
             ("cohort.csv".into(), vec![])
         }
         1 => {
-            let header = ["E-mail", "board_template", "advisor_email", "location", "age", "graduation"];
+            let header = [
+                "E-mail",
+                "board_template",
+                "advisor_email",
+                "location",
+                "age",
+                "graduation",
+            ];
             let t = text(rows, &header, ";", |(y, m, d)| format!("{d:02}.{m:02}.{y}"));
             std::fs::write(dir.join("europe.csv"), format!("\u{feff}{t}")).unwrap();
             ("europe.csv".into(), vec!["--date-format", "%d.%m.%Y"])
         }
         2 => {
-            let header = ["email", "Board-Template", "Advisor_Email", "LOCATION", "AGE", "Graduation"];
+            let header = [
+                "email",
+                "Board-Template",
+                "Advisor_Email",
+                "LOCATION",
+                "AGE",
+                "Graduation",
+            ];
             let t = text(rows, &header, "\t", |(y, m, d)| format!("{m}/{d}/{y}"));
             let mut bytes = vec![0xFF, 0xFE];
             bytes.extend(t.encode_utf16().flat_map(u16::to_le_bytes));
@@ -215,7 +266,12 @@ async fn seen(dir: &Path, sb: &RunningSandbox, summary: Value) -> Seen {
         }
         invitations.insert(o["toEmail"].as_str().unwrap().to_lowercase(), inv);
     }
-    Seen { summary, report, invited: invited(sb).await, invitations }
+    Seen {
+        summary,
+        report,
+        invited: invited(sb).await,
+        invitations,
+    }
 }
 
 /// Pushes file `n` of the five into a sandbox of its own (all alike).
@@ -232,10 +288,17 @@ async fn variant(n: usize) -> (String, Seen) {
     assert_eq!(summary["sent"], 260, "{file}: {summary}");
     let got = seen(dir.path(), &sb, summary).await;
     assert_eq!(got.invited.len(), 260, "{file}");
-    assert!(got.invited.values().all(|&n| n == 1), "{file}: {:?}", got.invited);
+    assert!(
+        got.invited.values().all(|&n| n == 1),
+        "{file}: {:?}",
+        got.invited
+    );
     assert_eq!(got.report.len(), 301, "{file}");
     let graduated = &got.invitations["new0@example.org"]["memberFieldValues"];
-    assert!(graduated.to_string().contains("1798761600"), "{file}: {graduated}");
+    assert!(
+        graduated.to_string().contains("1798761600"),
+        "{file}: {graduated}"
+    );
     (file, got)
 }
 
@@ -260,7 +323,10 @@ fn typed_workbook(path: &Path) {
     let sheet = book.add_worksheet().set_name("Fall cohort").unwrap();
     let date = Format::new().set_num_format("dd/mm/yyyy");
     let day = ExcelDateTime::from_ymd(2027, 5, 31).unwrap();
-    for (col, name) in ["Email", "Location", "Age", "Graduation"].iter().enumerate() {
+    for (col, name) in ["Email", "Location", "Age", "Graduation"]
+        .iter()
+        .enumerate()
+    {
         sheet.write_string(1, col as u16, *name).unwrap();
     }
     sheet.write_string(2, 0, "typed@example.org").unwrap();
@@ -269,7 +335,9 @@ fn typed_workbook(path: &Path) {
     sheet.write_datetime_with_format(2, 3, &day, &date).unwrap();
     sheet.write_string(3, 0, "formula@example.org").unwrap();
     sheet.write_string(3, 1, "Miami").unwrap();
-    sheet.write_formula(3, 2, Formula::new("=20+3").set_result("23")).unwrap();
+    sheet
+        .write_formula(3, 2, Formula::new("=20+3").set_result("23"))
+        .unwrap();
     sheet.write_number(3, 3, 1811721600).unwrap();
     sheet.write_string(6, 0, "bad@example.org").unwrap();
     sheet.write_string(6, 1, "Atlantis").unwrap();
@@ -282,10 +350,20 @@ async fn a_workbooks_typed_cells_are_sent_and_its_rows_named() {
     let dir = tempfile::tempdir().unwrap();
     typed_workbook(&dir.path().join("fall.xlsx"));
     let sheet = ["--sheet", "Fall cohort"];
-    let out = push(dir.path(), &sb, "invitations", "fall.xlsx", &[&sheet[..], &["--yes"]].concat()).await;
+    let out = push(
+        dir.path(),
+        &sb,
+        "invitations",
+        "fall.xlsx",
+        &[&sheet[..], &["--yes"]].concat(),
+    )
+    .await;
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("huntr-sync: row 7: column `Location` = `Atlantis`"), "{err}");
+    assert!(
+        err.contains("huntr-sync: row 7: column `Location` = `Atlantis`"),
+        "{err}"
+    );
     assert!(invited(&sb).await.is_empty(), "nothing may be sent");
     let args = [&sheet[..], &["--yes", "--skip-invalid"]].concat();
     let out = push(dir.path(), &sb, "invitations", "fall.xlsx", &args).await;
@@ -345,15 +423,48 @@ async fn unreadable_inputs_stop_with_one_line_and_send_nothing() {
         .unwrap();
     assert!(resp.status().is_success());
     let before = writes(&sb).await;
-    std::fs::write(dir.path().join("ambiguous.csv"), "email,age\nann@example.org,3\n").unwrap();
-    refused(dir.path(), &sb, "ambiguous.csv", &["`age` could be the member field `Age` or `AGE`"]).await;
-    std::fs::write(dir.path().join("cp1252.csv"), b"email,Location\nren\xe9e@example.org,Miami\n").unwrap();
-    refused(dir.path(), &sb, "cp1252.csv", &["line 2 is not UTF-8", "CSV UTF-8"]).await;
+    std::fs::write(
+        dir.path().join("ambiguous.csv"),
+        "email,age\nann@example.org,3\n",
+    )
+    .unwrap();
+    refused(
+        dir.path(),
+        &sb,
+        "ambiguous.csv",
+        &["`age` could be the member field `Age` or `AGE`"],
+    )
+    .await;
+    std::fs::write(
+        dir.path().join("cp1252.csv"),
+        b"email,Location\nren\xe9e@example.org,Miami\n",
+    )
+    .unwrap();
+    refused(
+        dir.path(),
+        &sb,
+        "cp1252.csv",
+        &["line 2 is not UTF-8", "CSV UTF-8"],
+    )
+    .await;
     typed_workbook(&dir.path().join("notes.xlsx"));
-    refused(dir.path(), &sb, "notes.xlsx", &["notes.xlsx (sheet Notes): the file has no `email` column", "`Read me first`"]).await;
+    refused(
+        dir.path(),
+        &sb,
+        "notes.xlsx",
+        &[
+            "notes.xlsx (sheet Notes): the file has no `email` column",
+            "`Read me first`",
+        ],
+    )
+    .await;
     // A day in another order without --date-format: the row's line, the
     // value, the flag; then the count of invalid rows.
-    std::fs::write(dir.path().join("day.csv"), "email,Graduation\nann@example.org,05/06/2027\n").unwrap();
+    std::fs::write(
+        dir.path().join("day.csv"),
+        "email,Graduation\nann@example.org,05/06/2027\n",
+    )
+    .unwrap();
     let out = push(dir.path(), &sb, "invitations", "day.csv", &["--yes"]).await;
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");

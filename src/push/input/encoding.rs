@@ -96,9 +96,15 @@ mod tests {
 
     #[test]
     fn utf8_with_or_without_a_mark_and_utf16_with_one_are_read() {
-        assert_eq!(decode(b"email\nj\xC3\xA9@x.org\n").unwrap(), "email\njé@x.org\n");
+        assert_eq!(
+            decode(b"email\nj\xC3\xA9@x.org\n").unwrap(),
+            "email\njé@x.org\n"
+        );
         assert_eq!(decode(b"\xEF\xBB\xBFemail\n").unwrap(), "email\n");
-        assert_eq!(decode(&utf16le("email\tNom\néa@x.org\t\n")).unwrap(), "email\tNom\néa@x.org\t\n");
+        assert_eq!(
+            decode(&utf16le("email\tNom\néa@x.org\t\n")).unwrap(),
+            "email\tNom\néa@x.org\t\n"
+        );
         let mut be = vec![0xFE, 0xFF];
         be.extend("e,\u{1F600}".encode_utf16().flat_map(u16::to_be_bytes));
         assert_eq!(decode(&be).unwrap(), "e,\u{1F600}");
@@ -107,7 +113,10 @@ mod tests {
     #[test]
     fn other_encodings_are_refused_with_the_fix() {
         let err = decode(b"email,Name\nx@y.org,Ren\xE9e\n").unwrap_err();
-        assert!(err.starts_with("line 2 is not UTF-8 text (byte 0xE9;"), "{err}");
+        assert!(
+            err.starts_with("line 2 is not UTF-8 text (byte 0xE9;"),
+            "{err}"
+        );
         assert!(err.contains("\"CSV UTF-8 (Comma delimited)\""), "{err}");
         let err = decode(b"\xFF\xFEe\x00x").unwrap_err();
         assert!(err.contains("half a character"), "{err}");

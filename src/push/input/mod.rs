@@ -101,7 +101,9 @@ pub enum InputError {
     },
     #[error("the file has no `{column}` column; {fix}")]
     MissingColumn { column: String, fix: String },
-    #[error("the columns `{first}` and `{second}` both name `{name}`; delete or rename one of them")]
+    #[error(
+        "the columns `{first}` and `{second}` both name `{name}`; delete or rename one of them"
+    )]
     SameColumnTwice {
         first: String,
         second: String,
@@ -240,7 +242,8 @@ mod tests {
     use std::sync::Arc;
 
     use arrow_array::{
-        ArrayRef, BooleanArray, Date32Array, Float32Array, Float64Array, Int64Array, RecordBatch, StringArray,
+        ArrayRef, BooleanArray, Date32Array, Float32Array, Float64Array, Int64Array, RecordBatch,
+        StringArray,
     };
     use arrow_schema::{DataType, Field, Schema};
     use parquet::arrow::ArrowWriter;
@@ -269,7 +272,10 @@ mod tests {
     fn semicolons_tabs_and_utf16_read_as_commas_do() {
         let want = [row(2, &["ann@example.org", "Seattle; Miami"])];
         let table = csv(b"email;Location\r\nann@example.org;\"Seattle; Miami\"\r\n").unwrap();
-        assert_eq!((table.columns.as_slice(), table.rows.as_slice()), (&["email".to_string(), "Location".into()][..], &want[..]));
+        assert_eq!(
+            (table.columns.as_slice(), table.rows.as_slice()),
+            (&["email".to_string(), "Location".into()][..], &want[..])
+        );
         let mut utf16 = vec![0xFF, 0xFE];
         let text = "email\tLocation\r\nann@example.org\tSeattle; Miami\r\n";
         utf16.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
@@ -354,9 +360,12 @@ mod tests {
             err.contains("people.docx: cannot tell the file's format from its name; name it .csv"),
             "{err}"
         );
-        let err = read_input(Path::new("/nonexistent/people.csv"), &ReadOptions::default())
-            .unwrap_err()
-            .to_string();
+        let err = read_input(
+            Path::new("/nonexistent/people.csv"),
+            &ReadOptions::default(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
             err.starts_with("cannot open /nonexistent/people.csv:"),
             "{err}"

@@ -95,4 +95,3 @@ fn date(days: i32) -> String {
         None => days.to_string(),
     }
 }
-

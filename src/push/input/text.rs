@@ -9,10 +9,7 @@ use super::{InputError, Rows};
 
 /// The header and the rows, lines counted as the file's physical lines
 /// (a quoted cell may span several).
-pub(super) fn read_text(
-    path: &Path,
-    given: Option<u8>,
-) -> Result<(Vec<String>, Rows), InputError> {
+pub(super) fn read_text(path: &Path, given: Option<u8>) -> Result<(Vec<String>, Rows), InputError> {
     let bytes = std::fs::read(path).map_err(|source| InputError::Open {
         path: path.to_path_buf(),
         source,

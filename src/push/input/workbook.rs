@@ -27,7 +27,10 @@ pub(super) fn read_workbook(
     })?;
     let names = book.sheet_names();
     let name = match sheet {
-        None => names.first().cloned().ok_or_else(|| fail("the workbook has no sheet".into()))?,
+        None => names
+            .first()
+            .cloned()
+            .ok_or_else(|| fail("the workbook has no sheet".into()))?,
         Some(wanted) => names
             .iter()
             .find(|n| n.as_str() == wanted)
@@ -160,9 +163,7 @@ fn date_time(d: &ExcelDateTime) -> String {
 /// when it has no time of day.
 fn iso_day(s: &str) -> String {
     match s.split_once('T') {
-        Some((day, time)) if time.trim_start_matches(['0', ':', '.']).is_empty() => {
-            day.to_string()
-        }
+        Some((day, time)) if time.trim_start_matches(['0', ':', '.']).is_empty() => day.to_string(),
         _ => s.to_string(),
     }
 }
@@ -182,9 +183,58 @@ mod tests {
         assert_eq!(text(&Data::Float(23.0)).unwrap(), "23");
         assert_eq!(text(&Data::Float(2.5)).unwrap(), "2.5");
         assert_eq!(text(&Data::Int(7)).unwrap(), "7");
-        assert_eq!(text(&Data::DateTimeIso("2027-05-31T00:00:00".into())).unwrap(), "2027-05-31");
-        assert_eq!(text(&Data::DateTimeIso("2027-05-31".into())).unwrap(), "2027-05-31");
+        assert_eq!(
+            text(&Data::DateTimeIso("2027-05-31T00:00:00".into())).unwrap(),
+            "2027-05-31"
+        );
+        assert_eq!(
+            text(&Data::DateTimeIso("2027-05-31".into())).unwrap(),
+            "2027-05-31"
+        );
         assert!(text(&Data::Error(calamine::CellErrorType::Div0)).is_err());
+    }
+
+    #[test]
+    fn rows_are_numbered_as_the_sheet_numbers_them() {
+        use rust_xlsxwriter::{Formula, Workbook};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("book.xlsx");
+        let mut book = Workbook::new();
+        book.add_worksheet().set_name("Notes").unwrap();
+        let sheet = book.add_worksheet().set_name("Cohort").unwrap();
+        sheet.write_string(2, 1, "email").unwrap();
+        sheet.write_string(2, 2, "Age").unwrap();
+        sheet.write_string(3, 1, "a@x.org").unwrap();
+        sheet
+            .write_formula(3, 2, Formula::new("=1+2").set_result("3"))
+            .unwrap();
+        sheet.write_string(5, 1, "b@x.org").unwrap();
+        sheet.write_number(5, 2, 4.5).unwrap();
+        book.save(&path).unwrap();
+        let (header, rows, name) = read_workbook(&path, Some("cohort")).unwrap();
+        assert_eq!(
+            (header, name),
+            (vec!["email".into(), "Age".into()], "Cohort".into())
+        );
+        let want: Rows = vec![
+            (4, vec!["a@x.org".into(), "3".into()]),
+            (5, vec![String::new(), String::new()]),
+            (6, vec!["b@x.org".into(), "4.5".into()]),
+        ];
+        assert_eq!(rows, want);
+        let err = read_workbook(&path, Some("Spring"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.ends_with(
+                "the workbook has no sheet named `Spring`; its sheets are `Notes`, `Cohort`"
+            ),
+            "{err}"
+        );
+        assert!(matches!(
+            read_workbook(&path, None),
+            Err(InputError::NoHeader { .. })
+        ));
     }
 
     #[test]
