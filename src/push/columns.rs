@@ -11,12 +11,14 @@ use super::dates::DateFormat;
 use super::values::{closest, convert_with};
 use super::{FieldDef, InputError, InputTable, Problem};
 
+/// The field a column names, or why it names none.
+type FieldMatch<'a> = Result<&'a FieldDef, String>;
+
 /// A column that is not one of the kind's own.
 pub(super) struct OtherColumn<'a> {
     pub index: usize,
     pub name: &'a str,
-    /// The field it names, or why it names none.
-    pub field: Result<&'a FieldDef, String>,
+    pub field: FieldMatch<'a>,
 }
 
 /// Where a kind's columns are in one file.
@@ -137,12 +139,11 @@ fn twice(first: &str, second: &str, name: &str) -> InputError {
 
 /// The field named exactly `name`, else the one field named so ignoring
 /// case, or a message naming the closest one; Err when two fields match.
-#[allow(clippy::type_complexity)]
 fn member_field<'a>(
     name: &str,
     fields: &'a [FieldDef],
     own: &[&'static str],
-) -> Result<Result<&'a FieldDef, String>, InputError> {
+) -> Result<FieldMatch<'a>, InputError> {
     if let Some(field) = fields.iter().find(|f| f.name == name) {
         return Ok(Ok(field));
     }

@@ -25,6 +25,14 @@ pub(super) fn decode(bytes: &[u8]) -> Result<String, String> {
 }
 
 fn utf8(bytes: &[u8]) -> Result<String, String> {
+    // Valid UTF-8, but no text file people save holds NULs: UTF-16 (or
+    // UTF-32) without its byte-order mark.
+    if let Some(at) = bytes.iter().position(|b| *b == 0) {
+        let line = 1 + bytes[..at].iter().filter(|b| **b == b'\n').count();
+        return Err(format!(
+            "line {line} holds NUL bytes (UTF-16 text without a byte-order mark?); {SAVE_AS_UTF8}"
+        ));
+    }
     match std::str::from_utf8(bytes) {
         Ok(text) => Ok(text.to_string()),
         Err(e) => {
@@ -40,7 +48,7 @@ fn utf8(bytes: &[u8]) -> Result<String, String> {
 }
 
 fn utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Result<String, String> {
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return Err(format!(
             "the file starts as UTF-16 but ends in half a character; {SAVE_AS_UTF8}"
         ));
@@ -118,6 +126,8 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("\"CSV UTF-8 (Comma delimited)\""), "{err}");
+        let err = decode(b"e\x00m\x00").unwrap_err();
+        assert!(err.starts_with("line 1 holds NUL bytes"), "{err}");
         let err = decode(b"\xFF\xFEe\x00x").unwrap_err();
         assert!(err.contains("half a character"), "{err}");
         let err = decode(b"\xFF\xFEe\x00\n\x00\x00\xD8").unwrap_err();

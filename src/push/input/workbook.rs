@@ -71,9 +71,12 @@ fn quoted(names: &[String]) -> String {
     each.join(", ")
 }
 
+/// A cell holding an error value: its reference (`C7`) and the error.
+type CellError = (String, String);
+
 /// The first row as the header, then the others with their sheet row
 /// numbers; Err: the first cell holding an error value.
-fn sheet_rows(range: &Range<Data>) -> Result<(Option<Vec<String>>, Rows), (String, String)> {
+fn sheet_rows(range: &Range<Data>) -> Result<(Option<Vec<String>>, Rows), CellError> {
     let Some((top, left)) = range.start() else {
         return Ok((None, Vec::new()));
     };
