@@ -226,9 +226,26 @@ pub enum PushWhat {
 pub struct PushArgs {
     #[command(flatten)]
     pub pipeline: PipelineArgs,
-    /// The input: a .csv file with a header row, or a .parquet file.
-    #[arg(long, value_name = "FILE")]
-    pub from: PathBuf,
+    /// The input: a .csv (or .tsv, .txt) file with a header row, a
+    /// workbook (.xlsx, .xls, .xlsm, .xlsb, .ods) or a .parquet file.
+    #[arg(long, value_name = "FILE", required_unless_present = "template")]
+    pub from: Option<PathBuf>,
+    /// Write an empty file to fill instead (.xlsx or .csv): the columns
+    /// this push takes, one per member field of the organization; sends
+    /// nothing.
+    #[arg(long, value_name = "FILE", conflicts_with = "from")]
+    pub template: Option<PathBuf>,
+    /// The workbook's sheet to read (default: the first).
+    #[arg(long, value_name = "NAME")]
+    pub sheet: Option<String>,
+    /// A text file's delimiter: `,` `;` `tab` or another single character
+    /// (default: the one the header line uses, among `,` `;` and tab).
+    #[arg(long, value_name = "CHAR", value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
+    /// How the file writes text dates that are not YYYY-MM-DD, e.g.
+    /// %m/%d/%Y, %d/%m/%Y or %d.%m.%Y (strftime-like).
+    #[arg(long, value_name = "FORMAT", value_parser = parse_date_format)]
+    pub date_format: Option<crate::push::DateFormat>,
     /// Print the plan (counts by outcome, the first rows); send nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -247,6 +264,19 @@ pub struct PushArgs {
     pub json: bool,
     #[command(flatten)]
     pub wait: WaitArg,
+}
+
+/// `--delimiter`: one single-byte character, or `tab`.
+fn parse_delimiter(text: &str) -> Result<u8, String> {
+    match text {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        one if one.len() == 1 && one != "\"" => Ok(one.as_bytes()[0]),
+        _ => Err("give one character, such as `,` `;` `|`, or `tab`".to_string()),
+    }
+}
+
+fn parse_date_format(text: &str) -> Result<crate::push::DateFormat, String> {
+    crate::push::DateFormat::parse(text)
 }
 
 #[derive(Debug, Args)]

@@ -12,7 +12,10 @@ use super::pipeline::{connect, resolve_pipeline};
 use crate::config::Overrides;
 use crate::push::report::{self, RowOutcome, Summary};
 use crate::push::send::{self, Item};
-use crate::push::{orgview, Outcome, Plan, PushKind};
+use crate::push::template::{write_template, TemplateError};
+use crate::push::{
+    orgview, read_input, FieldDef, InputTable, Outcome, Plan, PushKind, ReadOptions,
+};
 use crate::resources::Resource;
 use crate::sync::{SyncError, SyncOptions, Target};
 
@@ -22,15 +25,22 @@ pub async fn run(what: PushWhat) -> Result<u8, Failure> {
         PushWhat::FieldValues(a) => (PushKind::FieldValues, a),
         PushWhat::Fields(a) => (PushKind::Fields, a),
     };
-    let input = crate::push::read_input(&args.from).map_err(|e| Failure::usage(e.to_string()))?;
+    let input = match &args.template {
+        Some(_) => None,
+        None => Some(read(&args)?),
+    };
     let p = resolve_pipeline(&args.pipeline, Overrides::default(), true)?;
     let (mut client, sandbox) = connect(&p, &args.pipeline, |_| {}).await?;
     let progress = crate::progress::Progress::for_stderr();
     client.set_notice(progress.notice());
     // The organization as it is now; the destination is updated with it.
     let collector = std::sync::Arc::new(orgview::Collector::default());
+    let resources = match &args.template {
+        Some(_) => vec![Resource::MemberFields],
+        None => orgview::resources(kind),
+    };
     let opts = SyncOptions {
-        resources: orgview::resources(kind),
+        resources,
         limit: p.limit,
         seen: Some(collector.seen()),
         progress,
@@ -47,17 +57,65 @@ pub async fn run(what: PushWhat) -> Result<u8, Failure> {
         )));
     }
     let org = collector.take(!read.skipped.contains_key(Resource::Advisors.path()));
+    let (Some(input), None) = (input, &args.template) else {
+        let code = template(kind, &org.fields, &args);
+        if let Some(sb) = sandbox {
+            sb.stop().await;
+        }
+        return code;
+    };
     let settled = {
         let store = target.open_store().map_err(SyncError::from)?;
         send::settle_earlier(&store, kind, &org).map_err(SyncError::from)?
     };
     let plan = crate::push::plan(kind, &input, &org)
-        .map_err(|e| Failure::usage(format!("{}: {e}", args.from.display())))?;
-    let code = decide_and_send(&client, &target, plan, &args, settled).await;
+        .map_err(|e| Failure::usage(format!("{}: {e}", source(&args, &input))))?;
+    let code = decide_and_send(&client, &target, plan, &args, settled, input.unit()).await;
     if let Some(sb) = sandbox {
         sb.stop().await;
     }
     code
+}
+
+/// Reads `--from` as the options say; every problem is a usage error, so
+/// nothing is sent.
+fn read(args: &PushArgs) -> Result<InputTable, Failure> {
+    let path = args
+        .from
+        .as_deref()
+        .ok_or_else(|| Failure::usage("push needs --from FILE (or --template FILE)".into()))?;
+    let options = ReadOptions {
+        sheet: args.sheet.clone(),
+        delimiter: args.delimiter,
+    };
+    let mut input = read_input(path, &options).map_err(|e| Failure::usage(e.to_string()))?;
+    input.date_format = args.date_format.clone();
+    Ok(input)
+}
+
+/// The input as messages name it: `cohort.xlsx (sheet Fall)`.
+fn source(args: &PushArgs, input: &InputTable) -> String {
+    let path = args.from.as_deref().unwrap_or(std::path::Path::new("-"));
+    match &input.sheet {
+        Some(sheet) => format!("{} (sheet {sheet})", path.display()),
+        None => path.display().to_string(),
+    }
+}
+
+/// `--template`: writes the empty file to fill; sends nothing.
+fn template(kind: PushKind, fields: &[FieldDef], args: &PushArgs) -> Result<u8, Failure> {
+    let Some(path) = &args.template else {
+        return Ok(exit::OK);
+    };
+    let columns = write_template(kind, fields, path).map_err(|e| match e {
+        TemplateError::Format { .. } => Failure::usage(e.to_string()),
+        other => Failure::from(anyhow::Error::from(other)),
+    })?;
+    println!(
+        "huntr-sync: wrote {} ({columns} columns); fill it in and push it with --from",
+        path.display()
+    );
+    Ok(exit::OK)
 }
 
 /// Refuses, previews or sends the plan; reports; the exit code.
@@ -67,11 +125,12 @@ async fn decide_and_send(
     plan: Plan,
     args: &PushArgs,
     settled: usize,
+    unit: &str,
 ) -> Result<u8, Failure> {
     let (rows, mut summary) = report::build(&plan, None, args.dry_run);
     summary.settled_from_earlier = settled;
     if summary.invalid > 0 && !args.skip_invalid {
-        report::print_invalid(&rows);
+        report::print_invalid(&rows, unit);
         finish_report(args, &rows, &summary, client)?;
         eprintln!(
             "huntr-sync: {} of {} rows are invalid; nothing was sent. Fix them, or pass --skip-invalid to send the valid rows",
@@ -79,7 +138,7 @@ async fn decide_and_send(
         );
         return Ok(exit::USAGE);
     }
-    report::print_invalid(&rows);
+    report::print_invalid(&rows, unit);
     let writes = items(&plan);
     if args.dry_run || writes.is_empty() {
         if args.dry_run && !args.json {
@@ -105,7 +164,7 @@ async fn decide_and_send(
         .take(20)
     {
         eprintln!(
-            "huntr-sync: line {} ({}): failed: {}",
+            "huntr-sync: {unit} {} ({}): failed: {}",
             r.line, r.key, r.message
         );
     }

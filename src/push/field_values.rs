@@ -17,20 +17,20 @@ use super::{
 
 const EMAIL: &str = "email";
 const MEMBER_ID: &str = "member_id";
-const OWN: [&str; 2] = [EMAIL, MEMBER_ID];
+pub(super) const OWN: [&str; 2] = [EMAIL, MEMBER_ID];
 
 /// (member id, field id) -> (line, value) of the first valid row giving it.
 type Given = HashMap<(String, String), (usize, Value)>;
 
 pub(super) fn plan(input: &InputTable, org: &OrgSnapshot) -> Result<Vec<PlannedRow>, InputError> {
-    if input.column(EMAIL).is_none() && input.column(MEMBER_ID).is_none() {
+    let layout = Layout::new(input, &OWN, Some(&org.fields))?;
+    if !layout.has(EMAIL) && !layout.has(MEMBER_ID) {
         return Err(missing(
             input,
             EMAIL,
             "a field-values file names each member in an `email` or a `member_id` column",
         ));
     }
-    let layout = Layout::new(input, &OWN, Some(&org.fields));
     let mut given = Given::new();
     let rows = input
         .rows
@@ -414,7 +414,7 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "the file has no `email` column; a field-values file names each member in an \
-             `email` or a `member_id` column: add a column named `email`"
+             `email` or a `member_id` column: add a column named `email` (it has `Nickname`)"
         );
     }
 }

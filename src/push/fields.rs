@@ -16,7 +16,7 @@ use super::{
 const NAME: &str = "name";
 const FIELD_TYPE: &str = "field_type";
 const CHOICES: &str = "choices";
-const OWN: [&str; 3] = [NAME, FIELD_TYPE, CHOICES];
+pub(super) const OWN: [&str; 3] = [NAME, FIELD_TYPE, CHOICES];
 
 /// A field as a row describes it.
 struct NewField<'r> {
@@ -26,8 +26,9 @@ struct NewField<'r> {
 }
 
 pub(super) fn plan(input: &InputTable, org: &OrgSnapshot) -> Result<Vec<PlannedRow>, InputError> {
+    let layout = Layout::new(input, &OWN, None)?;
     for column in [NAME, FIELD_TYPE] {
-        if input.column(column).is_none() {
+        if !layout.has(column) {
             return Err(missing(
                 input,
                 column,
@@ -35,7 +36,6 @@ pub(super) fn plan(input: &InputTable, org: &OrgSnapshot) -> Result<Vec<PlannedR
             ));
         }
     }
-    let layout = Layout::new(input, &OWN, None);
     // Lowercased name -> line of the first valid row creating it.
     let mut claimed: HashMap<String, usize> = HashMap::new();
     let mut rows = Vec::new();
@@ -374,7 +374,7 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "the file has no `field_type` column; a fields file has the columns name, field_type \
-             and choices: add a column named `field_type`"
+             and choices: add a column named `field_type` (it has `name`)"
         );
     }
 }

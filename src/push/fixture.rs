@@ -98,6 +98,7 @@ pub(super) fn table(columns: &[&str], rows: &[&[&str]]) -> InputTable {
             .enumerate()
             .map(|(i, row)| (i + 2, row.iter().map(|c| c.to_string()).collect()))
             .collect(),
+        ..Default::default()
     }
 }
 

@@ -15,6 +15,7 @@
 //! `report` tells what happened to every row.
 
 mod columns;
+mod dates;
 mod field_values;
 mod fields;
 mod input;
@@ -23,12 +24,14 @@ pub mod orgview;
 pub mod report;
 pub mod send;
 pub mod session;
+pub mod template;
 mod values;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
-pub use input::{read_input, InputError, InputTable};
+pub use dates::DateFormat;
+pub use input::{read_input, InputError, InputTable, ReadOptions};
 
 /// What a push writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -399,7 +402,7 @@ mod tests {
                     bob@example.org,\"Bob\r\nthe second\",1736899200\r\n\
                     nobody@example.org,N,\r\n";
         std::fs::write(&path, text).unwrap();
-        let input = read_input(&path).unwrap();
+        let input = read_input(&path, &ReadOptions::default()).unwrap();
         let plan = plan(PushKind::FieldValues, &input, &org()).unwrap();
         let lines: Vec<(usize, &str)> =
             plan.rows.iter().map(|r| (r.line, r.key.as_str())).collect();

@@ -174,14 +174,15 @@ pub fn write_csv(path: &Path, rows: &[RowReport]) -> Result<(), csv::Error> {
 }
 
 /// The invalid rows on stderr: the first 20, then how many more.
-pub fn print_invalid(rows: &[RowReport]) {
+/// `unit`: what the row numbers count (`line`, or `row` of a sheet).
+pub fn print_invalid(rows: &[RowReport], unit: &str) {
     let invalid: Vec<&RowReport> = rows
         .iter()
         .filter(|r| r.outcome == RowOutcome::Invalid)
         .collect();
     let mut err = std::io::stderr().lock();
     for r in invalid.iter().take(20) {
-        let _ = writeln!(err, "huntr-sync: line {}: {}", r.line, r.message);
+        let _ = writeln!(err, "huntr-sync: {unit} {}: {}", r.line, r.message);
     }
     if invalid.len() > 20 {
         let _ = writeln!(

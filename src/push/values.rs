@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 use time::macros::format_description;
 
+use super::dates::{looks_like_a_day, DateFormat};
 use super::FieldDef;
 
 pub(super) const MULTIPLE_CHOICE: &str = "MULTIPLE_CHOICE";
@@ -59,7 +60,17 @@ pub(super) fn split_list(cell: &str) -> Vec<&str> {
 
 /// The value `cell` gives `field`: None for an empty cell, Err with a
 /// message for a cell the field cannot take.
+#[cfg(test)]
 pub(super) fn convert(field: &FieldDef, cell: &str) -> Result<Option<Value>, String> {
+    convert_with(field, cell, None)
+}
+
+/// [`convert`], with text dates also read in the file's own order.
+pub(super) fn convert_with(
+    field: &FieldDef,
+    cell: &str,
+    dates: Option<&DateFormat>,
+) -> Result<Option<Value>, String> {
     let cell = cell.trim();
     if cell.is_empty() {
         return Ok(None);
@@ -80,12 +91,7 @@ pub(super) fn convert(field: &FieldDef, cell: &str) -> Result<Option<Value>, Str
                 field.name
             )
         }),
-        DATE => date(cell).map(Some).ok_or_else(|| {
-            format!(
-                "`{cell}` is not a date: `{}` takes YYYY-MM-DD (midnight UTC) or Unix seconds",
-                field.name
-            )
-        }),
+        DATE => date_in(field, cell, dates).map(Some),
         other => Err(format!(
             "`{}` is a {other} field, which huntr-sync cannot write",
             field.name
@@ -182,6 +188,32 @@ fn date(cell: &str) -> Option<Value> {
     }
     let day = time::Date::parse(cell, format_description!("[year]-[month]-[day]")).ok()?;
     Some(Value::from(day.midnight().assume_utc().unix_timestamp()))
+}
+
+/// A date cell: [`date`], or a day in the file's order; the message
+/// names `--date-format` when the cell looks like a day in another order.
+fn date_in(field: &FieldDef, cell: &str, dates: Option<&DateFormat>) -> Result<Value, String> {
+    if let Some(value) = date(cell) {
+        return Ok(value);
+    }
+    if let Some(seconds) = dates.and_then(|d| d.unix_seconds(cell)) {
+        return Ok(Value::from(seconds));
+    }
+    Err(match dates {
+        Some(format) => format!(
+            "`{cell}` is not a date: `{}` takes YYYY-MM-DD, Unix seconds or --date-format {}",
+            field.name,
+            format.as_str()
+        ),
+        None if looks_like_a_day(cell) => format!(
+            "`{cell}` is not a YYYY-MM-DD date and its order of day and month is not known; \
+             give it with --date-format (e.g. --date-format %m/%d/%Y for 05/31/2027, %d.%m.%Y for 31.05.2027)"
+        ),
+        None => format!(
+            "`{cell}` is not a date: `{}` takes YYYY-MM-DD (midnight UTC) or Unix seconds",
+            field.name
+        ),
+    })
 }
 
 /// Whether the member's `current` value already is `new` (a value from
@@ -413,7 +445,7 @@ mod tests {
             convert(&graduation, "1717200000"),
             Ok(Some(json!(1717200000)))
         );
-        for bad in ["2024-13-01", "01/06/2024", "2024-06-01T10:00", "soon"] {
+        for bad in ["2024-13-01", "2024-06-01T10:00", "soon"] {
             assert_eq!(
                 convert(&graduation, bad),
                 Err(format!(
@@ -421,6 +453,33 @@ mod tests {
                 ))
             );
         }
+    }
+
+    #[test]
+    fn dates_in_another_order_need_the_date_format() {
+        let graduation = FieldDef {
+            name: "Graduation".into(),
+            ..field(DATE, &[])
+        };
+        let err = convert(&graduation, "05/06/2027").unwrap_err();
+        assert!(
+            err.starts_with("`05/06/2027` is not a YYYY-MM-DD date")
+                && err.contains("--date-format"),
+            "{err}"
+        );
+        let us = DateFormat::parse("%m/%d/%Y").unwrap();
+        assert_eq!(
+            convert_with(&graduation, "5/31/2027", Some(&us)),
+            Ok(Some(json!(1811721600)))
+        );
+        assert_eq!(
+            convert_with(&graduation, "2027-05-31", Some(&us)),
+            Ok(Some(json!(1811721600)))
+        );
+        assert_eq!(
+            convert_with(&graduation, "31/05/2027", Some(&us)),
+            Err("`31/05/2027` is not a date: `Graduation` takes YYYY-MM-DD, Unix seconds or --date-format %m/%d/%Y".into())
+        );
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod postgres;
 mod postgres_early;
 mod postgres_faults;
 mod push;
+mod push_files;
 mod reach;
 mod readme;
 mod relist;

@@ -14,7 +14,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
 /// `GET` of an API path (all pages), as the sandbox answers it.
-async fn list(sb: &RunningSandbox, path: &str) -> Vec<Value> {
+pub(crate) async fn list(sb: &RunningSandbox, path: &str) -> Vec<Value> {
     let client = common::fast_client(&sb.base_url, &sb.token);
     let mut pager = huntr_sync::api::Pager::new(&client, path, Some(500), Vec::new()).unwrap();
     let mut all = Vec::new();
@@ -24,7 +24,7 @@ async fn list(sb: &RunningSandbox, path: &str) -> Vec<Value> {
     all
 }
 
-fn control(sb: &RunningSandbox, what: &str) -> String {
+pub(crate) fn control(sb: &RunningSandbox, what: &str) -> String {
     format!("{}/_sandbox/{what}", sb.base_url.trim_end_matches("/org"))
 }
 
@@ -35,7 +35,7 @@ async fn set_write_faults(sb: &RunningSandbox, p: f64) {
 }
 
 /// What the sandbox applied: `/_sandbox/writes`.
-async fn writes(sb: &RunningSandbox) -> Value {
+pub(crate) async fn writes(sb: &RunningSandbox) -> Value {
     reqwest::get(control(sb, "writes"))
         .await
         .unwrap()
@@ -44,7 +44,7 @@ async fn writes(sb: &RunningSandbox) -> Value {
         .unwrap()
 }
 
-async fn invited(sb: &RunningSandbox) -> BTreeMap<String, u64> {
+pub(crate) async fn invited(sb: &RunningSandbox) -> BTreeMap<String, u64> {
     let w = writes(sb).await;
     w["invitations_by_email"]
         .as_object()
@@ -57,7 +57,7 @@ async fn invited(sb: &RunningSandbox) -> BTreeMap<String, u64> {
 }
 
 /// Runs `huntr-sync push <what> --from <file> <extra>` into `org.db`.
-async fn push(
+pub(crate) async fn push(
     dir: &Path,
     sb: &RunningSandbox,
     what: &str,
@@ -84,14 +84,14 @@ fn csv_line(cells: &[String]) -> String {
 }
 
 /// The organization's people, as the invitation file needs them.
-struct People {
-    members: Vec<String>,
-    pending: Vec<String>,
-    template: String,
-    advisor: String,
+pub(crate) struct People {
+    pub members: Vec<String>,
+    pub pending: Vec<String>,
+    pub template: String,
+    pub advisor: String,
 }
 
-async fn people(sb: &RunningSandbox) -> People {
+pub(crate) async fn people(sb: &RunningSandbox) -> People {
     let email = |v: &Value, k: &str| v[k].as_str().unwrap().to_lowercase();
     People {
         members: list(sb, "members")
@@ -176,7 +176,7 @@ fn invitation_file(dir: &Path, p: &People) -> (String, BTreeSet<String>) {
     ("invite.csv".into(), new)
 }
 
-fn stderr(out: &std::process::Output) -> String {
+pub(crate) fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 

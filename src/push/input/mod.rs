@@ -1,37 +1,57 @@
-//! Reads a push's input file (CSV or Parquet) into one shape, a header and
-//! rows of strings with the line each came from, so planning never cares
-//! which format the operator exported and every message can name a line.
+//! Reads a push's input file (delimited text, a workbook or Parquet) into
+//! one shape, a header and rows of strings with the line (or the sheet's
+//! row) each came from, so planning never cares which format the operator
+//! exported and every message can name a line.
+
+mod encoding;
+mod parquet_file;
+mod text;
+mod workbook;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::{Date32Type, Float64Type, Int32Type, Int64Type};
-use arrow_array::{Array, ArrayRef};
-use arrow_schema::DataType;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use super::dates::DateFormat;
 
 /// The input file as strings. Header names are trimmed; rows whose cells
 /// are all empty are left out; every row has one cell per column.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct InputTable {
     pub columns: Vec<String>,
-    /// (line, cells): the CSV line the row starts on (the header is line
-    /// 1), or for Parquet the row index + 2, as if it had a header line.
+    /// (line, cells): the text line the row starts on (the header is line
+    /// 1), the sheet's own row number for a workbook, or for Parquet the
+    /// row index + 2, as if it had a header line.
     pub rows: Vec<(usize, Vec<String>)>,
+    /// The sheet read, for a workbook (its rows are then called rows).
+    pub sheet: Option<String>,
+    /// How the file writes dates other than `YYYY-MM-DD` (`--date-format`).
+    pub date_format: Option<DateFormat>,
 }
 
 impl InputTable {
-    /// The index of the column named exactly `name`.
-    pub fn column(&self, name: &str) -> Option<usize> {
-        self.columns.iter().position(|c| c == name)
+    /// What a row's number counts: `line`, or `row` for a workbook.
+    pub fn unit(&self) -> &'static str {
+        if self.sheet.is_some() {
+            "row"
+        } else {
+            "line"
+        }
     }
+}
+
+/// How to read the file, beyond its name.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// A workbook's sheet (default: the first).
+    pub sheet: Option<String>,
+    /// A text file's delimiter (default: found from the header line).
+    pub delimiter: Option<u8>,
 }
 
 /// A problem with the file as a whole: nothing in it is planned.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
-    #[error("{}: cannot tell the file's format from its name; name it .csv or .parquet", path.display())]
+    #[error("{}: cannot tell the file's format from its name; name it .csv (or .tsv, .txt), .xlsx (or .xls, .xlsm, .xlsb, .ods) or .parquet", path.display())]
     UnknownFormat { path: PathBuf },
     #[error("cannot open {}: {source}; check the path", path.display())]
     Open {
@@ -40,6 +60,10 @@ pub enum InputError {
     },
     #[error("{}: {message}", path.display())]
     Csv { path: PathBuf, message: String },
+    #[error("{}: {message}", path.display())]
+    Workbook { path: PathBuf, message: String },
+    #[error("{}: --sheet names a workbook's sheet, and this is not a workbook; leave --sheet out", path.display())]
+    SheetOfText { path: PathBuf },
     #[error("{}: cannot read it as Parquet ({source}); check that it is a Parquet file, or export CSV", path.display())]
     Parquet {
         path: PathBuf,
@@ -60,39 +84,86 @@ pub enum InputError {
     NoHeader { path: PathBuf },
     #[error("{}: the header names `{column}` twice; rename or delete one of the two columns", path.display())]
     DuplicateColumn { path: PathBuf, column: String },
-    #[error("{}: column {position} has no name in the header but line {line} has a value in it; name the column or delete it", path.display())]
+    #[error("{}: column {position} has no name in the header but {unit} {line} has a value in it; name the column or delete it", path.display())]
     UnnamedColumn {
         path: PathBuf,
         position: usize,
+        unit: &'static str,
         line: usize,
     },
-    #[error("{}: line {line} has {cells} cells but the header names {columns} columns; quote cells that contain commas", path.display())]
+    #[error("{}: {unit} {line} has {cells} cells but the header names {columns} columns; quote cells that contain the delimiter, or give it with --delimiter", path.display())]
     TooManyCells {
         path: PathBuf,
+        unit: &'static str,
         line: usize,
         cells: usize,
         columns: usize,
     },
     #[error("the file has no `{column}` column; {fix}")]
     MissingColumn { column: String, fix: String },
+    #[error(
+        "the columns `{first}` and `{second}` both name `{name}`; delete or rename one of them"
+    )]
+    SameColumnTwice {
+        first: String,
+        second: String,
+        name: String,
+    },
+    #[error("the column `{column}` could be the member field `{one}` or `{other}`; name the column exactly as one of them is spelt")]
+    AmbiguousColumn {
+        column: String,
+        one: String,
+        other: String,
+    },
 }
 
-/// Reads a `.csv` or `.parquet` file, by its extension.
-pub fn read_input(path: &Path) -> Result<InputTable, InputError> {
-    let extension = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    let (header, rows) = match extension.as_deref() {
-        Some("csv") => read_csv(path)?,
-        Some("parquet") => read_parquet(path)?,
-        _ => {
-            return Err(InputError::UnknownFormat {
-                path: path.to_path_buf(),
-            })
+/// The kind of file a name says.
+enum Format {
+    Text,
+    Workbook,
+    Parquet,
+}
+
+fn format(path: &Path) -> Option<Format> {
+    let extension = path.extension()?.to_str()?.to_ascii_lowercase();
+    match extension.as_str() {
+        "csv" | "tsv" | "txt" => Some(Format::Text),
+        "xlsx" | "xlsm" | "xlsb" | "xls" | "ods" => Some(Format::Workbook),
+        "parquet" => Some(Format::Parquet),
+        _ => None,
+    }
+}
+
+/// Reads a delimited text file, a workbook or a Parquet file, by its
+/// extension.
+pub fn read_input(path: &Path, options: &ReadOptions) -> Result<InputTable, InputError> {
+    let unknown = || InputError::UnknownFormat {
+        path: path.to_path_buf(),
+    };
+    let format = format(path).ok_or_else(unknown)?;
+    if options.sheet.is_some() && !matches!(format, Format::Workbook) {
+        return Err(InputError::SheetOfText {
+            path: path.to_path_buf(),
+        });
+    }
+    let (header, rows, sheet) = match format {
+        Format::Text => {
+            let (header, rows) = text::read_text(path, options.delimiter)?;
+            (header, rows, None)
+        }
+        Format::Workbook => {
+            let (header, rows, sheet) = workbook::read_workbook(path, options.sheet.as_deref())?;
+            (header, rows, Some(sheet))
+        }
+        Format::Parquet => {
+            let (header, rows) = parquet_file::read_parquet(path)?;
+            (header, rows, None)
         }
     };
-    table(path, header, rows)
+    let unit = if sheet.is_some() { "row" } else { "line" };
+    let mut table = table(path, header, rows, unit)?;
+    table.sheet = sheet;
+    Ok(table)
 }
 
 type Rows = Vec<(usize, Vec<String>)>;
@@ -104,171 +175,19 @@ fn open(path: &Path) -> Result<File, InputError> {
     })
 }
 
-/// The header and the rows, lines counted as the file's physical lines
-/// (a quoted cell may span several).
-fn read_csv(path: &Path) -> Result<(Vec<String>, Rows), InputError> {
-    let data = std::fs::read(path).map_err(|source| InputError::Open {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(data.as_slice());
-    let mut lines = LineCounter::default();
-    let mut header = None;
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| csv_error(path, e))?;
-        let byte = record.position().map_or(0, |p| p.byte() as usize);
-        let line = lines.line_at(&data, byte);
-        let cells: Vec<String> = record.iter().map(str::to_string).collect();
-        if header.is_none() {
-            header = Some(cells);
-        } else {
-            rows.push((line, cells));
-        }
-    }
-    let mut header = header.ok_or_else(|| InputError::NoHeader {
-        path: path.to_path_buf(),
-    })?;
-    if let Some(first) = header.first_mut() {
-        *first = first.trim_start_matches('\u{feff}').to_string();
-    }
-    Ok((header, rows))
-}
-
-/// Line numbers from byte offsets. The csv crate's own line count misses
-/// newlines inside quoted cells, and a record's offset may point at the
-/// end of the line before it (the `\n` of a `\r\n`), so the record is
-/// taken to start at the first byte that ends no line.
-#[derive(Default)]
-struct LineCounter {
-    counted: usize,
-    newlines: usize,
-}
-
-impl LineCounter {
-    /// The line of the record at `byte`; offsets must not decrease.
-    fn line_at(&mut self, data: &[u8], byte: usize) -> usize {
-        let start = data[byte.min(data.len())..]
-            .iter()
-            .position(|b| *b != b'\r' && *b != b'\n')
-            .map_or(data.len(), |skip| byte + skip);
-        let start = start.max(self.counted);
-        self.newlines += data[self.counted..start]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count();
-        self.counted = start;
-        self.newlines + 1
-    }
-}
-
-fn csv_error(path: &Path, error: csv::Error) -> InputError {
-    let line = error.position().map(|p| p.line());
-    let at = line.map(|l| format!("line {l}: ")).unwrap_or_default();
-    let message = match error.kind() {
-        csv::ErrorKind::Utf8 { .. } => {
-            format!("{at}the text is not UTF-8; save the file as \"CSV UTF-8\"")
-        }
-        csv::ErrorKind::Io(e) => format!("cannot read it ({e}); check the file"),
-        _ => format!("{at}cannot read it as CSV ({error}); check that it is a CSV file"),
-    };
-    InputError::Csv {
-        path: path.to_path_buf(),
-        message,
-    }
-}
-
-fn read_parquet(path: &Path) -> Result<(Vec<String>, Rows), InputError> {
-    let parquet = |source| InputError::Parquet {
-        path: path.to_path_buf(),
-        source,
-    };
-    let builder = ParquetRecordBatchReaderBuilder::try_new(open(path)?).map_err(parquet)?;
-    let schema = builder.schema().clone();
-    for field in schema.fields() {
-        if !readable(field.data_type()) {
-            return Err(InputError::UnsupportedType {
-                path: path.to_path_buf(),
-                column: field.name().clone(),
-                data_type: field.data_type().to_string(),
-            });
-        }
-    }
-    let header = schema.fields().iter().map(|f| f.name().clone()).collect();
-    let mut rows = Vec::new();
-    for batch in builder.build().map_err(parquet)? {
-        let batch = batch.map_err(|source| InputError::Arrow {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let columns: Vec<Vec<String>> = batch.columns().iter().map(cells).collect();
-        for index in 0..batch.num_rows() {
-            let line = rows.len() + 2;
-            rows.push((line, columns.iter().map(|c| c[index].clone()).collect()));
-        }
-    }
-    Ok((header, rows))
-}
-
-fn readable(data_type: &DataType) -> bool {
-    matches!(
-        data_type,
-        DataType::Utf8
-            | DataType::LargeUtf8
-            | DataType::Utf8View
-            | DataType::Int32
-            | DataType::Int64
-            | DataType::Float64
-            | DataType::Boolean
-            | DataType::Date32
-    )
-}
-
-/// One column's cells as strings (null: empty). Only for `readable` types.
-fn cells(array: &ArrayRef) -> Vec<String> {
-    (0..array.len())
-        .map(|i| match array.is_null(i) {
-            true => String::new(),
-            false => cell(array, i),
-        })
-        .collect()
-}
-
-fn cell(array: &ArrayRef, i: usize) -> String {
-    match array.data_type() {
-        DataType::Utf8 => array.as_string::<i32>().value(i).to_string(),
-        DataType::LargeUtf8 => array.as_string::<i64>().value(i).to_string(),
-        DataType::Utf8View => array.as_string_view().value(i).to_string(),
-        DataType::Int32 => array.as_primitive::<Int32Type>().value(i).to_string(),
-        DataType::Int64 => array.as_primitive::<Int64Type>().value(i).to_string(),
-        // Display writes a whole f64 without `.0`.
-        DataType::Float64 => array.as_primitive::<Float64Type>().value(i).to_string(),
-        DataType::Boolean => array.as_boolean().value(i).to_string(),
-        DataType::Date32 => date(array.as_primitive::<Date32Type>().value(i)),
-        other => unreachable!("{other} is not readable"),
-    }
-}
-
-/// Days since 1970-01-01 as `YYYY-MM-DD`.
-fn date(days: i32) -> String {
-    let day = time::OffsetDateTime::UNIX_EPOCH
-        .date()
-        .checked_add(time::Duration::days(days.into()));
-    match day {
-        Some(day) => day
-            .format(time::macros::format_description!("[year]-[month]-[day]"))
-            .unwrap_or_else(|_| days.to_string()),
-        None => days.to_string(),
-    }
-}
-
 /// Trims the header, rejects duplicated names, drops unnamed empty
 /// columns and empty rows, and gives every row one cell per column.
-fn table(path: &Path, header: Vec<String>, rows: Rows) -> Result<InputTable, InputError> {
-    let header: Vec<String> = header.iter().map(|h| h.trim().to_string()).collect();
+fn table(
+    path: &Path,
+    header: Vec<String>,
+    rows: Rows,
+    unit: &'static str,
+) -> Result<InputTable, InputError> {
+    // A byte-order mark left in the text is no part of a name.
+    let header: Vec<String> = header
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
+        .collect();
     for (i, name) in header.iter().enumerate() {
         if !name.is_empty() && header[..i].contains(name) {
             return Err(InputError::DuplicateColumn {
@@ -284,6 +203,7 @@ fn table(path: &Path, header: Vec<String>, rows: Rows) -> Result<InputTable, Inp
             if extra.iter().any(|c| !c.trim().is_empty()) {
                 return Err(InputError::TooManyCells {
                     path: path.to_path_buf(),
+                    unit,
                     line,
                     cells: cells.len(),
                     columns: width,
@@ -298,6 +218,7 @@ fn table(path: &Path, header: Vec<String>, rows: Rows) -> Result<InputTable, Inp
             return Err(InputError::UnnamedColumn {
                 path: path.to_path_buf(),
                 position: position + 1,
+                unit,
                 line,
             });
         }
@@ -321,9 +242,10 @@ mod tests {
     use std::sync::Arc;
 
     use arrow_array::{
-        BooleanArray, Date32Array, Float32Array, Float64Array, Int64Array, RecordBatch, StringArray,
+        ArrayRef, BooleanArray, Date32Array, Float32Array, Float64Array, Int64Array, RecordBatch,
+        StringArray,
     };
-    use arrow_schema::{Field, Schema};
+    use arrow_schema::{DataType, Field, Schema};
     use parquet::arrow::ArrowWriter;
 
     use super::*;
@@ -332,7 +254,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("in.csv");
         std::fs::write(&path, text).unwrap();
-        read_input(&path)
+        read_input(&path, &ReadOptions::default())
     }
 
     fn row(line: usize, cells: &[&str]) -> (usize, Vec<String>) {
@@ -344,6 +266,38 @@ mod tests {
         let table = csv(b"\xEF\xBB\xBFemail , Location\r\nann@example.org,Seattle\r\n").unwrap();
         assert_eq!(table.columns, ["email", "Location"]);
         assert_eq!(table.rows, [row(2, &["ann@example.org", "Seattle"])]);
+    }
+
+    #[test]
+    fn semicolons_tabs_and_utf16_read_as_commas_do() {
+        let want = [row(2, &["ann@example.org", "Seattle; Miami"])];
+        let table = csv(b"email;Location\r\nann@example.org;\"Seattle; Miami\"\r\n").unwrap();
+        assert_eq!(
+            (table.columns.as_slice(), table.rows.as_slice()),
+            (&["email".to_string(), "Location".into()][..], &want[..])
+        );
+        let mut utf16 = vec![0xFF, 0xFE];
+        let text = "email\tLocation\r\nann@example.org\tSeattle; Miami\r\n";
+        utf16.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+        let table = csv(&utf16).unwrap();
+        assert_eq!(table.columns, ["email", "Location"]);
+        assert_eq!(table.rows, want);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.txt");
+        std::fs::write(&path, "email|Location\na@x.org|Miami\n").unwrap();
+        let options = ReadOptions {
+            delimiter: Some(b'|'),
+            ..Default::default()
+        };
+        let table = read_input(&path, &options).unwrap();
+        assert_eq!(table.columns, ["email", "Location"]);
+        assert_eq!(table.unit(), "line");
+        let options = ReadOptions {
+            sheet: Some("Cohort".into()),
+            ..Default::default()
+        };
+        let err = read_input(&path, &options).unwrap_err().to_string();
+        assert!(err.contains("--sheet names a workbook's sheet"), "{err}");
     }
 
     #[test]
@@ -396,16 +350,22 @@ mod tests {
         assert!(err.contains("in.csv: the file is empty"), "{err}");
         let err = csv(b"email\n\xFF\xFE@x.org\n").unwrap_err().to_string();
         assert!(
-            err.contains("line 2: the text is not UTF-8; save the file as \"CSV UTF-8\""),
+            err.contains("line 2 is not UTF-8 text (byte 0xFF;"),
             "{err}"
         );
-        let err = read_input(Path::new("people.xlsx"))
+        let err = read_input(Path::new("people.docx"), &ReadOptions::default())
             .unwrap_err()
             .to_string();
-        assert!(err.contains("people.xlsx: cannot tell the file's format from its name; name it .csv or .parquet"), "{err}");
-        let err = read_input(Path::new("/nonexistent/people.csv"))
-            .unwrap_err()
-            .to_string();
+        assert!(
+            err.contains("people.docx: cannot tell the file's format from its name; name it .csv"),
+            "{err}"
+        );
+        let err = read_input(
+            Path::new("/nonexistent/people.csv"),
+            &ReadOptions::default(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
             err.starts_with("cannot open /nonexistent/people.csv:"),
             "{err}"
@@ -419,7 +379,7 @@ mod tests {
             ArrowWriter::try_new(File::create(&path).unwrap(), batch.schema(), None).unwrap();
         writer.write(&batch).unwrap();
         writer.close().unwrap();
-        read_input(&path)
+        read_input(&path, &ReadOptions::default())
     }
 
     #[test]
