@@ -50,7 +50,7 @@ fn own_columns() -> Vec<String> {
     let mut cols: Vec<String> = t
         .columns
         .iter()
-        .filter(|c| !c.is_lifecycle())
+        .filter(|c| !c.is_lifecycle() && !c.name.starts_with('_'))
         .map(|c| c.name.clone())
         .collect();
     cols.extend(["advisor_name", "advisor_email", "member_groups"].map(String::from));
@@ -67,7 +67,15 @@ pub fn field_columns(fields: &[MemberField]) -> Vec<(MemberField, String)> {
         .map(|f| {
             let mut col = safe(&f.name);
             if !taken.insert(col.clone()) {
-                col = format!("{col}_{}", safe(&f.id));
+                let id: String = f
+                    .id
+                    .chars()
+                    .map(|c| match c.is_ascii_alphanumeric() {
+                        true => c.to_ascii_lowercase(),
+                        false => '_',
+                    })
+                    .collect();
+                col = format!("{col}_{id}");
                 taken.insert(col.clone());
             }
             (f, col)

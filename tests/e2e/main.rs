@@ -18,6 +18,8 @@ mod layout;
 mod lease;
 mod messages;
 mod operator;
+mod outcomes;
+mod outcomes_truth;
 mod parquet;
 mod postgres;
 mod postgres_faults;
