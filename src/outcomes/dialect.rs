@@ -3,6 +3,10 @@
 //! timestamp's calendar month (UTC), the clock, and reading a member
 //! field's value (a JSON array of choices, a number, a date in Unix
 //! seconds). Everything else in the views is SQL all three understand.
+//!
+//! SQLite's views use nothing newer than its JSON functions (3.38): a
+//! view a reader's SQLite cannot parse makes the whole file unreadable to
+//! it, and BI drivers and Python often bring an older SQLite than ours.
 
 use super::lit;
 use crate::schema::{ColType, SCHEMA};
@@ -87,7 +91,9 @@ impl super::Sql {
     /// `b` is earlier; NULL when either is).
     pub fn days(&self, a: &str, b: &str) -> String {
         match self.dialect {
-            Dialect::Sqlite => format!("((unixepoch({b}) - unixepoch({a})) / 86400.0)"),
+            Dialect::Sqlite => format!(
+                "((CAST(strftime('%s', {b}) AS INTEGER) - CAST(strftime('%s', {a}) AS INTEGER)) / 86400.0)"
+            ),
             Dialect::Postgres => format!(
                 "(CAST(EXTRACT(EPOCH FROM {b}) - EXTRACT(EPOCH FROM {a}) AS double precision) / 86400)"
             ),
@@ -173,7 +179,7 @@ impl super::Sql {
         let arr = self.is_array(v);
         let list = match self.dialect {
             Dialect::Sqlite => format!(
-                "(SELECT group_concat(CAST(e.value AS TEXT), ', ' ORDER BY e.key) FROM json_each({v}) e)"
+                "(SELECT group_concat(CAST(e.value AS TEXT), ', ') FROM json_each({v}) e)"
             ),
             Dialect::Postgres => format!(
                 "(SELECT string_agg(e.x, ', ' ORDER BY e.n) FROM \

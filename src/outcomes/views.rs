@@ -32,11 +32,11 @@ pub fn counted_members(sql: &Sql) -> String {
     )
 }
 
-/// The counted activities: `id, member_id` (the owner), `at` (the date).
+/// The counted activities: `id, member_id` (the owner), `act_at` (the date).
 fn activities(sql: &Sql) -> String {
     format!(
         "SELECT a.id, a.owner_member_id AS member_id, \
-         COALESCE(a.completed_at, a.start_at, a.created_at) AS at \
+         COALESCE(a.completed_at, a.start_at, a.created_at) AS act_at \
          FROM {acts} a WHERE a.deleted_at IS NULL AND NOT EXISTS \
          (SELECT 1 FROM {jobs} dj WHERE dj.id = a.job_id AND dj.deleted_at IS NOT NULL)",
         acts = sql.place.table("activities"),
@@ -47,11 +47,11 @@ fn activities(sql: &Sql) -> String {
 fn job_pipeline(sql: &Sql) -> String {
     format!(
         "WITH acts AS ({acts}),\n\
-         iv AS (SELECT ji.job_id, COUNT(*) AS n, MIN(a.at) AS first_at \
+         iv AS (SELECT ji.job_id, COUNT(*) AS n, MIN(a.act_at) AS first_at \
          FROM {jia} ji JOIN acts a ON a.id = ji.activity_id GROUP BY ji.job_id)\n\
          SELECT j.id AS job_id, j.owner_member_id AS member_id, j.employer_id, j.title, j.list_name, \
-         j.created_at, ap.at AS applied_at, iv.first_at AS first_interview_at, \
-         COALESCE(iv.n, 0) AS interviews, o.at AS offer_at, acc.at AS accepted_at, \
+         j.created_at, ap.act_at AS applied_at, iv.first_at AS first_interview_at, \
+         COALESCE(iv.n, 0) AS interviews, o.act_at AS offer_at, acc.act_at AS accepted_at, \
          {d_apply} AS days_to_apply, {d_interview} AS days_to_interview, {d_offer} AS days_to_offer\n\
          FROM {jobs} j\n\
          JOIN ({members}) m ON m.id = j.owner_member_id\n\
@@ -64,16 +64,16 @@ fn job_pipeline(sql: &Sql) -> String {
         jia = sql.place.table("job_interview_activities"),
         jobs = sql.place.table("jobs"),
         members = counted_members(sql),
-        d_apply = sql.days("j.created_at", "ap.at"),
-        d_interview = sql.days("ap.at", "iv.first_at"),
-        d_offer = sql.days("ap.at", "o.at"),
+        d_apply = sql.days("j.created_at", "ap.act_at"),
+        d_interview = sql.days("ap.act_at", "iv.first_at"),
+        d_offer = sql.days("ap.act_at", "o.act_at"),
     )
 }
 
 fn member_outcomes(sql: &Sql) -> String {
     format!(
         "WITH acts AS ({acts}),\n\
-         last AS (SELECT member_id, MAX(at) AS at FROM acts GROUP BY member_id),\n\
+         last_act AS (SELECT member_id, MAX(act_at) AS act_at FROM acts GROUP BY member_id),\n\
          per AS (SELECT m.id AS member_id, COUNT(p.job_id) AS jobs, COUNT(p.applied_at) AS applications, \
          COUNT(CASE WHEN p.interviews > 0 THEN 1 END) AS interviewing_jobs, \
          CAST(COALESCE(SUM(p.interviews), 0) AS BIGINT) AS interviews, \
@@ -83,11 +83,11 @@ fn member_outcomes(sql: &Sql) -> String {
          FROM ({members}) m LEFT JOIN {pipeline} p ON p.member_id = m.id GROUP BY m.id)\n\
          SELECT per.member_id, per.jobs, per.applications, per.interviewing_jobs, per.interviews, \
          per.offers, per.accepted_offers, per.first_applied_at, per.first_offer_at, \
-         per.first_accepted_at, {days} AS days_to_first_offer, last.at AS last_activity_at, \
+         per.first_accepted_at, {days} AS days_to_first_offer, last_act.act_at AS last_activity_at, \
          CASE WHEN per.accepted_offers > 0 THEN 'placed' WHEN per.offers > 0 THEN 'offer' \
          WHEN per.interviewing_jobs > 0 THEN 'interviewing' WHEN per.applications > 0 THEN 'applied' \
          WHEN per.jobs > 0 THEN 'tracking' ELSE 'not_started' END AS stage\n\
-         FROM per LEFT JOIN last ON last.member_id = per.member_id",
+         FROM per LEFT JOIN last_act ON last_act.member_id = per.member_id",
         acts = activities(sql),
         members = counted_members(sql),
         pipeline = sql.place.view("job_pipeline"),
@@ -117,7 +117,7 @@ fn outcomes_by_month(sql: &Sql) -> String {
         acts = activities(sql),
         members = counted_members(sql),
         jia = sql.place.table("job_interview_activities"),
-        m_act = month("a.at"),
+        m_act = month("a.act_at"),
         m_app = month("p.applied_at"),
         m_ofr = month("p.offer_at"),
         m_acc = month("p.accepted_at"),
@@ -188,7 +188,7 @@ fn advisor_caseload(sql: &Sql) -> String {
          LEFT JOIN {outcomes} o ON o.member_id = m.id\n\
          WHERE ad.removed_at IS NULL GROUP BY ad.id, ad.full_name, ad.email",
         acts = activities(sql),
-        act_in = within("at"),
+        act_in = within("act_at"),
         app_in = within("applied_at"),
         ofr_in = within("offer_at"),
         p = sql.place.view("job_pipeline"),

@@ -143,6 +143,10 @@ impl Destination for PostgresDestination {
         true
     }
 
+    fn outcome_place(&self) -> Option<crate::outcomes::Place> {
+        Some(crate::outcomes::Place::Schema(self.info.schema.clone()))
+    }
+
     fn claim<'a>(
         &'a self,
         what: &'a str,
