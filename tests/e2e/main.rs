@@ -19,6 +19,7 @@ mod lease;
 mod messages;
 mod operator;
 mod outcomes;
+mod outcomes_pg;
 mod outcomes_truth;
 mod parquet;
 mod postgres;
