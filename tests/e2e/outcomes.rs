@@ -175,6 +175,29 @@ fn assert_views_equal_the_model(db: &Path, sb: &huntr_sync::sandbox::RunningSand
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// The SQL block after `marker` in the README.
+fn readme_query(marker: &str) -> String {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let after = &readme[readme.find(marker).expect("README marker")..];
+    let start = after.find("```sql\n").unwrap() + "```sql\n".len();
+    let end = start + after[start..].find("```").unwrap();
+    after[start..end].to_owned()
+}
+
+/// The README's "Outcomes" examples answer on `db`; returns their row counts.
+fn readme_examples(db: &Path) -> Vec<usize> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    ["<!-- outcomes-by-program -->", "<!-- outcomes-by-stage -->", "<!-- outcomes-employers -->"]
+        .iter()
+        .map(|m| {
+            let sql = readme_query(m);
+            let mut stmt = conn.prepare(&sql).unwrap_or_else(|e| panic!("{m}: {e}"));
+            let n = stmt.query_map([], |_| Ok(())).unwrap().count();
+            n
+        })
+        .collect()
+}
+
 fn opts() -> SyncOptions {
     SyncOptions {
         limit: 60,
@@ -191,6 +214,8 @@ async fn sqlite_views_equal_the_sandbox_after_a_full_sync_and_after_days() {
     let report = sync_sqlite(&client, &db, &opts()).await.unwrap();
     assert!(report.complete(), "{:?}", report.incomplete);
     assert_views_equal_the_model(&db, &sb);
+    let answered = readme_examples(&db);
+    assert!(answered[0] >= 3 && answered[1] >= 3, "{answered:?}");
     for _ in 0..2 {
         sb.advance_days(3);
         let report = sync_sqlite(&client, &db, &opts()).await.unwrap();
