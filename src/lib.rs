@@ -9,7 +9,8 @@
 //! other formats, `sync` runs one sync, `webhook` applies actions as they
 //! happen, `push` writes to the organization from a CSV or Parquet file,
 //! exactly once, `config` reads `pipelines.toml` (and the token),
-//! `defaults` holds every default value once, `cli` is the command line,
+//! `outcomes` defines the ready-made outcome views, `defaults` holds every
+//! default value once, `cli` is the command line,
 //! and `sandbox` (its own crate) is the built-in fake organization.
 
 pub mod api;
@@ -23,6 +24,7 @@ pub mod json;
 pub mod kill_points;
 pub mod lifecycle;
 pub mod memory;
+pub mod outcomes;
 pub mod progress;
 pub mod push;
 pub mod resources;

@@ -117,6 +117,10 @@ pub enum Command {
         #[command(subcommand)]
         action: StateAction,
     },
+    /// Print the outcome views' SQL: a DuckDB script over a Parquet
+    /// destination's files, or the views of SQLite or PostgreSQL.
+    #[command(after_help = ENV_LOG)]
+    Views(ViewsArgs),
     /// Print the table schema generated from schema/tables.toml.
     #[command(after_help = ENV_LOG)]
     Schema {
@@ -129,6 +133,23 @@ pub enum Command {
 pub enum LogFormat {
     Text,
     Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ViewsArgs {
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+    /// The database the script is for: duckdb (over a parquet:
+    /// destination's files), sqlite or postgres.
+    #[arg(long, value_enum)]
+    pub dialect: ViewsDialect,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ViewsDialect {
+    Duckdb,
+    Sqlite,
+    Postgres,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

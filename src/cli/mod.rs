@@ -7,7 +7,7 @@
 //! - `exit`: the exit codes and the error-to-code mapping;
 //! - `pipeline`: resolving a pipeline and connecting to its source;
 //! - one file per command: `sync`, `check`, `state`, `webhook`, `sandbox`,
-//!   `schema`, `push`, `export` and `completions`.
+//!   `schema`, `push`, `export`, `views` and `completions`.
 
 mod args;
 mod check;
@@ -21,6 +21,7 @@ mod sandbox;
 mod schema;
 mod state;
 mod sync;
+mod views;
 mod webhook;
 
 use std::process::ExitCode;
@@ -46,6 +47,7 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Completions { shell } => completions::run(shell),
         Command::Webhook { action } => webhook::run(action).await,
         Command::Schema { format } => schema::run(format),
+        Command::Views(args) => views::run(args),
     }
 }
 

@@ -96,6 +96,13 @@ pub trait Destination: Send + Sync + std::fmt::Debug {
         true
     }
 
+    /// Where the outcome views read this destination's tables
+    /// (`crate::outcomes`): its schema, or its Parquet files; `None` for
+    /// the SQLite file, whose views are in the state database itself.
+    fn outcome_place(&self) -> Option<crate::outcomes::Place> {
+        None
+    }
+
     /// Publishes what changed since the last publication, for run
     /// `run_id`. Idempotent and resumable: what a crash interrupted is
     /// published by the next run (the store records what was written).

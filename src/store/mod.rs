@@ -16,7 +16,7 @@
 //! (snapshot cache), `runs` (run bookkeeping and summary), `state`
 //! (watermarks, listings, pending jobs), `read` (what publishers may
 //! read), `writer` (the single writer thread that sync and webhook share),
-//! `lock` (one writer per destination).
+//! `lock` (one writer per destination), `views` (the outcome views).
 
 mod apply;
 mod bind;
@@ -31,6 +31,7 @@ mod runs;
 mod sql;
 mod state;
 mod sync_state;
+mod views;
 pub mod writer;
 
 use std::collections::BTreeMap;

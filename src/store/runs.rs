@@ -115,6 +115,7 @@ impl Store {
     /// tried once more after moving the log's committed pages into the
     /// database (a checkpoint), which can free the room one row needs.
     pub fn finish_run(&mut self, run_id: RunId, end: &RunEnd) -> Result<(), StoreError> {
+        self.refresh_views_at_run_end();
         self.count_changes(run_id).map_err(|e| self.err(e))?;
         match self.record_end(run_id, end) {
             Err(StoreError::NoSpace { .. }) => {

@@ -119,6 +119,34 @@ impl Files {
         })
     }
 
+    /// The Parquet files as the outcome views read them: a directory's
+    /// absolute path (tables with no file yet read as empty), or the URL.
+    pub fn outcome_place(&self) -> crate::outcomes::Place {
+        match &self.at {
+            Location::Local(dir) => {
+                let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.clone());
+                let missing = SCHEMA
+                    .tables
+                    .iter()
+                    .filter(|t| {
+                        !dir.join(&t.name)
+                            .join(format!("{}.parquet", t.name))
+                            .exists()
+                    })
+                    .map(|t| t.name.clone())
+                    .collect();
+                crate::outcomes::Place::Parquet {
+                    base: dir.display().to_string(),
+                    missing,
+                }
+            }
+            Location::Remote(url) => crate::outcomes::Place::Parquet {
+                base: url.to_string(),
+                missing: Vec::new(),
+            },
+        }
+    }
+
     /// Opens the location.
     pub fn bucket(&self) -> Result<Bucket, StorageError> {
         storage::open(&self.at, &self.storage)

@@ -75,6 +75,10 @@ impl Destination for ParquetDestination {
         self.files.claim(what)
     }
 
+    fn outcome_place(&self) -> Option<crate::outcomes::Place> {
+        Some(self.files.outcome_place())
+    }
+
     fn check_writable(&self) -> BoxFuture<'_, Result<(), PublishError>> {
         Box::pin(async { Ok(self.files.check_writable().await?) })
     }

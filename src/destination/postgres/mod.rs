@@ -8,7 +8,8 @@
 //! created once and then only altered in place (`ddl`). One run at a time
 //! writes a schema, whatever machine it runs on: it holds an advisory
 //! lock (`hold`). Connection settings follow libpq's (`connect`), TLS goes
-//! through rustls (`tls`).
+//! through rustls (`tls`). The outcome views are kept current in the same
+//! transaction (`views`).
 
 mod connect;
 mod copy;
@@ -19,6 +20,7 @@ mod early;
 mod hold;
 mod publish;
 mod tls;
+mod views;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -150,6 +152,10 @@ impl Destination for PostgresDestination {
 
     fn is_remote(&self) -> bool {
         true
+    }
+
+    fn outcome_place(&self) -> Option<crate::outcomes::Place> {
+        Some(crate::outcomes::Place::Schema(self.info.schema.clone()))
     }
 
     fn claim<'a>(

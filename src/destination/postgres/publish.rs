@@ -123,6 +123,7 @@ pub fn publish(
             .collect();
         rt.block_on(tx.batch_execute(&rest)).map_err(sql)?;
     }
+    super::views::refresh_outcome_views(&tx, info, tables, rt)?;
     let started = tables.run_started(run_id)?;
     rt.block_on(record_run(&tx, &info.schema, run_id, started, &counts))
         .map_err(sql)?;
