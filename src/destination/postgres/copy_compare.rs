@@ -33,7 +33,7 @@ use crate::timefmt::parse_iso;
 
 /// One cell as the writer takes it: a value of the column's type.
 #[derive(Debug)]
-enum Value<'a> {
+enum WriterValue<'a> {
     Null,
     Text(&'a str),
     Int(i64),
@@ -43,40 +43,42 @@ enum Value<'a> {
     Json(&'a [u8]),
 }
 
-impl<'a> Value<'a> {
+impl<'a> WriterValue<'a> {
     /// The same conversions as the encoder's.
-    fn of(ty: PgType, cell: Cell<'a>) -> Value<'a> {
+    fn of(ty: PgType, cell: Cell<'a>) -> WriterValue<'a> {
         let text = |t: &'a [u8]| std::str::from_utf8(t).unwrap_or_default();
         match (ty, cell) {
-            (PgType::Text, Cell::Text(t)) => Value::Text(text(t)),
-            (PgType::Jsonb, Cell::Text(t)) => Value::Json(t),
-            (PgType::Int8, Cell::Int(i)) => Value::Int(i),
-            (PgType::Float8, Cell::Real(f)) => Value::Float(f),
-            (PgType::Float8, Cell::Int(i)) => Value::Float(i as f64),
-            (PgType::Bool, Cell::Int(i)) => Value::Bool(i != 0),
+            (PgType::Text, Cell::Text(t)) => WriterValue::Text(text(t)),
+            (PgType::Jsonb, Cell::Text(t)) => WriterValue::Json(t),
+            (PgType::Int8, Cell::Int(i)) => WriterValue::Int(i),
+            (PgType::Float8, Cell::Real(f)) => WriterValue::Float(f),
+            (PgType::Float8, Cell::Int(i)) => WriterValue::Float(i as f64),
+            (PgType::Bool, Cell::Int(i)) => WriterValue::Bool(i != 0),
             (PgType::Timestamptz, Cell::Text(t)) => match parse_iso(text(t)) {
-                Some(s) => Value::Time(SystemTime::UNIX_EPOCH + Duration::from_secs(s as u64)),
-                None => Value::Null,
+                Some(s) => {
+                    WriterValue::Time(SystemTime::UNIX_EPOCH + Duration::from_secs(s as u64))
+                }
+                None => WriterValue::Null,
             },
-            _ => Value::Null,
+            _ => WriterValue::Null,
         }
     }
 }
 
-impl ToSql for Value<'_> {
+impl ToSql for WriterValue<'_> {
     fn to_sql(
         &self,
         ty: &Type,
         out: &mut BytesMut,
     ) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
         match self {
-            Value::Null => Ok(IsNull::Yes),
-            Value::Text(s) => s.to_sql(ty, out),
-            Value::Int(i) => i.to_sql(ty, out),
-            Value::Float(f) => f.to_sql(ty, out),
-            Value::Bool(b) => b.to_sql(ty, out),
-            Value::Time(t) => t.to_sql(ty, out),
-            Value::Json(j) => {
+            WriterValue::Null => Ok(IsNull::Yes),
+            WriterValue::Text(s) => s.to_sql(ty, out),
+            WriterValue::Int(i) => i.to_sql(ty, out),
+            WriterValue::Float(f) => f.to_sql(ty, out),
+            WriterValue::Bool(b) => b.to_sql(ty, out),
+            WriterValue::Time(t) => t.to_sql(ty, out),
+            WriterValue::Json(j) => {
                 out.put_u8(1);
                 out.put_slice(j);
                 Ok(IsNull::No)
@@ -145,8 +147,8 @@ fn by_writer(rt: &Runtime, client: &Client, tables: &Tables<'_>, pg: &PgTable, i
     futures_util::pin_mut!(writer);
     tables
         .scan(t, Rows::All, |cells| {
-            let values: Vec<Value<'_>> = (pg.columns.iter().zip(cells))
-                .map(|(c, cell)| Value::of(c.ty, *cell))
+            let values: Vec<WriterValue<'_>> = (pg.columns.iter().zip(cells))
+                .map(|(c, cell)| WriterValue::of(c.ty, *cell))
                 .collect();
             let refs: Vec<&(dyn ToSql + Sync)> =
                 values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
