@@ -142,13 +142,13 @@ async fn decide_and_send(
     let writes = items(&plan);
     if args.dry_run || writes.is_empty() {
         if args.dry_run && !args.json {
-            print!("{}", report::preview(&rows, 20));
+            print!("{}", report::preview(&rows, 20, unit));
         }
         finish_report(args, &rows, &summary, client)?;
         return Ok(exit::OK);
     }
     summary.requests = client.stats.get().0;
-    if !args.yes && !confirm(&rows, &summary, writes.len())? {
+    if !args.yes && !confirm(&rows, &summary, writes.len(), unit)? {
         return Ok(exit::USAGE);
     }
     let wait = args.wait.duration();
@@ -195,7 +195,12 @@ fn items(plan: &Plan) -> Vec<Item> {
 }
 
 /// Asks on a terminal; refuses (false) without one.
-fn confirm(rows: &[report::RowReport], s: &Summary, writes: usize) -> Result<bool, Failure> {
+fn confirm(
+    rows: &[report::RowReport],
+    s: &Summary,
+    writes: usize,
+    unit: &str,
+) -> Result<bool, Failure> {
     if !std::io::stdin().is_terminal() {
         eprintln!(
             "huntr-sync: refusing to send {writes} write(s) without confirmation: stdin is not a terminal; check the plan with --dry-run, then pass --yes"
@@ -203,7 +208,7 @@ fn confirm(rows: &[report::RowReport], s: &Summary, writes: usize) -> Result<boo
         return Ok(false);
     }
     eprintln!("{}", report::summary_text(s));
-    eprint!("{}", report::preview(rows, 20));
+    eprint!("{}", report::preview(rows, 20, unit));
     eprint!("Send {writes} write(s) to Huntr now? [y/N] ");
     let mut answer = String::new();
     std::io::stdin().read_line(&mut answer)?;

@@ -225,12 +225,13 @@ pub fn summary_text(s: &Summary) -> String {
     out
 }
 
-/// The plan's first rows, for a dry run or the confirmation.
-pub fn preview(rows: &[RowReport], n: usize) -> String {
+/// The plan's first rows, for a dry run or the confirmation; `unit`: what
+/// the row numbers count (`line`, or `row` of a sheet).
+pub fn preview(rows: &[RowReport], n: usize, unit: &str) -> String {
     let mut out = String::new();
     for r in rows.iter().take(n) {
         out.push_str(&format!(
-            "  line {:>5}  {:<8} {}  {}\n",
+            "  {unit:>4} {:>5}  {:<8} {}  {}\n",
             r.line,
             r.outcome.as_str(),
             r.key,

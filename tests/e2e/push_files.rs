@@ -365,6 +365,13 @@ async fn a_workbooks_typed_cells_are_sent_and_its_rows_named() {
         "{err}"
     );
     assert!(invited(&sb).await.is_empty(), "nothing may be sent");
+    let args = [&sheet[..], &["--dry-run", "--skip-invalid"]].concat();
+    let out = push(dir.path(), &sb, "invitations", "fall.xlsx", &args).await;
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("   row     3  planned  invitation:typed@example.org"),
+        "{shown}"
+    );
     let args = [&sheet[..], &["--yes", "--skip-invalid"]].concat();
     let out = push(dir.path(), &sb, "invitations", "fall.xlsx", &args).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
