@@ -8,7 +8,7 @@
 //! caller; it knows rows, not JSON), `destination` publishes the store to
 //! other formats, `sync` runs one sync, `webhook` applies actions as they
 //! happen, `push` writes to the organization from a CSV or Parquet file,
-//! exactly once, `config` reads `pipelines.toml` (and the token),
+//! exactly once, `report` draws the status page, `config` reads `pipelines.toml` (and the token),
 //! `defaults` holds every default value once, `cli` is the command line,
 //! and `sandbox` (its own crate) is the built-in fake organization.
 
@@ -25,6 +25,7 @@ pub mod lifecycle;
 pub mod memory;
 pub mod progress;
 pub mod push;
+pub mod report;
 pub mod resources;
 pub mod rows;
 pub use huntr_sandbox as sandbox;

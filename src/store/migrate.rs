@@ -118,6 +118,13 @@ CREATE INDEX IF NOT EXISTS push_log_state ON push_log (kind, state);
         sql: "ALTER TABLE sync_state ADD COLUMN relist_due INTEGER NOT NULL DEFAULT 0;
               ALTER TABLE sync_state ADD COLUMN relist_covered INTEGER NOT NULL DEFAULT 0;",
     },
+    // 7 (monitoring): the answers a run got throttled (HTTP 429), beside
+    // its requests and retries, for the status page's charts. Runs
+    // recorded before stay NULL: not counted, not zero.
+    Migration {
+        version: 7,
+        sql: "ALTER TABLE sync_runs ADD COLUMN throttled INTEGER;",
+    },
 ];
 
 /// The version this build writes.
