@@ -13,6 +13,8 @@
 //!   means the action is on disk. A destination error answers 500 (Huntr
 //!   retries); a full queue answers 503 rather than letting memory grow.
 //! - Redelivery is harmless: every write is an upsert by key.
+//! - `GET /status` answers the status page of the destination
+//!   (`crate::report`), read beside the writes.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -121,6 +121,14 @@ pub fn charts(out: &mut String, data: &StatusData) {
     }
     let old: Vec<&RunRecord> = data.runs.iter().rev().collect();
     let slots = 20;
+    duration_chart(out, &old, slots);
+    requests_chart(out, &old, slots);
+    changed_by_table(out, data, &old, slots);
+    out.push_str("</section>");
+}
+
+/// Each run's duration, coloured by its status.
+fn duration_chart(out: &mut String, old: &[&RunRecord], slots: usize) {
     let durations: Vec<Bar> = old
         .iter()
         .map(|r| Bar {
@@ -153,6 +161,10 @@ pub fn charts(out: &mut String, data: &StatusData) {
          <span class=\"key k-bad\"></span>failed. Longest: {}.</figcaption></figure>",
         longest.map_or("-".into(), |(s, id)| format!("{} (run {id})", span(s)))
     );
+}
+
+/// Each run's requests, and the throttled answers among them.
+fn requests_chart(out: &mut String, old: &[&RunRecord], slots: usize) {
     let layer = |class, pick: fn(&RunRecord) -> Option<u64>, what: &str| -> Vec<Bar> {
         old.iter()
             .map(|r| Bar {
@@ -188,8 +200,6 @@ pub fn charts(out: &mut String, data: &StatusData) {
         )),
         count(Some(all_throttled))
     );
-    changed_by_table(out, data, &old, slots);
-    out.push_str("</section>");
 }
 
 /// One small chart per table that any run shown changed.

@@ -215,6 +215,26 @@ mod tests {
     }
 
     #[test]
+    fn runs_recorded_before_throttled_answers_were_counted_keep_no_count() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for m in MIGRATIONS.iter().filter(|m| m.version <= 6) {
+            conn.execute_batch(m.sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 6).unwrap();
+        conn.execute_batch(
+            "INSERT INTO sync_runs (started_at, status, requests) VALUES ('2026-01-01T00:00:00Z', 'complete', 9)",
+        )
+        .unwrap();
+        assert_eq!(upgrade(&mut conn, &SCHEMA).unwrap(), Upgrade::From(6));
+        let (requests, throttled): (i64, Option<i64>) = conn
+            .query_row("SELECT requests, throttled FROM sync_runs", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((requests, throttled), (9, None));
+    }
+
+    #[test]
     fn a_file_from_a_newer_build_is_left_alone() {
         let mut conn = Connection::open_in_memory().unwrap();
         conn.pragma_update(None, "user_version", LATEST + 1)
