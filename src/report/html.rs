@@ -107,9 +107,10 @@ pub fn render(data: &StatusData) -> String {
     let _ = write!(
         out,
         "<footer class=\"muted\">Written by huntr-sync {} from the destination's state \
-         database.</footer></body></html>\n",
+         database.</footer></body></html>",
         env!("CARGO_PKG_VERSION")
     );
+    out.push('\n');
     out
 }
 
@@ -150,7 +151,7 @@ pub fn count(n: Option<u64>) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

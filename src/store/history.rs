@@ -214,6 +214,7 @@ mod tests {
         store
             .finish_run(w, &end(RunStatus::Webhook, 0, None))
             .unwrap();
+        let under_way = store.begin_run(99, "webhook").unwrap();
 
         let runs = store.recent_runs(10, false).unwrap();
         assert_eq!(runs.iter().map(|r| r.run_id).collect::<Vec<_>>(), [b, a]);

@@ -154,7 +154,7 @@ fn grouped(n: i64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -324,5 +324,108 @@ async fn chromium_shows_the_runs_tables_and_error_and_the_page_asks_for_nothing(
         *seen.lock().unwrap(),
         ["/"],
         "the page asked for more than itself"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_records_its_throttled_answers_for_the_page() {
+    use huntr_sync::api::{Client, ClientConfig, Token};
+    use huntr_sync::sandbox::{RunningSandbox, SandboxOptions};
+    use huntr_sync::sync::{sync_sqlite, SyncOptions};
+    let sb = RunningSandbox::start(SandboxOptions {
+        scale: 3,
+        seed: 29,
+        rps: Some(20.0),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    // A client far faster than the API's limit: it is answered 429.
+    let mut cfg = ClientConfig::new(
+        &sb.base_url,
+        Token::new(sb.token.clone()),
+        "HUNTR_ORG_TOKEN",
+    );
+    cfg.requests_per_second = 1000.0;
+    cfg.burst = 100;
+    cfg.retry.base = Duration::from_millis(20);
+    cfg.retry.cap = Duration::from_millis(500);
+    cfg.retry.min_wait = Duration::from_millis(10);
+    cfg.retry.max_retries = 12;
+    let client = Client::new(&cfg).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("org.db");
+    let report = sync_sqlite(&client, &db, &SyncOptions::default())
+        .await
+        .unwrap();
+    assert!(report.throttled > 0, "the sandbox answered 429: {report:?}");
+    let recorded = |col: &str| common::count(&db, &format!("SELECT {col} FROM sync_runs"));
+    assert_eq!(recorded("throttled"), report.throttled as i64);
+    assert_eq!(recorded("requests"), report.requests as i64);
+    assert_eq!(recorded("retries"), report.retries as i64);
+    let html = huntr_sync::report::page(&db, "org").unwrap();
+    let caption = format!("throttled answers in these runs: {}.", report.throttled);
+    assert!(html.contains(&caption), "{caption}");
+}
+
+#[tokio::test]
+async fn report_writes_to_stdout_and_says_what_to_do_without_a_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = common::huntr_sync(dir.path())
+        .args([
+            "report",
+            "--html",
+            "s.html",
+            "--destination",
+            "sqlite:none.db",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("has no state database") && err.contains("run a sync first"),
+        "{err}"
+    );
+    assert!(!dir.path().join("s.html").exists() && !dir.path().join("none.db").exists());
+    drop(huntr_sync::store::Store::open(&dir.path().join("org.db")).unwrap());
+    let out = common::huntr_sync(dir.path())
+        .args(["report", "--html", "-", "--destination", "sqlite:org.db"])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(page.starts_with("<!DOCTYPE html>") && page.contains("No run recorded yet"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_receiver_serves_the_status_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("org.db");
+    let rx = common::receiver(&db, b"secret", 16).await;
+    let served = reqwest::get(format!("http://{}/status", rx.addr))
+        .await
+        .unwrap();
+    assert_eq!(served.status(), 200);
+    let csp = served.headers()["content-security-policy"]
+        .to_str()
+        .unwrap();
+    assert_eq!(csp, huntr_sync::report::CSP);
+    let page = served.text().await.unwrap();
+    rx.shutdown().await;
+    assert!(page.contains("<h2>Rows per table</h2>"));
+    assert!(
+        page.contains("receiving since"),
+        "the session under way is shown"
+    );
+    assert!(
+        page.contains("<h2>The last 0 runs</h2>"),
+        "a session is not a sync"
     );
 }
