@@ -99,11 +99,11 @@ pub fn render(data: &StatusData) -> String {
     );
     sections::summary(&mut out, data);
     sections::charts(&mut out, data);
+    sections::errors(&mut out, data);
     sections::runs(&mut out, data);
     sections::freshness(&mut out, data);
-    sections::tables(&mut out, data);
-    sections::errors(&mut out, data);
     sections::pushes(&mut out, data);
+    sections::tables(&mut out, data);
     let _ = write!(
         out,
         "<footer class=\"muted\">Written by huntr-sync {} from the destination's state \

@@ -1,7 +1,6 @@
 //! The sections of the status page, each written into the page in turn:
-//! the summary, the charts of the last runs, the runs as a table, each
-//! resource's freshness, rows per table, the errors in full and the
-//! pushes. Every string from the data passes through [`escape`].
+//! the summary, the charts of the last runs, the errors in full, the runs
+//! as a table, each resource's freshness, the pushes and rows per table. Every string from the data passes through [`escape`].
 
 use std::fmt::Write;
 
