@@ -9,8 +9,9 @@
 //! other formats, `sync` runs one sync, `webhook` applies actions as they
 //! happen, `push` writes to the organization from a CSV or Parquet file,
 //! exactly once, `config` reads `pipelines.toml` (and the token),
-//! `outcomes` defines the ready-made outcome views, `defaults` holds every
-//! default value once, `cli` is the command line,
+//! `outcomes` defines the ready-made outcome views, `report` draws the
+//! status page, `defaults` holds every default value once, `cli` is the
+//! command line,
 //! and `sandbox` (its own crate) is the built-in fake organization.
 
 pub mod api;
@@ -27,6 +28,7 @@ pub mod memory;
 pub mod outcomes;
 pub mod progress;
 pub mod push;
+pub mod report;
 pub mod resources;
 pub mod rows;
 pub use huntr_sandbox as sandbox;

@@ -73,6 +73,8 @@ pub struct Ending {
     pub window_end: Option<i64>,
     pub requests: u64,
     pub retries: u64,
+    /// Answers that were HTTP 429.
+    pub throttled: u64,
     pub error: Option<String>,
     /// Publish what the store holds (not after a failed write).
     pub publish: bool,
@@ -86,6 +88,7 @@ impl Ending {
             window_end: None,
             requests: 0,
             retries: 0,
+            throttled: 0,
             error: None,
             publish: true,
         }
@@ -361,6 +364,7 @@ fn run_end(ending: Ending, publish_error: Option<&PublishError>) -> RunEnd {
         status,
         requests: ending.requests,
         retries: ending.retries,
+        throttled: ending.throttled,
         error,
     }
 }

@@ -13,6 +13,8 @@
 //!   means the action is on disk. A destination error answers 500 (Huntr
 //!   retries); a full queue answers 503 rather than letting memory grow.
 //! - Redelivery is harmless: every write is an upsert by key.
+//! - `GET /status` answers the status page of the destination
+//!   (`crate::report`), read beside the writes.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,7 +25,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use tokio::sync::{oneshot, watch};
@@ -214,9 +216,13 @@ impl Receiver {
             writer,
             stored,
         };
+        let db = opts.target.state_db().to_owned();
+        let title = opts.target.describe();
+        let status = move || crate::report::serve::status(db.clone(), title.clone());
         let app = Router::new()
             .route("/", post(receive))
             .route("/webhook", post(receive))
+            .route("/status", get(status))
             .with_state(state);
         let listener = tokio::net::TcpListener::bind(opts.listen).await?;
         let addr = listener.local_addr()?;

@@ -111,6 +111,11 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Write the status page: the last runs as charts, each resource's
+    /// freshness, rows per table, recent errors and pushes, as one
+    /// self-contained HTML file.
+    #[command(after_help = ENV_LOG)]
+    Report(ReportArgs),
     /// Show or reset the sync state (watermarks) of a destination.
     #[command(after_help = ENV_LOG)]
     State {
@@ -222,6 +227,16 @@ pub struct ExportArgs {
     /// A directory (csv) or a .xlsx file (xlsx).
     #[arg(long, value_name = "PATH")]
     pub to: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+    /// Write the status page to FILE, one HTML file that loads nothing
+    /// from anywhere (`-`: standard output).
+    #[arg(long, value_name = "FILE")]
+    pub html: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -425,6 +440,7 @@ mod tests {
             &["check"],
             &["state"],
             &["state", "show"],
+            &["report"],
             &["schema"],
             &["completions"],
             &["webhook", "serve"],

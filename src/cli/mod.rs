@@ -7,7 +7,7 @@
 //! - `exit`: the exit codes and the error-to-code mapping;
 //! - `pipeline`: resolving a pipeline and connecting to its source;
 //! - one file per command: `sync`, `check`, `state`, `webhook`, `sandbox`,
-//!   `schema`, `push`, `export`, `views` and `completions`.
+//!   `schema`, `push`, `export`, `views`, `report` and `completions`.
 
 mod args;
 mod check;
@@ -17,6 +17,7 @@ mod export;
 mod logging;
 mod pipeline;
 mod push;
+mod report;
 mod sandbox;
 mod schema;
 mod state;
@@ -44,6 +45,7 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Check(args) => check::run(args).await,
         Command::Push { what } => push::run(what).await,
         Command::Export(args) => export::run(args),
+        Command::Report(args) => report::run(args),
         Command::Completions { shell } => completions::run(shell),
         Command::Webhook { action } => webhook::run(action).await,
         Command::Schema { format } => schema::run(format),

@@ -51,7 +51,7 @@ pub async fn send_all(
     };
     let sent = sender.send(writes).await;
     sender.bar.finish_and_clear();
-    let (requests, retries, _) = client.stats.get();
+    let (requests, retries, throttled) = client.stats.get();
     let ending = Ending {
         status: if sent.is_ok() {
             RunStatus::Complete
@@ -61,6 +61,7 @@ pub async fn send_all(
         window_end: None,
         requests,
         retries,
+        throttled,
         error: sent.as_ref().err().map(|e| e.to_string()),
         publish: true,
     };

@@ -118,6 +118,13 @@ CREATE INDEX IF NOT EXISTS push_log_state ON push_log (kind, state);
         sql: "ALTER TABLE sync_state ADD COLUMN relist_due INTEGER NOT NULL DEFAULT 0;
               ALTER TABLE sync_state ADD COLUMN relist_covered INTEGER NOT NULL DEFAULT 0;",
     },
+    // 7 (monitoring): the answers a run got throttled (HTTP 429), beside
+    // its requests and retries, for the status page's charts. Runs
+    // recorded before stay NULL: not counted, not zero.
+    Migration {
+        version: 7,
+        sql: "ALTER TABLE sync_runs ADD COLUMN throttled INTEGER;",
+    },
 ];
 
 /// The version this build writes.
@@ -205,6 +212,26 @@ mod tests {
             )
             .unwrap();
         assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn runs_recorded_before_throttled_answers_were_counted_keep_no_count() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for m in MIGRATIONS.iter().filter(|m| m.version <= 6) {
+            conn.execute_batch(m.sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 6).unwrap();
+        conn.execute_batch(
+            "INSERT INTO sync_runs (started_at, status, requests) VALUES ('2026-01-01T00:00:00Z', 'complete', 9)",
+        )
+        .unwrap();
+        assert_eq!(upgrade(&mut conn, &SCHEMA).unwrap(), Upgrade::From(6));
+        let (requests, throttled): (i64, Option<i64>) = conn
+            .query_row("SELECT requests, throttled FROM sync_runs", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((requests, throttled), (9, None));
     }
 
     #[test]

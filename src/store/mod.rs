@@ -13,7 +13,8 @@
 //!
 //! Modules: `migrate` (versions), `sql` (generated merge SQL), `bind` (a
 //! row's parameters), `apply` (a batch in one transaction), `recent`
-//! (snapshot cache), `runs` (run bookkeeping and summary), `state`
+//! (snapshot cache), `runs` (run bookkeeping and summary), `history`
+//! (past runs and pushes, read back for the status page), `state`
 //! (watermarks, listings, pending jobs), `read` (what publishers may
 //! read), `writer` (the single writer thread that sync and webhook share),
 //! `lock` (one writer per destination), `views` (the outcome views).
@@ -22,6 +23,7 @@ mod apply;
 mod bind;
 mod candidates;
 mod error;
+mod history;
 pub mod lock;
 pub mod migrate;
 mod push_log;
@@ -48,6 +50,7 @@ use recent::Recent;
 use sql::TableSql;
 
 pub use error::{no_space_why, StoreError};
+pub use history::{PushRecord, RunRecord};
 pub use lock::{DestLock, LockError};
 pub use push_log::{Journal, WriteState};
 pub use read::{Cell, Rows, Tables};
@@ -78,7 +81,8 @@ pub enum StateUpdate {
 }
 
 /// Counters kept for the run summary.
-#[derive(Debug, Default, Clone, serde::Serialize)]
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct TableCounts {
     /// Rows created by the run.
     pub inserted: u64,

@@ -57,6 +57,8 @@ pub struct RunEnd {
     pub status: RunStatus,
     pub requests: u64,
     pub retries: u64,
+    /// Answers that were HTTP 429 (rate-limited).
+    pub throttled: u64,
     pub error: Option<String>,
 }
 
@@ -131,7 +133,7 @@ impl Store {
         self.conn
             .execute(
                 "UPDATE sync_runs SET finished_at = ?, window_end = ?, status = ?, rows_json = ?,
-                 requests = ?, retries = ?, error = ? WHERE run_id = ?",
+                 requests = ?, retries = ?, throttled = ?, error = ? WHERE run_id = ?",
                 params![
                     iso(end.finished),
                     end.window_end.map(iso),
@@ -139,6 +141,7 @@ impl Store {
                     rows,
                     end.requests as i64,
                     end.retries as i64,
+                    end.throttled as i64,
                     end.error,
                     run_id
                 ],

@@ -518,6 +518,7 @@ fn changed_tables_are_recorded_with_the_change_and_only_they_are_counted() {
         status: RunStatus::Complete,
         requests: 0,
         retries: 0,
+        throttled: 0,
         error: None,
     };
     d.finish_run(run, &end).unwrap();
@@ -620,6 +621,7 @@ fn a_full_disk_is_said_once_with_what_to_do_and_the_run_is_recorded() {
         status: RunStatus::Failed,
         requests: 1,
         retries: 0,
+        throttled: 0,
         error: Some(err.to_string()),
     };
     d.finish_run(run, &end).unwrap();

@@ -227,6 +227,7 @@ async fn finish(
         window_end: Some(outcome.t),
         requests,
         retries,
+        throttled,
         error: outcome.error_text(write_err.as_ref()),
         publish: write_err.is_none(),
     };

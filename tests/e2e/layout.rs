@@ -240,6 +240,27 @@ fn no_destination_type_is_named_outside_its_folder_and_the_registry() {
     );
 }
 
+/// `line` without the text of its string literals: a word inside one
+/// (a Content-Security-Policy's `'unsafe-inline'`) is not a keyword.
+fn outside_strings(line: &str) -> String {
+    let (mut out, mut in_str, mut escaped) = (String::new(), false, false);
+    for c in line.chars() {
+        if in_str {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_str = false,
+                _ => {}
+            }
+        } else if c == '"' {
+            in_str = true;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Modules that call foreign code (glibc, SQLite's C API): the only places
 /// `unsafe` may stand, each use with a `SAFETY:` comment above it.
 const FOREIGN_CALLS: &[&str] = &["src/memory.rs", "src/store/mod.rs"];
@@ -253,8 +274,8 @@ fn unsafe_stands_only_in_foreign_calls_with_its_argument() {
         let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         for (i, line) in lines.iter().enumerate() {
-            let code = line.split("//").next().unwrap_or("");
-            if !names(code, "unsafe") {
+            let code = outside_strings(line.split("//").next().unwrap_or(""));
+            if !names(&code, "unsafe") {
                 continue;
             }
             if !FOREIGN_CALLS.contains(&shown.as_str()) {

@@ -33,6 +33,7 @@ mod relist;
 mod resilience;
 mod sandbox_api;
 mod sandbox_sync;
+mod status_page;
 mod storage;
 mod sync_wiremock;
 mod upgrade;
