@@ -52,7 +52,10 @@ impl Place {
             }
             Place::Parquet { base, .. } => {
                 let base = base.trim_end_matches('/');
-                format!("read_parquet({})", lit(&format!("{base}/{name}/{name}.parquet")))
+                format!(
+                    "read_parquet({})",
+                    lit(&format!("{base}/{name}/{name}.parquet"))
+                )
             }
         }
     }
@@ -121,14 +124,10 @@ impl super::Sql {
                 lit(&crate::timefmt::iso(t - 30 * 86_400)),
                 lit(&crate::timefmt::iso(t)),
             ),
-            (Dialect::Postgres, Clock::Now) => (
-                "(now() - interval '30 days')".into(),
-                "now()".into(),
-            ),
-            (Dialect::DuckDb, Clock::Now) => (
-                "(now() - INTERVAL 30 DAY)".into(),
-                "now()".into(),
-            ),
+            (Dialect::Postgres, Clock::Now) => {
+                ("(now() - interval '30 days')".into(), "now()".into())
+            }
+            (Dialect::DuckDb, Clock::Now) => ("(now() - INTERVAL 30 DAY)".into(), "now()".into()),
             (_, Clock::At(t)) => (
                 format!("to_timestamp({})", t - 30 * 86_400),
                 format!("to_timestamp({t})"),
@@ -178,9 +177,9 @@ impl super::Sql {
     pub fn joined(&self, v: &str) -> String {
         let arr = self.is_array(v);
         let list = match self.dialect {
-            Dialect::Sqlite => format!(
-                "(SELECT group_concat(CAST(e.value AS TEXT), ', ') FROM json_each({v}) e)"
-            ),
+            Dialect::Sqlite => {
+                format!("(SELECT group_concat(CAST(e.value AS TEXT), ', ') FROM json_each({v}) e)")
+            }
             Dialect::Postgres => format!(
                 "(SELECT string_agg(e.x, ', ' ORDER BY e.n) FROM \
                  jsonb_array_elements_text(CAST({v} AS jsonb)) WITH ORDINALITY AS e(x, n))"

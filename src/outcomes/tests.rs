@@ -21,7 +21,13 @@ fn field_names_become_safe_columns_and_clashes_get_the_id() {
     let cols: Vec<String> = field_columns(&fields).into_iter().map(|(_, c)| c).collect();
     assert_eq!(
         cols,
-        ["grad_year", "grad_year_b2", "email_c3", "field_2026_cohort", "field"]
+        [
+            "grad_year",
+            "grad_year_b2",
+            "email_c3",
+            "field_2026_cohort",
+            "field"
+        ]
     );
 }
 
@@ -58,12 +64,21 @@ fn member_field_values_read_as_their_types_in_sqlite() {
         )
         .unwrap()
     };
-    assert_eq!(one(sql.joined("v.value"), "[\"a\",\"b c\"]").as_deref(), Some("a, b c"));
-    assert_eq!(one(sql.joined("v.value"), "[x] y").as_deref(), Some("[x] y"));
+    assert_eq!(
+        one(sql.joined("v.value"), "[\"a\",\"b c\"]").as_deref(),
+        Some("a, b c")
+    );
+    assert_eq!(
+        one(sql.joined("v.value"), "[x] y").as_deref(),
+        Some("[x] y")
+    );
     assert_eq!(one(sql.joined("v.value"), "[]"), None);
     assert_eq!(one(sql.number("v.value"), "2.5").as_deref(), Some("2.5"));
     assert_eq!(one(sql.number("v.value"), "n/a"), None);
-    assert_eq!(one(sql.date("v.value"), "1780272000").as_deref(), Some("2026-06-01"));
+    assert_eq!(
+        one(sql.date("v.value"), "1780272000").as_deref(),
+        Some("2026-06-01")
+    );
     assert_eq!(one(sql.date("v.value"), "soon"), None);
 }
 

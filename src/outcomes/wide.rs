@@ -67,14 +67,13 @@ pub fn field_columns(fields: &[MemberField]) -> Vec<(MemberField, String)> {
         .map(|f| {
             let mut col = safe(&f.name);
             if !taken.insert(col.clone()) {
-                let id: String = f
-                    .id
-                    .chars()
-                    .map(|c| match c.is_ascii_alphanumeric() {
-                        true => c.to_ascii_lowercase(),
-                        false => '_',
-                    })
-                    .collect();
+                let id: String =
+                    f.id.chars()
+                        .map(|c| match c.is_ascii_alphanumeric() {
+                            true => c.to_ascii_lowercase(),
+                            false => '_',
+                        })
+                        .collect();
                 col = format!("{col}_{id}");
                 taken.insert(col.clone());
             }

@@ -10,7 +10,7 @@ use super::{Cell, Rows, Store, StoreError, Tables};
 use crate::outcomes::{Clock, Dialect, MemberField, Place, Sql, View};
 use crate::schema::SCHEMA;
 
-impl Tables<'_>{
+impl Tables<'_> {
     /// The member fields the store holds, not removed, by id.
     pub fn member_fields(&self) -> Result<Vec<MemberField>, StoreError> {
         let t = SCHEMA.get("member_fields").expect("member_fields");

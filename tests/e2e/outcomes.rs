@@ -19,41 +19,87 @@ pub const COLUMNS: [(&str, &[&str], &[&str]); 6] = [
         "job_pipeline",
         &["job_id"],
         &[
-            "member_id", "employer_id", "title", "list_name", "created_at", "applied_at",
-            "first_interview_at", "interviews", "offer_at", "accepted_at", "days_to_apply",
-            "days_to_interview", "days_to_offer",
+            "member_id",
+            "employer_id",
+            "title",
+            "list_name",
+            "created_at",
+            "applied_at",
+            "first_interview_at",
+            "interviews",
+            "offer_at",
+            "accepted_at",
+            "days_to_apply",
+            "days_to_interview",
+            "days_to_offer",
         ],
     ),
     (
         "member_outcomes",
         &["member_id"],
         &[
-            "jobs", "applications", "interviewing_jobs", "interviews", "offers",
-            "accepted_offers", "first_applied_at", "first_offer_at", "first_accepted_at",
-            "days_to_first_offer", "last_activity_at", "stage",
+            "jobs",
+            "applications",
+            "interviewing_jobs",
+            "interviews",
+            "offers",
+            "accepted_offers",
+            "first_applied_at",
+            "first_offer_at",
+            "first_accepted_at",
+            "days_to_first_offer",
+            "last_activity_at",
+            "stage",
         ],
     ),
     (
         "outcomes_by_month",
         &["month"],
-        &["active_members", "applications", "interviews", "offers", "acceptances", "new_members"],
+        &[
+            "active_members",
+            "applications",
+            "interviews",
+            "offers",
+            "acceptances",
+            "new_members",
+        ],
     ),
     (
         "outcomes_by_field",
         &["field_id", "choice"],
-        &["field_name", "members", "applied", "interviewed", "offered", "placed", "placement_rate"],
+        &[
+            "field_name",
+            "members",
+            "applied",
+            "interviewed",
+            "offered",
+            "placed",
+            "placement_rate",
+        ],
     ),
     (
         "employer_outcomes",
         &["employer_id"],
-        &["employer_name", "members", "applications", "interviews", "offers", "acceptances"],
+        &[
+            "employer_name",
+            "members",
+            "applications",
+            "interviews",
+            "offers",
+            "acceptances",
+        ],
     ),
     (
         "advisor_caseload",
         &["advisor_id"],
         &[
-            "advisor_name", "advisor_email", "members", "active_members_30d", "applications_30d",
-            "offers_30d", "placed_members",
+            "advisor_name",
+            "advisor_email",
+            "members",
+            "active_members_30d",
+            "applications_30d",
+            "offers_30d",
+            "placed_members",
         ],
     ),
 ];
@@ -75,7 +121,11 @@ fn cell(col: &str, v: V) -> Option<String> {
 /// A view's rows from a SQLite file.
 pub fn sqlite_rows(db: &Path, view: &str, keys: &[&str], cols: &[&str]) -> ViewRows {
     let conn = rusqlite::Connection::open(db).unwrap();
-    let all: Vec<String> = keys.iter().chain(cols).map(|c| format!("\"{c}\"")).collect();
+    let all: Vec<String> = keys
+        .iter()
+        .chain(cols)
+        .map(|c| format!("\"{c}\""))
+        .collect();
     let sql = format!("SELECT {} FROM {view}", all.join(", "));
     let mut stmt = conn.prepare(&sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
     let rows = stmt
@@ -92,7 +142,10 @@ pub fn sqlite_rows(db: &Path, view: &str, keys: &[&str], cols: &[&str]) -> ViewR
         let mut row = row.unwrap();
         let rest = row.split_off(keys.len());
         let key: Vec<String> = row.into_iter().map(Option::unwrap_or_default).collect();
-        assert!(out.insert(key.join("|"), rest).is_none(), "{view}: a key twice");
+        assert!(
+            out.insert(key.join("|"), rest).is_none(),
+            "{view}: a key twice"
+        );
     }
     out
 }
@@ -177,7 +230,8 @@ fn assert_views_equal_the_model(db: &Path, sb: &huntr_sync::sandbox::RunningSand
 
 /// The SQL block after `marker` in the README.
 fn readme_query(marker: &str) -> String {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let after = &readme[readme.find(marker).expect("README marker")..];
     let start = after.find("```sql\n").unwrap() + "```sql\n".len();
     let end = start + after[start..].find("```").unwrap();
@@ -187,15 +241,19 @@ fn readme_query(marker: &str) -> String {
 /// The README's "Outcomes" examples answer on `db`; returns their row counts.
 fn readme_examples(db: &Path) -> Vec<usize> {
     let conn = rusqlite::Connection::open(db).unwrap();
-    ["<!-- outcomes-by-program -->", "<!-- outcomes-by-stage -->", "<!-- outcomes-employers -->"]
-        .iter()
-        .map(|m| {
-            let sql = readme_query(m);
-            let mut stmt = conn.prepare(&sql).unwrap_or_else(|e| panic!("{m}: {e}"));
-            let n = stmt.query_map([], |_| Ok(())).unwrap().count();
-            n
-        })
-        .collect()
+    [
+        "<!-- outcomes-by-program -->",
+        "<!-- outcomes-by-stage -->",
+        "<!-- outcomes-employers -->",
+    ]
+    .iter()
+    .map(|m| {
+        let sql = readme_query(m);
+        let mut stmt = conn.prepare(&sql).unwrap_or_else(|e| panic!("{m}: {e}"));
+        let n = stmt.query_map([], |_| Ok(())).unwrap().count();
+        n
+    })
+    .collect()
 }
 
 fn opts() -> SyncOptions {
@@ -256,7 +314,9 @@ async fn members_wide_follows_fields_added_renamed_and_removed() {
     sync_sqlite(&client, &db, &opts()).await.unwrap();
     let columns = |db: &Path| -> Vec<String> {
         let conn = rusqlite::Connection::open(db).unwrap();
-        let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('members_wide')").unwrap();
+        let mut stmt = conn
+            .prepare("SELECT name FROM pragma_table_info('members_wide')")
+            .unwrap();
         let names = stmt.query_map([], |r| r.get(0)).unwrap();
         names.map(Result::unwrap).collect()
     };
@@ -266,17 +326,36 @@ async fn members_wide_follows_fields_added_renamed_and_removed() {
     add_field(&sb, "grad-year", "TEXT", 2);
     sync_sqlite(&client, &db, &opts()).await.unwrap();
     let added = columns(&db);
-    let second = sb.shared.org.read().unwrap().fields.last().unwrap().id.hex();
+    let second = sb
+        .shared
+        .org
+        .read()
+        .unwrap()
+        .fields
+        .last()
+        .unwrap()
+        .id
+        .hex();
     assert!(!before.contains(&"grad_year".to_string()));
     assert!(added.contains(&"grad_year".to_string()), "{added:?}");
     assert!(added.contains(&format!("grad_year_{second}")), "{added:?}");
     assert_views_equal_the_model(&db, &sb);
     // Renamed.
-    sb.shared.org.write().unwrap().fields.last_mut().unwrap().name = "Campus (2026)".into();
+    sb.shared
+        .org
+        .write()
+        .unwrap()
+        .fields
+        .last_mut()
+        .unwrap()
+        .name = "Campus (2026)".into();
     sync_sqlite(&client, &db, &opts()).await.unwrap();
     let renamed = columns(&db);
     assert!(renamed.contains(&"campus_2026".to_string()), "{renamed:?}");
-    assert!(!renamed.iter().any(|c| c.starts_with("grad_year_")), "{renamed:?}");
+    assert!(
+        !renamed.iter().any(|c| c.starts_with("grad_year_")),
+        "{renamed:?}"
+    );
     assert_views_equal_the_model(&db, &sb);
     // Removed: the field and its values are gone from Huntr.
     {

@@ -18,7 +18,10 @@ async fn pg_rows(db: &TestDb, view: &str, keys: &[&str], cols: &[&str]) -> ViewR
     let all: Vec<&str> = keys.iter().chain(cols).copied().collect();
     let probe = format!(
         "SELECT {} FROM huntr.\"{view}\"",
-        all.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ")
+        all.iter()
+            .map(|c| format!("\"{c}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let stmt = client.prepare(&probe).await.unwrap();
     let exprs: Vec<String> = stmt
@@ -128,21 +131,34 @@ async fn postgres_members_wide_follows_fields_and_spares_users_views() {
     sync(&client, &target(&db, &state), &opts()).await.unwrap();
     let cols = wide_columns_in(&db).await;
     assert!(cols.contains(&"cohort_code".to_string()), "{cols:?}");
-    assert!(cols.iter().any(|c| c.starts_with("cohort_code_")), "{cols:?}");
+    assert!(
+        cols.iter().any(|c| c.starts_with("cohort_code_")),
+        "{cols:?}"
+    );
     assert_pg_views_equal_the_model(&db, &sb).await;
     // A user's view over members_wide: removing a field cannot drop it.
     let pg = db.client().await;
-    pg.batch_execute("CREATE VIEW public.my_members AS SELECT id, cohort_code FROM huntr.members_wide")
-        .await
-        .unwrap();
+    pg.batch_execute(
+        "CREATE VIEW public.my_members AS SELECT id, cohort_code FROM huntr.members_wide",
+    )
+    .await
+    .unwrap();
     sb.shared.org.write().unwrap().fields.pop();
     let run = sync(&client, &target(&db, &state), &opts()).await.unwrap();
     assert!(run.complete(), "the run goes on: {:?}", run.incomplete);
-    assert!(wide_columns_in(&db).await.iter().any(|c| c.starts_with("cohort_code_")));
+    assert!(wide_columns_in(&db)
+        .await
+        .iter()
+        .any(|c| c.starts_with("cohort_code_")));
     // Once the user's view is gone, the next run brings members_wide up to date.
-    pg.batch_execute("DROP VIEW public.my_members").await.unwrap();
+    pg.batch_execute("DROP VIEW public.my_members")
+        .await
+        .unwrap();
     sync(&client, &target(&db, &state), &opts()).await.unwrap();
     let cols = wide_columns_in(&db).await;
-    assert!(!cols.iter().any(|c| c.starts_with("cohort_code_")), "{cols:?}");
+    assert!(
+        !cols.iter().any(|c| c.starts_with("cohort_code_")),
+        "{cols:?}"
+    );
     assert_pg_views_equal_the_model(&db, &sb).await;
 }

@@ -317,7 +317,11 @@ impl<'a> Oracle<'a> {
                 .iter()
                 .filter(|&&m| self.acts.iter().any(|(o, t)| *o == m && within(*t)))
                 .count();
-            let pipes: Vec<&Pipe> = self.pipes.iter().filter(|p| mine.contains(&p.owner)).collect();
+            let pipes: Vec<&Pipe> = self
+                .pipes
+                .iter()
+                .filter(|p| mine.contains(&p.owner))
+                .collect();
             let p = &self.org.people[a as usize];
             out.insert(
                 p.id.hex(),
@@ -326,9 +330,15 @@ impl<'a> Oracle<'a> {
                     Some(p.email.clone()),
                     int(mine.len()),
                     int(active),
-                    int(pipes.iter().filter(|p| p.applied.is_some_and(within)).count()),
+                    int(pipes
+                        .iter()
+                        .filter(|p| p.applied.is_some_and(within))
+                        .count()),
                     int(pipes.iter().filter(|p| p.offer.is_some_and(within)).count()),
-                    int(mine.iter().filter(|&&m| self.outcome(m).stage == "placed").count()),
+                    int(mine
+                        .iter()
+                        .filter(|&&m| self.outcome(m).stage == "placed")
+                        .count()),
                 ],
             );
         }
@@ -357,8 +367,17 @@ pub struct Outcome {
 /// a name taken already gets `_<field id>`.
 pub fn column_names(org: &Org) -> Vec<(Ix, String)> {
     let mut taken: BTreeSet<String> = [
-        "id", "given_name", "family_name", "email", "created_at", "is_active",
-        "last_seen_at", "advisor_id", "advisor_name", "advisor_email", "member_groups",
+        "id",
+        "given_name",
+        "family_name",
+        "email",
+        "created_at",
+        "is_active",
+        "last_seen_at",
+        "advisor_id",
+        "advisor_name",
+        "advisor_email",
+        "member_groups",
     ]
     .map(String::from)
     .into();

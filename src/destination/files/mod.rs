@@ -128,7 +128,11 @@ impl Files {
                 let missing = SCHEMA
                     .tables
                     .iter()
-                    .filter(|t| !dir.join(&t.name).join(format!("{}.parquet", t.name)).exists())
+                    .filter(|t| {
+                        !dir.join(&t.name)
+                            .join(format!("{}.parquet", t.name))
+                            .exists()
+                    })
                     .map(|t| t.name.clone())
                     .collect();
                 crate::outcomes::Place::Parquet {

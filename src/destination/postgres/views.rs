@@ -33,16 +33,18 @@ pub fn refresh_outcome_views(
     let fields = tables.member_fields()?;
     let sql = Sql::new(Dialect::Postgres, Place::Schema(info.schema.clone()));
     let sqlerr = |e| PgError::sql(info, e);
-    let marks = rt.block_on(current_marks(tx, &info.schema)).map_err(sqlerr)?;
+    let marks = rt
+        .block_on(current_marks(tx, &info.schema))
+        .map_err(sqlerr)?;
     for v in sql.views(&fields) {
-        let mark = format!(
-            "{MARK} {:016x}",
-            crate::rows::hash::hash_text(&v.select)
-        );
+        let mark = format!("{MARK} {:016x}", crate::rows::hash::hash_text(&v.select));
         if marks.get(v.name) == Some(&mark) {
             continue;
         }
-        if let Err(why) = rt.block_on(write_view(tx, &sql, &v, &mark)).map_err(sqlerr)? {
+        if let Err(why) = rt
+            .block_on(write_view(tx, &sql, &v, &mark))
+            .map_err(sqlerr)?
+        {
             tracing::warn!(
                 "{}: view {} not updated: {why}; drop the views that read it, or make them read the tables",
                 info.describe(),
@@ -92,7 +94,8 @@ async fn write_view(
         tx.batch_execute("SAVEPOINT huntr_outcome_view").await?;
         match tx.batch_execute(&attempt).await {
             Ok(()) => {
-                tx.batch_execute("RELEASE SAVEPOINT huntr_outcome_view").await?;
+                tx.batch_execute("RELEASE SAVEPOINT huntr_outcome_view")
+                    .await?;
                 return Ok(Ok(()));
             }
             Err(e) => {
