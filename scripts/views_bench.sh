@@ -26,7 +26,13 @@ source scripts/sandbox.sh
 trap 'kill ${sandbox:-} 2>/dev/null; rm -rf "$work"' EXIT
 start_sandbox "$bin" "$work" --scale "$scale" --token bench-token
 export HUNTR_ORG_TOKEN=bench-token
-args=(--base-url "http://127.0.0.1:$port/org" --destination "sqlite:$work/bench.db")
+cat > "$work/pipelines.toml" <<TOML
+[pipelines.sqlite]
+base_url = "http://127.0.0.1:$port/org"
+destination = "sqlite:$work/bench.db"
+requests_per_second = 10000
+TOML
+args=(--config "$work/pipelines.toml" --pipeline sqlite)
 
 t0=$(date +%s.%N)
 "$bin" sync "${args[@]}" --json > "$work/full.json"
