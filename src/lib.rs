@@ -23,6 +23,8 @@ pub mod json;
 pub mod kill_points;
 pub mod lifecycle;
 pub mod memory;
+pub mod metrics;
+pub mod notify;
 pub mod progress;
 pub mod push;
 pub mod resources;

@@ -153,6 +153,15 @@ pub struct PipelineArgs {
     pub destination: Option<String>,
 }
 
+/// `--metrics-file`, for the commands that run against a destination.
+#[derive(Debug, Args, Clone, Default)]
+pub struct MetricsArg {
+    /// Write Prometheus metrics to FILE after the run (node_exporter's
+    /// textfile collector); overrides the pipeline's metrics_file.
+    #[arg(long = "metrics-file", value_name = "FILE")]
+    pub path: Option<PathBuf>,
+}
+
 /// `--wait`, for the commands that take the destination for a run.
 #[derive(Debug, Args, Clone, Copy)]
 pub struct WaitArg {
@@ -189,6 +198,8 @@ pub struct SyncArgs {
     pub export_changes: bool,
     #[command(flatten)]
     pub wait: WaitArg,
+    #[command(flatten)]
+    pub metrics: MetricsArg,
 }
 
 #[derive(Debug, Args)]
@@ -247,6 +258,8 @@ pub struct PushArgs {
     pub json: bool,
     #[command(flatten)]
     pub wait: WaitArg,
+    #[command(flatten)]
+    pub metrics: MetricsArg,
 }
 
 #[derive(Debug, Args)]

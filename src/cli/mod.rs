@@ -6,6 +6,7 @@
 //! - `args`: every clap definition (commands, arguments, help);
 //! - `exit`: the exit codes and the error-to-code mapping;
 //! - `pipeline`: resolving a pipeline and connecting to its source;
+//! - `monitor`: the metrics file and notifications after `sync` and `push`;
 //! - one file per command: `sync`, `check`, `state`, `webhook`, `sandbox`,
 //!   `schema`, `push`, `export` and `completions`.
 
@@ -15,6 +16,7 @@ mod completions;
 pub mod exit;
 mod export;
 mod logging;
+mod monitor;
 mod pipeline;
 mod push;
 mod sandbox;

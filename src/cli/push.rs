@@ -2,19 +2,23 @@
 //! destination up to date with the parts of the organization the push
 //! depends on (and sees them), settles earlier pushes' writes in doubt,
 //! validates and plans every row, asks (or is told `--yes`), then sends
-//! each write exactly once and reports every row.
+//! each write exactly once and reports every row; then the metrics file
+//! and notifications (`monitor`), whatever the outcome.
 
 use std::io::IsTerminal;
 
 use super::args::{PushArgs, PushWhat};
 use super::exit::{self, Failure};
+use super::monitor;
 use super::pipeline::{connect, resolve_pipeline};
 use crate::config::Overrides;
+use crate::metrics::PushCounts;
 use crate::push::report::{self, RowOutcome, Summary};
 use crate::push::send::{self, Item};
 use crate::push::{orgview, Outcome, Plan, PushKind};
 use crate::resources::Resource;
 use crate::sync::{SyncError, SyncOptions, Target};
+use crate::timefmt::now_unix;
 
 pub async fn run(what: PushWhat) -> Result<u8, Failure> {
     let (kind, args) = match what {
@@ -23,8 +27,87 @@ pub async fn run(what: PushWhat) -> Result<u8, Failure> {
         PushWhat::Fields(a) => (PushKind::Fields, a),
     };
     let input = crate::push::read_input(&args.from).map_err(|e| Failure::usage(e.to_string()))?;
-    let p = resolve_pipeline(&args.pipeline, Overrides::default(), true)?;
-    let (mut client, sandbox) = connect(&p, &args.pipeline, |_| {}).await?;
+    let over = Overrides {
+        metrics_file: args.metrics.path.clone(),
+        ..Default::default()
+    };
+    let p = resolve_pipeline(&args.pipeline, over, true)?;
+    let started = (now_unix(), std::time::Instant::now());
+    let mut seen = Seen::default();
+    let result = push_once(kind, &args, &p, input, &mut seen).await;
+    if args.dry_run {
+        return result;
+    }
+    let exit_code = match &result {
+        Ok(code) => *code,
+        Err(f) => f.code,
+    };
+    let outcome = monitor::Outcome {
+        command: "push",
+        started: started.0,
+        seconds: started.1.elapsed().as_secs_f64(),
+        exit_code,
+        error: match &result {
+            Err(f) => Some(super::message(&f.error)),
+            Ok(_) => seen.error.take(),
+        },
+        stats: seen.stats,
+        tables: seen.tables,
+        push: seen.summary.as_ref().map(|s| push_counts(kind, s)),
+        report: seen.summary.and_then(|s| serde_json::to_value(s).ok()),
+    };
+    monitor::after_run(&p, outcome).await;
+    result
+}
+
+/// What a push leaves for its metrics and notifications.
+#[derive(Default)]
+struct Seen {
+    /// Requests, retries, throttled answers.
+    stats: (u64, u64, u64),
+    /// Rows the push's sync changed.
+    tables: std::collections::BTreeMap<String, crate::store::TableCounts>,
+    summary: Option<Summary>,
+    /// Why a push that ended without an error sent nothing or not all.
+    error: Option<String>,
+}
+
+fn push_counts(kind: PushKind, s: &Summary) -> PushCounts {
+    PushCounts {
+        kind: kind.name().to_owned(),
+        sent: s.sent as u64,
+        skipped: s.skipped.values().sum::<usize>() as u64,
+        invalid: s.invalid as u64,
+        failed: s.failed as u64,
+    }
+}
+
+/// The push itself; `seen` gets what the metrics need on every path.
+async fn push_once(
+    kind: PushKind,
+    args: &PushArgs,
+    p: &crate::config::Pipeline,
+    input: crate::push::InputTable,
+    seen: &mut Seen,
+) -> Result<u8, Failure> {
+    let (mut client, sandbox) = connect(p, &args.pipeline, |_| {}).await?;
+    let code = read_and_send(kind, args, p, input, &mut client, seen).await;
+    seen.stats = client.stats.get();
+    if let Some(sb) = sandbox {
+        sb.stop().await;
+    }
+    code
+}
+
+/// Brings the destination up to date, plans, and sends.
+async fn read_and_send(
+    kind: PushKind,
+    args: &PushArgs,
+    p: &crate::config::Pipeline,
+    input: crate::push::InputTable,
+    client: &mut crate::api::Client,
+    seen: &mut Seen,
+) -> Result<u8, Failure> {
     let progress = crate::progress::Progress::for_stderr();
     client.set_notice(progress.notice());
     // The organization as it is now; the destination is updated with it.
@@ -38,7 +121,8 @@ pub async fn run(what: PushWhat) -> Result<u8, Failure> {
         ..Default::default()
     };
     let target = p.destination.clone();
-    let read = crate::sync::sync(&client, &target, &opts).await?;
+    let read = crate::sync::sync(client, &target, &opts).await?;
+    seen.tables = read.tables.clone();
     if !read.complete() {
         let names: Vec<&str> = read.incomplete.keys().map(String::as_str).collect();
         return Err(Failure::from(anyhow::anyhow!(
@@ -53,11 +137,7 @@ pub async fn run(what: PushWhat) -> Result<u8, Failure> {
     };
     let plan = crate::push::plan(kind, &input, &org)
         .map_err(|e| Failure::usage(format!("{}: {e}", args.from.display())))?;
-    let code = decide_and_send(&client, &target, plan, &args, settled).await;
-    if let Some(sb) = sandbox {
-        sb.stop().await;
-    }
-    code
+    decide_and_send(client, &target, plan, args, settled, seen).await
 }
 
 /// Refuses, previews or sends the plan; reports; the exit code.
@@ -67,12 +147,14 @@ async fn decide_and_send(
     plan: Plan,
     args: &PushArgs,
     settled: usize,
+    seen: &mut Seen,
 ) -> Result<u8, Failure> {
     let (rows, mut summary) = report::build(&plan, None, args.dry_run);
     summary.settled_from_earlier = settled;
     if summary.invalid > 0 && !args.skip_invalid {
         report::print_invalid(&rows);
-        finish_report(args, &rows, &summary, client)?;
+        seen.summary = Some(finish_report(args, &rows, &summary, client)?);
+        seen.error = Some(format!("{} of {} rows are invalid; nothing was sent", summary.invalid, summary.rows));
         eprintln!(
             "huntr-sync: {} of {} rows are invalid; nothing was sent. Fix them, or pass --skip-invalid to send the valid rows",
             summary.invalid, summary.rows
@@ -85,11 +167,12 @@ async fn decide_and_send(
         if args.dry_run && !args.json {
             print!("{}", report::preview(&rows, 20));
         }
-        finish_report(args, &rows, &summary, client)?;
+        seen.summary = Some(finish_report(args, &rows, &summary, client)?);
         return Ok(exit::OK);
     }
     summary.requests = client.stats.get().0;
     if !args.yes && !confirm(&rows, &summary, writes.len())? {
+        seen.error = Some("not confirmed; nothing was sent".into());
         return Ok(exit::USAGE);
     }
     let wait = args.wait.duration();
@@ -98,7 +181,7 @@ async fn decide_and_send(
         .map_err(anyhow::Error::from)?;
     let (rows, mut summary) = report::build(&plan, Some(&ended), false);
     summary.settled_from_earlier = settled;
-    finish_report(args, &rows, &summary, client)?;
+    seen.summary = Some(finish_report(args, &rows, &summary, client)?);
     for r in rows
         .iter()
         .filter(|r| r.outcome == RowOutcome::Failed)
@@ -110,6 +193,7 @@ async fn decide_and_send(
         );
     }
     if summary.failed > 0 {
+        seen.error = Some(format!("{} rows failed", summary.failed));
         eprintln!(
             "huntr-sync: {} rows failed; run the same push again to finish them (nothing is sent twice)",
             summary.failed
@@ -155,13 +239,13 @@ fn confirm(rows: &[report::RowReport], s: &Summary, writes: usize) -> Result<boo
     Ok(yes)
 }
 
-/// The report file, then the summary on stdout.
+/// The report file, then the summary on stdout; returns the summary.
 fn finish_report(
     args: &PushArgs,
     rows: &[report::RowReport],
     s: &Summary,
     client: &crate::api::Client,
-) -> Result<(), Failure> {
+) -> Result<Summary, Failure> {
     let mut s = s.clone();
     s.requests = client.stats.get().0;
     if let Some(path) = &args.report {
@@ -177,5 +261,5 @@ fn finish_report(
     } else {
         println!("{}", report::summary_text(&s));
     }
-    Ok(())
+    Ok(s)
 }

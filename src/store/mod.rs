@@ -13,7 +13,8 @@
 //!
 //! Modules: `migrate` (versions), `sql` (generated merge SQL), `bind` (a
 //! row's parameters), `apply` (a batch in one transaction), `recent`
-//! (snapshot cache), `runs` (run bookkeeping and summary), `state`
+//! (snapshot cache), `runs` (run bookkeeping and summary), `history`
+//! (the runs and resource states monitoring reads), `state`
 //! (watermarks, listings, pending jobs), `read` (what publishers may
 //! read), `writer` (the single writer thread that sync and webhook share),
 //! `lock` (one writer per destination).
@@ -22,6 +23,7 @@ mod apply;
 mod bind;
 mod candidates;
 mod error;
+mod history;
 pub mod lock;
 pub mod migrate;
 mod push_log;
@@ -47,6 +49,7 @@ use recent::Recent;
 use sql::TableSql;
 
 pub use error::{no_space_why, StoreError};
+pub use history::{ResourceState, RunRecord};
 pub use lock::{DestLock, LockError};
 pub use push_log::{Journal, WriteState};
 pub use read::{Cell, Rows, Tables};
@@ -77,7 +80,8 @@ pub enum StateUpdate {
 }
 
 /// Counters kept for the run summary.
-#[derive(Debug, Default, Clone, serde::Serialize)]
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct TableCounts {
     /// Rows created by the run.
     pub inserted: u64,

@@ -1,0 +1,249 @@
+//! Alerts: after a run, a message to a chat webhook (`notify_url`, posted
+//! `{"text": "..."}`) and a command of the operator's (`notify_command`,
+//! given the run's JSON report on standard input), on a failed run and
+//! on the first complete run after a failure, or after every run with
+//! `notify_on = "always"`.
+//!
+//! Whether the run before failed is kept beside the state database (a
+//! run can fail before the state is opened, so `sync_runs` cannot tell).
+//! The message names the pipeline, the host, the time and the error line,
+//! with every secret the caller names blanked out. A notification that
+//! fails or hangs is logged and given up after [`crate::defaults::NOTIFY_TIMEOUT`]:
+//! it never changes the run's outcome.
+//!
+//! - `send`: posting and running the command, each with its time limit.
+
+pub mod send;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::config::{Monitoring, NotifyOn};
+use crate::timefmt::iso;
+
+/// A run's end, as a notification tells it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunNotice {
+    pub pipeline: String,
+    pub host: String,
+    /// `sync` or `push`.
+    pub command: String,
+    /// `complete`, `partial` or `failed`.
+    pub status: String,
+    pub exit_code: u8,
+    /// When the run ended (ISO 8601, UTC).
+    pub finished: String,
+    pub seconds: f64,
+    pub error: Option<String>,
+    /// The message posted to `notify_url`.
+    pub text: String,
+    /// Whether the run before it failed.
+    pub recovered: bool,
+    /// The command's own JSON report (`sync --json`, `push --json`), when
+    /// it got as far as one.
+    pub report: Option<serde_json::Value>,
+}
+
+/// A run's end, before it becomes a [`RunNotice`].
+#[derive(Debug, Clone)]
+pub struct Ran<'a> {
+    pub pipeline: &'a str,
+    pub command: &'a str,
+    pub status: &'a str,
+    pub exit_code: u8,
+    pub finished: i64,
+    pub seconds: f64,
+    pub error: Option<String>,
+    pub report: Option<serde_json::Value>,
+}
+
+/// Where the last run's status is kept for the next: beside the state.
+pub fn memory_path(state_db: &Path) -> PathBuf {
+    let mut s = state_db.as_os_str().to_owned();
+    s.push(".last-status");
+    PathBuf::from(s)
+}
+
+/// Whether this run is told: a failure, a recovery, or any with `always`.
+pub fn due(on: NotifyOn, status: &str, previous: Option<&str>) -> bool {
+    on == NotifyOn::Always || status == "failed" || (status == "complete" && previous == Some("failed"))
+}
+
+/// Notifies as `m` says, when due; remembers the run's status for the
+/// next (only when the state's directory exists: a run that created
+/// nothing leaves nothing). `secrets` are blanked out of the message.
+pub async fn after_run(m: &Monitoring, state_db: &Path, end: Ran<'_>, secrets: &[String]) {
+    if !m.notifies() {
+        return;
+    }
+    let memory = memory_path(state_db);
+    let previous = std::fs::read_to_string(&memory).ok();
+    let previous = previous.as_deref().map(str::trim);
+    let recovered = end.status == "complete" && previous == Some("failed");
+    let due = due(m.notify_on, end.status, previous);
+    if matches!(end.status, "failed" | "complete") && memory.parent().is_some_and(dir_exists) {
+        if let Err(e) = std::fs::write(&memory, end.status) {
+            tracing::warn!("cannot remember the run's status in {}: {e}", memory.display());
+        }
+    }
+    if !due {
+        return;
+    }
+    let notice = notice(end, recovered, secrets);
+    send::send(m, &notice).await;
+}
+
+fn dir_exists(dir: &Path) -> bool {
+    dir.as_os_str().is_empty() || dir.is_dir()
+}
+
+/// The notice, its text written and every secret blanked out.
+pub fn notice(end: Ran<'_>, recovered: bool, secrets: &[String]) -> RunNotice {
+    let host = hostname();
+    let error = end.error.map(|e| redact(&first_line(&e), secrets));
+    let what = match (end.status, recovered) {
+        ("complete", true) => "complete again after a failure".to_owned(),
+        (s, _) => s.to_owned(),
+    };
+    let mut text = format!(
+        "huntr-sync {} of pipeline \"{}\" on {host} at {}: {what} (exit {}, {:.1}s)",
+        end.command,
+        end.pipeline,
+        iso(end.finished),
+        end.exit_code,
+        end.seconds
+    );
+    if let Some(e) = &error {
+        text.push_str(": ");
+        text.push_str(e);
+    }
+    RunNotice {
+        pipeline: end.pipeline.to_owned(),
+        host,
+        command: end.command.to_owned(),
+        status: end.status.to_owned(),
+        exit_code: end.exit_code,
+        finished: iso(end.finished),
+        seconds: end.seconds,
+        error,
+        text,
+        recovered,
+        report: end.report,
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or_default().trim().to_owned()
+}
+
+/// `text` with each secret, and the password of any `scheme://user:pw@`
+/// URL, replaced by `***`.
+pub fn redact(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_owned();
+    for s in secrets.iter().map(|s| s.trim()).filter(|s| s.len() >= 4) {
+        out = out.replace(s, "***");
+    }
+    let mut result = String::new();
+    let mut rest = out.as_str();
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        result.push_str(head);
+        let end = tail.find(|c: char| c.is_whitespace() || c == '/').unwrap_or(tail.len());
+        let authority = &tail[..end];
+        match (authority.rfind('@'), authority.find(':')) {
+            (Some(at), Some(colon)) if colon < at => {
+                result.push_str(&authority[..colon]);
+                result.push_str(":***");
+                result.push_str(&authority[at..]);
+            }
+            _ => result.push_str(authority),
+        }
+        rest = &tail[end..];
+    }
+    result.push_str(rest);
+    result
+}
+
+/// This machine's name.
+pub fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname writes at
+    // most that many bytes.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    match std::str::from_utf8(&buf[..end]) {
+        Ok(name) if rc == 0 && !name.is_empty() => name.to_owned(),
+        _ => "an unknown host".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_and_recoveries_are_due_and_quiet_nights_are_not() {
+        let f = NotifyOn::Failure;
+        assert!(due(f, "failed", None));
+        assert!(due(f, "failed", Some("failed")));
+        assert!(due(f, "complete", Some("failed")));
+        assert!(!due(f, "complete", Some("complete")));
+        assert!(!due(f, "complete", None));
+        assert!(!due(f, "partial", Some("failed")));
+        assert!(due(NotifyOn::Always, "complete", Some("complete")));
+    }
+
+    #[test]
+    fn the_message_names_pipeline_host_time_and_error_and_no_secret() {
+        let end = Ran {
+            pipeline: "nightly",
+            command: "sync",
+            status: "failed",
+            exit_code: 1,
+            finished: 1_588_634_675,
+            seconds: 2.0,
+            error: Some("cannot reach postgres://huntr:hunter2pw@db:5432/x with tok_s3cret\nmore".into()),
+            report: None,
+        };
+        let n = notice(end, false, &["tok_s3cret".into()]);
+        assert!(n.text.contains("pipeline \"nightly\""), "{}", n.text);
+        assert!(n.text.contains(&hostname()), "{}", n.text);
+        assert!(n.text.contains("2020-05-04T23:24:35Z"), "{}", n.text);
+        assert!(n.text.contains("postgres://huntr:***@db:5432/x with ***"), "{}", n.text);
+        assert!(!n.text.contains("hunter2pw") && !n.text.contains("s3cret") && !n.text.contains("more"));
+    }
+
+    #[test]
+    fn urls_without_a_password_are_left_alone() {
+        let t = "GET http://127.0.0.1:8080/jobs and s3://bucket/p, a@b";
+        assert_eq!(redact(t, &[]), t);
+    }
+
+    #[tokio::test]
+    async fn the_status_is_remembered_beside_the_state_only_when_its_directory_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = Monitoring {
+            notify_command: Some("cat >/dev/null".into()),
+            ..Default::default()
+        };
+        let end = |status| Ran {
+            pipeline: "p",
+            command: "sync",
+            status,
+            exit_code: 0,
+            finished: 0,
+            seconds: 0.0,
+            error: None,
+            report: None,
+        };
+        let db = dir.path().join("state.db");
+        after_run(&m, &db, end("failed"), &[]).await;
+        assert_eq!(std::fs::read_to_string(memory_path(&db)).unwrap(), "failed");
+        after_run(&m, &db, end("partial"), &[]).await;
+        assert_eq!(std::fs::read_to_string(memory_path(&db)).unwrap(), "failed");
+        let nowhere = dir.path().join("missing/state.db");
+        after_run(&m, &nowhere, end("failed"), &[]).await;
+        assert!(!nowhere.parent().unwrap().exists());
+    }
+}
