@@ -111,6 +111,11 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Show whether each pipeline's data is fresh: its last run, its last
+    /// success and each resource's age. Exit 0 when fresh, 1 when the last
+    /// run failed or the last success is older than --max-age.
+    #[command(after_help = ENV_LOG)]
+    Status(StatusArgs),
     /// Show or reset the sync state (watermarks) of a destination.
     #[command(after_help = ENV_LOG)]
     State {
@@ -200,6 +205,18 @@ pub struct SyncArgs {
     pub wait: WaitArg,
     #[command(flatten)]
     pub metrics: MetricsArg,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+    /// A last success older than AGE is stale: 26h, 90m, 2d, or seconds.
+    #[arg(long, value_name = "AGE", default_value = defaults::MAX_AGE, value_parser = crate::freshness::parse_age)]
+    pub max_age: i64,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -387,6 +404,7 @@ mod tests {
             &["check"],
             &["state"],
             &["state", "show"],
+            &["status"],
             &["schema"],
             &["completions"],
             &["webhook", "serve"],

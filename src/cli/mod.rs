@@ -7,7 +7,7 @@
 //! - `exit`: the exit codes and the error-to-code mapping;
 //! - `pipeline`: resolving a pipeline and connecting to its source;
 //! - `monitor`: the metrics file and notifications after `sync` and `push`;
-//! - one file per command: `sync`, `check`, `state`, `webhook`, `sandbox`,
+//! - one file per command: `sync`, `check`, `state`, `status`, `webhook`, `sandbox`,
 //!   `schema`, `push`, `export` and `completions`.
 
 mod args;
@@ -22,6 +22,7 @@ mod push;
 mod sandbox;
 mod schema;
 mod state;
+mod status;
 mod sync;
 mod webhook;
 
@@ -42,6 +43,7 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Sync(args) => sync::run(args).await,
         Command::Sandbox(args) => sandbox::run(args).await,
         Command::State { action } => state::run(action),
+        Command::Status(args) => status::run(args),
         Command::Check(args) => check::run(args).await,
         Command::Push { what } => push::run(what).await,
         Command::Export(args) => export::run(args),

@@ -1,12 +1,14 @@
 //! What `sync` and `push` do once a run is over, whatever its outcome:
-//! write the pipeline's metrics file and send its notifications. Neither
-//! changes the exit code: a failure is logged.
+//! record how it ended beside the state (`crate::outcome`), write the
+//! pipeline's metrics file and send its notifications. None of it changes
+//! the exit code: a failure is logged.
 
 use std::collections::BTreeMap;
 
 use crate::config::Pipeline;
 use crate::metrics::{self, PushCounts, RunFacts, StoreFacts};
 use crate::notify::{self, Ran};
+use crate::outcome::LastRun;
 use crate::store::{Store, TableCounts};
 use crate::timefmt::now_unix;
 
@@ -63,6 +65,16 @@ pub async fn after_run(p: &Pipeline, o: Outcome) {
             tracing::error!("{e}");
         }
     }
+    let db = p.destination.state_db();
+    let previous = crate::outcome::read(db).map(|l| l.status);
+    let last = LastRun {
+        command: o.command.into(),
+        status: o.status().into(),
+        finished,
+        exit_code: o.exit_code,
+        error: o.error.clone(),
+    };
+    crate::outcome::write(db, &last);
     let ran = Ran {
         pipeline: p.label(),
         command: o.command,
@@ -73,7 +85,8 @@ pub async fn after_run(p: &Pipeline, o: Outcome) {
         error: o.error,
         report: o.report,
     };
-    notify::after_run(&p.monitoring, p.destination.state_db(), ran, &secrets(p)).await;
+    let secrets = secrets(p);
+    notify::after_run(&p.monitoring, previous.as_deref(), ran, &secrets).await;
 }
 
 /// What the state database shows; nothing when there is none yet.

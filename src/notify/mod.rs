@@ -4,9 +4,8 @@
 //! on the first complete run after a failure, or after every run with
 //! `notify_on = "always"`.
 //!
-//! Whether the run before failed is kept beside the state database (a
-//! run can fail before the state is opened, so `sync_runs` cannot tell).
-//! The message names the pipeline, the host, the time and the error line,
+//! Whether the run before failed is read from `crate::outcome`. The
+//! message names the pipeline, the host, the time and the error line,
 //! with every secret the caller names blanked out. A notification that
 //! fails or hangs is logged and given up after [`crate::defaults::NOTIFY_TIMEOUT`]:
 //! it never changes the run's outcome.
@@ -14,8 +13,6 @@
 //! - `send`: posting and running the command, each with its time limit.
 
 pub mod send;
-
-use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -58,44 +55,20 @@ pub struct Ran<'a> {
     pub report: Option<serde_json::Value>,
 }
 
-/// Where the last run's status is kept for the next: beside the state.
-pub fn memory_path(state_db: &Path) -> PathBuf {
-    let mut s = state_db.as_os_str().to_owned();
-    s.push(".last-status");
-    PathBuf::from(s)
-}
-
 /// Whether this run is told: a failure, a recovery, or any with `always`.
 pub fn due(on: NotifyOn, status: &str, previous: Option<&str>) -> bool {
     on == NotifyOn::Always || status == "failed" || (status == "complete" && previous == Some("failed"))
 }
 
-/// Notifies as `m` says, when due; remembers the run's status for the
-/// next (only when the state's directory exists: a run that created
-/// nothing leaves nothing). `secrets` are blanked out of the message.
-pub async fn after_run(m: &Monitoring, state_db: &Path, end: Ran<'_>, secrets: &[String]) {
-    if !m.notifies() {
+/// Notifies as `m` says, when due: `previous` is how the run before
+/// ended (see `crate::outcome`). `secrets` are blanked out of the message.
+pub async fn after_run(m: &Monitoring, previous: Option<&str>, end: Ran<'_>, secrets: &[String]) {
+    if !m.notifies() || !due(m.notify_on, end.status, previous) {
         return;
     }
-    let memory = memory_path(state_db);
-    let previous = std::fs::read_to_string(&memory).ok();
-    let previous = previous.as_deref().map(str::trim);
     let recovered = end.status == "complete" && previous == Some("failed");
-    let due = due(m.notify_on, end.status, previous);
-    if matches!(end.status, "failed" | "complete") && memory.parent().is_some_and(dir_exists) {
-        if let Err(e) = std::fs::write(&memory, end.status) {
-            tracing::warn!("cannot remember the run's status in {}: {e}", memory.display());
-        }
-    }
-    if !due {
-        return;
-    }
     let notice = notice(end, recovered, secrets);
     send::send(m, &notice).await;
-}
-
-fn dir_exists(dir: &Path) -> bool {
-    dir.as_os_str().is_empty() || dir.is_dir()
 }
 
 /// The notice, its text written and every secret blanked out.
@@ -218,32 +191,5 @@ mod tests {
     fn urls_without_a_password_are_left_alone() {
         let t = "GET http://127.0.0.1:8080/jobs and s3://bucket/p, a@b";
         assert_eq!(redact(t, &[]), t);
-    }
-
-    #[tokio::test]
-    async fn the_status_is_remembered_beside_the_state_only_when_its_directory_exists() {
-        let dir = tempfile::tempdir().unwrap();
-        let m = Monitoring {
-            notify_command: Some("cat >/dev/null".into()),
-            ..Default::default()
-        };
-        let end = |status| Ran {
-            pipeline: "p",
-            command: "sync",
-            status,
-            exit_code: 0,
-            finished: 0,
-            seconds: 0.0,
-            error: None,
-            report: None,
-        };
-        let db = dir.path().join("state.db");
-        after_run(&m, &db, end("failed"), &[]).await;
-        assert_eq!(std::fs::read_to_string(memory_path(&db)).unwrap(), "failed");
-        after_run(&m, &db, end("partial"), &[]).await;
-        assert_eq!(std::fs::read_to_string(memory_path(&db)).unwrap(), "failed");
-        let nowhere = dir.path().join("missing/state.db");
-        after_run(&m, &nowhere, end("failed"), &[]).await;
-        assert!(!nowhere.parent().unwrap().exists());
     }
 }
