@@ -124,7 +124,11 @@ pub fn parse_age(s: &str) -> Result<i64, String> {
         "m" => 60,
         "h" => 3600,
         "d" => 86_400,
-        other => return Err(format!("`{other}` in `{s}` is not a unit: use s, m, h or d")),
+        other => {
+            return Err(format!(
+                "`{other}` in `{s}` is not a unit: use s, m, h or d"
+            ))
+        }
     };
     n.checked_mul(unit)
         .filter(|&v| v > 0)
@@ -175,15 +179,25 @@ mod tests {
             error: None,
         };
         let a = store.begin_run(1000, "members").unwrap();
-        store.finish_run(a, &end(1010, RunStatus::Complete)).unwrap();
+        store
+            .finish_run(a, &end(1010, RunStatus::Complete))
+            .unwrap();
         let fresh = assess("p", &db, 1100, 100).unwrap();
-        assert_eq!((fresh.verdict, fresh.success_age), (Verdict::Fresh, Some(90)));
+        assert_eq!(
+            (fresh.verdict, fresh.success_age),
+            (Verdict::Fresh, Some(90))
+        );
         assert_eq!(assess("p", &db, 1200, 100).unwrap().verdict, Verdict::Stale);
         let b = store.begin_run(1100, "members").unwrap();
         store.finish_run(b, &end(1110, RunStatus::Failed)).unwrap();
-        assert_eq!(assess("p", &db, 1120, 100).unwrap().verdict, Verdict::Failed);
+        assert_eq!(
+            assess("p", &db, 1120, 100).unwrap().verdict,
+            Verdict::Failed
+        );
         let c = store.begin_run(1200, "members").unwrap();
-        store.finish_run(c, &end(1210, RunStatus::Complete)).unwrap();
+        store
+            .finish_run(c, &end(1210, RunStatus::Complete))
+            .unwrap();
         assert_eq!(assess("p", &db, 1220, 100).unwrap().verdict, Verdict::Fresh);
         // A run that failed before it began one.
         let mut last = crate::outcome::LastRun {
@@ -196,7 +210,10 @@ mod tests {
         crate::outcome::write(&db, &last);
         let f = assess("p", &db, 1310, 100).unwrap();
         assert_eq!(f.verdict, Verdict::Failed);
-        assert_eq!(f.last_attempt.unwrap().error.as_deref(), Some("unreachable"));
+        assert_eq!(
+            f.last_attempt.unwrap().error.as_deref(),
+            Some("unreachable")
+        );
         // An attempt older than the last run recorded is not the last.
         last.finished = 1150;
         crate::outcome::write(&db, &last);

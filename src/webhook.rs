@@ -156,12 +156,10 @@ async fn receive(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> 
 /// The answer to a delivery the writer's queue did not take.
 fn refusal(refused: Refused) -> Response {
     match refused {
-        Refused::Busy => {
-            reject(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "receiver is busy; retry later",
-            )
-        }
+        Refused::Busy => reject(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "receiver is busy; retry later",
+        ),
         Refused::Gone => reject(StatusCode::SERVICE_UNAVAILABLE, "receiver is shutting down"),
     }
 }

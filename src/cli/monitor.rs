@@ -74,7 +74,11 @@ pub async fn after_run(p: &Pipeline, o: Outcome) {
         exit_code: o.exit_code,
         error: o.error.clone(),
     };
-    crate::outcome::write(db, &last);
+    // Refused because another run holds the destination: how that run
+    // ends is what the state's next reader needs.
+    if o.exit_code != super::exit::LOCKED {
+        crate::outcome::write(db, &last);
+    }
     let ran = Ran {
         pipeline: p.label(),
         command: o.command,

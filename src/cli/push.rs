@@ -154,7 +154,10 @@ async fn decide_and_send(
     if summary.invalid > 0 && !args.skip_invalid {
         report::print_invalid(&rows);
         seen.summary = Some(finish_report(args, &rows, &summary, client)?);
-        seen.error = Some(format!("{} of {} rows are invalid; nothing was sent", summary.invalid, summary.rows));
+        seen.error = Some(format!(
+            "{} of {} rows are invalid; nothing was sent",
+            summary.invalid, summary.rows
+        ));
         eprintln!(
             "huntr-sync: {} of {} rows are invalid; nothing was sent. Fix them, or pass --skip-invalid to send the valid rows",
             summary.invalid, summary.rows

@@ -8,8 +8,8 @@ use super::exit::{self, Failure};
 use super::monitor::{self, Outcome};
 use super::pipeline::{connect, resolve_pipeline};
 use crate::config::{Overrides, Pipeline};
-use crate::timefmt::now_unix;
 use crate::sync::{SyncOptions, SyncReport, Target};
+use crate::timefmt::now_unix;
 
 pub async fn run(args: SyncArgs) -> Result<u8, Failure> {
     let over = Overrides {

@@ -41,7 +41,10 @@ pub(super) fn monitoring(
     bad: impl Fn(&str, String) -> ConfigError,
 ) -> Result<Monitoring, ConfigError> {
     let metrics_file = over.metrics_file.clone().or_else(|| p.metrics_file.clone());
-    if metrics_file.as_ref().is_some_and(|f| f.file_name().is_none()) {
+    if metrics_file
+        .as_ref()
+        .is_some_and(|f| f.file_name().is_none())
+    {
         return Err(bad("metrics_file", "must name a file".into()));
     }
     if let Some(url) = &p.notify_url {
@@ -49,7 +52,10 @@ pub(super) fn monitoring(
             return Err(bad("notify_url", format!("`{url}` is not an http(s) URL")));
         }
     }
-    if p.notify_command.as_ref().is_some_and(|c| c.trim().is_empty()) {
+    if p.notify_command
+        .as_ref()
+        .is_some_and(|c| c.trim().is_empty())
+    {
         return Err(bad("notify_command", "is empty".into()));
     }
     let notify_on = match p.notify_on.as_deref() {
@@ -78,7 +84,8 @@ mod tests {
     #[test]
     fn monitoring_keys_are_read_and_checked() {
         let path = Path::new("pipelines.toml");
-        let text = "[pipelines.a]\ndestination = \"sqlite:a.db\"\nmetrics_file = \"m/huntr.prom\"\n\
+        let text =
+            "[pipelines.a]\ndestination = \"sqlite:a.db\"\nmetrics_file = \"m/huntr.prom\"\n\
                     notify_url = \"https://hooks.example/x\"\nnotify_on = \"always\"\n";
         let file = ConfigFile::parse(text, path).unwrap();
         let p = file

@@ -88,7 +88,12 @@ impl StoreFacts {
 
 /// Every family for `pipeline` at `now`: the run's (when there is one)
 /// and the store's.
-pub fn families(pipeline: &str, now: i64, run: Option<&RunFacts>, store: &StoreFacts) -> Vec<Family> {
+pub fn families(
+    pipeline: &str,
+    now: i64,
+    run: Option<&RunFacts>,
+    store: &StoreFacts,
+) -> Vec<Family> {
     let mut out = run.map(|r| run_families(pipeline, r)).unwrap_or_default();
     out.extend(store_families(pipeline, now, store));
     out
@@ -179,7 +184,11 @@ fn push_rows(pipeline: &str, c: &PushCounts) -> Family {
         ("invalid", c.invalid),
         ("failed", c.failed),
     ] {
-        let labels = [("pipeline", pipeline), ("kind", &c.kind), ("outcome", outcome)];
+        let labels = [
+            ("pipeline", pipeline),
+            ("kind", &c.kind),
+            ("outcome", outcome),
+        ];
         f.add(&labels, n as f64);
     }
     f

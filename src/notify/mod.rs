@@ -10,9 +10,13 @@
 //! fails or hangs is logged and given up after [`crate::defaults::NOTIFY_TIMEOUT`]:
 //! it never changes the run's outcome.
 //!
-//! - `send`: posting and running the command, each with its time limit.
+//! - `send`: posting and running the command, each with its time limit;
+//! - `os`: the host's name and killing a command's process group.
 
+mod os;
 pub mod send;
+
+pub use os::hostname;
 
 use serde::Serialize;
 
@@ -57,7 +61,9 @@ pub struct Ran<'a> {
 
 /// Whether this run is told: a failure, a recovery, or any with `always`.
 pub fn due(on: NotifyOn, status: &str, previous: Option<&str>) -> bool {
-    on == NotifyOn::Always || status == "failed" || (status == "complete" && previous == Some("failed"))
+    on == NotifyOn::Always
+        || status == "failed"
+        || (status == "complete" && previous == Some("failed"))
 }
 
 /// Notifies as `m` says, when due: `previous` is how the run before
@@ -122,7 +128,9 @@ pub fn redact(text: &str, secrets: &[String]) -> String {
     while let Some(i) = rest.find("://") {
         let (head, tail) = rest.split_at(i + 3);
         result.push_str(head);
-        let end = tail.find(|c: char| c.is_whitespace() || c == '/').unwrap_or(tail.len());
+        let end = tail
+            .find(|c: char| c.is_whitespace() || c == '/')
+            .unwrap_or(tail.len());
         let authority = &tail[..end];
         match (authority.rfind('@'), authority.find(':')) {
             (Some(at), Some(colon)) if colon < at => {
@@ -136,19 +144,6 @@ pub fn redact(text: &str, secrets: &[String]) -> String {
     }
     result.push_str(rest);
     result
-}
-
-/// This machine's name.
-pub fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is valid for its length; gethostname writes at
-    // most that many bytes.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    match std::str::from_utf8(&buf[..end]) {
-        Ok(name) if rc == 0 && !name.is_empty() => name.to_owned(),
-        _ => "an unknown host".to_owned(),
-    }
 }
 
 #[cfg(test)]
@@ -176,15 +171,23 @@ mod tests {
             exit_code: 1,
             finished: 1_588_634_675,
             seconds: 2.0,
-            error: Some("cannot reach postgres://huntr:hunter2pw@db:5432/x with tok_s3cret\nmore".into()),
+            error: Some(
+                "cannot reach postgres://huntr:hunter2pw@db:5432/x with tok_s3cret\nmore".into(),
+            ),
             report: None,
         };
         let n = notice(end, false, &["tok_s3cret".into()]);
         assert!(n.text.contains("pipeline \"nightly\""), "{}", n.text);
         assert!(n.text.contains(&hostname()), "{}", n.text);
         assert!(n.text.contains("2020-05-04T23:24:35Z"), "{}", n.text);
-        assert!(n.text.contains("postgres://huntr:***@db:5432/x with ***"), "{}", n.text);
-        assert!(!n.text.contains("hunter2pw") && !n.text.contains("s3cret") && !n.text.contains("more"));
+        assert!(
+            n.text.contains("postgres://huntr:***@db:5432/x with ***"),
+            "{}",
+            n.text
+        );
+        assert!(
+            !n.text.contains("hunter2pw") && !n.text.contains("s3cret") && !n.text.contains("more")
+        );
     }
 
     #[test]

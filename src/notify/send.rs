@@ -92,7 +92,7 @@ async fn run_command(cmd: &str, input: Vec<u8>) -> Result<(), String> {
         .spawn()
         .map_err(|e| format!("cannot start sh: {e}"))?;
     let group = child.id();
-    let _killer = GroupKiller(group);
+    let _killer = super::os::GroupKiller(group);
     if let Some(mut stdin) = child.stdin.take() {
         // A command that does not read its input is fine.
         let _ = stdin.write_all(&input).await;
@@ -102,22 +102,6 @@ async fn run_command(cmd: &str, input: Vec<u8>) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("the command exited with {status}"))
-    }
-}
-
-/// Kills a process group when dropped (the command given up, or ended:
-/// then nothing of it is left to kill).
-struct GroupKiller(Option<u32>);
-
-impl Drop for GroupKiller {
-    fn drop(&mut self) {
-        if let Some(pid) = self.0 {
-            // SAFETY: kill(2) with a negative pid signals that process
-            // group; it touches no memory.
-            unsafe {
-                libc::kill(-(pid as i32), libc::SIGKILL);
-            }
-        }
     }
 }
 

@@ -139,7 +139,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("s.db")).unwrap();
         let a = store.begin_run(1_700_000_000, "members").unwrap();
-        store.finish_run(a, &end(RunStatus::Complete, None)).unwrap();
+        store
+            .finish_run(a, &end(RunStatus::Complete, None))
+            .unwrap();
         let w = store.begin_run(1_700_000_000, "webhook").unwrap();
         store.finish_run(w, &end(RunStatus::Webhook, None)).unwrap();
         let b = store.begin_run(1_700_000_050, "members").unwrap();

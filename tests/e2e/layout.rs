@@ -242,7 +242,7 @@ fn no_destination_type_is_named_outside_its_folder_and_the_registry() {
 
 /// Modules that call foreign code (glibc, SQLite's C API): the only places
 /// `unsafe` may stand, each use with a `SAFETY:` comment above it.
-const FOREIGN_CALLS: &[&str] = &["src/memory.rs", "src/store/mod.rs"];
+const FOREIGN_CALLS: &[&str] = &["src/memory.rs", "src/store/mod.rs", "src/notify/os.rs"];
 
 #[test]
 fn unsafe_stands_only_in_foreign_calls_with_its_argument() {
