@@ -113,6 +113,18 @@ pub fn lease_renew_every(ttl: std::time::Duration) -> std::time::Duration {
 /// lease (a local lock is looked at ten times a second).
 pub const LEASE_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// The `pipeline` label of metrics when no pipeline is named (everything
+/// came from the command line).
+pub const PIPELINE_LABEL: &str = "default";
+
+/// How long a notification (`notify_url`, `notify_command`) may take
+/// before it is given up.
+pub const NOTIFY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// `status --max-age`: a last success older than this is stale (a nightly
+/// run, with two hours' slack).
+pub const MAX_AGE: &str = "26h";
+
 #[cfg(test)]
 mod tests {
     use super::*;

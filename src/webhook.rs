@@ -15,6 +15,7 @@
 //! - Redelivery is harmless: every write is an upsert by key.
 //! - `GET /status` answers the status page of the destination
 //!   (`crate::report`), read beside the writes.
+//! - Watching: `GET /metrics` and `GET /healthz` (`crate::metrics::serve`).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,6 +34,7 @@ use tokio::sync::{oneshot, watch};
 use crate::destination::Target;
 use crate::flatten;
 use crate::lifecycle::{Ending, Lifecycle};
+use crate::metrics::serve::{Deliveries, Watched};
 use crate::resources::Resource;
 use crate::store::writer::{self, Refused, Writer, WriterConfig, WriterThread};
 use crate::store::RunStatus;
@@ -44,8 +46,9 @@ pub use huntr_protocol::signature::{sign, verify, SIGNATURE_HEADER};
 struct AppState {
     secret: Arc<Vec<u8>>,
     writer: Writer,
-    /// Deliveries stored so far (the publisher publishes when it moved).
-    stored: Arc<AtomicU64>,
+    /// Deliveries accepted, refused and stored so far (the publisher
+    /// publishes when the stored count moved).
+    deliveries: Arc<Deliveries>,
 }
 
 #[derive(Debug, Clone)]
@@ -61,6 +64,8 @@ pub struct ServeOptions {
     /// How often stored deliveries are published, at most (a destination
     /// other than SQLite; the SQLite file shows them at once).
     pub publish_every: Duration,
+    /// The pipeline's name, for the labels of `/metrics`.
+    pub pipeline: String,
 }
 
 impl ServeOptions {
@@ -74,6 +79,7 @@ impl ServeOptions {
             queue: crate::defaults::WEBHOOK_QUEUE,
             batch: crate::defaults::WEBHOOK_BATCH,
             publish_every,
+            pipeline: crate::defaults::PIPELINE_LABEL.to_owned(),
         }
     }
 }
@@ -118,25 +124,24 @@ fn verified(s: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Value, (St
 async fn receive(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let value = match verified(&s, &headers, &body) {
         Ok(v) => v,
-        Err((status, reason)) => return reject(status, &reason),
+        Err((status, reason)) => {
+            s.deliveries.refused.fetch_add(1, Ordering::Relaxed);
+            return reject(status, &reason);
+        }
     };
     let mut ops = Vec::new();
     flatten::flatten(Resource::Actions, &value, now_unix(), &mut ops);
     let landed = match s.writer.try_apply_acked(ops) {
         Ok(landed) => landed,
-        Err(Refused::Busy) => {
-            return reject(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "receiver is busy; retry later",
-            )
-        }
-        Err(Refused::Gone) => {
-            return reject(StatusCode::SERVICE_UNAVAILABLE, "receiver is shutting down")
+        Err(refused) => {
+            s.deliveries.refused.fetch_add(1, Ordering::Relaxed);
+            return refusal(refused);
         }
     };
+    s.deliveries.accepted.fetch_add(1, Ordering::Relaxed);
     match landed.await {
         Ok(Ok(())) => {
-            s.stored.fetch_add(1, Ordering::Relaxed);
+            s.deliveries.stored.fetch_add(1, Ordering::Relaxed);
             (StatusCode::OK, Json(json!({ "stored": value["id"] }))).into_response()
         }
         Ok(Err(e)) => reject(
@@ -147,6 +152,17 @@ async fn receive(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> 
             StatusCode::INTERNAL_SERVER_ERROR,
             "not stored: the writer stopped",
         ),
+    }
+}
+
+/// The answer to a delivery the writer's queue did not take.
+fn refusal(refused: Refused) -> Response {
+    match refused {
+        Refused::Busy => reject(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "receiver is busy; retry later",
+        ),
+        Refused::Gone => reject(StatusCode::SERVICE_UNAVAILABLE, "receiver is shutting down"),
     }
 }
 
@@ -199,7 +215,8 @@ impl Receiver {
         let restamp = Box::new(move |store: &mut _| turner.turn(store, false));
         let (writer, thread) = writer::spawn_receiver(store, cfg, restamp);
         let life = Arc::new(life);
-        let stored = Arc::new(AtomicU64::new(0));
+        let deliveries = Arc::new(Deliveries::default());
+        let stored = deliveries.stored.clone();
         let publisher = opts.target.publishes().then(|| {
             let (tx, rx) = watch::channel(false);
             let task = publish_while_receiving(
@@ -211,10 +228,16 @@ impl Receiver {
             );
             (tx, tokio::spawn(task))
         });
+        let watched = Watched {
+            pipeline: opts.pipeline.clone(),
+            state_db: opts.target.state_db().to_owned(),
+            deliveries: deliveries.clone(),
+            writer: writer.clone(),
+        };
         let state = AppState {
             secret: Arc::new(opts.secret),
             writer,
-            stored,
+            deliveries,
         };
         let db = opts.target.state_db().to_owned();
         let title = opts.target.describe();
@@ -223,7 +246,8 @@ impl Receiver {
             .route("/", post(receive))
             .route("/webhook", post(receive))
             .route("/status", get(status))
-            .with_state(state);
+            .with_state(state)
+            .merge(crate::metrics::serve::routes(watched));
         let listener = tokio::net::TcpListener::bind(opts.listen).await?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();

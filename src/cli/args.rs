@@ -116,6 +116,11 @@ pub enum Command {
     /// self-contained HTML file.
     #[command(after_help = ENV_LOG)]
     Report(ReportArgs),
+    /// Show whether each pipeline's data is fresh: its last run, its last
+    /// success and each resource's age. Exit 0 when fresh, 1 when the last
+    /// run failed or the last success is older than --max-age.
+    #[command(after_help = ENV_LOG)]
+    Status(StatusArgs),
     /// Show or reset the sync state (watermarks) of a destination.
     #[command(after_help = ENV_LOG)]
     State {
@@ -179,6 +184,15 @@ pub struct PipelineArgs {
     pub destination: Option<String>,
 }
 
+/// `--metrics-file`, for the commands that run against a destination.
+#[derive(Debug, Args, Clone, Default)]
+pub struct MetricsArg {
+    /// Write Prometheus metrics to FILE after the run (node_exporter's
+    /// textfile collector); overrides the pipeline's metrics_file.
+    #[arg(long = "metrics-file", value_name = "FILE")]
+    pub path: Option<PathBuf>,
+}
+
 /// `--wait`, for the commands that take the destination for a run.
 #[derive(Debug, Args, Clone, Copy)]
 pub struct WaitArg {
@@ -215,6 +229,20 @@ pub struct SyncArgs {
     pub export_changes: bool,
     #[command(flatten)]
     pub wait: WaitArg,
+    #[command(flatten)]
+    pub metrics: MetricsArg,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+    /// A last success older than AGE is stale: 26h, 90m, 2d, or seconds.
+    #[arg(long, value_name = "AGE", default_value = defaults::MAX_AGE, value_parser = crate::freshness::parse_age)]
+    pub max_age: i64,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -300,6 +328,8 @@ pub struct PushArgs {
     pub json: bool,
     #[command(flatten)]
     pub wait: WaitArg,
+    #[command(flatten)]
+    pub metrics: MetricsArg,
 }
 
 /// `--delimiter`: one single-byte character, or `tab`.
@@ -441,6 +471,7 @@ mod tests {
             &["state"],
             &["state", "show"],
             &["report"],
+            &["status"],
             &["schema"],
             &["completions"],
             &["webhook", "serve"],

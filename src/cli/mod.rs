@@ -6,8 +6,10 @@
 //! - `args`: every clap definition (commands, arguments, help);
 //! - `exit`: the exit codes and the error-to-code mapping;
 //! - `pipeline`: resolving a pipeline and connecting to its source;
-//! - one file per command: `sync`, `check`, `state`, `webhook`, `sandbox`,
-//!   `schema`, `push`, `export`, `views`, `report` and `completions`.
+//! - `monitor`: the metrics file and notifications after `sync` and `push`;
+//! - one file per command: `sync`, `check`, `state`, `status`, `webhook`,
+//!   `sandbox`, `schema`, `push`, `export`, `views`, `report` and
+//!   `completions`.
 
 mod args;
 mod check;
@@ -15,12 +17,14 @@ mod completions;
 pub mod exit;
 mod export;
 mod logging;
+mod monitor;
 mod pipeline;
 mod push;
 mod report;
 mod sandbox;
 mod schema;
 mod state;
+mod status;
 mod sync;
 mod views;
 mod webhook;
@@ -42,6 +46,7 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Sync(args) => sync::run(args).await,
         Command::Sandbox(args) => sandbox::run(args).await,
         Command::State { action } => state::run(action),
+        Command::Status(args) => status::run(args),
         Command::Check(args) => check::run(args).await,
         Command::Push { what } => push::run(what).await,
         Command::Export(args) => export::run(args),

@@ -2,14 +2,17 @@
 //! destination up to date with the parts of the organization the push
 //! depends on (and sees them), settles earlier pushes' writes in doubt,
 //! validates and plans every row, asks (or is told `--yes`), then sends
-//! each write exactly once and reports every row.
+//! each write exactly once and reports every row; then the metrics file
+//! and notifications (`monitor`), whatever the outcome.
 
 use std::io::IsTerminal;
 
 use super::args::{PushArgs, PushWhat};
 use super::exit::{self, Failure};
+use super::monitor;
 use super::pipeline::{connect, resolve_pipeline};
 use crate::config::Overrides;
+use crate::metrics::PushCounts;
 use crate::push::report::{self, RowOutcome, Summary};
 use crate::push::send::{self, Item};
 use crate::push::template::{write_template, TemplateError};
@@ -18,6 +21,7 @@ use crate::push::{
 };
 use crate::resources::Resource;
 use crate::sync::{SyncError, SyncOptions, Target};
+use crate::timefmt::now_unix;
 
 pub async fn run(what: PushWhat) -> Result<u8, Failure> {
     let (kind, args) = match what {
@@ -29,8 +33,88 @@ pub async fn run(what: PushWhat) -> Result<u8, Failure> {
         Some(_) => None,
         None => Some(read(&args)?),
     };
-    let p = resolve_pipeline(&args.pipeline, Overrides::default(), true)?;
-    let (mut client, sandbox) = connect(&p, &args.pipeline, |_| {}).await?;
+    let over = Overrides {
+        metrics_file: args.metrics.path.clone(),
+        ..Default::default()
+    };
+    let p = resolve_pipeline(&args.pipeline, over, true)?;
+    let started = (now_unix(), std::time::Instant::now());
+    let mut seen = Seen::default();
+    let result = push_once(kind, &args, &p, input, &mut seen).await;
+    // A preview or a template changes nothing worth a metric or a message.
+    if args.dry_run || args.template.is_some() {
+        return result;
+    }
+    let exit_code = match &result {
+        Ok(code) => *code,
+        Err(f) => f.code,
+    };
+    let outcome = monitor::Outcome {
+        command: "push",
+        started: started.0,
+        seconds: started.1.elapsed().as_secs_f64(),
+        exit_code,
+        error: match &result {
+            Err(f) => Some(super::message(&f.error)),
+            Ok(_) => seen.error.take(),
+        },
+        stats: seen.stats,
+        tables: seen.tables,
+        push: seen.summary.as_ref().map(|s| push_counts(kind, s)),
+        report: seen.summary.and_then(|s| serde_json::to_value(s).ok()),
+    };
+    monitor::after_run(&p, outcome).await;
+    result
+}
+
+/// What a push leaves for its metrics and notifications.
+#[derive(Default)]
+struct Seen {
+    /// Requests, retries, throttled answers.
+    stats: (u64, u64, u64),
+    /// Rows the push's sync changed.
+    tables: std::collections::BTreeMap<String, crate::store::TableCounts>,
+    summary: Option<Summary>,
+    /// Why a push that ended without an error sent nothing or not all.
+    error: Option<String>,
+}
+
+fn push_counts(kind: PushKind, s: &Summary) -> PushCounts {
+    PushCounts {
+        kind: kind.name().to_owned(),
+        sent: s.sent as u64,
+        skipped: s.skipped.values().sum::<usize>() as u64,
+        invalid: s.invalid as u64,
+        failed: s.failed as u64,
+    }
+}
+
+/// The push itself; `seen` gets what the metrics need on every path.
+async fn push_once(
+    kind: PushKind,
+    args: &PushArgs,
+    p: &crate::config::Pipeline,
+    input: Option<InputTable>,
+    seen: &mut Seen,
+) -> Result<u8, Failure> {
+    let (mut client, sandbox) = connect(p, &args.pipeline, |_| {}).await?;
+    let code = read_and_send(kind, args, p, input, &mut client, seen).await;
+    seen.stats = client.stats.get();
+    if let Some(sb) = sandbox {
+        sb.stop().await;
+    }
+    code
+}
+
+/// Brings the destination up to date, plans, and sends.
+async fn read_and_send(
+    kind: PushKind,
+    args: &PushArgs,
+    p: &crate::config::Pipeline,
+    input: Option<InputTable>,
+    client: &mut crate::api::Client,
+    seen: &mut Seen,
+) -> Result<u8, Failure> {
     let progress = crate::progress::Progress::for_stderr();
     client.set_notice(progress.notice());
     // The organization as it is now; the destination is updated with it.
@@ -48,7 +132,8 @@ pub async fn run(what: PushWhat) -> Result<u8, Failure> {
         ..Default::default()
     };
     let target = p.destination.clone();
-    let read = crate::sync::sync(&client, &target, &opts).await?;
+    let read = crate::sync::sync(client, &target, &opts).await?;
+    seen.tables = read.tables.clone();
     if !read.complete() {
         let names: Vec<&str> = read.incomplete.keys().map(String::as_str).collect();
         return Err(Failure::from(anyhow::anyhow!(
@@ -58,23 +143,15 @@ pub async fn run(what: PushWhat) -> Result<u8, Failure> {
     }
     let org = collector.take(!read.skipped.contains_key(Resource::Advisors.path()));
     let (Some(input), None) = (input, &args.template) else {
-        let code = template(kind, &org.fields, &args);
-        if let Some(sb) = sandbox {
-            sb.stop().await;
-        }
-        return code;
+        return template(kind, &org.fields, args);
     };
     let settled = {
         let store = target.open_store().map_err(SyncError::from)?;
         send::settle_earlier(&store, kind, &org).map_err(SyncError::from)?
     };
     let plan = crate::push::plan(kind, &input, &org)
-        .map_err(|e| Failure::usage(format!("{}: {e}", source(&args, &input))))?;
-    let code = decide_and_send(&client, &target, plan, &args, settled, input.unit()).await;
-    if let Some(sb) = sandbox {
-        sb.stop().await;
-    }
-    code
+        .map_err(|e| Failure::usage(format!("{}: {e}", source(args, &input))))?;
+    decide_and_send(client, &target, plan, args, settled, input.unit(), seen).await
 }
 
 /// Reads `--from` as the options say; every problem is a usage error, so
@@ -126,12 +203,17 @@ async fn decide_and_send(
     args: &PushArgs,
     settled: usize,
     unit: &str,
+    seen: &mut Seen,
 ) -> Result<u8, Failure> {
     let (rows, mut summary) = report::build(&plan, None, args.dry_run);
     summary.settled_from_earlier = settled;
     if summary.invalid > 0 && !args.skip_invalid {
         report::print_invalid(&rows, unit);
-        finish_report(args, &rows, &summary, client)?;
+        seen.summary = Some(finish_report(args, &rows, &summary, client)?);
+        seen.error = Some(format!(
+            "{} of {} rows are invalid; nothing was sent",
+            summary.invalid, summary.rows
+        ));
         eprintln!(
             "huntr-sync: {} of {} rows are invalid; nothing was sent. Fix them, or pass --skip-invalid to send the valid rows",
             summary.invalid, summary.rows
@@ -144,11 +226,12 @@ async fn decide_and_send(
         if args.dry_run && !args.json {
             print!("{}", report::preview(&rows, 20, unit));
         }
-        finish_report(args, &rows, &summary, client)?;
+        seen.summary = Some(finish_report(args, &rows, &summary, client)?);
         return Ok(exit::OK);
     }
     summary.requests = client.stats.get().0;
     if !args.yes && !confirm(&rows, &summary, writes.len(), unit)? {
+        seen.error = Some("not confirmed; nothing was sent".into());
         return Ok(exit::USAGE);
     }
     let wait = args.wait.duration();
@@ -157,7 +240,7 @@ async fn decide_and_send(
         .map_err(anyhow::Error::from)?;
     let (rows, mut summary) = report::build(&plan, Some(&ended), false);
     summary.settled_from_earlier = settled;
-    finish_report(args, &rows, &summary, client)?;
+    seen.summary = Some(finish_report(args, &rows, &summary, client)?);
     for r in rows
         .iter()
         .filter(|r| r.outcome == RowOutcome::Failed)
@@ -169,6 +252,7 @@ async fn decide_and_send(
         );
     }
     if summary.failed > 0 {
+        seen.error = Some(format!("{} rows failed", summary.failed));
         eprintln!(
             "huntr-sync: {} rows failed; run the same push again to finish them (nothing is sent twice)",
             summary.failed
@@ -219,13 +303,13 @@ fn confirm(
     Ok(yes)
 }
 
-/// The report file, then the summary on stdout.
+/// The report file, then the summary on stdout; returns the summary.
 fn finish_report(
     args: &PushArgs,
     rows: &[report::RowReport],
     s: &Summary,
     client: &crate::api::Client,
-) -> Result<(), Failure> {
+) -> Result<Summary, Failure> {
     let mut s = s.clone();
     s.requests = client.stats.get().0;
     if let Some(path) = &args.report {
@@ -241,5 +325,5 @@ fn finish_report(
     } else {
         println!("{}", report::summary_text(&s));
     }
-    Ok(())
+    Ok(s)
 }

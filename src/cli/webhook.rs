@@ -27,6 +27,7 @@ async fn serve(args: &PipelineArgs, listen: SocketAddr, queue: usize) -> Result<
     let secret = secret(&p)?;
     let mut opts = ServeOptions::new(listen, p.destination.clone(), secret.into_bytes());
     opts.queue = queue;
+    opts.pipeline = p.label().to_owned();
     let receiver = Receiver::start(opts).await?;
     eprintln!(
         "huntr-sync: receiving webhooks on http://{}/ into {}",

@@ -49,6 +49,14 @@ pub struct PipelineFile {
     pub retention_days: Option<u32>,
     /// The environment variable holding the webhook secret.
     pub webhook_secret_env: Option<String>,
+    /// Prometheus text written after every sync and push.
+    pub metrics_file: Option<PathBuf>,
+    /// A URL posted `{"text": "..."}` when a run fails or recovers.
+    pub notify_url: Option<String>,
+    /// A command run with the run's JSON report on standard input.
+    pub notify_command: Option<String>,
+    /// `failure` (default) or `always`.
+    pub notify_on: Option<String>,
     pub sandbox: Option<SandboxFile>,
 }
 

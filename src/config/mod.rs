@@ -5,10 +5,12 @@
 //! variable (or file) that holds it; [`read_token`] reads it.
 //!
 //! - `file`: the file's shape and reading it;
+//! - `monitoring`: metrics file and notification keys;
 //! - `resolve`: one pipeline with defaults filled in and values checked;
 //! - `token`: the token from its file or variable, and the token-file policy.
 
 mod file;
+mod monitoring;
 mod resolve;
 mod token;
 
@@ -18,6 +20,7 @@ use crate::destination::Target;
 use crate::resources::Resource;
 
 pub use file::{ConfigFile, PipelineFile, RateFile, SandboxFile};
+pub use monitoring::{Monitoring, NotifyOn};
 pub use token::{read_token, TokenError};
 
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +69,19 @@ pub struct Pipeline {
     pub retries: u32,
     pub lookback_minutes: u32,
     pub webhook_secret_env: String,
+    /// Metrics file and notifications.
+    pub monitoring: Monitoring,
+}
+
+impl Pipeline {
+    /// The `pipeline` label of its metrics and the name its messages use.
+    pub fn label(&self) -> &str {
+        if self.name == resolve::COMMAND_LINE {
+            crate::defaults::PIPELINE_LABEL
+        } else {
+            &self.name
+        }
+    }
 }
 
 /// Values given on the command line; they win over the file.
@@ -77,6 +93,8 @@ pub struct Overrides {
     pub limit: Option<u32>,
     /// `--export-changes`.
     pub export_changes: bool,
+    /// `--metrics-file`.
+    pub metrics_file: Option<PathBuf>,
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ const MAX_REQUESTS_PER_SECOND: f64 = 10_000.0;
 /// to the command line; never written.
 const PLACEHOLDER_DB: &str = "huntr.db";
 /// The name of the pipeline built from the command line alone.
-const COMMAND_LINE: &str = "command line";
+pub(super) const COMMAND_LINE: &str = "command line";
 
 impl ConfigFile {
     /// Builds the pipeline `name` (or one from overrides alone).
@@ -64,6 +64,7 @@ impl ConfigFile {
             retries: at.retries(p)?,
             lookback_minutes: p.lookback_minutes.unwrap_or(defaults::LOOKBACK_MINUTES),
             webhook_secret_env,
+            monitoring: super::monitoring::monitoring(p, over, |k, m| at.bad(k, m))?,
         })
     }
 

@@ -1,6 +1,9 @@
-//! What the store remembers of past runs and pushes, read back for the
-//! status page (`crate::report`): the newest runs with their counts and
-//! errors, and each push's outcomes from its journal. Read-only.
+//! What the store remembers of past runs, pushes and resources, read back
+//! for the status page (`crate::report`), `status` (`crate::freshness`)
+//! and the metrics (`crate::metrics`): the newest runs with their counts
+//! and errors, each push's outcomes from its journal, each resource's
+//! watermark and last complete listing. Only reads, so it serves a store
+//! opened with [`Store::open_read`] beside a running sync.
 
 use std::collections::BTreeMap;
 
@@ -10,7 +13,7 @@ use super::{RunId, Store, StoreError, TableCounts};
 use crate::timefmt::parse_iso;
 
 /// One `sync_runs` row.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RunRecord {
     pub run_id: RunId,
     /// Unix seconds.
@@ -41,6 +44,16 @@ impl RunRecord {
             .get(table)
             .map_or(0, |c| c.inserted + c.updated + c.deleted + c.removed)
     }
+}
+
+/// One resource's progress, in unix seconds.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ResourceState {
+    pub resource: String,
+    /// Every record created before it was loaded (windowed resources).
+    pub watermark: Option<i64>,
+    /// When it was last listed completely (listed resources).
+    pub listed_at: Option<i64>,
 }
 
 /// One push's outcomes, from its journal (`push_log`).
@@ -117,6 +130,36 @@ impl Store {
             ),
             limit,
         )
+    }
+
+    /// The newest `limit` syncs and pushes that have ended, newest first.
+    pub fn ended_runs(&self, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
+        self.run_records(
+            &format!(
+                "SELECT {RUN_COLUMNS} FROM sync_runs WHERE resources IS NOT 'webhook' \
+                 AND status <> 'running' ORDER BY run_id DESC LIMIT ?"
+            ),
+            limit,
+        )
+    }
+
+    /// Every resource's watermark and last complete listing, by name.
+    pub fn resource_states(&self) -> Result<Vec<ResourceState>, StoreError> {
+        let res = (|| -> rusqlite::Result<Vec<ResourceState>> {
+            let mut stmt = self.conn.prepare(
+                "SELECT resource, watermark, listed_at FROM sync_state ORDER BY resource",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                let listed: Option<String> = r.get(2)?;
+                Ok(ResourceState {
+                    resource: r.get(0)?,
+                    watermark: r.get(1)?,
+                    listed_at: listed.as_deref().and_then(parse_iso),
+                })
+            })?;
+            rows.collect()
+        })();
+        res.map_err(|e| self.err(e))
     }
 
     /// The newest complete run, if any.

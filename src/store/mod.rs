@@ -14,7 +14,8 @@
 //! Modules: `migrate` (versions), `sql` (generated merge SQL), `bind` (a
 //! row's parameters), `apply` (a batch in one transaction), `recent`
 //! (snapshot cache), `runs` (run bookkeeping and summary), `history`
-//! (past runs and pushes, read back for the status page), `state`
+//! (past runs, pushes and resource states: what the status page,
+//! `status` and the metrics read back), `state`
 //! (watermarks, listings, pending jobs), `read` (what publishers may
 //! read), `writer` (the single writer thread that sync and webhook share),
 //! `lock` (one writer per destination), `views` (the outcome views).
@@ -50,7 +51,7 @@ use recent::Recent;
 use sql::TableSql;
 
 pub use error::{no_space_why, StoreError};
-pub use history::{PushRecord, RunRecord};
+pub use history::{PushRecord, ResourceState, RunRecord};
 pub use lock::{DestLock, LockError};
 pub use push_log::{Journal, WriteState};
 pub use read::{Cell, Rows, Tables};

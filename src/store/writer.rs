@@ -383,6 +383,16 @@ impl Writer {
         self.tx.send(msg).await.map_err(|_| WriterGone)
     }
 
+    /// Messages waiting in the queue now.
+    pub fn queued(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
+    }
+
+    /// Whether the writer thread still takes messages.
+    pub fn is_alive(&self) -> bool {
+        !self.tx.is_closed()
+    }
+
     /// Queues a batch without waiting for room; the receiver resolves once
     /// the batch's commit returned.
     pub fn try_apply_acked(&self, ops: Vec<Op>) -> Result<oneshot::Receiver<Landed>, Refused> {

@@ -17,6 +17,8 @@ mod flatten_store;
 mod layout;
 mod lease;
 mod messages;
+mod monitoring;
+mod notify;
 mod operator;
 mod outcomes;
 mod outcomes_pg;
