@@ -179,6 +179,7 @@ mod tests {
             status,
             requests: 1,
             retries: 0,
+            throttled: 0,
             error: None,
         };
         let a = store.begin_run(1000, "members").unwrap();
