@@ -208,12 +208,23 @@ async fn decide_and_send(
     let (rows, mut summary) = report::build(&plan, None, args.dry_run);
     summary.settled_from_earlier = settled;
     if summary.invalid > 0 && !args.skip_invalid {
-        report::print_invalid(&rows, unit);
         seen.summary = Some(finish_report(args, &rows, &summary, client)?);
         seen.error = Some(format!(
             "{} of {} rows are invalid; nothing was sent",
             summary.invalid, summary.rows
         ));
+        // One invalid row is one line: what is wrong, and that nothing went.
+        let invalid: Vec<&report::RowReport> = (rows.iter())
+            .filter(|r| r.outcome == RowOutcome::Invalid)
+            .collect();
+        if let [bad] = invalid[..] {
+            eprintln!(
+                "huntr-sync: {unit} {}: {}; nothing was sent",
+                bad.line, bad.message
+            );
+            return Ok(exit::USAGE);
+        }
+        report::print_invalid(&rows, unit);
         eprintln!(
             "huntr-sync: {} of {} rows are invalid; nothing was sent. Fix them, or pass --skip-invalid to send the valid rows",
             summary.invalid, summary.rows

@@ -465,8 +465,8 @@ async fn unreadable_inputs_stop_with_one_line_and_send_nothing() {
         ],
     )
     .await;
-    // A day in another order without --date-format: the row's line, the
-    // value, the flag; then the count of invalid rows.
+    // A day in another order without --date-format: one line naming the
+    // row's line, the value and the flag.
     std::fs::write(
         dir.path().join("day.csv"),
         "email,Graduation\nann@example.org,05/06/2027\n",
@@ -475,8 +475,14 @@ async fn unreadable_inputs_stop_with_one_line_and_send_nothing() {
     let out = push(dir.path(), &sb, "invitations", "day.csv", &["--yes"]).await;
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
     let first = err.lines().next().unwrap_or_default();
-    for piece in ["line 2:", "`05/06/2027`", "--date-format"] {
+    for piece in [
+        "line 2:",
+        "`05/06/2027`",
+        "--date-format",
+        "nothing was sent",
+    ] {
         assert!(first.contains(piece), "`{piece}` not in {err}");
     }
     assert_eq!(writes(&sb).await, before, "nothing may be sent");
