@@ -61,6 +61,9 @@ from psycopg.rows import dict_row
 TOKEN = "sandbox-token"
 SCHEMA = "huntr"
 USER = "huntr"
+# The ready-made outcome views every run keeps current.
+OUTCOME_VIEWS = {"members_wide", "job_pipeline", "member_outcomes", "outcomes_by_month",
+                 "outcomes_by_field", "employer_outcomes", "advisor_caseload"}
 RUNS = "_huntr_sync_runs"
 RUN_TABLES = "_huntr_sync_run_tables"
 ROUNDS = 3
@@ -463,12 +466,18 @@ class PgCheck:
         what = f"{pipeline} layout"
         q = conn.execute
         present = {r[0] for r in q(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
-            (SCHEMA,))}
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
+            "AND table_type = 'BASE TABLE'", (SCHEMA,))}
         want = set(self.schema) | {RUNS, RUN_TABLES}
         self.c.check(present == want,
                      f"{what}: schema {SCHEMA} lacks {sorted(want - present)}, also holds "
                      f"{sorted(present - want)}")
+        # Beside the tables, the outcome views (README "Outcomes").
+        views = {r[0] for r in q(
+            "SELECT table_name FROM information_schema.views WHERE table_schema = %s",
+            (SCHEMA,))}
+        self.c.check(views == OUTCOME_VIEWS,
+                     f"{what}: outcome views {sorted(views)}, expected {sorted(OUTCOME_VIEWS)}")
         cols = {}
         for table, column, ty in q(
                 "SELECT table_name, column_name, data_type FROM information_schema.columns "
