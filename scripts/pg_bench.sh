@@ -258,7 +258,7 @@ measure dlt_small env DLT_DATA_DIR="$work/dlt" RUNTIME__DLTHUB_TELEMETRY=false \
 echo "binary COPY, huntr-sync's encoder against tokio-postgres' BinaryCopyInWriter (scale $dlt_scale, median of 5 turns):"
 HUNTR_BENCH_POSTGRES_URL="$(pg_url small)" HUNTR_BENCH_STATE="$work/small-state.db" \
   cargo test --release --quiet --lib copy_compare -- --ignored --nocapture 2>&1 \
-  | grep -E '^(table|[a-z_]+ +[0-9])' || echo "  (the comparison did not run)"
+  | grep -E '^(table |[a-z_]+ +[0-9]+ +[0-9.]+ )' || echo "  (the comparison did not run)"
 
 python3 - "$work" "$scale" "$dlt_scale" "$(python3 -c "print(round($ready - $started, 1))")" "$pg_settings" \
   "$load_before" "$(cut -d ' ' -f 1-3 /proc/loadavg)" "$pg_dir/server.log" <<'EOF'
