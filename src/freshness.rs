@@ -138,15 +138,33 @@ pub fn parse_age(s: &str) -> Result<i64, String> {
         .ok_or_else(|| format!("`{s}` is out of range: give a positive age such as 26h"))
 }
 
-/// An age for a person: `3d 4h`, `5h 12m`, `40s`.
-pub fn show_age(secs: i64) -> String {
+/// How an age's units are written: compact for a terminal's columns
+/// (`3d 4h`, `5h 12m`, `40s`), spelled out with spaces for the status page
+/// (`3 d 4 h`, `2 h 10 min`, `3 min 5 s`).
+#[derive(Clone, Copy)]
+pub enum AgeStyle {
+    Compact,
+    Spaced,
+}
+
+/// An age for a person, in its two largest units, in either style.
+pub fn age_in(secs: i64, style: AgeStyle) -> String {
     let s = secs.max(0);
+    let (gap, min) = match style {
+        AgeStyle::Compact => ("", "m"),
+        AgeStyle::Spaced => (" ", "min"),
+    };
     match s {
-        0..=59 => format!("{s}s"),
-        60..=3599 => format!("{}m {}s", s / 60, s % 60),
-        3600..=86_399 => format!("{}h {}m", s / 3600, s % 3600 / 60),
-        _ => format!("{}d {}h", s / 86_400, s % 86_400 / 3600),
+        0..=59 => format!("{s}{gap}s"),
+        60..=3599 => format!("{}{gap}{min} {}{gap}s", s / 60, s % 60),
+        3600..=86_399 => format!("{}{gap}h {}{gap}{min}", s / 3600, s % 3600 / 60),
+        _ => format!("{}{gap}d {}{gap}h", s / 86_400, s % 86_400 / 3600),
     }
+}
+
+/// An age for the terminal: `3d 4h`, `5h 12m`, `40s`.
+pub fn show_age(secs: i64) -> String {
+    age_in(secs, AgeStyle::Compact)
 }
 
 #[cfg(test)]
@@ -165,6 +183,8 @@ mod tests {
         }
         assert_eq!(show_age(93_600), "1d 2h");
         assert_eq!(show_age(59), "59s");
+        assert_eq!(show_age(185), "3m 5s");
+        assert_eq!(show_age(7_800), "2h 10m");
     }
 
     #[test]

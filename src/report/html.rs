@@ -7,6 +7,7 @@ use std::fmt::Write;
 
 use super::gather::StatusData;
 use super::sections;
+use crate::freshness::{age_in, AgeStyle};
 use crate::timefmt::iso;
 
 /// The page's Content-Security-Policy: nothing may be fetched, inline
@@ -123,15 +124,9 @@ pub fn when(ts: Option<i64>) -> String {
 }
 
 /// A span of seconds as people say it: `45 s`, `3 min 5 s`, `2 h 10 min`,
-/// `3 d 4 h`.
+/// `3 d 4 h` (the status command's ages, spelled out).
 pub fn span(secs: i64) -> String {
-    let s = secs.max(0);
-    match s {
-        0..=59 => format!("{s} s"),
-        60..=3599 => format!("{} min {} s", s / 60, s % 60),
-        3600..=86_399 => format!("{} h {} min", s / 3600, s % 3600 / 60),
-        _ => format!("{} d {} h", s / 86_400, s % 86_400 / 3600),
-    }
+    age_in(secs, AgeStyle::Spaced)
 }
 
 /// How long ago `ts` was, as of `now`: `3 h 12 min ago`, or `never`.

@@ -248,6 +248,16 @@ pub fn huntr_sync(dir: &Path) -> tokio::process::Command {
     c
 }
 
+/// A run of the binary that must have succeeded; its standard error is
+/// the failure message when it did not.
+pub fn assert_ok(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// A webhook receiver on a free loopback port writing `db`, with `secret`
 /// and room for `queue` deliveries.
 pub async fn receiver(db: &Path, secret: &[u8], queue: usize) -> huntr_sync::webhook::Receiver {

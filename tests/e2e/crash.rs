@@ -63,11 +63,7 @@ async fn killed_syncs_are_repaired_by_the_next_run() {
         .output()
         .await
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     common::assert_matches_truth(&db, &sb.truth());
     common::assert_no_duplicate_keys(&db);
     // Kills before the first answer leave no trace; most land mid-write.

@@ -131,11 +131,7 @@ async fn a_disk_without_room_fails_the_run_loses_nothing_and_the_next_run_comple
         .output()
         .await
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     common::assert_matches_truth(&db, &sb.truth());
     common::assert_no_duplicate_keys(&db);
 }

@@ -110,11 +110,7 @@ async fn three_runs(dir: &Path) {
             .output()
             .await
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::assert_ok(&out);
     }
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -149,17 +145,15 @@ async fn three_runs(dir: &Path) {
     );
 }
 
-/// Thousands separated, as the page writes counts.
+/// Thousands separated, as the page writes counts (worked out here in
+/// groups of three from the right, not by the page's own code).
 fn grouped(n: i64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    let reversed: Vec<char> = n.to_string().chars().rev().collect();
+    let groups: Vec<String> = reversed
+        .chunks(3)
+        .map(|g| g.iter().rev().collect())
+        .collect();
+    groups.into_iter().rev().collect::<Vec<_>>().join(",")
 }
 
 /// What the browser's DOM must show: the runs, every table's rows, the
@@ -256,11 +250,7 @@ async fn chromium_shows_the_runs_tables_and_error_and_the_page_asks_for_nothing(
         .output()
         .await
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     let file = dir.path().join("status.html");
     let html = std::fs::read_to_string(&file).unwrap();
     let csp = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
@@ -395,11 +385,7 @@ async fn report_writes_to_stdout_and_says_what_to_do_without_a_state() {
         .output()
         .await
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     let page = String::from_utf8_lossy(&out.stdout);
     assert!(page.starts_with("<!DOCTYPE html>") && page.contains("No run recorded yet"));
 }
