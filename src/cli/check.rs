@@ -18,7 +18,7 @@ use crate::resources::Resource;
 
 pub async fn run(args: PipelineArgs) -> Result<u8, Failure> {
     let p = resolve_pipeline(&args, Overrides::default(), false)?;
-    println!("config: ok (pipeline {})", p.name);
+    say!("config: ok (pipeline {})", p.name);
     let (mut client, _sandbox) = connect(&p, &args, quick).await?;
     // No "retrying" line: the answer comes within seconds anyway.
     client.set_notice(std::sync::Arc::new(|_: &str| {}));
@@ -30,7 +30,7 @@ pub async fn run(args: PipelineArgs) -> Result<u8, Failure> {
                 if n == 1 { "" } else { "s" }
             ),
             Err(e @ ApiError::Unauthorized { .. }) => {
-                println!("{:<26} refused", r.path());
+                say!("{:<26} refused", r.path());
                 return Err(fail(e));
             }
             // Nothing answers at that address, or it accepts connections
@@ -48,17 +48,17 @@ pub async fn run(args: PipelineArgs) -> Result<u8, Failure> {
                 format!("FAILED: {e}")
             }
         };
-        println!("{:<26} {line}", r.path());
+        say!("{:<26} {line}", r.path());
     }
     match &p.token_file {
-        Some(f) => println!("token: accepted (token_file {})", f.display()),
-        None => println!("token: accepted ({})", p.token_env),
+        Some(f) => say!("token: accepted (token_file {})", f.display()),
+        None => say!("token: accepted ({})", p.token_env),
     }
     if p.destination.is_remote() {
         match p.destination.check_writable().await {
-            Ok(()) => println!("destination: writable ({})", p.destination.describe()),
+            Ok(()) => say!("destination: writable ({})", p.destination.describe()),
             Err(e) => {
-                println!("destination: FAILED: {e}");
+                say!("destination: FAILED: {e}");
                 failed = true;
             }
         }

@@ -23,7 +23,7 @@ pub fn run(args: ExportArgs) -> Result<u8, Failure> {
     };
     let done = export::export(&store, format, &args.to)?;
     let rows: u64 = done.tables.iter().map(|(_, n)| n).sum();
-    println!(
+    say!(
         "huntr-sync: exported {} tables ({rows} rows) to {}",
         done.tables.len(),
         args.to.display()

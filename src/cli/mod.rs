@@ -9,7 +9,12 @@
 //! - `monitor`: the metrics file and notifications after `sync` and `push`;
 //! - one file per command: `sync`, `check`, `state`, `status`, `webhook`,
 //!   `sandbox`, `schema`, `push`, `export`, `views`, `report` and
-//!   `completions`.
+//!   `completions`;
+//! - `out`: standard output for all of them (`say!`), quiet on a closed
+//!   pipe.
+
+#[macro_use]
+mod out;
 
 mod args;
 mod check;

@@ -188,7 +188,7 @@ fn template(kind: PushKind, fields: &[FieldDef], args: &PushArgs) -> Result<u8, 
         TemplateError::Format { .. } => Failure::usage(e.to_string()),
         other => Failure::from(anyhow::Error::from(other)),
     })?;
-    println!(
+    say!(
         "huntr-sync: wrote {} ({columns} columns); fill it in and push it with --from",
         path.display()
     );
@@ -235,7 +235,7 @@ async fn decide_and_send(
     let writes = items(&plan);
     if args.dry_run || writes.is_empty() {
         if args.dry_run && !args.json {
-            print!("{}", report::preview(&rows, 20, unit));
+            say_raw!("{}", report::preview(&rows, 20, unit));
         }
         seen.summary = Some(finish_report(args, &rows, &summary, client)?);
         return Ok(exit::OK);
@@ -332,9 +332,9 @@ fn finish_report(
         })?;
     }
     if args.json {
-        println!("{}", serde_json::to_string(&s).unwrap_or_default());
+        say!("{}", serde_json::to_string(&s).unwrap_or_default());
     } else {
-        println!("{}", report::summary_text(&s));
+        say!("{}", report::summary_text(&s));
     }
     Ok(s)
 }

@@ -2,8 +2,6 @@
 //! one self-contained HTML file (see `crate::report`). It only reads the
 //! state database, so it works beside a running sync.
 
-use std::io::Write;
-
 use anyhow::Context;
 
 use super::args::ReportArgs;
@@ -27,9 +25,7 @@ pub fn run(args: ReportArgs) -> Result<u8, Failure> {
     };
     let page = crate::report::page(db, &title)?;
     if args.html.as_os_str() == "-" {
-        std::io::stdout()
-            .write_all(page.as_bytes())
-            .context("writing the status page to standard output")?;
+        say_raw!("{page}");
         return Ok(exit::OK);
     }
     // A new file replaces the old one whole: a web server showing it

@@ -71,18 +71,18 @@ fn print_ready(sb: &RunningSandbox, token: &str, started: Instant) {
         let org = sb.shared.org.read().unwrap_or_else(|e| e.into_inner());
         (org.actions.len(), org.jobs.len(), org.members_ix.len())
     };
-    println!(
+    say!(
         "sandbox organization ready in {:.1}s: {members} members, {jobs} jobs, {actions} actions",
         started.elapsed().as_secs_f64()
     );
-    println!("  base URL: {}", sb.base_url);
-    println!(
+    say!("  base URL: {}", sb.base_url);
+    say!(
         "  token:    {token} (export {}={token})",
         defaults::TOKEN_ENV
     );
-    println!(
+    say!(
         "  next day: curl -X POST http://{}/_sandbox/advance?days=1",
         sb.addr
     );
-    println!("  stats:    curl http://{}/_sandbox/stats", sb.addr);
+    say!("  stats:    curl http://{}/_sandbox/stats", sb.addr);
 }

@@ -7,8 +7,8 @@ use crate::schema::SCHEMA;
 
 pub fn run(format: SchemaFormat) -> Result<u8, Failure> {
     match format {
-        SchemaFormat::Sql => print!("{}", SCHEMA.sqlite_ddl()),
-        SchemaFormat::Markdown => print!("{}", SCHEMA.markdown()),
+        SchemaFormat::Sql => say_raw!("{}", SCHEMA.sqlite_ddl()),
+        SchemaFormat::Markdown => say_raw!("{}", SCHEMA.markdown()),
     }
     Ok(exit::OK)
 }

@@ -20,20 +20,23 @@ fn show(args: &PipelineArgs) -> Result<u8, Failure> {
     let p = resolve_pipeline(args, Overrides::default(), true)?;
     let db = p.destination.state_db();
     if !db.exists() {
-        println!(
+        say!(
             "{}: no sync has run yet (file does not exist)",
             db.display()
         );
         return Ok(exit::OK);
     }
     let rows = Store::open_read(db)?.state_rows()?;
-    println!(
+    say!(
         "{:<26} {:<22} {:<22} {:<22}",
-        "resource", "watermark", "last full listing", "updated"
+        "resource",
+        "watermark",
+        "last full listing",
+        "updated"
     );
     for row in rows {
         let f = |v: Option<String>| v.unwrap_or_else(|| "-".into());
-        println!(
+        say!(
             "{:<26} {:<22} {:<22} {:<22}",
             row.resource,
             f(row.watermark),
@@ -54,7 +57,7 @@ fn reset(args: &PipelineArgs, resource: Option<String>) -> Result<u8, Failure> {
     // Under the sync's lock: a running sync would write its watermarks back.
     let _lock = DestLock::acquire(&p.destination.lock_file()).map_err(SyncError::from)?;
     let n = Store::open(db)?.reset_state(resource)?;
-    println!(
+    say!(
         "reset {n} watermark(s) in {}; the next sync re-reads from the beginning",
         db.display()
     );

@@ -25,7 +25,7 @@ pub fn run(args: StatusArgs) -> Result<u8, Failure> {
     let fresh = all.iter().all(|f| f.verdict.is_fresh());
     if args.json {
         let out = serde_json::json!({ "fresh": fresh, "max_age_seconds": args.max_age, "pipelines": all });
-        println!("{out}");
+        say!("{out}");
     } else {
         for f in &all {
             print_one(f);
@@ -48,7 +48,7 @@ fn pipelines(args: &PipelineArgs) -> Result<Vec<Option<String>>, Failure> {
 }
 
 fn print_one(f: &Freshness) {
-    println!("{}: {}", f.pipeline, f.verdict.describe());
+    say!("{}: {}", f.pipeline, f.verdict.describe());
     match &f.last_run {
         Some(r) => {
             let took = r.seconds().map(show_age).unwrap_or_else(|| "-".into());
@@ -62,9 +62,9 @@ fn print_one(f: &Freshness) {
                 line.push_str(": ");
                 line.push_str(e);
             }
-            println!("{line}");
+            say!("{line}");
         }
-        None => println!("  last run:     none"),
+        None => say!("  last run:     none"),
     }
     if let Some(a) = &f.last_attempt {
         let mut line = format!(
@@ -77,27 +77,29 @@ fn print_one(f: &Freshness) {
             line.push_str(": ");
             line.push_str(e);
         }
-        println!("{line}");
+        say!("{line}");
     }
     match (&f.last_success, f.success_age) {
-        (Some(r), Some(age)) => println!(
+        (Some(r), Some(age)) => say!(
             "  last success: {}, ended {} ({} ago)",
             r.run_id,
             r.finished.map(iso).unwrap_or_default(),
             show_age(age)
         ),
-        _ => println!("  last success: none"),
+        _ => say!("  last success: none"),
     }
     if f.resources.is_empty() {
         return;
     }
-    println!(
+    say!(
         "  {:<26} {:<16} {:<16}",
-        "resource", "watermark age", "listed (age)"
+        "resource",
+        "watermark age",
+        "listed (age)"
     );
     let age = |a: Option<i64>| a.map(show_age).unwrap_or_else(|| "-".into());
     for r in &f.resources {
-        println!(
+        say!(
             "  {:<26} {:<16} {:<16}",
             r.state.resource,
             age(r.watermark_age),

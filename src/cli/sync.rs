@@ -89,7 +89,7 @@ async fn sync_once(
         report.retries
     );
     if args.json {
-        println!("{}", serde_json::to_string(&report).unwrap_or_default());
+        say!("{}", serde_json::to_string(&report).unwrap_or_default());
     } else {
         print_summary(&report, &target);
     }
@@ -125,7 +125,7 @@ fn print_summary(r: &SyncReport, target: &Target) {
         .open_store()
         .and_then(|s| s.row_counts())
         .unwrap_or_default();
-    println!(
+    say!(
         "huntr-sync: run {} {} in {:.1}s into {}: {} requests, {} retries, {} rate-limited, {} jobs re-read",
         r.run_id,
         r.status,
@@ -137,17 +137,27 @@ fn print_summary(r: &SyncReport, target: &Target) {
         r.jobs_reread
     );
     for (endpoint, status) in &r.skipped {
-        println!("  skipped /{endpoint}: answered {status} (not served to this organization)");
+        say!("  skipped /{endpoint}: answered {status} (not served to this organization)");
     }
-    println!(
+    say!(
         "  {:<38} {:>9} {:>9} {:>8} {:>8} {:>8}",
-        "table", "rows", "inserted", "updated", "deleted", "removed"
+        "table",
+        "rows",
+        "inserted",
+        "updated",
+        "deleted",
+        "removed"
     );
     for (name, rows) in totals {
         let c = r.tables.get(&name).cloned().unwrap_or_default();
-        println!(
+        say!(
             "  {:<38} {:>9} {:>9} {:>8} {:>8} {:>8}",
-            name, rows, c.inserted, c.updated, c.deleted, c.removed
+            name,
+            rows,
+            c.inserted,
+            c.updated,
+            c.deleted,
+            c.removed
         );
     }
 }

@@ -37,6 +37,6 @@ pub fn run(args: ViewsArgs) -> Result<u8, Failure> {
     };
     let store = dest.read_store()?;
     let fields = store.tables().member_fields()?;
-    print!("{}", Sql::new(dialect, place).script(&fields));
+    say_raw!("{}", Sql::new(dialect, place).script(&fields));
     Ok(exit::OK)
 }

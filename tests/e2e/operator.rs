@@ -117,6 +117,45 @@ async fn json_summary_counts_equal_the_destination() {
     );
 }
 
+/// A reader that closes the pipe before the report is printed (`sync
+/// --json | head -c 0`): the sync still commits and exits 0, and nothing
+/// panics. Printing the schema likewise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_standard_output_is_not_a_failure() {
+    let sb = common::sandbox(5, 74).await;
+    let dir = tempfile::tempdir().unwrap();
+    let runs: [&[&str]; 2] = [
+        &[
+            "sync",
+            "--base-url",
+            &sb.base_url,
+            "--destination",
+            "sqlite:org.db",
+            "--json",
+        ],
+        &["schema", "--format", "markdown"],
+    ];
+    for args in runs {
+        let mut child = common::huntr_sync(dir.path())
+            .args(args)
+            .env("HUNTR_ORG_TOKEN", &sb.token)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().await.unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    let runs = common::count(
+        &dir.path().join("org.db"),
+        "SELECT COUNT(*) FROM sync_runs WHERE status = 'complete'",
+    );
+    assert_eq!(runs, 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_reports_endpoints_and_refused_tokens_without_loading() {
     let sb = common::sandbox(5, 75).await;
