@@ -41,18 +41,38 @@ impl<'a> From<ValueRef<'a>> for Cell<'a> {
     }
 }
 
-fn filter(t: &Table, rows: Rows) -> String {
+/// The WHERE clause that selects `rows` of `t`. A child's changed rows are
+/// those of its changed parents, found in `changed` (the parent itself, or
+/// a table of their keys, `k`).
+fn filter(t: &Table, rows: Rows, changed: impl Fn(&str, RunId) -> String) -> String {
     match (rows, &t.parent) {
         (Rows::All, _) => "1".into(),
         (Rows::ChangedSince(since), None) => format!("{UPD_RUN} > {since}"),
         (Rows::ChangedSince(since), Some((parent, col))) => {
-            let p = SCHEMA.get(parent).expect("parent table");
-            format!(
-                "{col} IN (SELECT {} FROM {parent} WHERE {UPD_RUN} > {since})",
-                p.key[0]
-            )
+            format!("{col} IN ({})", changed(parent, since))
         }
     }
+}
+
+/// The changed parents' keys, read from the parent table.
+fn parents_changed(parent: &str, since: RunId) -> String {
+    let p = SCHEMA.get(parent).expect("parent table");
+    format!(
+        "SELECT {} AS k FROM {parent} WHERE {UPD_RUN} > {since}",
+        p.key[0]
+    )
+}
+
+/// The temporary table of the keys of `parent`'s rows changed after
+/// `since`. A child's changed rows are those of the changed parents, and
+/// finding those reads the whole parent (nothing indexes the change
+/// column, which every write would pay for), so a publication reads it
+/// once, not once per child (`actions` has three). Publications begin with
+/// [`Tables::prepare_for_scans`], which drops these tables: the next one
+/// finds the parents changed by then. (A count, which may come before
+/// that, reads the parent itself.)
+fn changed_keys(parent: &str, since: RunId) -> String {
+    format!("_changed_{parent}_{since}")
 }
 
 /// The store as destinations see it: the tables' cells and the record of
@@ -87,7 +107,7 @@ impl Tables<'_> {
             "SELECT {} FROM {} WHERE {} ORDER BY {}",
             cols.join(", "),
             t.name,
-            filter(t, rows),
+            self.scan_filter(t, rows)?,
             t.key.join(", ")
         );
         let mut stmt = self.store.conn.prepare(&sql).map_err(|e| self.err(e))?;
@@ -104,12 +124,35 @@ impl Tables<'_> {
         Ok(n)
     }
 
+    /// The WHERE clause of a scan: the changed parents' keys are read once
+    /// into their temporary table (see [`changed_keys`]), made when missing.
+    fn scan_filter(&self, t: &Table, rows: Rows) -> Result<String, StoreError> {
+        if let (Rows::ChangedSince(since), Some((parent, _))) = (rows, &t.parent) {
+            let made = format!(
+                "CREATE TEMP TABLE IF NOT EXISTS {} AS {}",
+                changed_keys(parent, since),
+                parents_changed(parent, since)
+            );
+            self.store
+                .conn
+                .execute_batch(&made)
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(filter(t, rows, |parent, since| {
+            format!("SELECT k FROM temp.{}", changed_keys(parent, since))
+        }))
+    }
+
     /// How many rows of `t` a [`Tables::scan`] would read.
     pub fn count(&self, t: &Table, rows: Rows) -> Result<u64, StoreError> {
         self.store
             .conn
             .query_row(
-                &format!("SELECT COUNT(*) FROM {} WHERE {}", t.name, filter(t, rows)),
+                &format!(
+                    "SELECT COUNT(*) FROM {} WHERE {}",
+                    t.name,
+                    filter(t, rows, parents_changed)
+                ),
                 [],
                 |r| r.get::<_, i64>(0),
             )
@@ -254,13 +297,21 @@ impl Tables<'_> {
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
-    /// Before whole-table scans: they read in key order, which a small page
-    /// cache serves as well, and the sync's 16 MiB of cached pages would
-    /// only add to the peak RSS.
+    /// Before a publication's scans: they read in key order, which a small
+    /// page cache serves as well, and the sync's 16 MiB of cached pages
+    /// would only add to the peak RSS. The changed parents' keys a previous
+    /// publication kept are dropped: rows may have changed since.
     pub fn prepare_for_scans(&self) -> Result<(), StoreError> {
-        self.store
-            .conn
-            .execute_batch("PRAGMA cache_size = -2048; PRAGMA shrink_memory;")
+        let conn = &self.store.conn;
+        let kept: Vec<String> = conn
+            .prepare("SELECT name FROM temp.sqlite_master WHERE type = 'table' AND name LIKE '\\_changed\\_%' ESCAPE '\\'")
+            .and_then(|mut q| q.query_map([], |r| r.get(0))?.collect())
+            .map_err(|e| self.err(e))?;
+        for name in kept {
+            conn.execute_batch(&format!("DROP TABLE temp.{name}"))
+                .map_err(|e| self.err(e))?;
+        }
+        conn.execute_batch("PRAGMA cache_size = -2048; PRAGMA shrink_memory;")
             .map_err(|e| self.err(e))?;
         crate::memory::release_free_memory();
         Ok(())

@@ -705,3 +705,38 @@ fn announced_changes_count_once_and_a_listing_clears_only_what_it_covers() {
     d.mirror(&[r], 4, 200).unwrap();
     assert_eq!(d.listing(r).unwrap().1, 0);
 }
+
+#[test]
+fn a_childs_changed_rows_follow_the_parents_changed_by_each_publication() {
+    let (_t, d) = dest();
+    d.conn
+        .execute_batch(
+            "INSERT INTO actions (id, _upd_run) VALUES ('a1', 2), ('a2', 1), ('a3', 1);
+             INSERT INTO action_jobs (action_id, position, job_id, _upd_run)
+               VALUES ('a1', 0, 'j1', 2), ('a2', 0, 'j2', 1), ('a3', 0, 'j3', 1);",
+        )
+        .unwrap();
+    let tables = d.tables();
+    let child = SCHEMA.get("action_jobs").unwrap();
+    let scanned = |tables: &Tables<'_>| {
+        let mut jobs = Vec::new();
+        tables
+            .scan(child, Rows::ChangedSince(1), |cells| {
+                if let Cell::Text(j) = cells[2] {
+                    jobs.push(String::from_utf8_lossy(j).into_owned());
+                }
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        jobs
+    };
+    tables.prepare_for_scans().unwrap();
+    assert_eq!(scanned(&tables), ["j1"]);
+    // A run changes a3 before the next publication, which sees it.
+    d.conn
+        .execute_batch("UPDATE actions SET _upd_run = 3 WHERE id = 'a3'")
+        .unwrap();
+    tables.prepare_for_scans().unwrap();
+    assert_eq!(scanned(&tables), ["j1", "j3"]);
+    assert_eq!(scanned(&tables), ["j1", "j3"], "kept within a publication");
+}
