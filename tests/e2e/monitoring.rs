@@ -85,7 +85,13 @@ fn assert_equals_report(m: &BTreeMap<String, f64>, report: &Value, db: &Path) {
         ("huntr_sync_last_run_throttled", "throttled"),
         ("huntr_sync_last_run_duration_seconds", "seconds"),
     ] {
-        assert_eq!(get(m, &at(family)), report[key].as_f64().unwrap(), "{key}");
+        // The same f64 written twice; serde_json's default parser may read
+        // a 17-digit number one unit in the last place off, Rust's does not.
+        let (metric, reported) = (get(m, &at(family)), report[key].as_f64().unwrap());
+        assert!(
+            (metric - reported).abs() <= 1e-12 * reported.abs().max(1.0),
+            "{key}: {metric} against {reported}"
+        );
     }
     let status =
         "huntr_sync_last_run_status{pipeline=\"default\",command=\"sync\",status=\"complete\"}";
