@@ -2,22 +2,9 @@
 //! runs, each resource's freshness, rows per table, recent errors and
 //! pushes. Everything here is data; `html` decides how it looks.
 
-use crate::store::{PushRecord, RunRecord, Store, StoreError};
-use crate::timefmt::parse_iso;
+use crate::store::{PushRecord, ResourceState, RunRecord, Store, StoreError};
 
 use super::{MAX_LISTED, MAX_RUNS};
-
-/// One resource's freshness (unix seconds).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Freshness {
-    pub resource: String,
-    /// Everything created before this was read.
-    pub watermark: Option<i64>,
-    /// The last complete listing.
-    pub listed: Option<i64>,
-    /// The last change of this resource's state.
-    pub updated: Option<i64>,
-}
 
 /// Everything the page shows.
 #[derive(Debug, Clone, Default)]
@@ -32,7 +19,8 @@ pub struct StatusData {
     pub last_success: Option<RunRecord>,
     /// A webhook receiver's newest session, if any.
     pub last_session: Option<RunRecord>,
-    pub freshness: Vec<Freshness>,
+    /// Each resource's watermark and last complete listing.
+    pub freshness: Vec<ResourceState>,
     /// Rows per table, in the schema's order.
     pub tables: Vec<(String, i64)>,
     /// Runs that ended with an error, newest first.
@@ -42,16 +30,6 @@ pub struct StatusData {
 
 /// Reads what the page shows from `store`, as of `now`.
 pub fn gather(store: &Store, title: &str, now: i64) -> Result<StatusData, StoreError> {
-    let freshness = store
-        .state_rows()?
-        .into_iter()
-        .map(|r| Freshness {
-            resource: r.resource,
-            watermark: r.watermark.as_deref().and_then(parse_iso),
-            listed: r.listed_at.as_deref().and_then(parse_iso),
-            updated: r.updated_at.as_deref().and_then(parse_iso),
-        })
-        .collect();
     let last_session = store.recent_runs(1, true)?.pop();
     Ok(StatusData {
         title: title.to_owned(),
@@ -59,7 +37,7 @@ pub fn gather(store: &Store, title: &str, now: i64) -> Result<StatusData, StoreE
         runs: store.recent_runs(MAX_RUNS, false)?,
         last_success: store.last_success()?,
         last_session,
-        freshness,
+        freshness: store.resource_states()?,
         tables: store.row_counts()?,
         errors: store.recent_errors(MAX_LISTED)?,
         pushes: store.recent_pushes(MAX_LISTED)?,

@@ -21,7 +21,7 @@ mod svg;
 
 use std::path::Path;
 
-pub use gather::{gather, Freshness, StatusData};
+pub use gather::{gather, StatusData};
 pub use html::{escape, render, CSP};
 
 /// The most runs the charts show.

@@ -299,8 +299,8 @@ pub fn freshness(out: &mut String, data: &StatusData) {
             escape(&f.resource),
             when(f.watermark),
             ago(f.watermark, data.now),
-            when(f.listed),
-            ago(f.listed, data.now)
+            when(f.listed_at),
+            ago(f.listed_at, data.now)
         );
     }
     out.push_str("</tbody></table></div></section>");

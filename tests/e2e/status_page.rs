@@ -197,6 +197,28 @@ fn assert_shows(dom: &str, db: &Path) {
         assert!(dom.contains(&row), "{row}");
     }
     assert!(common::count(db, "SELECT COUNT(*) FROM jobs") > 0);
+    // Each resource the state knows has its row of freshness.
+    let freshness = dom
+        .split("<h2>Freshness</h2>")
+        .nth(1)
+        .and_then(|rest| rest.split("</section>").next())
+        .expect("a freshness section");
+    let resources: Vec<String> = rusqlite::Connection::open(db)
+        .unwrap()
+        .prepare("SELECT resource FROM sync_state")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(!resources.is_empty());
+    for r in &resources {
+        assert!(
+            freshness.contains(&format!("<tr><td>{r}</td>")),
+            "{r}: {freshness}"
+        );
+    }
+    assert!(freshness.contains(" ago</td>"), "ages shown: {freshness}");
 }
 
 /// No tag of the page names anything to load but the empty icon, and
