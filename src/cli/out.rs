@@ -20,9 +20,6 @@ pub fn write(args: Arguments<'_>) {
 
 /// `println!` for the commands' output.
 macro_rules! say {
-    () => {
-        $crate::cli::out::write(format_args!("\n"))
-    };
     ($($arg:tt)*) => {
         $crate::cli::out::write(format_args!("{}\n", format_args!($($arg)*)))
     };
