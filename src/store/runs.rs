@@ -116,8 +116,13 @@ impl Store {
     /// Records how the run ended. When the disk is full, the record is
     /// tried once more after moving the log's committed pages into the
     /// database (a checkpoint), which can free the room one row needs.
+    /// The outcome views follow a run that did not fail; a failed one
+    /// (perhaps for want of room) leaves them for the next run, and its
+    /// error stays the one thing it says.
     pub fn finish_run(&mut self, run_id: RunId, end: &RunEnd) -> Result<(), StoreError> {
-        self.refresh_views_at_run_end();
+        if end.status != RunStatus::Failed {
+            self.refresh_views_at_run_end();
+        }
         self.count_changes(run_id).map_err(|e| self.err(e))?;
         match self.record_end(run_id, end) {
             Err(StoreError::NoSpace { .. }) => {
