@@ -28,7 +28,8 @@ use std::time::{Duration, Instant};
 use tokio::runtime::Handle;
 
 use crate::destination::{Claim, PublishError, Published, Target};
-use crate::store::{DestLock, LockError, RunEnd, RunId, RunStatus, Store, StoreError};
+use crate::schema::TableId;
+use crate::store::{DestLock, LockError, Marks, RunEnd, RunId, RunStatus, Store, StoreError};
 use crate::timefmt::now_unix;
 
 /// Why a run could not begin or end.
@@ -173,6 +174,28 @@ impl Lifecycle {
     /// The current run.
     pub fn run_id(&self) -> RunId {
         self.turner.run_id.load(Ordering::SeqCst)
+    }
+
+    /// Whether the destination publishes part of a sync's run while it
+    /// still reads (see [`crate::destination::Destination::publish_ahead`]).
+    pub fn publishes_ahead(&self) -> bool {
+        !self.turner.receiving && self.turner.target.publishes_ahead()
+    }
+
+    /// Begins publishing the run ahead of its end, with what the state
+    /// holds at `marks`, except the families of `later` (unless the hold
+    /// was lost: then the run's end refuses to publish anything).
+    pub fn publish_ahead(&self, marks: Marks, later: Vec<TableId>) {
+        if self
+            .turner
+            .hold
+            .as_ref()
+            .is_some_and(|h| h.lost().is_some())
+        {
+            return;
+        }
+        let target = &self.turner.target;
+        target.publish_ahead(self.run_id(), marks, later, &self.turner.rt);
     }
 
     /// Publishes what the store holds, off the async threads.

@@ -32,7 +32,8 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 use tokio::runtime::Handle;
 
-use crate::store::{lock_path, LockError, RunId, Store, StoreError, Tables};
+use crate::schema::TableId;
+use crate::store::{lock_path, LockError, Marks, RunId, Store, StoreError, Tables};
 pub use registry::forms;
 
 /// One destination. Publishing is blocking (it scans the store) and runs
@@ -101,6 +102,24 @@ pub trait Destination: Send + Sync + std::fmt::Debug {
     /// the SQLite file, whose views are in the state database itself.
     fn outcome_place(&self) -> Option<crate::outcomes::Place> {
         None
+    }
+
+    /// Whether it can publish part of a run while the run still reads
+    /// ([`Destination::publish_ahead`]).
+    fn publishes_ahead(&self) -> bool {
+        false
+    }
+
+    /// While run `run_id` still reads, with everything it wrote so far
+    /// committed to the state: begins, in the background, the publication
+    /// that [`Destination::publish`] completes, with the tables already
+    /// there, except the families (a table and its children) of `later`,
+    /// which the rest of the run writes. `marks` are the state's
+    /// [`Marks`] at that moment: `publish` publishes again whatever moved
+    /// after them. Nothing becomes visible before `publish` commits; a
+    /// failure here only leaves all of it to `publish`.
+    fn publish_ahead(&self, run_id: RunId, marks: Marks, later: Vec<TableId>, rt: &Handle) {
+        let _ = (run_id, marks, later, rt);
     }
 
     /// Publishes what changed since the last publication, for run

@@ -24,6 +24,8 @@ use crate::timefmt::iso;
 #[derive(Default)]
 pub struct Changed {
     pub tables: HashSet<TableId>,
+    /// Every change counted, table by table (see [`Marks`]).
+    marks: Marks,
     /// Changed for the first time by the open transaction (which may span
     /// several batches: see `writer`).
     fresh: Vec<TableId>,
@@ -33,6 +35,7 @@ pub struct Changed {
 
 impl Changed {
     pub fn mark(&mut self, table: TableId) {
+        self.marks.bump(table);
         if self.tables.insert(table) {
             self.fresh.push(table);
         }
@@ -49,6 +52,9 @@ impl Changed {
         self.recorded = self.fresh.len();
         Ok(())
     }
+    pub fn marks(&self) -> &Marks {
+        &self.marks
+    }
     /// The transaction committed: its first changes happened.
     pub fn committed(&mut self) {
         self.fresh.clear();
@@ -60,6 +66,30 @@ impl Changed {
             self.tables.remove(&t);
         }
         self.recorded = 0;
+    }
+}
+
+/// How many times each table has changed since the store was opened,
+/// counted as the changes are applied (a change rolled back still
+/// counts). Two readings taken when nothing was left uncommitted tell
+/// whether a table changed in between: a destination that published part
+/// of a run ahead, while the run still read, publishes again at the end
+/// the tables whose marks moved since.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Marks(Vec<u64>);
+
+impl Marks {
+    fn bump(&mut self, table: TableId) {
+        if self.0.len() <= table {
+            self.0.resize(table + 1, 0);
+        }
+        self.0[table] += 1;
+    }
+
+    /// Whether `table` changed between `earlier` and these marks.
+    pub fn moved_since(&self, earlier: &Marks, table: TableId) -> bool {
+        let at = |m: &Marks| m.0.get(table).copied().unwrap_or(0);
+        at(self) != at(earlier)
     }
 }
 

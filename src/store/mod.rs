@@ -50,6 +50,7 @@ use apply::{Changed, Ledger, Queued};
 use recent::Recent;
 use sql::TableSql;
 
+pub use apply::Marks;
 pub use error::{no_space_why, StoreError};
 pub use history::{PushRecord, ResourceState, RunRecord};
 pub use lock::{DestLock, LockError};
@@ -321,6 +322,11 @@ impl Store {
     /// again (a sync's store: see [`apply::Queued`]).
     pub fn remember_queued_jobs(&mut self) {
         self.queued.enable();
+    }
+
+    /// How often each table changed so far (see [`Marks`]).
+    pub fn marks(&self) -> Marks {
+        self.changed.marks().clone()
     }
 
     /// The current run's per-table counters, for its report.

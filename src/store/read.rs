@@ -126,17 +126,33 @@ impl Tables<'_> {
 
     /// The WHERE clause of a scan: the changed parents' keys are read once
     /// into their temporary table (see [`changed_keys`]), made when missing.
+    /// A parent's own changed rows are read through that table too, made
+    /// first: the one pass over the whole table serves the parent and its
+    /// children, and the parent's rows are then fetched by key.
     fn scan_filter(&self, t: &Table, rows: Rows) -> Result<String, StoreError> {
-        if let (Rows::ChangedSince(since), Some((parent, _))) = (rows, &t.parent) {
-            let made = format!(
-                "CREATE TEMP TABLE IF NOT EXISTS {} AS {}",
-                changed_keys(parent, since),
-                parents_changed(parent, since)
-            );
-            self.store
-                .conn
-                .execute_batch(&made)
-                .map_err(|e| self.err(e))?;
+        let Rows::ChangedSince(since) = rows else {
+            return Ok(filter(t, rows, parents_changed));
+        };
+        let keyed = match &t.parent {
+            Some((parent, _)) => Some(parent.as_str()),
+            None if SCHEMA.children(SCHEMA.id(&t.name)).next().is_some() => Some(t.name.as_str()),
+            None => None,
+        };
+        let Some(keyed) = keyed else {
+            return Ok(filter(t, rows, parents_changed));
+        };
+        let made = format!(
+            "CREATE TEMP TABLE IF NOT EXISTS {} AS {}",
+            changed_keys(keyed, since),
+            parents_changed(keyed, since)
+        );
+        self.store
+            .conn
+            .execute_batch(&made)
+            .map_err(|e| self.err(e))?;
+        if t.parent.is_none() {
+            let keys = format!("SELECT k FROM temp.{}", changed_keys(keyed, since));
+            return Ok(format!("{} IN ({keys})", t.key[0]));
         }
         Ok(filter(t, rows, |parent, since| {
             format!("SELECT k FROM temp.{}", changed_keys(parent, since))
@@ -202,6 +218,11 @@ impl Tables<'_> {
                 )
                 .map_err(|e| self.err(e)),
         }
+    }
+
+    /// How often each table changed so far (see [`super::Marks`]).
+    pub fn marks(&self) -> super::Marks {
+        self.store.marks()
     }
 
     /// When run `run_id` began (unix seconds), if the state has it.

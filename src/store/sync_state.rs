@@ -42,6 +42,12 @@ impl SyncState<'_> {
         self.store.listing_leaves_unseen(resource, run_id, ids)
     }
 
+    /// See [`Store::marks`]: read here, after the writer committed what
+    /// it applied, they describe the committed tables.
+    pub fn marks(&self) -> super::Marks {
+        self.store.marks()
+    }
+
     /// See [`Store::mirror`].
     pub fn mirror(
         &mut self,

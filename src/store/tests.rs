@@ -740,3 +740,60 @@ fn a_childs_changed_rows_follow_the_parents_changed_by_each_publication() {
     assert_eq!(scanned(&tables), ["j1", "j3"]);
     assert_eq!(scanned(&tables), ["j1", "j3"], "kept within a publication");
 }
+
+#[test]
+fn a_parents_changed_rows_are_read_through_the_key_table_its_children_share() {
+    let (_t, d) = dest();
+    d.conn
+        .execute_batch("INSERT INTO actions (id, _upd_run) VALUES ('a3', 1), ('a1', 2), ('a2', 1);")
+        .unwrap();
+    let tables = d.tables();
+    let actions = SCHEMA.get("actions").unwrap();
+    let scanned = |tables: &Tables<'_>| {
+        let mut ids = Vec::new();
+        tables
+            .scan(actions, Rows::ChangedSince(1), |cells| {
+                if let Cell::Text(id) = cells[0] {
+                    ids.push(String::from_utf8_lossy(id).into_owned());
+                }
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        ids
+    };
+    tables.prepare_for_scans().unwrap();
+    assert_eq!(scanned(&tables), ["a1"]);
+    d.conn
+        .execute_batch("UPDATE actions SET _upd_run = 3 WHERE id = 'a3'")
+        .unwrap();
+    tables.prepare_for_scans().unwrap();
+    assert_eq!(scanned(&tables), ["a1", "a3"], "in key order");
+    assert_eq!(tables.count(actions, Rows::ChangedSince(1)).unwrap(), 2);
+}
+
+#[test]
+fn marks_move_with_every_change_of_a_table_and_only_then() {
+    let (_t, mut d) = dest();
+    let employers = SCHEMA.id("employers");
+    let members = SCHEMA.id("members");
+    let row = |name: &str| {
+        upsert(
+            "employers",
+            [("id", t("e1")), ("name", t(name))],
+            Mode::Full,
+            0,
+        )
+    };
+    let start = d.marks();
+    d.apply(&[row("Acme")], 1, None).unwrap();
+    let first = d.marks();
+    assert!(first.moved_since(&start, employers));
+    assert!(!first.moved_since(&start, members), "another table");
+    d.apply(&[row("Acme")], 2, None).unwrap();
+    assert!(
+        !d.marks().moved_since(&first, employers),
+        "the same row again"
+    );
+    d.apply(&[row("Acme Corp")], 3, None).unwrap();
+    assert!(d.marks().moved_since(&first, employers), "a changed value");
+}

@@ -194,6 +194,7 @@ pub async fn sync(
     );
     store.remember_queued_jobs();
     let (writer, thread) = writer::spawn(store, WriterConfig::sync(run_id, opts.queue));
+    let ahead = |marks, later| life.publish_ahead(marks, later);
     let run = Run {
         client,
         writer,
@@ -201,6 +202,9 @@ pub async fn sync(
         id: run_id,
         opts,
         relist_pages: Default::default(),
+        ahead: life
+            .publishes_ahead()
+            .then_some(&ahead as &run::PublishAhead),
     };
     let outcome = run.fetch_all(probe, first).await;
     let (store, write_err) = thread.join();

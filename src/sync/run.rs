@@ -9,8 +9,8 @@ use crate::flatten;
 use crate::json::Node;
 use crate::resources::{Kind, Resource};
 use crate::rows::Op;
-use crate::schema::tables;
-use crate::store::{RunId, StateUpdate, StoreError, Writer};
+use crate::schema::{tables, TableId};
+use crate::store::{Marks, RunId, StateUpdate, StoreError, Writer};
 
 /// An optional endpoint's answer saying the organization's API does not
 /// serve it: 404, or 403 for a product it has not bought.
@@ -38,7 +38,14 @@ pub struct Run<'a> {
     pub opts: &'a SyncOptions,
     /// Pages read by re-listing every job (change capture), if it did.
     pub relist_pages: std::sync::atomic::AtomicU64,
+    /// Begins publishing ahead, once the listings and windows are read
+    /// (when the destination does: `Lifecycle::publish_ahead`).
+    pub ahead: Option<&'a PublishAhead<'a>>,
 }
+
+/// What begins publishing ahead: the state's marks, and the tables the
+/// rest of the run writes.
+pub type PublishAhead<'a> = dyn Fn(Marks, Vec<TableId>) + Sync + 'a;
 
 /// How the fetching phases went, for the run's end.
 pub struct Outcome {
@@ -113,6 +120,9 @@ impl Run<'_> {
         };
         let listed = self.fetch_resources(probe, first, &mut out).await;
         if out.fatal.is_none() {
+            self.publish_ahead().await;
+        }
+        if out.fatal.is_none() {
             match self.refresh_jobs().await {
                 Ok(n) => out.jobs_reread = n,
                 Err(SyncError::Api(e)) => {
@@ -135,6 +145,21 @@ impl Run<'_> {
         out.stats = self.client.stats.get();
         out.jobs_relist_pages = self.relist_pages.load(std::sync::atomic::Ordering::Relaxed);
         out
+    }
+
+    /// Lets the destination publish what the listings and windows wrote
+    /// while the jobs and candidates are read again (the tables of those
+    /// two resources are left to the end). The marks are read after the
+    /// writer committed everything so far.
+    async fn publish_ahead(&self) {
+        let Some(ahead) = self.ahead else {
+            return;
+        };
+        let Ok(marks) = self.writer.call(|s| Ok(s.marks())).await else {
+            return;
+        };
+        let later = [Resource::Jobs, Resource::Candidates];
+        ahead(marks, later.iter().map(|r| r.table()).collect());
     }
 
     /// The per-candidate reads (`candidates.rs`), once `/candidates` was

@@ -25,6 +25,7 @@ mod outcomes_pg;
 mod outcomes_truth;
 mod parquet;
 mod postgres;
+mod postgres_ahead;
 mod postgres_early;
 mod postgres_faults;
 mod push;

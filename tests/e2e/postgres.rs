@@ -10,6 +10,8 @@ use crate::pg_server::{server, TestDb};
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use huntr_sync::destination::Settings;
@@ -432,22 +434,26 @@ async fn a_connection_lost_while_publishing_fails_the_run_and_the_next_publishes
     let mut cut = 0;
     for _ in 0..5 {
         sb.advance_days(1);
-        // Ends the publishing connection as soon as it shows, from the server.
+        // Ends every publishing connection as soon as it shows, from the
+        // server, until the run is over: the one that merges ahead while
+        // the run reads (the run's end begins again on a fresh one) and
+        // the one that publishes at the end.
         let admin = db.client().await;
         let name = db.name.clone();
+        let over = Arc::new(AtomicBool::new(false));
+        let done = over.clone();
         let killer = tokio::spawn(async move {
             let sql = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
                        WHERE datname = $1 AND application_name = 'huntr-sync publishing'";
-            let since = Instant::now();
-            while since.elapsed() < Duration::from_secs(20) {
-                if !admin.query(sql, &[&name]).await.unwrap().is_empty() {
-                    return true;
-                }
+            let mut killed = false;
+            while !done.load(Ordering::SeqCst) {
+                killed |= !admin.query(sql, &[&name]).await.unwrap().is_empty();
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
-            false
+            killed
         });
         let run = sync(&client, &target(&db, &state), &opts()).await;
+        over.store(true, Ordering::SeqCst);
         let killed = killer.await.unwrap();
         if !killed || run.is_ok() {
             // The publication was over before the connection was found.

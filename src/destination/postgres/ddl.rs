@@ -277,6 +277,17 @@ pub async fn ensure(tx: &Client, schema: &str) -> Result<Ensured, tokio_postgres
     Ok(done)
 }
 
+/// Whether every table and column of the schema is there already, so
+/// that [`ensure`] would alter nothing (comments and indexes aside).
+pub async fn up_to_date(client: &Client, schema: &str) -> Result<bool, tokio_postgres::Error> {
+    let present = columns_present(client, schema).await?;
+    Ok(all_tables().iter().all(|t| {
+        present
+            .get(&t.name)
+            .is_some_and(|have| t.columns.iter().all(|c| have.contains(&c.name)))
+    }))
+}
+
 /// `COMMENT ON` each table and column whose comment is not the schema's
 /// description (a release that describes a column better updates
 /// databases made before it); nothing when all are current.

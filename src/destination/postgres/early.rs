@@ -9,7 +9,8 @@
 //! transaction. A run that dies before publishing leaves nothing (the
 //! transaction never commits); a connection lost while the run reads is
 //! replaced at publication by a fresh one. When the tables exist, the
-//! transaction begins only at publication, so that a release's
+//! transaction begins when the run publishes ahead (`ahead`), and only if
+//! no column is missing; otherwise at publication, so that a release's
 //! `ALTER TABLE` holds its lock for a moment, not for a whole run.
 
 use std::sync::{Arc, Mutex};
@@ -18,6 +19,7 @@ use futures_util::future::BoxFuture;
 use tokio::task::JoinHandle;
 use tokio_postgres::Client;
 
+use super::ahead::Ahead;
 use super::connect::ConnInfo;
 use super::ddl::{self, Ensured};
 use super::{connect, PgError};
@@ -28,21 +30,25 @@ use crate::schema::SCHEMA;
 pub struct Begun {
     pub client: Client,
     pub ensured: Ensured,
+    /// What was merged ahead of the run's end (`ahead`).
+    pub ahead: Option<Ahead>,
 }
 
 impl std::fmt::Debug for Begun {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Begun")
             .field("ensured", &self.ensured)
+            .field("ahead", &self.ahead)
             .finish_non_exhaustive()
     }
 }
 
-/// A first load's transaction being begun while the run reads.
+/// The run's transaction being begun while the run reads: a first
+/// load's, or one publishing ahead (`ahead`).
 pub type Early = JoinHandle<Result<Option<Begun>, PgError>>;
 
 /// Where the destination keeps a run's early transaction until the
-/// publication takes it.
+/// publication (or the publication ahead) takes it.
 pub type Slot = Arc<Mutex<Option<Early>>>;
 
 /// The schema's hold, which also ends the early transaction of a run that
@@ -116,17 +122,17 @@ pub async fn taken(early: Early) -> Option<Begun> {
         Ok(Ok(Some(begun))) if !begun.client.is_closed() => Some(begun),
         Ok(Ok(_)) => None,
         Ok(Err(e)) => {
-            tracing::debug!("beginning the publication early: {e}");
+            tracing::info!("publishing before the run's end: {e} (all of it is published now)");
             None
         }
         Err(e) => {
-            tracing::debug!("beginning the publication early: {e}");
+            tracing::info!("publishing before the run's end: {e} (all of it is published now)");
             None
         }
     }
 }
 
-async fn begin_on(client: Client, info: &ConnInfo) -> Result<Begun, PgError> {
+pub async fn begin_on(client: Client, info: &ConnInfo) -> Result<Begun, PgError> {
     let sql = |e| PgError::sql(info, e);
     client.batch_execute("BEGIN").await.map_err(sql)?;
     let ensured = ddl::ensure(&client, &info.schema).await.map_err(sql)?;
@@ -134,5 +140,9 @@ async fn begin_on(client: Client, info: &ConnInfo) -> Result<Begun, PgError> {
         let added = ensured.added.join(", ");
         tracing::info!("{}: columns added: {added}", info.describe());
     }
-    Ok(Begun { client, ensured })
+    Ok(Begun {
+        client,
+        ensured,
+        ahead: None,
+    })
 }

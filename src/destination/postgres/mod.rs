@@ -9,8 +9,12 @@
 //! writes a schema, whatever machine it runs on: it holds an advisory
 //! lock (`hold`). Connection settings follow libpq's (`connect`), TLS goes
 //! through rustls (`tls`). The outcome views are kept current in the same
-//! transaction (`views`).
+//! transaction (`views`). A nightly sync begins that transaction before
+//! its end and merges there the tables it has read while it reads the
+//! jobs again (`ahead`); a first load begins it as soon as it holds the
+//! schema (`early`). Each table's merge is `merge`.
 
+mod ahead;
 mod connect;
 mod copy;
 #[cfg(test)]
@@ -18,6 +22,7 @@ mod copy_compare;
 mod ddl;
 mod early;
 mod hold;
+mod merge;
 mod publish;
 mod tls;
 mod views;
@@ -31,7 +36,8 @@ use tokio::runtime::Handle;
 use tokio_postgres::{Client, NoTls};
 
 use super::{Claim, Destination, PublishError, Published, SettingError, Settings};
-use crate::store::{LockError, RunId, StoreError, Tables};
+use crate::schema::TableId;
+use crate::store::{LockError, Marks, RunId, StoreError, Tables};
 pub use connect::ConnInfo;
 use connect::{ProcessEnv, SslMode};
 pub use ddl::{RUNS, RUN_TABLES};
@@ -213,6 +219,24 @@ impl Destination for PostgresDestination {
                 .map_err(|e| PgError::sql(info, e))?;
             Ok(row.get::<_, Option<i64>>(0))
         })
+    }
+
+    fn publishes_ahead(&self) -> bool {
+        true
+    }
+
+    fn publish_ahead(&self, _run_id: RunId, marks: Marks, later: Vec<TableId>, rt: &Handle) {
+        let mut slot = self.early.lock().expect("early");
+        let early = slot.take();
+        let state = self.state.clone();
+        *slot = Some(ahead::start(
+            self.info.clone(),
+            state,
+            marks,
+            later,
+            early,
+            rt,
+        ));
     }
 
     fn publish_every(&self) -> Duration {

@@ -9,21 +9,24 @@
 //! `INSERT ... ON CONFLICT ... DO UPDATE` then writes only the rows whose
 //! values differ, and one `DELETE` takes away the children a changed
 //! parent no longer has (or, for a full publication, every row the state
-//! no longer holds). The state remembers the run published (after the
-//! commit): a crash between the two publishes the same rows again next
-//! time, which changes nothing.
+//! no longer holds): `merge`. The tables merged ahead of the run's end
+//! (`ahead`) are skipped unless they changed since. The state remembers
+//! the run published (after the commit): a crash between the two
+//! publishes the same rows again next time, which changes nothing.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use bytes::BytesMut;
 use futures_util::SinkExt;
 use tokio::runtime::Handle;
 use tokio_postgres::Client;
 
+use super::ahead;
 use super::connect::ConnInfo;
 use super::copy::Encoder;
 use super::ddl::{self, quote, Ensured, PgTable, RUNS, RUN_TABLES};
 use super::early::{self, Early};
+use super::merge::merge;
 use super::PgError;
 use crate::destination::Published;
 use crate::kill_points;
@@ -70,7 +73,7 @@ enum PgLoad {
 }
 
 /// One publication under way.
-struct Publication<'a> {
+pub struct Publication<'a> {
     info: &'a ConnInfo,
     /// In the run's transaction.
     tx: &'a Client,
@@ -80,6 +83,8 @@ struct Publication<'a> {
     /// `None`: every row, deleting what the state no longer holds.
     since: Option<RunId>,
     loaded: HashMap<&'static str, PgLoad>,
+    /// Tables whose temporary copy this transaction made already.
+    staged: HashSet<String>,
 }
 
 /// Publishes run `run_id` (and whatever earlier runs left unpublished).
@@ -94,24 +99,28 @@ pub fn publish(
         Some(begun) => begun,
         None => rt.block_on(early::begin(info))?,
     };
-    let (tx, ensured) = (begun.client, begun.ensured);
+    let (tx, ensured, ahead) = (begun.client, begun.ensured, begun.ahead);
     let sql = |e| PgError::sql(info, e);
     let since = since(&tx, info, tables, rt)?;
     tables.prepare_for_scans()?;
-    let mut p = Publication {
-        info,
-        tx: &tx,
-        tables,
-        rt,
-        ensured,
-        since,
-        loaded: HashMap::new(),
-    };
-    let mut counts = Vec::new();
+    // What was merged ahead and has not changed since stays as it is.
+    let ahead = ahead.filter(|a| Some(a.since) == since);
+    let now = tables.marks();
+    let mut p = Publication::new(info, &tx, tables, rt, ensured, since);
+    let mut counts = ahead.as_ref().map(|a| a.counts.clone()).unwrap_or_default();
+    // The tables staged ahead: their temporary tables are still there.
+    p.staged = counts.iter().map(|c| c.table.clone()).collect();
     for t in &SCHEMA.tables {
+        match &ahead {
+            Some(a) if a.covers(t, &now) => continue,
+            Some(a) if a.roots.contains(&ahead::root(t)) => {
+                tracing::debug!("{}: changed after it was published ahead", t.name);
+            }
+            _ => {}
+        }
         kill_points::point("postgres:table");
         if let Some(n) = p.table(t)? {
-            counts.push(n);
+            add_counts(&mut counts, n);
         }
     }
     if !p.ensured.indexes.is_empty() {
@@ -144,9 +153,50 @@ pub fn publish(
     })
 }
 
-impl Publication<'_> {
+/// Adds what a table's merge changed to the publication's counts (a
+/// table merged ahead may be merged again).
+fn add_counts(counts: &mut Vec<PgCounts>, n: PgCounts) {
+    match counts.iter_mut().find(|c| c.table == n.table) {
+        Some(c) => {
+            c.inserted += n.inserted;
+            c.updated += n.updated;
+            c.deleted += n.deleted;
+            c.removed += n.removed;
+        }
+        None => counts.push(n),
+    }
+}
+
+impl<'a> Publication<'a> {
+    /// A publication of the rows changed after `since` (`None`: all of
+    /// them), in the transaction `tx` has begun.
+    pub fn new(
+        info: &'a ConnInfo,
+        tx: &'a Client,
+        tables: &'a Tables<'a>,
+        rt: &'a Handle,
+        ensured: Ensured,
+        since: Option<RunId>,
+    ) -> Self {
+        Publication {
+            info,
+            tx,
+            tables,
+            rt,
+            ensured,
+            since,
+            loaded: HashMap::new(),
+            staged: HashSet::new(),
+        }
+    }
+
+    /// What is left to do of the schema's tables (the indexes not built).
+    pub fn into_ensured(self) -> Ensured {
+        self.ensured
+    }
+
     /// Publishes one table's rows; `None` when it has nothing to publish.
-    fn table(&mut self, t: &'static Table) -> Result<Option<PgCounts>, PgError> {
+    pub fn table(&mut self, t: &'static Table) -> Result<Option<PgCounts>, PgError> {
         let sql = |e| PgError::sql(self.info, e);
         let parent = t
             .parent
@@ -231,7 +281,7 @@ impl Publication<'_> {
     }
 
     /// Copies the selected rows of `t` into a temporary table.
-    fn stage(&self, t: &Table, pg: &PgTable, rows: Rows) -> Result<u64, PgError> {
+    fn stage(&mut self, t: &Table, pg: &PgTable, rows: Rows) -> Result<u64, PgError> {
         let sql = |e| PgError::sql(self.info, e);
         let stage = quote(&stage_name(&t.name));
         let cols: Vec<String> = pg
@@ -239,8 +289,13 @@ impl Publication<'_> {
             .iter()
             .map(|c| format!("{} {}", quote(&c.name), c.ty.sql()))
             .collect();
+        // A table merged ahead and again is staged twice.
+        let again = match self.staged.insert(t.name.clone()) {
+            true => String::new(),
+            false => format!("DROP TABLE {stage}; "),
+        };
         let create = format!(
-            "CREATE TEMP TABLE {stage} ({}) ON COMMIT DROP",
+            "{again}CREATE TEMP TABLE {stage} ({}) ON COMMIT DROP",
             cols.join(", ")
         );
         self.rt
@@ -248,8 +303,15 @@ impl Publication<'_> {
             .map_err(sql)?;
         let n = self.copy(t, pg, &stage, rows)?;
         if n > 10_000 {
+            // Statistics for what the merge joins and filters on only:
+            // the other columns' would cost more than the merge gains.
+            let mut cols: Vec<String> = t.key.iter().map(|k| quote(k)).collect();
+            if t.has_col("removed_at") {
+                cols.push(quote("removed_at"));
+            }
+            let analyze = format!("ANALYZE {stage} ({})", cols.join(", "));
             self.rt
-                .block_on(self.tx.batch_execute(&format!("ANALYZE {stage}")))
+                .block_on(self.tx.batch_execute(&analyze))
                 .map_err(sql)?;
         }
         Ok(n)
@@ -290,7 +352,7 @@ impl Publication<'_> {
 /// The run after which rows must be published, or `None` for all of
 /// them: when the state has no record, or the database does not show the
 /// run the state remembers (it was replaced or emptied).
-fn since(
+pub fn since(
     tx: &Client,
     info: &ConnInfo,
     tables: &Tables<'_>,
@@ -309,103 +371,6 @@ fn since(
         .map_err(|e| PgError::sql(info, e))?
         .get(0);
     Ok(shown.then_some(remembered))
-}
-
-/// `s.k1 = d.k1 AND ...`: the key columns of `a` and `b` equal.
-fn same_key(t: &Table, a: &str, b: &str) -> String {
-    t.key
-        .iter()
-        .map(|k| format!("{a}.{k} = {b}.{k}", k = quote(k)))
-        .collect::<Vec<_>>()
-        .join(" AND ")
-}
-
-/// Writes the staged rows of `t` into its table; returns what changed.
-async fn merge(
-    tx: &Client,
-    schema: &str,
-    t: &Table,
-    pg: &PgTable,
-    full: bool,
-) -> Result<PgCounts, tokio_postgres::Error> {
-    let target = format!("{}.{}", quote(schema), quote(&t.name));
-    let stage = quote(&stage_name(&t.name));
-    let mut counts = PgCounts {
-        table: t.name.clone(),
-        ..PgCounts::default()
-    };
-    if t.has_col("removed_at") {
-        let q = format!(
-            "SELECT count(*) FROM {stage} s JOIN {target} d ON {} \
-             WHERE s.removed_at IS NOT NULL AND d.removed_at IS NULL",
-            same_key(t, "s", "d")
-        );
-        counts.removed = tx.query_one(&q, &[]).await?.get(0);
-    }
-    let row = tx
-        .query_one(&upsert_sql(&target, &stage, t, pg), &[])
-        .await?;
-    counts.inserted = row.get(0);
-    counts.updated = row.get(1);
-    let gone = format!(
-        "NOT EXISTS (SELECT 1 FROM {stage} s WHERE {})",
-        same_key(t, "s", "d")
-    );
-    let delete = match (&t.parent, full) {
-        (_, true) => Some(format!("DELETE FROM {target} d WHERE {gone}")),
-        (Some((parent, col)), false) => {
-            let p = SCHEMA.get(parent).expect("parent table");
-            Some(format!(
-                "DELETE FROM {target} d USING {} p WHERE d.{} = p.{} AND {gone}",
-                quote(&stage_name(parent)),
-                quote(col),
-                quote(&p.key[0])
-            ))
-        }
-        (None, false) => None,
-    };
-    if let Some(delete) = delete {
-        counts.deleted = tx.execute(&delete, &[]).await? as i64;
-    }
-    Ok(counts)
-}
-
-/// The upsert that skips rows whose values did not change, counting the
-/// rows it inserted and updated.
-fn upsert_sql(target: &str, stage: &str, t: &Table, pg: &PgTable) -> String {
-    let values: Vec<&str> = pg
-        .columns
-        .iter()
-        .map(|c| c.name.as_str())
-        .filter(|c| !t.key.iter().any(|k| k == c))
-        .collect();
-    let conflict = if values.is_empty() {
-        "DO NOTHING".to_owned()
-    } else {
-        let set: Vec<String> = values
-            .iter()
-            .map(|c| format!("{c} = EXCLUDED.{c}", c = quote(c)))
-            .collect();
-        let old: Vec<String> = values.iter().map(|c| format!("d.{}", quote(c))).collect();
-        let new: Vec<String> = values
-            .iter()
-            .map(|c| format!("EXCLUDED.{}", quote(c)))
-            .collect();
-        format!(
-            "DO UPDATE SET {} WHERE ({}) IS DISTINCT FROM ({})",
-            set.join(", "),
-            old.join(", "),
-            new.join(", ")
-        )
-    };
-    let keys: Vec<String> = t.key.iter().map(|k| quote(k)).collect();
-    format!(
-        "WITH up AS (INSERT INTO {target} AS d ({cols}) SELECT {cols} FROM {stage} \
-         ON CONFLICT ({keys}) {conflict} RETURNING (d.xmax = 0) AS ins) \
-         SELECT count(*) FILTER (WHERE ins), count(*) FILTER (WHERE NOT ins) FROM up",
-        cols = pg.column_list(""),
-        keys = keys.join(", ")
-    )
 }
 
 /// The run's rows in `_huntr_sync_runs` and `_huntr_sync_run_tables`.
