@@ -103,13 +103,14 @@ pub fn publish(
     let sql = |e| PgError::sql(info, e);
     let since = since(&tx, info, tables, rt)?;
     tables.prepare_for_scans()?;
-    // What was merged ahead and has not changed since stays as it is.
-    let ahead = ahead.filter(|a| Some(a.since) == since);
     let now = tables.marks();
     let mut p = Publication::new(info, &tx, tables, rt, ensured, since);
+    // What was merged ahead is in the transaction (and counted), its
+    // temporary tables still there; what has not changed since stays as
+    // it is.
     let mut counts = ahead.as_ref().map(|a| a.counts.clone()).unwrap_or_default();
-    // The tables staged ahead: their temporary tables are still there.
     p.staged = counts.iter().map(|c| c.table.clone()).collect();
+    let ahead = ahead.filter(|a| Some(a.since) == since);
     for t in &SCHEMA.tables {
         match &ahead {
             Some(a) if a.covers(t, &now) => continue,
