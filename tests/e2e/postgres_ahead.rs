@@ -1,7 +1,8 @@
-//! A nightly run into PostgreSQL merges the tables it has read while it
-//! still reads the jobs again: nothing of it shows before the commit, and
-//! what changes after the merge (the listings' removals, recorded at the
-//! run's end) is merged again before it.
+//! A run into PostgreSQL merges the tables it has read while it still
+//! reads the jobs again (a first load copies them in): nothing of it
+//! shows before the commit, and what changes after the merge (the
+//! listings' removals, recorded at the run's end; the candidates read
+//! last) is merged again before it.
 
 use crate::common;
 use crate::pg_server::server;
@@ -78,4 +79,75 @@ async fn a_nightly_run_merges_ahead_unseen_and_merges_again_what_changed_after()
     assert!(removed > 0, "no invitation left the listing: {run:?}");
     assert_pg_matches_truth(&db, dir.path(), "ahead", &sb.truth()).await;
     assert_eq!(pg_counts(&db).await, state_counts(&state));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_load_copies_ahead_unseen_and_merges_again_what_changed_after() {
+    let sb = RunningSandbox::start(SandboxOptions {
+        scale: 40,
+        seed: 148,
+        latency: Duration::from_millis(60),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let db = server().database("ahead_first").await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    let client = common::fast_client(&sb.base_url, &sb.token);
+    let opts = SyncOptions {
+        limit: 100,
+        ..Default::default()
+    };
+    // Watches for the run's transaction having copied `actions` while
+    // the run still reads: the sandbox's requests at that moment.
+    let admin = db.client().await;
+    let name = db.name.clone();
+    let watcher = async {
+        let copied = "SELECT 1 FROM pg_stat_activity WHERE datname = $1 \
+                        AND application_name = 'huntr-sync publishing' \
+                        AND query LIKE 'COPY \"huntr\".\"actions\"%'";
+        let since = Instant::now();
+        while admin.query_opt(copied, &[&name]).await.unwrap().is_none() {
+            if since.elapsed() > Duration::from_secs(60) {
+                return Err("no copy was seen".to_string());
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let at = sb.requests();
+        let shown: Option<String> = admin
+            .query_one("SELECT to_regclass('huntr.actions')::text", &[])
+            .await
+            .unwrap()
+            .get(0);
+        Ok::<_, String>((at, shown))
+    };
+    let to = target(&db, &state);
+    let (run, watched) = tokio::join!(sync(&client, &to, &opts), watcher);
+    let (run, (at, shown)) = (run.unwrap(), watched.unwrap());
+    assert!(
+        at < sb.requests(),
+        "actions were copied only after the last read ({at} requests)"
+    );
+    assert_eq!(shown, None, "the copied table showed before the commit");
+    assert_pg_matches_truth(&db, dir.path(), "ahead_first", &sb.truth()).await;
+    // The candidates' profiles, read after the copy ahead, were merged
+    // again, and counted once.
+    let profiles = pg_counts(&db).await["candidate_profiles"];
+    assert!(profiles > 0, "the sandbox has candidates");
+    assert_eq!(run.tables["candidate_profiles"].inserted, profiles as u64);
+    assert_eq!(pg_counts(&db).await, state_counts(&state));
+
+    // The same state into an empty database days later: the tables are
+    // copied in ahead, invitations included, and the listings' removals,
+    // recorded at the run's end, make their family merge again.
+    sb.advance_days(3);
+    let other = server().database("ahead_first_b").await;
+    let run = sync(&client, &target(&other, &state), &opts).await.unwrap();
+    assert!(
+        run.tables["organization_invitations"].removed > 0,
+        "{run:?}"
+    );
+    assert_pg_matches_truth(&other, dir.path(), "ahead_first_b", &sb.truth()).await;
+    assert_eq!(pg_counts(&other).await, state_counts(&state));
 }

@@ -1,23 +1,26 @@
-//! Publishing ahead: most of a nightly run's publication done while the
-//! run still reads.
+//! Publishing ahead: most of a run's publication done while the run still
+//! reads.
 //!
-//! A night's run spends its last and longest phase reading the jobs again
-//! (change capture), and by then the actions, activities, employers and
-//! members it read are in the state and will not change. So, once the
-//! listings and windows are read, the run's transaction begins and merges
-//! those tables while the jobs are still being read; the publication at
-//! the run's end merges the rest in the same transaction and commits.
-//! Nothing is visible before that commit, and a run that dies leaves
-//! nothing, as before.
+//! A run spends its last phase reading the jobs again (change capture)
+//! and the changed candidates, and by then the actions, activities,
+//! employers and members it read are in the state and will not change.
+//! So, once the listings and windows are read, the run's transaction
+//! merges those tables while the jobs are still being read (it begins
+//! then, or, on a first load, it began when the run took the schema and
+//! copies the rows straight in, building their indexes after); the
+//! publication at the run's end does the rest in the same transaction and
+//! commits. Nothing is visible before that commit, and a run that dies
+//! leaves nothing, as before.
 //!
 //! What happens after the tables are merged ahead is found by the state's
 //! change marks ([`Marks`]): the marks read when the writer had committed
 //! everything, against the marks at the end. A family (a table and its
 //! children) that moved in between is merged again, in full for the run,
-//! which the merge makes harmless: rows already there are left alone.
+//! which the merge makes harmless: rows already there are left alone (a
+//! table copied straight in ahead is merged like any other the second
+//! time).
 //!
-//! It runs only for an incremental publication into tables that are all
-//! there already: a first load has its own early start (`early`), and a
+//! Into tables that exist it runs only when none lacks a column: a
 //! release that adds columns alters its tables only at the end, so that
 //! its lock, which readers wait for, is held for a moment.
 
@@ -36,8 +39,8 @@ use crate::store::{Marks, RunId, Store};
 /// What was merged ahead, in the run's transaction.
 #[derive(Debug)]
 pub struct Ahead {
-    /// The run after which rows were merged.
-    pub since: RunId,
+    /// The run after which rows were merged (`None`: all of them).
+    pub since: Option<RunId>,
     /// The state's marks the merge was read after.
     pub marks: Marks,
     /// The families (by their first table) merged.
@@ -69,7 +72,7 @@ pub fn root(t: &Table) -> TableId {
 /// Begins the run's transaction and merges ahead, in the background, the
 /// tables the state holds except the families of `later`; answers what
 /// `publish` takes over. It takes over `early`: a first load's
-/// transaction, begun when the run took the schema, is handed on as it is.
+/// transaction, begun when the run took the schema, which copies ahead.
 pub fn start(
     info: ConnInfo,
     state: PathBuf,
@@ -80,12 +83,12 @@ pub fn start(
 ) -> Early {
     let handle = rt.clone();
     rt.spawn_blocking(move || {
-        if let Some(begun) = early.and_then(|e| handle.block_on(early::taken(e))) {
-            return Ok(Some(begun));
-        }
-        let begun = match handle.block_on(begin(&info))? {
+        let begun = match early.and_then(|e| handle.block_on(early::taken(e))) {
             Some(begun) => begun,
-            None => return Ok(None),
+            None => match handle.block_on(begin(&info))? {
+                Some(begun) => begun,
+                None => return Ok(None),
+            },
         };
         merge_ahead(&info, &state, begun, marks, &later, &handle).map(Some)
     })
@@ -113,13 +116,10 @@ fn merge_ahead(
 ) -> Result<Begun, PgError> {
     let store = Store::open_read(state)?;
     let tables = store.tables();
-    let Some(since) = since(&begun.client, info, &tables, rt)? else {
-        // Everything is published at the end.
-        return Ok(begun);
-    };
+    let since = since(&begun.client, info, &tables, rt)?;
     tables.prepare_for_scans()?;
     let ensured = std::mem::take(&mut begun.ensured);
-    let mut p = Publication::new(info, &begun.client, &tables, rt, ensured, Some(since));
+    let mut p = Publication::new(info, &begun.client, &tables, rt, ensured, since);
     let roots: Vec<TableId> = (SCHEMA.tables.iter())
         .filter(|t| t.parent.is_none())
         .map(|t| SCHEMA.id(&t.name))
@@ -132,7 +132,7 @@ fn merge_ahead(
             counts.push(n);
         }
     }
-    begun.ensured = p.into_ensured();
+    begun.ensured = p.finish_ahead()?;
     tracing::debug!("published {} tables ahead", counts.len());
     begun.ahead = Some(Ahead {
         since,

@@ -9,10 +9,10 @@
 //! writes a schema, whatever machine it runs on: it holds an advisory
 //! lock (`hold`). Connection settings follow libpq's (`connect`), TLS goes
 //! through rustls (`tls`). The outcome views are kept current in the same
-//! transaction (`views`). A nightly sync begins that transaction before
-//! its end and merges there the tables it has read while it reads the
-//! jobs again (`ahead`); a first load begins it as soon as it holds the
-//! schema (`early`). Each table's merge is `merge`.
+//! transaction (`views`). A sync merges there the tables it has read
+//! (a first load copies them in) while it reads the jobs again (`ahead`);
+//! a first load begins that transaction as soon as it holds the schema
+//! (`early`), a nightly sync only then. Each table's merge is `merge`.
 
 mod ahead;
 mod connect;

@@ -110,7 +110,7 @@ pub fn publish(
     // it is.
     let mut counts = ahead.as_ref().map(|a| a.counts.clone()).unwrap_or_default();
     p.staged = counts.iter().map(|c| c.table.clone()).collect();
-    let ahead = ahead.filter(|a| Some(a.since) == since);
+    let ahead = ahead.filter(|a| a.since == since);
     for t in &SCHEMA.tables {
         match &ahead {
             Some(a) if a.covers(t, &now) => continue,
@@ -191,9 +191,29 @@ impl<'a> Publication<'a> {
         }
     }
 
-    /// What is left to do of the schema's tables (the indexes not built).
-    pub fn into_ensured(self) -> Ensured {
+    /// Ends a publication ahead of the run's end (`ahead`): builds the
+    /// indexes of the tables it copied straight in, which from now on are
+    /// merged into like any other (should their rows change before the
+    /// run's end); answers what is left to do of the schema's tables.
+    pub fn finish_ahead(mut self) -> Result<Ensured, PgError> {
+        let direct: Vec<&str> = (self.loaded.iter())
+            .filter(|(_, load)| **load == PgLoad::Direct)
+            .map(|(t, _)| *t)
+            .collect();
+        let (now, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.ensured.indexes)
+            .into_iter()
+            .partition(|(t, _, _)| direct.contains(&t.as_str()));
+        self.ensured.indexes = rest;
+        let now: String = now.iter().map(|(_, _, q)| q.as_str()).collect();
+        if !now.is_empty() {
+            self.rt
+                .block_on(self.tx.batch_execute(&now))
+                .map_err(|e| PgError::sql(self.info, e))?;
+        }
         self.ensured
+            .created
+            .retain(|t| !direct.contains(&t.as_str()));
+        Ok(self.ensured)
     }
 
     /// Publishes one table's rows; `None` when it has nothing to publish.
@@ -290,10 +310,11 @@ impl<'a> Publication<'a> {
             .iter()
             .map(|c| format!("{} {}", quote(&c.name), c.ty.sql()))
             .collect();
-        // A table merged ahead and again is staged twice.
+        // A table merged ahead and again is staged twice (copied straight
+        // in ahead, it has no stage yet).
         let again = match self.staged.insert(t.name.clone()) {
             true => String::new(),
-            false => format!("DROP TABLE {stage}; "),
+            false => format!("DROP TABLE IF EXISTS {stage}; "),
         };
         let create = format!(
             "{again}CREATE TEMP TABLE {stage} ({}) ON COMMIT DROP",
