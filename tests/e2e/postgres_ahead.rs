@@ -5,33 +5,44 @@
 //! last) is merged again before it.
 
 use crate::common;
-use crate::pg_server::server;
+use crate::pg_server::{server, TestDb};
 use crate::postgres::{assert_pg_matches_truth, pg_counts, state_counts, target};
 
 use std::time::{Duration, Instant};
 
 use huntr_sandbox::{RunningSandbox, SandboxOptions};
+use huntr_sync::api::Client;
 use huntr_sync::sync::{sync, SyncOptions};
+use tempfile::TempDir;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_nightly_run_merges_ahead_unseen_and_merges_again_what_changed_after() {
-    // Slow answers: the jobs are read again long enough to be watched.
+/// A small organization answering slowly (the jobs are read again long
+/// enough to be watched), an empty database, a directory for the state,
+/// a client and the options the runs use.
+async fn slow_organization(
+    seed: u64,
+    name: &str,
+) -> (RunningSandbox, TestDb, TempDir, Client, SyncOptions) {
     let sb = RunningSandbox::start(SandboxOptions {
         scale: 40,
-        seed: 147,
+        seed,
         latency: Duration::from_millis(60),
         ..Default::default()
     })
     .await
     .unwrap();
-    let db = server().database("ahead").await;
-    let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state.db");
+    let db = server().database(name).await;
     let client = common::fast_client(&sb.base_url, &sb.token);
     let opts = SyncOptions {
         limit: 100,
         ..Default::default()
     };
+    (sb, db, tempfile::tempdir().unwrap(), client, opts)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nightly_run_merges_ahead_unseen_and_merges_again_what_changed_after() {
+    let (sb, db, dir, client, opts) = slow_organization(147, "ahead").await;
+    let state = dir.path().join("state.db");
     sync(&client, &target(&db, &state), &opts).await.unwrap();
     sb.advance_days(3);
     let admin = db.client().await;
@@ -83,22 +94,8 @@ async fn a_nightly_run_merges_ahead_unseen_and_merges_again_what_changed_after()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_first_load_copies_ahead_unseen_and_merges_again_what_changed_after() {
-    let sb = RunningSandbox::start(SandboxOptions {
-        scale: 40,
-        seed: 148,
-        latency: Duration::from_millis(60),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let db = server().database("ahead_first").await;
-    let dir = tempfile::tempdir().unwrap();
+    let (sb, db, dir, client, opts) = slow_organization(148, "ahead_first").await;
     let state = dir.path().join("state.db");
-    let client = common::fast_client(&sb.base_url, &sb.token);
-    let opts = SyncOptions {
-        limit: 100,
-        ..Default::default()
-    };
     // Watches for the run's transaction having copied `actions` while
     // the run still reads: the sandbox's requests at that moment.
     let admin = db.client().await;

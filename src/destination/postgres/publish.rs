@@ -124,15 +124,7 @@ pub fn publish(
             add_counts(&mut counts, n);
         }
     }
-    if !p.ensured.indexes.is_empty() {
-        let rest: String = p
-            .ensured
-            .indexes
-            .iter()
-            .map(|(_, _, q)| q.as_str())
-            .collect();
-        rt.block_on(tx.batch_execute(&rest)).map_err(sql)?;
-    }
+    p.build_indexes(|_, _| true)?;
     super::views::refresh_outcome_views(&tx, info, tables, rt)?;
     let started = tables.run_started(run_id)?;
     rt.block_on(record_run(&tx, &info.schema, run_id, started, &counts))
@@ -200,16 +192,7 @@ impl<'a> Publication<'a> {
             .filter(|(_, load)| **load == PgLoad::Direct)
             .map(|(t, _)| *t)
             .collect();
-        let (now, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.ensured.indexes)
-            .into_iter()
-            .partition(|(t, _, _)| direct.contains(&t.as_str()));
-        self.ensured.indexes = rest;
-        let now: String = now.iter().map(|(_, _, q)| q.as_str()).collect();
-        if !now.is_empty() {
-            self.rt
-                .block_on(self.tx.batch_execute(&now))
-                .map_err(|e| PgError::sql(self.info, e))?;
-        }
+        self.build_indexes(|t, _| direct.contains(&t))?;
         self.ensured
             .created
             .retain(|t| !direct.contains(&t.as_str()));
@@ -286,18 +269,22 @@ impl<'a> Publication<'a> {
             .filter(|(_, n)| n * SPARSE <= rows)
             .map(|(c, _)| c.to_string())
             .collect();
-        let now: String = (self.ensured.indexes.iter())
-            .filter(|(table, c, _)| *table == t.name && sparse.contains(c))
-            .map(|(_, _, q)| q.as_str())
-            .collect();
-        if !now.is_empty() {
+        self.build_indexes(|table, c| table == t.name && sparse.iter().any(|s| s == c))
+    }
+
+    /// Builds the indexes left to build that `now` picks (by table and
+    /// column), and takes them off the list.
+    fn build_indexes(&mut self, now: impl Fn(&str, &str) -> bool) -> Result<(), PgError> {
+        let (build, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.ensured.indexes)
+            .into_iter()
+            .partition(|(t, c, _)| now(t, c));
+        self.ensured.indexes = rest;
+        let sql: String = build.iter().map(|(_, _, q)| q.as_str()).collect();
+        if !sql.is_empty() {
             self.rt
-                .block_on(self.tx.batch_execute(&now))
+                .block_on(self.tx.batch_execute(&sql))
                 .map_err(|e| PgError::sql(self.info, e))?;
         }
-        self.ensured
-            .indexes
-            .retain(|(table, c, _)| *table != t.name || !sparse.contains(c));
         Ok(())
     }
 
