@@ -120,7 +120,7 @@ impl Run<'_> {
         };
         let listed = self.fetch_resources(probe, first, &mut out).await;
         if out.fatal.is_none() {
-            self.publish_ahead().await;
+            self.publish_ahead(&listed).await;
         }
         if out.fatal.is_none() {
             match self.refresh_jobs().await {
@@ -147,19 +147,30 @@ impl Run<'_> {
         out
     }
 
-    /// Lets the destination publish what the listings and windows wrote
-    /// while the jobs and candidates are read again (the tables of those
-    /// two resources are left to the end). The marks are read after the
-    /// writer committed everything so far.
-    async fn publish_ahead(&self) {
+    /// Lets the destination publish what the windows wrote while the jobs
+    /// and candidates are read again. Left to the end: the tables of the
+    /// jobs and candidates, those the candidate reads fill, and those of
+    /// the listings read to the end (`listed`), whose removals are
+    /// recorded at the run's end, so that no row is published twice with
+    /// a different value (a run counts each row's change once). The
+    /// marks are read after the writer committed everything so far.
+    async fn publish_ahead(&self, listed: &[Resource]) {
         let Some(ahead) = self.ahead else {
             return;
         };
         let Ok(marks) = self.writer.call(|s| Ok(s.marks())).await else {
             return;
         };
-        let later = [Resource::Jobs, Resource::Candidates];
-        ahead(marks, later.iter().map(|r| r.table()).collect());
+        let mut later: Vec<TableId> = [Resource::Jobs, Resource::Candidates]
+            .iter()
+            .chain(listed)
+            .map(|r| r.table())
+            .collect();
+        later.extend([
+            tables::candidate_profiles::TABLE,
+            tables::candidate_action_metrics::TABLE,
+        ]);
+        ahead(marks, later);
     }
 
     /// The per-candidate reads (`candidates.rs`), once `/candidates` was

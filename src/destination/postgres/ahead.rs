@@ -2,15 +2,17 @@
 //! reads.
 //!
 //! A run spends its last phase reading the jobs again (change capture)
-//! and the changed candidates, and by then the actions, activities,
-//! employers and members it read are in the state and will not change.
-//! So, once the listings and windows are read, the run's transaction
-//! merges those tables while the jobs are still being read (it begins
-//! then, or, on a first load, it began when the run took the schema and
-//! copies the rows straight in, building their indexes after); the
-//! publication at the run's end does the rest in the same transaction and
-//! commits. Nothing is visible before that commit, and a run that dies
-//! leaves nothing, as before.
+//! and the changed candidates, and by then the actions and activities its
+//! windows read are in the state and will not change. So, once the
+//! listings and windows are read, the run's transaction merges those
+//! tables while the jobs are still being read (it begins then, or, on a
+//! first load, it began when the run took the schema and copies the rows
+//! straight in, building their indexes after); the publication at the
+//! run's end does the rest in the same transaction and commits. The sync
+//! names what to leave to the end (`later`): the jobs and candidates, and
+//! the listings, whose removals are recorded at the run's end, so that a
+//! run counts each row's change once. Nothing is visible before the
+//! commit, and a run that dies leaves nothing, as before.
 //!
 //! What happens after the tables are merged ahead is found by the state's
 //! change marks ([`Marks`]): the marks read when the writer had committed
@@ -18,7 +20,8 @@
 //! children) that moved in between is merged again, in full for the run,
 //! which the merge makes harmless: rows already there are left alone (a
 //! table copied straight in ahead is merged like any other the second
-//! time).
+//! time). That is a safety net: a row written by both merges would be
+//! counted twice in `_huntr_sync_run_tables`, though its value is right.
 //!
 //! Into tables that exist it runs only when none lacks a column: a
 //! release that adds columns alters its tables only at the end, so that
