@@ -148,12 +148,9 @@ impl Run<'_> {
     }
 
     /// Lets the destination publish what the windows wrote while the jobs
-    /// and candidates are read again. Left to the end: the tables of the
-    /// jobs and candidates, those the candidate reads fill, and those of
-    /// the listings read to the end (`listed`), whose removals are
-    /// recorded at the run's end, so that no row is published twice with
-    /// a different value (a run counts each row's change once). The
-    /// marks are read after the writer committed everything so far.
+    /// and candidates are read again. Left to the end: the jobs and
+    /// candidates, what candidate reads fill, and the listings (`listed`),
+    /// whose removals come at the end: a row's change is counted once.
     async fn publish_ahead(&self, listed: &[Resource]) {
         let Some(ahead) = self.ahead else {
             return;
@@ -161,15 +158,14 @@ impl Run<'_> {
         let Ok(marks) = self.writer.call(|s| Ok(s.marks())).await else {
             return;
         };
-        let mut later: Vec<TableId> = [Resource::Jobs, Resource::Candidates]
-            .iter()
-            .chain(listed)
-            .map(|r| r.table())
-            .collect();
+        let (jobs, people) = (Resource::Jobs, Resource::Candidates);
+        let mut later: Vec<TableId> = listed.iter().map(|r| r.table()).collect();
         later.extend([
+            jobs.table(),
+            people.table(),
             tables::candidate_profiles::TABLE,
-            tables::candidate_action_metrics::TABLE,
         ]);
+        later.push(tables::candidate_action_metrics::TABLE);
         ahead(marks, later);
     }
 
