@@ -137,6 +137,22 @@ pub async fn runs(db: &TestDb) -> Vec<i64> {
     rows.iter().map(|r| r.get(0)).collect()
 }
 
+/// Every contract table has its declared primary key, named `TABLE_pkey`
+/// (a first load adds it once the rows are in).
+async fn assert_primary_keys(db: &TestDb) {
+    let sql = "SELECT c.relname::text, string_agg(a.attname::text, ',' ORDER BY k.pos) \
+               FROM pg_constraint x JOIN pg_class c ON c.oid = x.conrelid \
+               CROSS JOIN LATERAL unnest(x.conkey) WITH ORDINALITY AS k(attnum, pos) \
+               JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum \
+               WHERE x.contype = 'p' AND x.connamespace = 'huntr'::regnamespace \
+               AND x.conname = c.relname || '_pkey' GROUP BY c.relname";
+    let rows = db.client().await.query(sql, &[]).await.unwrap();
+    let keys: BTreeMap<String, String> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    for t in &SCHEMA.tables {
+        assert_eq!(keys.get(&t.name), Some(&t.key.join(",")), "{}", t.name);
+    }
+}
+
 /// Tuples inserted, updated and deleted in the destination's schema, as
 /// PostgreSQL counts them, once its statistics have settled.
 async fn tuples_written(db: &TestDb) -> i64 {
@@ -172,6 +188,7 @@ async fn postgres_tables_equal_the_truth_across_days_and_a_quiet_run_writes_one_
     let client = common::fast_client(&sb.base_url, &sb.token);
     let first = sync(&client, &target(&db, &state), &opts()).await.unwrap();
     assert_eq!(first.published.len(), SCHEMA.tables.len(), "every table");
+    assert_primary_keys(&db).await;
     assert_pg_matches_truth(&db, dir.path(), "day0", &sb.truth()).await;
     for day in 1..=2 {
         sb.advance_days(1);

@@ -258,7 +258,7 @@ impl<'a> Publication<'a> {
     /// The others are built once the rows are in.
     fn sparse_indexes_first(&mut self, t: &Table) -> Result<(), PgError> {
         let mine: Vec<&str> = (self.ensured.indexes.iter())
-            .filter(|(table, _, _)| *table == t.name)
+            .filter(|(table, column, _)| *table == t.name && column != ddl::KEY)
             .map(|(_, column, _)| column.as_str())
             .collect();
         if mine.is_empty() {
