@@ -277,7 +277,7 @@ load_before=$(cut -d ' ' -f 1-3 /proc/loadavg)
 # SQLite. The second and third of each load copies (database huntr_b,
 # bench_b.db) that are emptied once measured; the days carry on from the
 # first pair.
-drop_b() {
+reset_b() {
   sql postgres -c "DROP DATABASE huntr_b" -c "CREATE DATABASE huntr_b"
   sql postgres -c "ALTER DATABASE huntr_b SET log_min_duration_statement = 0"
   rm -f "$work"/bench_b.db* "$work"/postgres_b-state.db*
@@ -286,7 +286,7 @@ settle; measure pg_full "${hs_sync[@]}" postgres
 settle; measure sqlite_full "${hs_sync[@]}" sqlite
 settle; measure sqlite_full_b "${hs_sync[@]}" sqlite_b
 settle; measure pg_full_b "${hs_sync[@]}" postgres_b
-drop_b
+reset_b
 settle; measure pg_full_c "${hs_sync[@]}" postgres_b
 settle; measure sqlite_full_c "${hs_sync[@]}" sqlite_b
 sql postgres -c "DROP DATABASE huntr_b"

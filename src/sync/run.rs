@@ -164,8 +164,8 @@ impl Run<'_> {
             jobs.table(),
             people.table(),
             tables::candidate_profiles::TABLE,
+            tables::candidate_action_metrics::TABLE,
         ]);
-        later.push(tables::candidate_action_metrics::TABLE);
         ahead(marks, later);
     }
 

@@ -144,8 +144,8 @@ async fn a_first_load_copies_ahead_unseen_and_counts_each_row_once() {
     };
     let to = target(&db, &state);
     let (run, watched) = tokio::join!(sync(&client, &to, &opts), watcher);
-    let (run, (at, shown)) = (run.map(drop), watched.unwrap());
     run.unwrap();
+    let (at, shown) = watched.unwrap();
     assert!(
         at < sb.requests(),
         "actions were copied only after the last read ({at} requests)"
